@@ -1,0 +1,35 @@
+/**
+ * The command table: every door into the studio (CLI, serve mode, desktop
+ * IPC) goes through invoke(), which validates the payload against the
+ * command's schema before any work.
+ */
+import { StudioError } from '../errors.js';
+import { parsePayload } from './command.js';
+import type { CommandContext } from './context.js';
+import { traceCommands } from './trace-commands.js';
+
+export const commands = {
+  ...traceCommands,
+};
+
+export type CommandName = keyof typeof commands;
+type Table = typeof commands;
+export type CommandInput<N extends CommandName> = Parameters<Table[N]['run']>[1];
+export type CommandOutput<N extends CommandName> = Awaited<ReturnType<Table[N]['run']>>;
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.prototype.hasOwnProperty.call(commands, name);
+}
+
+/** Validates and runs a command by name; the payload is untrusted (it may come over IPC or HTTP). */
+export async function invoke(ctx: CommandContext, name: string, payload: unknown): Promise<unknown> {
+  if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`);
+  const cmd = commands[name];
+  const input = parsePayload(name, cmd.input, payload);
+  return (cmd.run as (c: CommandContext, i: unknown) => Promise<unknown>)(ctx, input);
+}
+
+/** Typed call for in-process callers (the CLI), still validated like any transport. */
+export async function call<N extends CommandName>(ctx: CommandContext, name: N, payload: CommandInput<N>): Promise<CommandOutput<N>> {
+  return (await invoke(ctx, name, payload)) as CommandOutput<N>;
+}

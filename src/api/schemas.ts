@@ -1,0 +1,41 @@
+/** Payload schemas of the commands: what every transport (CLI, IPC, HTTP) must send. */
+import { z } from 'zod';
+
+const path = z.string().min(1, 'a file path is required');
+const id = z.number().int().positive();
+
+export const inspectInput = z.object({ path, latency: z.boolean().optional(), threads: z.number().int().positive().optional() }).strict();
+
+export const inferInput = z
+  .object({
+    model: path,
+    data: path,
+    labels: path.optional(),
+    labelColumn: z.string().min(1).optional(),
+    exits: z.array(z.string().min(1)).min(2).optional(),
+    ep: z.string().min(1).optional(),
+    batch: z.number().int().positive().max(1 << 20).optional(),
+    threads: z.number().int().positive().max(1024).optional(),
+    limit: z.number().int().positive().optional(),
+    probs: z.boolean().optional(),
+    force: z.boolean().optional(),
+    name: z.string().min(1).max(200).optional(),
+    image: z.object({ mean: z.array(z.number()).optional(), std: z.array(z.number().positive()).optional() }).strict().optional(),
+  })
+  .strict();
+
+export const importInput = z
+  .object({
+    path,
+    labelColumn: z.string().min(1).optional(),
+    labels: path.optional(),
+    costs: z.array(z.number().nonnegative()).min(2).optional(),
+    layout: z.enum(['KNC', 'NKC']).optional(),
+    name: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const idInput = z.object({ id }).strict();
+export const renameInput = z.object({ id, name: z.string().min(1).max(200) }).strict();
+export const exportTraceInput = z.object({ id, out: path }).strict();
+export const emptyInput = z.object({}).strict();

@@ -1,0 +1,54 @@
+/** Commands about models and traces: inspect, infer, import, list, show, export. */
+import { resolve } from 'node:path';
+import { inspectModel } from '../model/inspect.js';
+import { runInference } from '../inference/job.js';
+import { listProviders } from '../inference/providers.js';
+import { exportTrace } from '../trace/export.js';
+import { importTrace } from '../trace/import.js';
+import { command } from './command.js';
+import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, renameInput } from './schemas.js';
+
+export const traceCommands = {
+  'model.inspect': command(inspectInput, async (_ctx, input) => inspectModel(resolve(input.path))),
+
+  'providers.list': command(emptyInput, () => listProviders()),
+
+  'trace.infer': command(
+    inferInput,
+    (ctx, input) =>
+      runInference(ctx.store, input, {
+        onProgress: (p) => ctx.emit({ type: 'progress', job: 'infer', ...p }),
+        onWarning: (message) => ctx.emit({ type: 'warning', job: 'infer', message }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      }),
+    true,
+  ),
+
+  'trace.import': command(
+    importInput,
+    async (ctx, input) => {
+      const trace = await importTrace(resolve(input.path), input);
+      const name = input.name ?? input.path.split(/[\\/]/).pop()!;
+      const traceId = ctx.store.traces.save(trace, { name, source: 'import', meta: { importedFrom: resolve(input.path) } });
+      return { traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined };
+    },
+    true,
+  ),
+
+  'trace.list': command(emptyInput, (ctx) => ctx.store.traces.list()),
+  'trace.show': command(idInput, (ctx, input) => ctx.store.traces.meta(input.id)),
+  'trace.rename': command(renameInput, (ctx, input) => {
+    ctx.store.traces.rename(input.id, input.name);
+    return ctx.store.traces.meta(input.id);
+  }),
+  'trace.delete': command(idInput, (ctx, input) => {
+    ctx.store.traces.delete(input.id);
+    return { deleted: input.id };
+  }),
+  'trace.export': command(exportTraceInput, async (ctx, input) => {
+    const trace = ctx.store.traces.load(input.id);
+    const out = resolve(input.out);
+    await exportTrace(trace, out);
+    return { path: out, samples: trace.samples, exits: trace.exits.length };
+  }),
+};

@@ -1,0 +1,89 @@
+/** exit-studio import-trace | traces list|show|delete | trace export */
+import { call } from '../../api/commands.js';
+import type { TraceMeta } from '../../trace/types.js';
+import { UsageError, flag, numbers, parse, positional, positiveId, str } from '../args.js';
+import type { CliEnv } from '../context.js';
+import { table } from '../output.js';
+
+export const importUsage =
+  'import-trace FILE [--label-column NAME | --labels FILE] [--costs c1,c2,...] [--layout KNC|NKC] [--name NAME] [--db PATH] [--json]\n' +
+  '                                   store a prediction matrix (.tsv/.csv), probability array (.npy) or exported .npz';
+export const tracesUsage = 'traces list|show ID|delete ID [--db PATH] [--json]\n                                   the stored traces';
+export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--db PATH]\n                                   write a stored trace back out';
+
+export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const p = parse(argv, {
+    'label-column': { type: 'string' },
+    labels: { type: 'string' },
+    costs: { type: 'string' },
+    layout: { type: 'string' },
+    name: { type: 'string' },
+  });
+  const path = positional(p, 0, 'FILE to import');
+  if (str(p, 'label-column') && str(p, 'labels')) throw new UsageError('give either --label-column or --labels, not both');
+  const layout = str(p, 'layout');
+  if (layout !== undefined && layout !== 'KNC' && layout !== 'NKC') throw new UsageError(`--layout must be KNC or NKC; got "${layout}"`);
+  const costs = numbers(p, 'costs');
+  const labelColumn = str(p, 'label-column');
+  const labels = str(p, 'labels');
+  const name = str(p, 'name');
+  const r = await call(env.context(str(p, 'db'), signal), 'trace.import', {
+    path,
+    ...(labelColumn ? { labelColumn } : {}),
+    ...(labels ? { labels } : {}),
+    ...(costs ? { costs } : {}),
+    ...(layout ? { layout } : {}),
+    ...(name ? { name } : {}),
+  });
+  if (flag(p, 'json')) return env.out.result(r);
+  env.out.line(`trace ${r.traceId}: ${r.samples} samples × ${r.exits} exits${r.hasLabels ? ', with labels' : ''}${r.hasProbs ? ', with probabilities' : ''}`);
+}
+
+export async function runTraces(argv: string[], env: CliEnv): Promise<void> {
+  const p = parse(argv, {});
+  const verb = positional(p, 0, 'a verb: list, show ID or delete ID');
+  const ctx = env.context(str(p, 'db'));
+  if (verb === 'list') {
+    const all = await call(ctx, 'trace.list', {});
+    if (flag(p, 'json')) return env.out.result(all);
+    if (all.length === 0) return env.out.line('no traces yet: run `exit-studio infer MODEL DATA` or `exit-studio import-trace FILE`');
+    env.out.line(table(['id', 'name', 'samples', 'exits', 'labels', 'probs', 'costs', 'created'], all.map((t) => [t.id, t.name, t.samples, t.exits.length, t.hasLabels ? 'yes' : 'no', t.hasProbs ? 'yes' : 'no', t.costSource, t.createdAt.slice(0, 19).replace('T', ' ')])));
+    return;
+  }
+  const id = positiveId(positional(p, 1, 'a trace ID'), 'trace ID');
+  if (verb === 'show') {
+    const t = await call(ctx, 'trace.show', { id });
+    if (flag(p, 'json')) return env.out.result(t);
+    printTrace(t, env);
+    return;
+  }
+  if (verb === 'delete') {
+    const r = await call(ctx, 'trace.delete', { id });
+    if (flag(p, 'json')) return env.out.result(r);
+    env.out.line(`deleted trace ${id} and the runs made on it`);
+    return;
+  }
+  throw new UsageError(`unknown verb "${verb}": use list, show ID or delete ID`);
+}
+
+export async function runExport(argv: string[], env: CliEnv): Promise<void> {
+  const p = parse(argv, { out: { type: 'string' } });
+  const verb = positional(p, 0, '"export"');
+  if (verb !== 'export') throw new UsageError(`unknown verb "${verb}": use trace export ID --out FILE`);
+  const id = positiveId(positional(p, 1, 'a trace ID'), 'trace ID');
+  const out = str(p, 'out');
+  if (!out) throw new UsageError('--out FILE.tsv|FILE.npz is required');
+  const r = await call(env.context(str(p, 'db')), 'trace.export', { id, out });
+  if (flag(p, 'json')) return env.out.result(r);
+  env.out.line(`wrote ${r.path} (${r.samples} samples × ${r.exits} exits)`);
+}
+
+function printTrace(t: TraceMeta, env: CliEnv): void {
+  const o = env.out;
+  o.line(`trace ${t.id}: ${t.name}`);
+  o.line(`  ${t.samples} samples, ${t.classes} classes, ${t.source}${t.hasLabels ? ', labels' : ''}${t.hasProbs ? ', probabilities' : ''}${t.hasConfidence ? '' : ', hard predictions only'}`);
+  if (t.modelPath) o.line(`  model   ${t.modelPath} (sha256 ${t.modelSha256?.slice(0, 12)}…)`);
+  if (t.datasetPath) o.line(`  dataset ${t.datasetPath} (sha256 ${t.datasetSha256?.slice(0, 12)}…)`);
+  o.line(`  costs from ${t.costSource}: ${t.costs.map((c) => c.toFixed(4)).join(', ')}`);
+  o.line(table(['#', 'exit', 'MACs', 'latency ms/sample'], t.exits.map((e, i) => [i + 1, e.name, e.macs ?? '-', e.latencyMs ?? '-'])).replace(/^/gm, '  '));
+}

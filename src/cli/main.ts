@@ -1,0 +1,86 @@
+/**
+ * exit-studio: the headless door into the studio. Every subcommand parses
+ * its flags and calls the command contract (src/api); nothing here reaches
+ * around it. Exit codes: 0 success, 1 a failure while running, 2 bad input
+ * or usage. Human messages go to stderr; --json output to stdout only.
+ */
+import { isStudioError } from '../errors.js';
+import { makeEnv, type CliEnv } from './context.js';
+import { makeOutput } from './output.js';
+import * as inspect from './commands/inspect.js';
+import * as infer from './commands/infer.js';
+import * as traces from './commands/traces.js';
+import * as demo from './commands/demo.js';
+
+type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
+
+const table: Record<string, { run: Handler; usage: string }> = {
+  inspect: { run: inspect.run, usage: inspect.usage },
+  infer: { run: infer.run, usage: infer.usage },
+  'import-trace': { run: traces.runImport, usage: traces.importUsage },
+  traces: { run: traces.runTraces, usage: traces.tracesUsage },
+  trace: { run: traces.runExport, usage: traces.exportUsage },
+  demo: { run: demo.run, usage: demo.usage },
+};
+
+export function usage(): string {
+  return [
+    'exit-studio: tune and deploy early exits of multi-exit neural networks',
+    '',
+    'usage: exit-studio COMMAND [options]',
+    '',
+    ...Object.values(table).map((c) => '  ' + c.usage),
+    '',
+    'Options every command takes: --db PATH (or EXIT_STUDIO_DB) picks the database; --json prints machine-readable output.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    const { appVersion } = await import('../version.js');
+    process.stdout.write(appVersion + '\n');
+    return 0;
+  }
+  const cmd = table[name];
+  if (!cmd) {
+    process.stderr.write(`exit-studio: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  const json = rest.includes('--json');
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: exit-studio ${cmd.usage}\n`);
+    return 0;
+  }
+  const env = makeEnv(makeOutput(json));
+  const abort = new AbortController();
+  // Ctrl-C cancels the running job cleanly (nothing half-written), a second one quits at once.
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    env.out.note('cancelling…');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await cmd.run(rest, env, abort.signal);
+    return 0;
+  } catch (e) {
+    env.out.endProgress();
+    if (isStudioError(e)) {
+      process.stderr.write(`exit-studio ${name}: ${e.message}\n`);
+      if (e.name === 'UsageError') process.stderr.write(`usage: exit-studio ${cmd.usage}\n`);
+      return e.kind === 'input' ? 2 : 1;
+    }
+    const err = e as Error;
+    process.stderr.write(`exit-studio ${name}: unexpected failure: ${err.message}\n`);
+    if (process.env.EXIT_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    env.close();
+  }
+}

@@ -1,0 +1,49 @@
+/** A dataset, read in batches and matched to a model's inputs. */
+import type { ElementType, TensorInfo } from '../model/types.js';
+
+/** Typed array for a tensor's data, matching its ElementType. */
+export type TensorData =
+  | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array
+  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+
+/** One input tensor of one batch, in the layout onnxruntime takes. */
+export interface BatchTensor {
+  type: ElementType;
+  dims: number[];
+  data: TensorData;
+}
+
+/** A batch: one tensor per model input, keyed by input name. */
+export type Batch = Record<string, BatchTensor>;
+
+/** Options for reading image folders (others ignore them). */
+export interface ImageOptions {
+  /** Per-channel mean and std applied after scaling pixels to [0, 1]. */
+  mean?: number[];
+  std?: number[];
+}
+
+export interface DatasetOptions {
+  image?: ImageOptions;
+  /** Read at most this many samples. */
+  limit?: number;
+  /** Name of a label column in CSV/TSV/JSONL data (kept out of the features). */
+  labelColumn?: string;
+}
+
+/** An opened dataset, validated against the model's inputs. */
+export interface Dataset {
+  path: string;
+  /** 'npy' | 'npz' | 'csv' | 'tsv' | 'jsonl' | 'images' */
+  format: string;
+  /** Number of samples that will be read (after limit). */
+  samples: number;
+  /** Labels found in the data itself (a label column), if any. */
+  labels?: Int32Array;
+  /** Batches of at most batchSize samples, in order; memory O(batch). */
+  batches(batchSize: number): AsyncIterable<Batch>;
+  close(): Promise<void>;
+}
+
+/** What a reader needs to know of the model to validate and shape the data. */
+export type ModelInputs = TensorInfo[];

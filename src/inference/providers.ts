@@ -1,0 +1,51 @@
+/**
+ * Execution providers: what the installed onnxruntime-node build offers, and
+ * the fallback to CPU when the asked-for one is missing (CUDA's libraries, for
+ * one, come from a separate download that offline installs skip).
+ */
+import * as ort from 'onnxruntime-node';
+
+/** Names the user may ask for, mapped to onnxruntime's backend names. */
+const KNOWN = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
+
+export interface ProviderInfo {
+  name: string;
+  /** True when this build can load it (bundled, or its libraries are installed). */
+  available: boolean;
+}
+
+export function listProviders(): ProviderInfo[] {
+  const backends = ort.listSupportedBackends() as { name: string; bundled: boolean }[];
+  return backends.map((b) => ({ name: b.name, available: b.bundled || providerLibrariesPresent(b.name) }));
+}
+
+function providerLibrariesPresent(name: string): boolean {
+  // onnxruntime-node lists cuda/tensorrt even when their shared libraries were
+  // not installed; the only honest check is to try a session, which the
+  // caller does. Report them as "maybe" (false here, tried on request).
+  void name;
+  return false;
+}
+
+export interface ProviderChoice {
+  /** Providers to hand onnxruntime, in order of preference. */
+  providers: string[];
+  warnings: string[];
+}
+
+/** Validates the user's --ep and says what will be tried. */
+export function chooseProvider(requested: string): ProviderChoice {
+  const ep = requested.toLowerCase();
+  if (!(KNOWN as readonly string[]).includes(ep)) {
+    throw new Error(`unknown execution provider "${requested}"; choose one of ${KNOWN.join(', ')}`);
+  }
+  if (ep === 'cpu') return { providers: ['cpu'], warnings: [] };
+  const listed = listProviders().map((p) => p.name);
+  if (!listed.includes(ep)) {
+    return {
+      providers: ['cpu'],
+      warnings: [`execution provider "${ep}" is not in this onnxruntime-node build (it offers: ${listed.join(', ')}); running on cpu`],
+    };
+  }
+  return { providers: [ep], warnings: [] };
+}

@@ -1,0 +1,139 @@
+/**
+ * DEE, Dynamic Early Exit (Ju, Bao, Ge, Yuan, CIKM 2021), as the studio
+ * reconstructs it from the paper's description (docs/policies.md): a
+ * contextual bandit deciding at each exit to exit or continue, with the
+ * binned max probability as context and the temporal dependence of the
+ * continue reward handled by crediting every continued-from context with the
+ * episode's terminal reward.
+ */
+import type { Trace } from '../trace/types.js';
+import type { LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
+
+export interface DeeParams {
+  /** Number of equal confidence bins over [1/C, 1] (default 10). */
+  bins?: number;
+  /** Exploration weight (default 1). */
+  alpha?: number;
+}
+
+/** Bin of a max probability: B equal bins over [1/C, 1], clamped. */
+export function confidenceBin(conf: number, classes: number, bins: number): number {
+  const lo = 1 / classes;
+  const b = Math.floor(((conf - lo) / (1 - lo)) * bins);
+  return b < 0 ? 0 : b >= bins ? bins - 1 : b;
+}
+
+export class Dee implements Policy {
+  readonly name = 'dee';
+  private readonly K: number;
+  private readonly C: number;
+  private readonly B: number;
+  private readonly alpha: number;
+  private readonly c: Float64Array;
+  /** Q(k, b) at k*B + b: mean terminal reward after continuing from (k, b). */
+  private readonly q: Float64Array;
+  private readonly n: Float64Array;
+  /** Bins continued from in the current episode, by exit. */
+  private readonly path: Int32Array;
+  private logT = 0;
+
+  constructor(env: PolicyEnv, params: DeeParams = {}) {
+    this.K = env.exits;
+    this.C = env.classes;
+    this.B = params.bins ?? 10;
+    this.alpha = params.alpha ?? 1;
+    this.c = env.costs;
+    this.q = new Float64Array(this.K * this.B);
+    this.n = new Float64Array(this.K * this.B);
+    this.path = new Int32Array(this.K);
+  }
+
+  begin(round: number): number {
+    this.logT = this.alpha * Math.log(round);
+    return 0;
+  }
+
+  stop(obs: Observation): boolean {
+    const k = obs.depth - 1;
+    const conf = obs.maxProb(k);
+    const b = confidenceBin(conf, this.C, this.B);
+    const i = k * this.B + b;
+    const n = this.n[i]!;
+    const exit = n > 0 && conf - this.c[k]! >= this.q[i]! + Math.sqrt(this.logT / n);
+    if (!exit) this.path[k] = b;
+    return exit;
+  }
+
+  end(obs: Observation, exit: number): void {
+    const r = obs.maxProb(exit) - this.c[exit]!;
+    for (let k = 0; k < exit; k++) {
+      const i = k * this.B + this.path[k]!;
+      const n = ++this.n[i]!;
+      this.q[i]! += (r - this.q[i]!) / n;
+    }
+  }
+
+  learned(): LearnedPolicy {
+    const th: (number | null)[] = [];
+    const lo = 1 / this.C;
+    const w = (1 - lo) / this.B;
+    for (let k = 0; k < this.K - 1; k++) {
+      let t: number | null = null;
+      for (let b = 0; b < this.B; b++) {
+        const i = k * this.B + b;
+        if (this.n[i]! === 0) continue; // never continued from here: the rule continues, no evidence to exit
+        const need = this.q[i]! + this.c[k]!; // greedy: exit iff conf >= Q + cost
+        const top = b === this.B - 1 ? 1 : lo + (b + 1) * w;
+        if (need <= top) {
+          t = Math.max(lo + b * w, need);
+          break;
+        }
+      }
+      th.push(t);
+    }
+    th.push(0);
+    return { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: th };
+  }
+}
+
+/**
+ * The best per-context exit rule on the whole trace, by backward induction
+ * over the bins: at the last exit always exit; at exit k in bin b, exit iff
+ * the mean reward of exiting there beats the mean value of following the
+ * optimal rule from k+1. Returns each sample's value under that rule (the
+ * comparator DEE's regret is measured against) and the rule itself.
+ */
+export function deeOptimalRule(
+  trace: Trace,
+  costs: Float64Array,
+  bins = 10,
+): { value: Float64Array; exitHere: Uint8Array; meanValue: number } {
+  const K = trace.exits.length;
+  const n = trace.samples;
+  const conf = trace.maxProb!;
+  const C = trace.classes;
+  const value = new Float64Array(n);
+  for (let s = 0; s < n; s++) value[s] = conf[s * K + K - 1]! - costs[K - 1]!;
+  const exitHere = new Uint8Array(K * bins);
+  exitHere.fill(1, (K - 1) * bins);
+  const sumExit = new Float64Array(bins);
+  const sumCont = new Float64Array(bins);
+  for (let k = K - 2; k >= 0; k--) {
+    sumExit.fill(0);
+    sumCont.fill(0);
+    for (let s = 0; s < n; s++) {
+      const x = conf[s * K + k]!;
+      const b = confidenceBin(x, C, bins);
+      sumExit[b]! += x - costs[k]!;
+      sumCont[b]! += value[s]!;
+    }
+    for (let b = 0; b < bins; b++) exitHere[k * bins + b] = sumExit[b]! >= sumCont[b]! ? 1 : 0;
+    for (let s = 0; s < n; s++) {
+      const x = conf[s * K + k]!;
+      if (exitHere[k * bins + confidenceBin(x, C, bins)]) value[s] = x - costs[k]!;
+    }
+  }
+  let m = 0;
+  for (let s = 0; s < n; s++) m += value[s]!;
+  return { value, exitHere, meanValue: n > 0 ? m / n : 0 };
+}

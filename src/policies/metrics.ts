@@ -1,0 +1,223 @@
+/**
+ * Metrics of a replay, over the stream as played (every round, exploration
+ * included): accuracy (labels), agreement with the final exit, mean cost,
+ * exit shares, cumulative regret, and their running series on a grid.
+ *
+ * Regret comes in three documented kinds (docs/policies.md):
+ *  - 'fixed-exit' (policies that ignore the sample: UEE-UCB, fixed, random,
+ *    oracle): per round mu_e - min_i mu_i with mu_i = err_i + lambda*C_i, the
+ *    pseudo-regret of the UEE-UCB paper;
+ *  - 'contextual' (thresholds, patience, EENet): the realized loss
+ *    1[y_e != ref] + lambda*C_e minus min_i mu_i; negative when a policy beats
+ *    the best fixed exit by using the sample's confidence;
+ *  - 'dee': against the best per-context exit rule found offline by backward
+ *    induction (dee.ts), in DEE's own reward units.
+ */
+import type { Trace } from '../trace/types.js';
+import type { ReplayRecord } from './replay.js';
+import { statOf, type Stat } from './stats.js';
+
+export type RegretKind = 'fixed-exit' | 'contextual' | 'dee';
+
+export type RegretModel =
+  | { kind: 'fixed-exit'; gap: Float64Array }
+  | { kind: 'contextual'; ref: Int32Array; costs: Float64Array; best: number }
+  | { kind: 'dee'; optimal: Float64Array; maxProb: Float32Array; costs: Float64Array };
+
+export interface SeedSummary {
+  /** NaN when the trace has no labels. */
+  accuracy: number;
+  agreement: number;
+  avgCost: number;
+  exitShare: number[];
+  cumRegret: number;
+}
+
+export interface SeedSeries {
+  cumRegret: Float64Array;
+  avgCost: Float64Array;
+  accuracy: Float64Array;
+  agreement: Float64Array;
+  /** exitShare[k][p]: share of exit k among rounds 1..grid[p]. */
+  exitShare: Float64Array[];
+}
+
+/**
+ * Everything about one seed's replay. `costs` are the reported costs (not
+ * lambda-scaled); `grid` the 1-based rounds at which series are sampled.
+ */
+export function seedMetrics(
+  trace: Trace,
+  rec: ReplayRecord,
+  costs: Float64Array,
+  regret: RegretModel,
+  grid: Uint32Array,
+): { summary: SeedSummary; series: SeedSeries } {
+  const n = trace.samples;
+  const K = trace.exits.length;
+  const pred = trace.pred;
+  const labels = trace.labels;
+  const P = grid.length;
+  const series: SeedSeries = {
+    cumRegret: new Float64Array(P),
+    avgCost: new Float64Array(P),
+    accuracy: new Float64Array(P),
+    agreement: new Float64Array(P),
+    exitShare: Array.from({ length: K }, () => new Float64Array(P)),
+  };
+  const hist = new Float64Array(K);
+  let cost = 0;
+  let correct = 0;
+  let labelled = 0;
+  let agree = 0;
+  let reg = 0;
+  let p = 0;
+  let nextMark = P > 0 ? grid[0]! : -1;
+  const { order, exit } = rec;
+  for (let t = 0; t < n; t++) {
+    const s = order[t]!;
+    const e = exit[t]!;
+    const base = s * K;
+    const y = pred[base + e]!;
+    cost += costs[e]!;
+    hist[e]!++;
+    if (y === pred[base + K - 1]) agree++;
+    if (labels) {
+      const l = labels[s]!;
+      if (l >= 0) {
+        labelled++;
+        if (y === l) correct++;
+      }
+    }
+    switch (regret.kind) {
+      case 'fixed-exit':
+        reg += regret.gap[e]!;
+        break;
+      case 'contextual':
+        reg += (y === regret.ref[s] ? 0 : 1) + regret.costs[e]! - regret.best;
+        break;
+      case 'dee':
+        reg += regret.optimal[s]! - (regret.maxProb[base + e]! - regret.costs[e]!);
+        break;
+    }
+    if (t + 1 === nextMark) {
+      const r = t + 1;
+      series.cumRegret[p] = reg;
+      series.avgCost[p] = cost / r;
+      series.accuracy[p] = labelled > 0 ? correct / labelled : NaN;
+      series.agreement[p] = agree / r;
+      for (let k = 0; k < K; k++) series.exitShare[k]![p] = hist[k]! / r;
+      p++;
+      nextMark = p < P ? grid[p]! : -1;
+    }
+  }
+  const summary: SeedSummary = {
+    accuracy: labelled > 0 ? correct / labelled : NaN,
+    agreement: n > 0 ? agree / n : NaN,
+    avgCost: n > 0 ? cost / n : NaN,
+    exitShare: Array.from(hist, (h) => (n > 0 ? h / n : 0)),
+    cumRegret: reg,
+  };
+  return { summary, series };
+}
+
+export interface RunSummary {
+  /** null when the trace has no labels. */
+  accuracy: Stat | null;
+  agreement: Stat;
+  avgCost: Stat;
+  exitShare: Stat[];
+  cumRegret: Stat;
+  regretKind: RegretKind;
+  /** What errors and regret were measured against. */
+  reference: 'labels' | 'final-exit';
+}
+
+/** A series across seeds: mean and 95 % t-interval at each grid round, plus every seed's values. */
+export interface SeriesStat {
+  mean: number[];
+  lo: number[];
+  hi: number[];
+  perSeed: number[][];
+}
+
+export interface RunSeries {
+  /** 1-based round counts at which every series is sampled. */
+  rounds: number[];
+  cumRegret: SeriesStat;
+  avgCost: SeriesStat;
+  accuracy: SeriesStat | null;
+  agreement: SeriesStat;
+  exitShare: SeriesStat[];
+}
+
+function seriesStat(perSeed: Float64Array[]): SeriesStat {
+  const P = perSeed[0]?.length ?? 0;
+  const mean: number[] = new Array<number>(P);
+  const lo: number[] = new Array<number>(P);
+  const hi: number[] = new Array<number>(P);
+  const col: number[] = new Array<number>(perSeed.length);
+  for (let p = 0; p < P; p++) {
+    for (let i = 0; i < perSeed.length; i++) col[i] = perSeed[i]![p]!;
+    const st = statOf(col);
+    mean[p] = st.mean;
+    lo[p] = st.mean - st.ci95;
+    hi[p] = st.mean + st.ci95;
+  }
+  return { mean, lo, hi, perSeed: perSeed.map((a) => Array.from(a)) };
+}
+
+export function aggregate(
+  seeds: { summary: SeedSummary; series: SeedSeries }[],
+  grid: Uint32Array,
+  regretKind: RegretKind,
+  reference: 'labels' | 'final-exit',
+): { summary: RunSummary; series: RunSeries } {
+  const K = seeds[0]?.summary.exitShare.length ?? 0;
+  const labelled = seeds.length > 0 && !Number.isNaN(seeds[0]!.summary.accuracy);
+  const summary: RunSummary = {
+    accuracy: labelled ? statOf(seeds.map((s) => s.summary.accuracy)) : null,
+    agreement: statOf(seeds.map((s) => s.summary.agreement)),
+    avgCost: statOf(seeds.map((s) => s.summary.avgCost)),
+    exitShare: Array.from({ length: K }, (_, k) => statOf(seeds.map((s) => s.summary.exitShare[k]!))),
+    cumRegret: statOf(seeds.map((s) => s.summary.cumRegret)),
+    regretKind,
+    reference,
+  };
+  const series: RunSeries = {
+    rounds: Array.from(grid),
+    cumRegret: seriesStat(seeds.map((s) => s.series.cumRegret)),
+    avgCost: seriesStat(seeds.map((s) => s.series.avgCost)),
+    accuracy: labelled ? seriesStat(seeds.map((s) => s.series.accuracy)) : null,
+    agreement: seriesStat(seeds.map((s) => s.series.agreement)),
+    exitShare: Array.from({ length: K }, (_, k) => seriesStat(seeds.map((s) => s.series.exitShare[k]!))),
+  };
+  return { summary, series };
+}
+
+export interface SublinearCheck {
+  /** Regret accumulated over the first half of the rounds. */
+  firstHalf: number;
+  /** Regret accumulated over the second half. */
+  secondHalf: number;
+  /** secondHalf / firstHalf. */
+  ratio: number;
+  /** secondHalf < maxRatio * firstHalf (and the first half's regret is positive). */
+  sublinear: boolean;
+}
+
+/**
+ * The check that a cumulative regret curve grows sub-linearly: a linear curve
+ * gains as much in its second half as in its first; a learning policy gains
+ * much less. `rounds` and `cum` are a series as in RunSeries (any grid).
+ */
+export function checkSublinearRegret(rounds: ArrayLike<number>, cum: ArrayLike<number>, maxRatio = 0.5): SublinearCheck {
+  const P = rounds.length;
+  const T = rounds[P - 1]!;
+  let mid = 0;
+  for (let p = 0; p < P; p++) if (Math.abs(rounds[p]! - T / 2) < Math.abs(rounds[mid]! - T / 2)) mid = p;
+  const firstHalf = cum[mid]!;
+  const secondHalf = cum[P - 1]! - cum[mid]!;
+  const ratio = secondHalf / firstHalf;
+  return { firstHalf, secondHalf, ratio, sublinear: firstHalf > 0 && secondHalf < maxRatio * firstHalf };
+}

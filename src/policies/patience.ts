@@ -1,0 +1,30 @@
+/**
+ * Patience (PABEE, Zhou et al., NeurIPS 2020): exit once P consecutive exits
+ * agree on the class. The studio's P counts agreeing exits (P = 1 exits at the
+ * first exit); PABEE's patience t counts unchanged steps, so t = P - 1.
+ */
+import type { LearnedPolicy, Observation, Policy } from './types.js';
+
+export class PatiencePolicy implements Policy {
+  readonly name: string;
+  private run = 0;
+  private prev = -1;
+  constructor(private readonly patience: number) {
+    this.name = `patience:${patience}`;
+  }
+  begin(): number {
+    this.run = 0;
+    this.prev = -1;
+    return 0;
+  }
+  stop(obs: Observation): boolean {
+    const y = obs.pred(obs.depth - 1);
+    this.run = y === this.prev ? this.run + 1 : 1;
+    this.prev = y;
+    return this.run >= this.patience;
+  }
+  end(): void {}
+  learned(): LearnedPolicy {
+    return { kind: 'patience', patience: this.patience };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The one interface every exit policy implements, and what the replay engine
+ * hands it. Exit indices are 0-based in code (exit k = trace.exits[k]); specs
+ * and reports shown to a user say "exit k+1".
+ *
+ * Two decision shapes meet in one round protocol:
+ *  - up-front policies (UEE-UCB, fixed, random, oracle) choose an exit j in
+ *    `begin` and answer `stop` with true: the engine computes exits 0..j;
+ *  - sequential policies (DEE, thresholds, patience, EENet) return 0 from
+ *    `begin` and decide at each computed exit in `stop`: false computes one
+ *    more exit, true exits there.
+ * Either way `end` sees every exit that was computed, and nothing beyond.
+ */
+import type { Trace } from '../trace/types.js';
+
+/**
+ * What a deployed model has computed for the current sample. Accessors throw
+ * a StudioError for exits at or beyond `depth` (not computed yet), and
+ * `label()` throws unless the run is supervised: the engine, not the policy's
+ * good manners, keeps a replay honest.
+ */
+export interface Observation {
+  /** Number of exits computed so far for this sample (exits 0..depth-1). */
+  readonly depth: number;
+  /** Number of exits of the model, K. */
+  readonly exits: number;
+  /** Number of classes, C. */
+  readonly classes: number;
+  pred(exit: number): number;
+  maxProb(exit: number): number;
+  entropy(exit: number): number;
+  margin(exit: number): number;
+  /** Probability of class c at exit `exit` (needs trace.probs). */
+  prob(exit: number, c: number): number;
+  /** The true label (supervised runs only; -1 when unknown). */
+  label(): number;
+}
+
+export interface Policy {
+  /** Stable name for reports, e.g. "uee-ucb" or "fixed:2". */
+  readonly name: string;
+  /**
+   * Round `round` (1-based) starts; nothing is computed yet. Returns the exit
+   * index to compute up to before the first `stop` call: an up-front policy's
+   * choice, or 0 for a sequential policy.
+   */
+  begin(round: number): number;
+  /**
+   * Exits 0..obs.depth-1 are computed. true: exit at obs.depth-1; false:
+   * compute the next exit. Never called once the last exit is computed.
+   */
+  stop(obs: Observation): boolean;
+  /** The round ended at exit `exit`; obs reveals exits 0..exit. Learning happens here. */
+  end(obs: Observation, exit: number): void;
+  /** What the policy has learned, in a JSON form a deployment can apply. */
+  learned(): LearnedPolicy;
+}
+
+/** What a policy factory is given: the model's shape and the run's settings, never the samples. */
+export interface PolicyEnv {
+  exits: number;
+  classes: number;
+  /** Per-exit cost already multiplied by lambda (what the policy trades against errors). */
+  costs: Float64Array;
+  lambda: number;
+  seed: number;
+  supervised: boolean;
+  /** Number of rounds in the stream (a deployment's expected volume). */
+  rounds: number;
+  /**
+   * The whole trace, for the baselines that are defined in hindsight (oracle,
+   * budget-calibrated thresholds, EENet fitted offline). Learning policies
+   * never read it; the spec table says which policies do.
+   */
+  hindsight: Trace;
+}
+
+export type PolicyFactory = (env: PolicyEnv) => Policy;
+
+/** Confidence measures a threshold can be stated in. */
+export type ConfidenceMeasure = 'maxProb' | 'entropy' | 'eenetScore';
+
+export type LearnedPolicy =
+  | { kind: 'fixed'; exit: number; exitName?: string; counts?: number[] }
+  | { kind: 'random'; shares: number[] }
+  | {
+      kind: 'thresholds';
+      /** Confidence measure the thresholds compare to. */
+      measure: ConfidenceMeasure;
+      /** 'above': exit at k when measure >= thresholds[k]; 'below': when <= . null: never exit there. Last exit always exits. */
+      direction: 'above' | 'below';
+      thresholds: (number | null)[];
+    }
+  | { kind: 'patience'; patience: number }
+  | { kind: 'eenet'; model: EENetWeights; thresholds: number[] };
+
+/** EENet's scorer weights, JSON-ready: per exit a linear score and an MLP assignment head. */
+export interface EENetWeights {
+  classes: number;
+  hidden: number;
+  /** Per exit k: input size C + 2 + k (probs, max prob, entropy confidence, scores of earlier exits). */
+  exits: {
+    linW: number[];
+    linB: number;
+    w1: number[]; // hidden x inputSize, row-major
+    b1: number[];
+    w2: number[];
+    b2: number;
+  }[];
+}

@@ -1,0 +1,52 @@
+/** Models and datasets as the store records them: by path and content hash. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { nowIso, type Db } from './db.js';
+
+/** SHA-256 of a file, streamed (datasets can be larger than memory). */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+export class AssetStore {
+  constructor(private readonly db: Db) {}
+
+  /** Returns the id of the model row for (sha256, path), creating or refreshing it. */
+  upsertModel(path: string, sha256: string, info: unknown): number {
+    this.db
+      .prepare(
+        `INSERT INTO models (path, sha256, info_json, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (sha256, path) DO UPDATE SET info_json = excluded.info_json`,
+      )
+      .run(path, sha256, JSON.stringify(info), nowIso());
+    return (this.db.prepare('SELECT id FROM models WHERE sha256 = ? AND path = ?').get(sha256, path) as { id: number }).id;
+  }
+
+  upsertDataset(path: string, sha256: string, format: string, samples: number): number {
+    this.db
+      .prepare(
+        `INSERT INTO datasets (path, sha256, format, samples, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (sha256, path) DO UPDATE SET format = excluded.format, samples = excluded.samples`,
+      )
+      .run(path, sha256, format, samples, nowIso());
+    return (this.db.prepare('SELECT id FROM datasets WHERE sha256 = ? AND path = ?').get(sha256, path) as { id: number }).id;
+  }
+
+  recentModels(limit = 10): { id: number; path: string; sha256: string; createdAt: string }[] {
+    return this.db.prepare('SELECT id, path, sha256, created_at AS createdAt FROM models ORDER BY id DESC LIMIT ?').all(limit) as {
+      id: number; path: string; sha256: string; createdAt: string;
+    }[];
+  }
+
+  recentDatasets(limit = 10): { id: number; path: string; sha256: string; format: string; samples: number; createdAt: string }[] {
+    return this.db.prepare('SELECT id, path, sha256, format, samples, created_at AS createdAt FROM datasets ORDER BY id DESC LIMIT ?').all(limit) as {
+      id: number; path: string; sha256: string; format: string; samples: number; createdAt: string;
+    }[];
+  }
+}

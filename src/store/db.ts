@@ -1,0 +1,75 @@
+/** Opening the studio's SQLite file: WAL, foreign keys, migrations, crash recovery. */
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StudioError } from '../errors.js';
+import { migrate } from './migrations.js';
+
+export type Db = Database.Database;
+
+/**
+ * Opens (creating if needed) the database at `path` and brings its schema up
+ * to date. Jobs left 'running' by a process that no longer exists (a crash,
+ * a kill) are marked 'interrupted' and their partial rows dropped, so a
+ * reader never sees half a trace.
+ */
+export function openDb(path: string): Db {
+  if (path !== ':memory:') {
+    try {
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new StudioError(`${path}: is a folder; --db needs a database file path`, { file: path });
+      }
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      if (e instanceof StudioError) throw e;
+      throw new StudioError(`${path}: cannot create the database folder (${(e as Error).message})`, { file: path, cause: e });
+    }
+  }
+  let db: Db;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new StudioError(`${path}: not a usable Exit Studio database (${msg})`, { file: path, cause: e });
+  }
+  recoverInterrupted(db);
+  return db;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function recoverInterrupted(db: Db): void {
+  const stale = (table: 'traces' | 'runs'): number[] =>
+    (db.prepare(`SELECT id, owner_pid FROM ${table} WHERE status = 'running'`).all() as { id: number; owner_pid: number | null }[])
+      .filter((r) => r.owner_pid === null || !processAlive(r.owner_pid))
+      .map((r) => r.id);
+  const traces = stale('traces');
+  const runs = stale('runs');
+  if (traces.length === 0 && runs.length === 0) return;
+  db.transaction(() => {
+    for (const id of traces) {
+      db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(id);
+      db.prepare(`UPDATE traces SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(id);
+    }
+    for (const id of runs) {
+      db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, series_json = NULL WHERE id = ?`).run(id);
+    }
+  })();
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,109 @@
+/**
+ * Versioned schema migrations, applied in order inside one transaction each.
+ * PRAGMA user_version records how far a database has come, so an older file
+ * opened by a newer studio is upgraded in place and never rebuilt.
+ */
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'models, datasets and chunked traces',
+    sql: `
+      CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        info_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (sha256, path)
+      );
+      CREATE TABLE datasets (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        format TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (sha256, path)
+      );
+      CREATE TABLE traces (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('inference', 'import')),
+        trace_key TEXT,
+        model_id INTEGER REFERENCES models (id),
+        dataset_id INTEGER REFERENCES datasets (id),
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'interrupted')),
+        owner_pid INTEGER,
+        samples INTEGER NOT NULL,
+        classes INTEGER NOT NULL,
+        exits_json TEXT NOT NULL,
+        costs_json TEXT NOT NULL,
+        cost_source TEXT NOT NULL,
+        has_confidence INTEGER NOT NULL,
+        has_probs INTEGER NOT NULL,
+        has_labels INTEGER NOT NULL,
+        meta_json TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX traces_by_key ON traces (trace_key, status);
+      -- Trace columns are stored as typed-array blobs in chunks, so inference can
+      -- write as it goes (memory O(batch)) and no blob nears SQLite's size cap.
+      CREATE TABLE trace_chunks (
+        trace_id INTEGER NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
+        field TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (trace_id, field, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    name: 'policy runs',
+    sql: `
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        trace_id INTEGER NOT NULL REFERENCES traces (id),
+        policy TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'interrupted')),
+        owner_pid INTEGER,
+        supervised INTEGER NOT NULL,
+        seeds_json TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        app_version TEXT NOT NULL,
+        summary_json TEXT,
+        learned_json TEXT,
+        series_json TEXT,
+        tags_json TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX runs_by_trace ON runs (trace_id);
+    `,
+  },
+];
+
+/** Applies every migration newer than the file's user_version; returns the version reached. */
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations[migrations.length - 1]!.version;
+  if (current > latest) {
+    throw new Error(`the database was written by a newer Exit Studio (schema ${current}; this one knows up to ${latest})`);
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return latest;
+}

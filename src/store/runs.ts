@@ -1,0 +1,119 @@
+/** Policy runs in SQLite: configuration, seeds, summary, what was learned, decimated series. */
+import { StudioError } from '../errors.js';
+import { nowIso, type Db } from './db.js';
+
+export interface RunRecord {
+  id: number;
+  name: string;
+  traceId: number;
+  policy: string;
+  status: 'running' | 'complete' | 'interrupted';
+  supervised: boolean;
+  seeds: number[];
+  config: Record<string, unknown>;
+  appVersion: string;
+  summary: Record<string, unknown> | null;
+  learned: Record<string, unknown> | null;
+  tags: string[];
+  createdAt: string;
+}
+
+interface RunRow {
+  id: number;
+  name: string;
+  trace_id: number;
+  policy: string;
+  status: RunRecord['status'];
+  supervised: number;
+  seeds_json: string;
+  config_json: string;
+  app_version: string;
+  summary_json: string | null;
+  learned_json: string | null;
+  tags_json: string;
+  created_at: string;
+}
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    traceId: r.trace_id,
+    policy: r.policy,
+    status: r.status,
+    supervised: r.supervised === 1,
+    seeds: JSON.parse(r.seeds_json) as number[],
+    config: JSON.parse(r.config_json) as Record<string, unknown>,
+    appVersion: r.app_version,
+    summary: r.summary_json === null ? null : (JSON.parse(r.summary_json) as Record<string, unknown>),
+    learned: r.learned_json === null ? null : (JSON.parse(r.learned_json) as Record<string, unknown>),
+    tags: JSON.parse(r.tags_json) as string[],
+    createdAt: r.created_at,
+  };
+}
+
+export interface NewRun {
+  name: string;
+  traceId: number;
+  policy: string;
+  supervised: boolean;
+  seeds: number[];
+  config: Record<string, unknown>;
+  appVersion: string;
+}
+
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  /** Records a run as started; it is listed only once completed. */
+  begin(r: NewRun): number {
+    const res = this.db
+      .prepare(
+        `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(r.name, r.traceId, r.policy, process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso());
+    return Number(res.lastInsertRowid);
+  }
+
+  complete(id: number, summary: unknown, learned: unknown, series: unknown): void {
+    this.db
+      .prepare(`UPDATE runs SET status = 'complete', owner_pid = NULL, summary_json = ?, learned_json = ?, series_json = ? WHERE id = ?`)
+      .run(JSON.stringify(summary), JSON.stringify(learned), JSON.stringify(series), id);
+  }
+
+  abort(id: number): void {
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  }
+
+  list(): RunRecord[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE status = 'complete' ORDER BY id`).all() as RunRow[]).map(toRecord);
+  }
+
+  get(id: number): RunRecord {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    return toRecord(r);
+  }
+
+  series(id: number): unknown {
+    const r = this.db.prepare('SELECT series_json FROM runs WHERE id = ?').get(id) as { series_json: string | null } | undefined;
+    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    return r.series_json === null ? null : (JSON.parse(r.series_json) as unknown);
+  }
+
+  rename(id: number, name: string): void {
+    this.get(id);
+    this.db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(name, id);
+  }
+
+  setTags(id: number, tags: string[]): void {
+    this.get(id);
+    this.db.prepare('UPDATE runs SET tags_json = ? WHERE id = ?').run(JSON.stringify(tags), id);
+  }
+
+  delete(id: number): void {
+    this.get(id);
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Traces in SQLite: a header row plus typed-array chunks per field.
+ * A trace is written as 'running', chunk by chunk, and becomes visible to
+ * readers only when finished as 'complete' in one transaction.
+ */
+import { StudioError } from '../errors.js';
+import type { CostSource, Trace, TraceExit, TraceMeta } from '../trace/types.js';
+import { concatBlobs, toBlob, type NumericArray } from './blobs.js';
+import { nowIso, type Db } from './db.js';
+
+export const TRACE_FIELDS = ['pred', 'maxProb', 'entropy', 'margin', 'probs', 'labels'] as const;
+export type TraceField = (typeof TRACE_FIELDS)[number];
+export type TraceChunk = Partial<Record<TraceField, NumericArray>>;
+
+/** What finish() may set: the parts of a header known only once the job is done. */
+export type TraceFinish = Partial<Pick<TraceHeader, 'key' | 'datasetId' | 'samples' | 'classes' | 'exits' | 'costs' | 'costSource' | 'hasLabels' | 'meta'>>;
+
+export interface TraceHeader {
+  name: string;
+  source: 'inference' | 'import';
+  /** Identity of the inference that made it: the same key is never run twice unless forced. */
+  key?: string;
+  modelId?: number;
+  datasetId?: number;
+  samples: number;
+  classes: number;
+  exits: TraceExit[];
+  costs: number[];
+  costSource: CostSource;
+  hasConfidence: boolean;
+  hasProbs: boolean;
+  hasLabels: boolean;
+  meta?: Record<string, unknown>;
+}
+
+interface TraceRow {
+  id: number;
+  name: string;
+  source: 'inference' | 'import';
+  status: string;
+  samples: number;
+  classes: number;
+  exits_json: string;
+  costs_json: string;
+  cost_source: CostSource;
+  has_confidence: number;
+  has_probs: number;
+  has_labels: number;
+  meta_json: string;
+  created_at: string;
+  model_path: string | null;
+  model_sha256: string | null;
+  dataset_path: string | null;
+  dataset_sha256: string | null;
+}
+
+const SELECT_META = `
+  SELECT t.*, m.path AS model_path, m.sha256 AS model_sha256, d.path AS dataset_path, d.sha256 AS dataset_sha256
+  FROM traces t LEFT JOIN models m ON m.id = t.model_id LEFT JOIN datasets d ON d.id = t.dataset_id`;
+
+function toMeta(r: TraceRow): TraceMeta {
+  const meta: TraceMeta = {
+    id: r.id,
+    name: r.name,
+    source: r.source,
+    samples: r.samples,
+    exits: JSON.parse(r.exits_json) as TraceExit[],
+    classes: r.classes,
+    costs: JSON.parse(r.costs_json) as number[],
+    costSource: r.cost_source,
+    hasConfidence: r.has_confidence === 1,
+    hasProbs: r.has_probs === 1,
+    hasLabels: r.has_labels === 1,
+    createdAt: r.created_at,
+  };
+  if (r.model_path !== null) meta.modelPath = r.model_path;
+  if (r.model_sha256 !== null) meta.modelSha256 = r.model_sha256;
+  if (r.dataset_path !== null) meta.datasetPath = r.dataset_path;
+  if (r.dataset_sha256 !== null) meta.datasetSha256 = r.dataset_sha256;
+  return meta;
+}
+
+export class TraceStore {
+  constructor(private readonly db: Db) {}
+
+  /** Starts a trace that chunks will be appended to; invisible until finish(). */
+  begin(h: TraceHeader): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO traces (name, source, trace_key, model_id, dataset_id, status, owner_pid, samples, classes,
+           exits_json, costs_json, cost_source, has_confidence, has_probs, has_labels, meta_json, created_at)
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        h.name, h.source, h.key ?? null, h.modelId ?? null, h.datasetId ?? null, process.pid, h.samples, h.classes,
+        JSON.stringify(h.exits), JSON.stringify(h.costs), h.costSource,
+        h.hasConfidence ? 1 : 0, h.hasProbs ? 1 : 0, h.hasLabels ? 1 : 0, JSON.stringify(h.meta ?? {}), nowIso(),
+      );
+    return Number(r.lastInsertRowid);
+  }
+
+  append(id: number, seq: number, chunk: TraceChunk): void {
+    const ins = this.db.prepare('INSERT INTO trace_chunks (trace_id, field, seq, data) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const f of TRACE_FIELDS) {
+        const a = chunk[f];
+        if (a) ins.run(id, f, seq, toBlob(a));
+      }
+    })();
+  }
+
+  /**
+   * Makes a running trace complete, with what is only known at the end. A
+   * `key` takes over the identity from any older trace of the same key (a
+   * forced re-run), so lookups find the newest.
+   */
+  finish(id: number, patch: TraceFinish = {}): void {
+    this.db.transaction(() => {
+      const set: string[] = [`status = 'complete'`, 'owner_pid = NULL'];
+      const vals: unknown[] = [];
+      const put = (column: string, value: unknown): void => {
+        set.push(`${column} = ?`);
+        vals.push(value);
+      };
+      if (patch.key !== undefined) {
+        this.db.prepare(`UPDATE traces SET trace_key = NULL WHERE trace_key = ? AND id != ?`).run(patch.key, id);
+        put('trace_key', patch.key);
+      }
+      if (patch.datasetId !== undefined) put('dataset_id', patch.datasetId);
+      if (patch.samples !== undefined) put('samples', patch.samples);
+      if (patch.classes !== undefined) put('classes', patch.classes);
+      if (patch.exits) put('exits_json', JSON.stringify(patch.exits));
+      if (patch.costs) put('costs_json', JSON.stringify(patch.costs));
+      if (patch.costSource) put('cost_source', patch.costSource);
+      if (patch.hasLabels !== undefined) put('has_labels', patch.hasLabels ? 1 : 0);
+      if (patch.meta) put('meta_json', JSON.stringify(patch.meta));
+      this.db.prepare(`UPDATE traces SET ${set.join(', ')} WHERE id = ?`).run(...vals, id);
+    })();
+  }
+
+  /** Drops a trace that did not finish (cancelled or failed): nothing of it stays. */
+  abort(id: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(id);
+      this.db.prepare('DELETE FROM traces WHERE id = ?').run(id);
+    })();
+  }
+
+  /** Stores a whole in-memory trace in one transaction (imports). */
+  save(trace: Trace, h: Omit<TraceHeader, 'samples' | 'classes' | 'exits' | 'costs' | 'costSource' | 'hasConfidence' | 'hasProbs' | 'hasLabels'>): number {
+    return this.db.transaction(() => {
+      const id = this.begin({
+        ...h,
+        samples: trace.samples,
+        classes: trace.classes,
+        exits: trace.exits,
+        costs: Array.from(trace.costs),
+        costSource: trace.costSource,
+        hasConfidence: trace.maxProb !== undefined,
+        hasProbs: trace.probs !== undefined,
+        hasLabels: trace.labels !== undefined,
+      });
+      const chunk: TraceChunk = { pred: trace.pred };
+      if (trace.maxProb) chunk.maxProb = trace.maxProb;
+      if (trace.entropy) chunk.entropy = trace.entropy;
+      if (trace.margin) chunk.margin = trace.margin;
+      if (trace.probs) chunk.probs = trace.probs;
+      if (trace.labels) chunk.labels = trace.labels;
+      this.append(id, 0, chunk);
+      this.finish(id);
+      return id;
+    })();
+  }
+
+  list(): TraceMeta[] {
+    return (this.db.prepare(`${SELECT_META} WHERE t.status = 'complete' ORDER BY t.id`).all() as TraceRow[]).map(toMeta);
+  }
+
+  /** Interrupted traces, so a UI can offer to run them again. */
+  interrupted(): TraceMeta[] {
+    return (this.db.prepare(`${SELECT_META} WHERE t.status = 'interrupted' ORDER BY t.id`).all() as TraceRow[]).map(toMeta);
+  }
+
+  meta(id: number): TraceMeta {
+    const r = this.db.prepare(`${SELECT_META} WHERE t.id = ?`).get(id) as TraceRow | undefined;
+    if (!r) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
+    if (r.status !== 'complete') throw new StudioError(`trace ${id} is ${r.status}; run its inference again`);
+    return toMeta(r);
+  }
+
+  findByKey(key: string): TraceMeta | undefined {
+    const r = this.db.prepare(`${SELECT_META} WHERE t.trace_key = ? AND t.status = 'complete' ORDER BY t.id DESC LIMIT 1`).get(key) as TraceRow | undefined;
+    return r ? toMeta(r) : undefined;
+  }
+
+  load(id: number): Trace {
+    const m = this.meta(id);
+    const blobs = (field: TraceField): Buffer[] =>
+      (this.db.prepare('SELECT data FROM trace_chunks WHERE trace_id = ? AND field = ? ORDER BY seq').all(id, field) as { data: Buffer }[]).map((r) => r.data);
+    const f32 = (field: TraceField): Float32Array | undefined => {
+      const b = blobs(field);
+      return b.length ? concatBlobs((n) => new Float32Array(n), b) : undefined;
+    };
+    const trace: Trace = {
+      samples: m.samples,
+      exits: m.exits,
+      classes: m.classes,
+      costs: Float64Array.from(m.costs),
+      costSource: m.costSource,
+      pred: concatBlobs((n) => new Int32Array(n), blobs('pred')),
+    };
+    if (trace.pred.length !== m.samples * m.exits.length) {
+      throw new StudioError(`trace ${id} is damaged: ${trace.pred.length} predictions for ${m.samples} samples × ${m.exits.length} exits`, { kind: 'runtime' });
+    }
+    const maxProb = f32('maxProb');
+    if (maxProb) {
+      trace.maxProb = maxProb;
+      trace.entropy = f32('entropy')!;
+      trace.margin = f32('margin')!;
+    }
+    const probs = f32('probs');
+    if (probs) trace.probs = probs;
+    const labels = blobs('labels');
+    if (labels.length) trace.labels = concatBlobs((n) => new Int32Array(n), labels);
+    return trace;
+  }
+
+  rename(id: number, name: string): void {
+    this.meta(id);
+    this.db.prepare('UPDATE traces SET name = ? WHERE id = ?').run(name, id);
+  }
+
+  /** Deletes a trace and the runs made on it, in one transaction. */
+  delete(id: number): void {
+    this.meta(id);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM runs WHERE trace_id = ?').run(id);
+      this.db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(id);
+      this.db.prepare('DELETE FROM traces WHERE id = ?').run(id);
+    })();
+  }
+}
