@@ -14,7 +14,8 @@ Writes into --out:
     data.npy       float32 [N, 1, 28, 28] in [0, 1]: the first N test images
     labels.npy     int64 [N]
     classes.txt    the 10 class names, one per line, in label order
-    manifest.json  shapes, names, per-exit MACs/params and measured accuracies
+    manifest.json  shapes, names, cumulative MACs per exit ("exit_macs"), params,
+                   measured accuracies, training settings, versions
 
 Only the 60,000 training images are used for training; the test set is used
 only for evaluation and for the slice.
@@ -85,12 +86,12 @@ def conv_block(cin, cout):
 
 
 class MultiExitCNN(nn.Module):
-    """Three conv blocks, an exit after each, and a final MLP head.
+    """Three conv blocks, an exit after each, and a final conv head.
 
     28x28 -> block1 (16ch, 14x14) -> exit_1
           -> block2 (32ch,  7x7)  -> exit_2
           -> block3 (64ch,  3x3)  -> exit_3
-          -> flatten(576) -> fc 128 -> fc 10 = exit_4
+          -> conv 128 (3x3) -> global avg pool -> fc 10 = exit_4
     """
 
     def __init__(self, classes=10):
@@ -102,9 +103,11 @@ class MultiExitCNN(nn.Module):
         self.exit2 = ExitHead(32, 4, 3, 2, classes)  # 7x7 -> 2x2 (overlapping)
         self.exit3 = ExitHead(64, 3, 3, 1, classes)  # 3x3 -> 1x1
         self.final = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(64 * 3 * 3, 128),
+            nn.Conv2d(64, 128, 3, padding=1, bias=False),
+            nn.BatchNorm2d(128),
             nn.ReLU(inplace=True),
+            nn.AvgPool2d(3),
+            nn.Flatten(),
             nn.Dropout(0.25),
             nn.Linear(128, classes),
         )
@@ -124,7 +127,7 @@ def exit_costs():
     c2 = 32 * 16 * 9 * 14 * 14
     c3 = 64 * 32 * 9 * 7 * 7
     e1, e2, e3 = 16 * 4 * 10, 32 * 4 * 10, 64 * 10
-    fin = 576 * 128 + 128 * 10
+    fin = 128 * 64 * 9 * 3 * 3 + 128 * 10
     return [c1 + e1, c1 + c2 + e2, c1 + c2 + c3 + e3, c1 + c2 + c3 + fin]
 
 
@@ -145,7 +148,7 @@ def main():
     ap.add_argument("--out", default="resources/sample")
     ap.add_argument("--data-dir", default=DATA_DIR)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--exit-weights", default="1,1,1,1",
@@ -154,6 +157,9 @@ def main():
                     help="number of test images written to data.npy")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ref-logits", metavar="DIR",
+                    help="also write the torch logits of the slice as DIR/exit_k.npy "
+                         "(to compare against another ONNX runtime)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -224,6 +230,13 @@ def main():
     with open(os.path.join(args.out, "classes.txt"), "w") as f:
         f.write("\n".join(CLASSES) + "\n")
 
+    if args.ref_logits:
+        os.makedirs(args.ref_logits, exist_ok=True)
+        with torch.no_grad():
+            ref = model(torch.from_numpy(xs))
+        for name, r in zip(out_names, ref):
+            np.save(os.path.join(args.ref_logits, name + ".npy"), r.numpy().astype(np.float32))
+
     # Reference check with onnxruntime when the Python binding exists.
     try:
         import onnxruntime as ort
@@ -231,7 +244,8 @@ def main():
         print("onnxruntime (python) not available: ONNX outputs not re-run here")
     else:
         sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-        ref = [o.numpy() for o in model(torch.from_numpy(xs))]
+        with torch.no_grad():
+            ref = [o.numpy() for o in model(torch.from_numpy(xs))]
         got = sess.run(out_names, {"image": xs})
         for name, r, g in zip(out_names, ref, got):
             print(f"{name}: max |torch - ort| = {np.abs(r - g).max():.2e}")

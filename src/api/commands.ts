@@ -6,10 +6,12 @@
 import { StudioError } from '../errors.js';
 import { parsePayload } from './command.js';
 import type { CommandContext } from './context.js';
+import { policyCommands } from './policy-commands.js';
 import { traceCommands } from './trace-commands.js';
 
 export const commands = {
   ...traceCommands,
+  ...policyCommands,
 };
 
 export type CommandName = keyof typeof commands;

@@ -39,3 +39,28 @@ export const idInput = z.object({ id }).strict();
 export const renameInput = z.object({ id, name: z.string().min(1).max(200) }).strict();
 export const exportTraceInput = z.object({ id, out: path }).strict();
 export const emptyInput = z.object({}).strict();
+
+export const costSpec = z.union([z.array(z.number().nonnegative()).min(2), z.enum(['trace', 'macs', 'latency', 'uniform'])]);
+
+export const policyRunInput = z
+  .object({
+    traceId: id,
+    policies: z.array(z.string().min(1).max(100)).min(1).max(32),
+    seeds: z.number().int().positive().max(10000).optional(),
+    firstSeed: z.number().int().optional(),
+    lambda: z.number().nonnegative().optional(),
+    costs: costSpec.optional(),
+    supervised: z.boolean().optional(),
+    alpha: z.number().nonnegative().optional(),
+    bins: z.number().int().positive().max(1000).optional(),
+    budget: z.number().positive().optional(),
+    warmup: z.number().int().nonnegative().optional(),
+    refitEvery: z.number().int().positive().optional(),
+    epochs: z.number().int().positive().max(100000).optional(),
+    name: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const idsInput = z.object({ ids: z.array(id).min(1).max(64) }).strict();
+export const tagInput = z.object({ id, tags: z.array(z.string().min(1).max(50)).max(32) }).strict();
+export const exportFileInput = z.object({ id, out: path }).strict();

@@ -11,6 +11,8 @@ import * as inspect from './commands/inspect.js';
 import * as infer from './commands/infer.js';
 import * as traces from './commands/traces.js';
 import * as demo from './commands/demo.js';
+import * as policies from './commands/policies.js';
+import * as serve from './commands/serve.js';
 
 type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
 
@@ -20,7 +22,12 @@ const table: Record<string, { run: Handler; usage: string }> = {
   'import-trace': { run: traces.runImport, usage: traces.importUsage },
   traces: { run: traces.runTraces, usage: traces.tracesUsage },
   trace: { run: traces.runExport, usage: traces.exportUsage },
+  run: { run: policies.runRun, usage: policies.runUsage },
+  runs: { run: policies.runRuns, usage: policies.runsUsage },
+  export: { run: policies.runExport, usage: policies.exportUsage },
+  diagnose: { run: policies.runDiagnose, usage: policies.diagnoseUsage },
   demo: { run: demo.run, usage: demo.usage },
+  serve: { run: serve.run, usage: serve.usage },
 };
 
 export function usage(): string {

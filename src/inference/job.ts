@@ -9,16 +9,19 @@ import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { readLabels } from '../data/labels.js';
-import type { ImageOptions } from '../data/types.js';
+import { openDataset } from '../data/open.js';
+import type { Batch, Dataset, ImageOptions } from '../data/types.js';
 import { CancelledError, StudioError } from '../errors.js';
 import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
 import type { ModelInfo } from '../model/types.js';
-import { sha256File } from '../store/assets.js';
+import { sha256Path } from '../store/assets.js';
 import type { Store } from '../store/store.js';
 import { normalizeCosts } from '../trace/features.js';
 import type { CostSource, TraceExit } from '../trace/types.js';
-import type { WorkerMessage, WorkerStart } from './protocol.js';
+import { copyBatch, WorkerChannel } from './channel.js';
+import { chooseProvider } from './providers.js';
+import { Featurizer, type ScoreKind } from './featurize.js';
 
 export interface InferRequest {
   model: string;
@@ -72,136 +75,146 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
   const threads = positiveInt(req.threads ?? Math.max(1, cpus().length), '--threads');
   if (req.limit !== undefined) positiveInt(req.limit, '--limit');
 
+  // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
+  chooseProvider(req.ep ?? 'cpu');
   const info = await inspectModel(modelPath);
-  const exits = req.exits ? applySelection(info, req.exits) : info.exits;
-  const [dataSha, labelsSha] = await Promise.all([
-    sha256File(dataPath).catch(() => ''),
-    req.labels ? sha256File(resolve(req.labels)).catch(() => '') : Promise.resolve(''),
-  ]);
-  const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
-  if (!req.force) {
-    const found = store.traces.findByKey(key);
-    if (found && (!req.probs || found.hasProbs)) {
-      return {
-        traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
-        exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [],
-      };
-    }
-  }
+  const selected = req.exits ? applySelection(info, req.exits) : info;
+  const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
     throw new StudioError(`${modelPath}: --probs needs every exit to have the same number of classes; found ${exits.map((e) => `${e.name}: ${e.classes}`).join(', ')}`, { file: modelPath });
   }
-
-  const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
-  const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
-  const classes = Math.max(...exits.map((e) => e.classes));
-  const traceId = store.traces.begin({
-    name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
-    source: 'inference', modelId, samples: 0, classes, exits: traceExits,
-    costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
+  // Opening the dataset validates it against the model's inputs: bad data fails here, before any work.
+  const dataset = await openDataset(dataPath, selected.inputs, {
+    ...(req.limit !== undefined ? { limit: req.limit } : {}),
+    ...(req.image ? { image: req.image } : {}),
+    ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
   });
-
-  const start: WorkerStart = {
-    type: 'start', modelPath, dataPath, inputs: info.inputs, exits, ep: req.ep ?? 'cpu', batch, threads,
-    probs: req.probs === true, chunkSamples: CHUNK_SAMPLES, measureLatency: true,
-    dataset: { ...(req.limit !== undefined ? { limit: req.limit } : {}), ...(req.image ? { image: req.image } : {}), ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}) },
-  };
+  let traceId: number | undefined;
   try {
-    const out = await driveWorker(start, traceId, store, hooks);
-    let labels: Int32Array | undefined = out.datasetLabels ?? undefined;
-    if (req.labels) labels = await readLabels(resolve(req.labels), out.samples);
-    if (labels) {
-      if (labels.length !== out.samples) {
-        throw new StudioError(`${req.labels ?? dataPath}: ${labels.length} labels for ${out.samples} samples`, { file: req.labels ?? dataPath });
-      }
-      store.traces.append(traceId, 0, { labels });
+    // Labels are checked before the run too: a bad labels file must not cost a whole inference.
+    let labels: Int32Array | undefined = dataset.labels;
+    if (req.labels) {
+      const file = resolve(req.labels);
+      // With --limit only the first labels apply; without it, the counts must match.
+      labels = await readLabels(file, req.limit !== undefined ? dataset.samples : undefined);
+      if (labels.length !== dataset.samples) throw new StudioError(`${file}: ${labels.length} labels for ${dataset.samples} samples in ${dataPath}`, { file });
     }
-    const latency = out.latencyMs ?? [];
+    const [dataSha, labelsSha] = await Promise.all([sha256Path(dataPath), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
+    const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
+    if (!req.force) {
+      const found = store.traces.findByKey(key);
+      if (found && (!req.probs || found.hasProbs)) {
+        return {
+          traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
+          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [],
+        };
+      }
+    }
+
+    const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
+    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
+    const classes = Math.max(...exits.map((e) => e.classes));
+    traceId = store.traces.begin({
+      name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
+      source: 'inference', modelId, samples: 0, classes, exits: traceExits,
+      costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
+    });
+    const out = await drive(store, traceId, selected, dataset, { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
+    if (labels) store.traces.append(traceId, 0, { labels });
     traceExits.forEach((e, k) => {
-      if (latency[k] !== undefined) e.latencyMs = latency[k];
+      if (out.latencyMs[k] !== undefined) e.latencyMs = out.latencyMs[k];
     });
     const { costs, costSource } = defaultCosts(traceExits);
-    const datasetId = store.assets.upsertDataset(dataPath, dataSha, out.format, out.samples);
+    const datasetId = store.assets.upsertDataset(dataPath, dataSha, dataset.format, out.samples);
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
       meta: { ep: out.ep, batch, threads, kinds: out.kinds, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,
-      samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: latency, reused: false, ep: out.ep, warnings: out.warnings,
+      samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: out.latencyMs, reused: false, ep: out.ep, warnings: out.warnings,
     };
   } catch (e) {
-    store.traces.abort(traceId);
+    if (traceId !== undefined) store.traces.abort(traceId);
     throw e;
+  } finally {
+    await dataset.close();
   }
 }
 
-interface WorkerOutcome {
+interface DriveOptions {
+  modelPath: string;
+  ep: string;
+  batch: number;
+  threads: number;
+  probs: boolean;
+}
+
+interface DriveOutcome {
   samples: number;
   seconds: number;
-  kinds: ('logits' | 'probs')[];
-  latencyMs: number[] | null;
-  datasetLabels: Int32Array | null;
-  format: string;
+  kinds: ScoreKind[];
+  latencyMs: number[];
   ep: string;
   warnings: string[];
 }
 
-function driveWorker(start: WorkerStart, traceId: number, store: Store, hooks: JobHooks): Promise<WorkerOutcome> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(new URL('./worker.js', import.meta.url));
-    let total = 0;
-    let ep = start.ep;
-    let warnings: string[] = [];
-    const t0 = performance.now();
-    let settled = false;
-    const finish = (f: () => void): void => {
-      if (settled) return;
-      settled = true;
-      hooks.signal?.removeEventListener('abort', onAbort);
-      f();
-      void worker.terminate();
-    };
-    const onAbort = (): void => finish(() => reject(new CancelledError('inference')));
-    if (hooks.signal?.aborted) return onAbort();
-    hooks.signal?.addEventListener('abort', onAbort);
+/** Batches kept in flight: one computing in the worker while the next is read and the last featurized here. */
+const IN_FLIGHT = 2;
 
-    worker.on('message', (m: WorkerMessage) => {
-      if (settled) return;
-      try {
-        switch (m.type) {
-          case 'ready':
-            total = m.samples;
-            ep = m.ep;
-            warnings = m.warnings;
-            for (const w of m.warnings) hooks.onWarning?.(w);
-            break;
-          case 'chunk': {
-            const chunk = { pred: m.pred, maxProb: m.maxProb, entropy: m.entropy, margin: m.margin, ...(m.probs ? { probs: m.probs } : {}) };
-            store.traces.append(traceId, m.seq, chunk);
-            break;
-          }
-          case 'progress': {
-            const secs = (performance.now() - t0) / 1000;
-            const rate = secs > 0 ? m.done / secs : 0;
-            hooks.onProgress?.({ done: m.done, total, samplesPerSecond: rate, etaSeconds: rate > 0 ? (total - m.done) / rate : 0 });
-            break;
-          }
-          case 'done':
-            finish(() => resolvePromise({ ...m, ep, warnings }));
-            break;
-          case 'error':
-            finish(() => reject(new StudioError(m.message, { kind: m.kind, ...(m.file ? { file: m.file } : {}) })));
-            break;
+async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Dataset, o: DriveOptions, hooks: JobHooks): Promise<DriveOutcome> {
+  const worker = new Worker(new URL('./worker.js', import.meta.url));
+  const ch = new WorkerChannel(worker);
+  const onAbort = (): void => ch.fail(new CancelledError('inference'));
+  hooks.signal?.addEventListener('abort', onAbort);
+  try {
+    if (hooks.signal?.aborted) throw new CancelledError('inference');
+    ch.send({ type: 'start', modelPath: o.modelPath, ep: o.ep, threads: o.threads, fetches: info.exits.map((e) => e.name) });
+    const ready = await ch.next('ready');
+    for (const w of ready.warnings) hooks.onWarning?.(w);
+
+    let seq = 0;
+    const feats = new Featurizer(info.exits.map((e) => e.classes), info.exits.map((e) => e.kind), o.probs, CHUNK_SAMPLES, (chunk) => store.traces.append(traceId, seq++, chunk));
+    const batches = dataset.batches(o.batch)[Symbol.asyncIterator]();
+    let firstBatch: Batch | undefined;
+    let inFlight = 0;
+    let exhausted = false;
+    let sent = 0;
+    let done = 0;
+    const total = dataset.samples;
+    const t0 = performance.now();
+    for (;;) {
+      while (!exhausted && inFlight < IN_FLIGHT) {
+        const r = await batches.next();
+        if (r.done) {
+          exhausted = true;
+          break;
         }
-      } catch (e) {
-        finish(() => reject(e));
+        firstBatch ??= copyBatch(r.value);
+        ch.send({ type: 'batch', seq: sent++, feeds: r.value });
+        inFlight++;
       }
-    });
-    worker.on('error', (e) => finish(() => reject(new StudioError(`inference worker failed: ${e.message}`, { kind: 'runtime', cause: e }))));
-    worker.on('exit', (code) => finish(() => reject(new StudioError(`inference worker exited early (code ${code})`, { kind: 'runtime' }))));
-    worker.postMessage(start);
-  });
+      if (inFlight === 0) break;
+      const m = await ch.next('output');
+      inFlight--;
+      feats.add(m.scores, m.n);
+      done += m.n;
+      const secs = (performance.now() - t0) / 1000;
+      const rate = secs > 0 ? done / secs : 0;
+      hooks.onProgress?.({ done, total, samplesPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : 0 });
+    }
+    feats.flush();
+    const seconds = (performance.now() - t0) / 1000;
+    let latencyMs: number[] = [];
+    if (firstBatch) {
+      ch.send({ type: 'latency', info, feeds: firstBatch });
+      latencyMs = (await ch.next('latency')).ms;
+    }
+    return { samples: done, seconds, kinds: feats.kinds, latencyMs, ep: ready.ep, warnings: ready.warnings };
+  } finally {
+    hooks.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  }
 }
 
 /** MACs when the graph gave them, else measured latency, else equal steps. */

@@ -1,29 +1,24 @@
-/** Messages between the inference job (calling thread) and its worker thread. */
-import type { DatasetOptions } from '../data/types.js';
-import type { ExitInfo, TensorInfo } from '../model/types.js';
+/**
+ * Messages between an inference job (calling thread) and its session worker.
+ *
+ * The worker owns only the onnxruntime session: onnxruntime-node runs a batch
+ * synchronously on the thread that calls it, so the job reads the next batch
+ * and turns the previous batch's scores into trace features while the worker
+ * computes. Two batches in flight keep the session busy; memory stays O(batch).
+ */
+import type { Batch } from '../data/types.js';
+import type { ModelInfo } from '../model/types.js';
 
-export interface WorkerStart {
-  type: 'start';
-  modelPath: string;
-  dataPath: string;
-  /** The model's inputs, to validate and shape the dataset against. */
-  inputs: TensorInfo[];
-  /** Exits to record, depth order (already selected and ordered by the caller). */
-  exits: ExitInfo[];
-  dataset: DatasetOptions;
-  ep: string;
-  batch: number;
-  threads: number;
-  probs: boolean;
-  /** Samples per stored chunk: bounds the worker's memory and the size of one write. */
-  chunkSamples: number;
-  /** Measure the per-exit latency profile on the first batch. */
-  measureLatency: boolean;
-}
+export type ToWorker =
+  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[] }
+  | { type: 'batch'; seq: number; feeds: Batch }
+  /** Measure the per-exit latency profile on one batch (after the pass, so it does not disturb its timing). */
+  | { type: 'latency'; info: ModelInfo; feeds: Batch }
+  | { type: 'close' };
 
-export type WorkerMessage =
-  | { type: 'ready'; samples: number; ep: string; warnings: string[] }
-  | { type: 'chunk'; seq: number; samples: number; pred: Int32Array; maxProb: Float32Array; entropy: Float32Array; margin: Float32Array; probs?: Float32Array }
-  | { type: 'progress'; done: number }
-  | { type: 'done'; samples: number; seconds: number; kinds: ('logits' | 'probs')[]; latencyMs: number[] | null; datasetLabels: Int32Array | null; format: string }
+export type FromWorker =
+  | { type: 'ready'; ep: string; warnings: string[] }
+  /** Scores of every fetched exit for one batch, in fetch order, [n, C_k] row-major. */
+  | { type: 'output'; seq: number; n: number; scores: (Float32Array | Float64Array)[] }
+  | { type: 'latency'; ms: number[] }
   | { type: 'error'; message: string; kind: 'input' | 'runtime'; file?: string };

@@ -4,6 +4,7 @@
  * one, come from a separate download that offline installs skip).
  */
 import * as ort from 'onnxruntime-node';
+import { StudioError } from '../errors.js';
 
 /** Names the user may ask for, mapped to onnxruntime's backend names. */
 const KNOWN = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
@@ -37,7 +38,7 @@ export interface ProviderChoice {
 export function chooseProvider(requested: string): ProviderChoice {
   const ep = requested.toLowerCase();
   if (!(KNOWN as readonly string[]).includes(ep)) {
-    throw new Error(`unknown execution provider "${requested}"; choose one of ${KNOWN.join(', ')}`);
+    throw new StudioError(`unknown execution provider "${requested}"; choose one of ${KNOWN.join(', ')}`);
   }
   if (ep === 'cpu') return { providers: ['cpu'], warnings: [] };
   const listed = listProviders().map((p) => p.name);

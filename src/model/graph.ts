@@ -41,8 +41,8 @@ function topoOrder(path: string, nodes: OnnxNode[], producer: Map<string, number
   pending.forEach((deps, i) => deps.forEach((d) => dependents[d]!.push(i)));
   const ready = pending.flatMap((d, i) => (d.size === 0 ? [i] : []));
   const order: number[] = [];
-  while (ready.length) {
-    const i = ready.shift() as number;
+  for (let at = 0; at < ready.length; at++) {
+    const i = ready[at]!;
     order.push(i);
     for (const j of dependents[i]!) {
       const p = pending[j]!;
@@ -51,7 +51,8 @@ function topoOrder(path: string, nodes: OnnxNode[], producer: Map<string, number
     }
   }
   if (order.length !== nodes.length) {
-    const stuck = nodes.findIndex((_, i) => !order.includes(i));
+    const done = new Set(order);
+    const stuck = nodes.findIndex((_, i) => !done.has(i));
     throw inputError(path, `the graph has a cycle (around node '${nodes[stuck]?.name}')`);
   }
   return order;
@@ -81,8 +82,8 @@ export function valuesOf(g: GraphIndex, nodes: Set<number>): Set<string> {
   return out;
 }
 
-/** Ops that pass a value through unchanged: an output behind them is the same tensor. */
-const PASS_THROUGH = new Set(['Identity', 'Dropout', 'Cast']);
+/** Ops that pass data through unchanged (values or just the layout): an output behind them carries the same data. */
+const PASS_THROUGH = new Set(['Identity', 'Dropout', 'Cast', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
 
 /** Follows Identity-like nodes back to the value that really carries the data. */
 export function sourceValue(g: GraphIndex, value: string): string {

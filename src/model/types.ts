@@ -36,6 +36,8 @@ export interface ExitInfo {
 export interface IgnoredOutput {
   name: string;
   reason: string;
+  /** Present when the output has an exit's shape but a heuristic set it aside: what it would be as an exit, so a user can still select it. */
+  asExit?: Omit<ExitInfo, 'index'>;
 }
 
 export interface ModelInfo {
@@ -51,4 +53,6 @@ export interface ModelInfo {
   ignored: IgnoredOutput[];
   /** Total MACs of the whole graph (batch 1). */
   totalMacs: number;
+  /** Things the user may want to know: ops whose shapes or costs could not be worked out. */
+  warnings?: string[];
 }

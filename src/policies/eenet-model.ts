@@ -52,21 +52,23 @@ export class EENetModel {
   }
 
   /**
-   * Score and assignment logit of exit k for input x (length d). `pre` (hidden)
+   * Score and assignment logit of exit k for input x[xOff .. xOff+d). `pre[preOff ..]` (hidden)
    * receives the hidden pre-activations; returns [u, g]: the unclamped
    * linear score and the assignment logit.
    */
-  exitForward(k: number, x: Float64Array, pre: Float64Array, out: Float64Array): void {
+  exitForward(k: number, x: Float64Array, pre: Float64Array, out: Float64Array, xOff = 0, preOff = 0): void {
     const l = this.layers[k]!;
     const d = l.d;
+    const linW = l.linW;
+    const w1 = l.w1;
     let u = l.linB[0]!;
-    for (let i = 0; i < d; i++) u += l.linW[i]! * x[i]!;
+    for (let i = 0; i < d; i++) u += linW[i]! * x[xOff + i]!;
     let g = l.b2[0]!;
     for (let h = 0; h < this.hidden; h++) {
       let z = l.b1[h]!;
       const row = h * d;
-      for (let i = 0; i < d; i++) z += l.w1[row + i]! * x[i]!;
-      pre[h] = z;
+      for (let i = 0; i < d; i++) z += w1[row + i]! * x[xOff + i]!;
+      pre[preOff + h] = z;
       if (z > 0) g += l.w2[h]! * z;
     }
     out[0] = u;

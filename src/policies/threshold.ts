@@ -50,26 +50,83 @@ export function thresholdCost(trace: Trace, measure: ThresholdMeasure, T: number
 
 /**
  * The threshold whose mean cost on the trace is the largest not above
- * `budget` (the most computation the budget allows). Cost grows with a
- * max-probability threshold and shrinks with an entropy one, so a binary
- * search over the observed values finds it.
+ * `budget` (the most computation the budget allows).
+ *
+ * A sample has exited by exit k iff the running max of its max probability
+ * over exits 1..k reaches T (running min of entropy falls to T), so
+ * cost(T) = c_1 + sum_k (c_{k+1} - c_k) * share(running extreme at k misses T):
+ * sort each running extreme once, then every cost(T) is K binary searches and
+ * a bisection on T finds the step. O(K N log N) instead of a pass per guess.
  */
 export function calibrateThreshold(trace: Trace, measure: ThresholdMeasure, budget: number, costs: Float64Array): number {
   const K = trace.exits.length;
+  const n = trace.samples;
   const a = measure === 'maxProb' ? trace.maxProb! : trace.entropy!;
-  const vals: number[] = [];
-  for (let s = 0; s < trace.samples; s++) for (let k = 0; k < K - 1; k++) vals.push(a[s * K + k]!);
-  // Candidates in order of increasing cost: maxProb ascending (ends past 1: everything to the last exit);
-  // entropy descending (ends below 0).
-  const sorted = Float64Array.from(new Set(vals)).sort();
-  const cand: number[] = measure === 'maxProb' ? [...sorted, 2] : [...Array.from(sorted).reverse(), -1];
-  let lo = 0;
-  let hi = cand.length - 1;
-  if (thresholdCost(trace, measure, cand[0]!, costs) > budget) return cand[0]!; // budget below the cheapest rule
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (thresholdCost(trace, measure, cand[mid]!, costs) <= budget) lo = mid;
-    else hi = mid - 1;
+  const up = measure === 'maxProb';
+  const ext = Array.from({ length: K - 1 }, () => new Float32Array(n)); // the measures are float32: exact, and faster to sort
+  for (let s = 0; s < n; s++) {
+    let m = up ? -Infinity : Infinity;
+    for (let k = 0; k < K - 1; k++) {
+      const v = a[s * K + k]!;
+      m = up ? (v > m ? v : m) : v < m ? v : m;
+      ext[k]![s] = m;
+    }
   }
-  return cand[lo]!;
+  for (const e of ext) e.sort();
+  /** Count of values < T (maxProb: not exited) or > T (entropy: not exited) in a sorted array. */
+  const notExited = (e: Float32Array, T: number): number => {
+    let lo = 0;
+    let hi = n;
+    if (up) {
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (e[mid]! < T) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (e[mid]! <= T) lo = mid + 1;
+      else hi = mid;
+    }
+    return n - lo;
+  };
+  const cost = (T: number): number => {
+    let c = costs[0]!;
+    for (let k = 0; k < K - 1; k++) c += ((costs[k + 1]! - costs[k]!) * notExited(ext[k]!, T)) / n;
+    return c;
+  };
+  // Cost rises with a max-probability threshold and falls with an entropy one; bisect on the cheap side.
+  let cheap = up ? -1 : 2;
+  let dear = up ? 2 : -1;
+  if (cost(cheap) > budget) return cheap;
+  if (cost(dear) <= budget) return dear;
+  for (let i = 0; i < 100 && Math.abs(dear - cheap) > 1e-12; i++) {
+    const mid = (cheap + dear) / 2;
+    if (cost(mid) <= budget) cheap = mid;
+    else dear = mid;
+  }
+  // Snap to the observed value the step sits on, so the threshold reads as a value of the data.
+  let snap = cheap;
+  let bestGap = Infinity;
+  for (const e of ext) {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (e[mid]! < cheap) lo = mid + 1;
+      else hi = mid;
+    }
+    for (const i of [lo - 1, lo]) {
+      if (i < 0 || i >= n) continue;
+      const v = e[i]!;
+      const gap = Math.abs(v - cheap);
+      if (gap < bestGap && cost(v) <= budget && cost(v) === cost(cheap)) {
+        bestGap = gap;
+        snap = v;
+      }
+    }
+  }
+  return snap;
 }

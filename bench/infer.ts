@@ -1,0 +1,81 @@
+/**
+ * npm run bench:infer — recording every exit vs. a bare onnxruntime-node loop.
+ *
+ * Both sides run the same model over the same samples with the same batch size
+ * and intra-op threads, alternating, several rounds; the ratio of median
+ * samples/s is printed (target: studio >= 0.95 x bare). The bare loop feeds
+ * tensors already in memory and fetches every exit; the studio side reads the
+ * .npy from disk in a worker, computes the features of every exit, and writes
+ * the trace to SQLite, as `exit-studio infer` does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { readNpyArray, writeNpy } from '../src/data/npy.js';
+import { runInference } from '../src/inference/job.js';
+import { inspectModel } from '../src/model/inspect.js';
+import { samplePaths } from '../src/paths.js';
+import { openStore } from '../src/store/store.js';
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 20000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 64);
+const THREADS = Number(process.env.BENCH_THREADS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const sample = samplePaths();
+  const dir = mkdtempSync(join(tmpdir(), 'es-bench-'));
+  try {
+    const src = await readNpyArray(sample.data, 'float');
+    const per = src.shape.slice(1).reduce((a, b) => a * b, 1);
+    const n0 = src.shape[0]!;
+    const data = new Float32Array(SAMPLES * per);
+    for (let i = 0; i < SAMPLES; i++) data.set((src.data as Float32Array).subarray((i % n0) * per, (i % n0 + 1) * per), i * per);
+    const dataPath = join(dir, 'data.npy');
+    writeNpy(dataPath, 'float', [SAMPLES, ...src.shape.slice(1)], data);
+
+    const info = await inspectModel(sample.model);
+    const input = info.inputs[0]!;
+    const fetches = info.exits.map((e) => e.name);
+    const session = await ort.InferenceSession.create(sample.model, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const bare = async (): Promise<number> => {
+      const t0 = performance.now();
+      for (let i = 0; i < SAMPLES; i += BATCH) {
+        const n = Math.min(BATCH, SAMPLES - i);
+        const t = new ort.Tensor('float32', data.subarray(i * per, (i + n) * per), [n, ...src.shape.slice(1)]);
+        await session.run({ [input.name]: t }, fetches);
+      }
+      return SAMPLES / ((performance.now() - t0) / 1000);
+    };
+    const store = openStore(join(dir, 'bench.sqlite'));
+    const studio = async (): Promise<number> => {
+      const r = await runInference(store, { model: sample.model, data: dataPath, batch: BATCH, threads: THREADS, force: true });
+      return r.samplesPerSecond;
+    };
+    await bare(); // warm-up
+    const bareRates: number[] = [];
+    const studioRates: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      bareRates.push(await bare());
+      studioRates.push(await studio());
+    }
+    store.close();
+    const b = median(bareRates);
+    const s = median(studioRates);
+    console.log(`bench:infer  model ${sample.model}`);
+    console.log(`  ${SAMPLES} samples, batch ${BATCH}, ${THREADS} intra-op thread(s), ${info.exits.length} exits, ${ROUNDS} alternating rounds (median)`);
+    console.log(`  bare onnxruntime loop      ${b.toFixed(0).padStart(8)} samples/s   [${bareRates.map((x) => x.toFixed(0)).join(', ')}]`);
+    console.log(`  studio, every exit stored  ${s.toFixed(0).padStart(8)} samples/s   [${studioRates.map((x) => x.toFixed(0)).join(', ')}]`);
+    console.log(`  ratio studio / bare        ${(s / b).toFixed(3)}   (target >= 0.95)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,333 @@
+/**
+ * Turning command outputs into what charts and tables draw. Pure functions,
+ * tolerant of partial data (live runs) and of missing fields (a trace without
+ * labels has no accuracy), tested under Node.
+ */
+import type { PolicyCatalogEntry, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+/** A number, or the mean of a Stat; null when neither is finite. */
+export function meanOf(v: Stat | number | null | undefined): number | null {
+  if (v === null || v === undefined) return null;
+  const x = typeof v === 'number' ? v : v.mean;
+  return typeof x === 'number' && Number.isFinite(x) ? x : null;
+}
+
+export function ciOf(v: Stat | number | null | undefined): number | null {
+  if (v === null || v === undefined || typeof v === 'number') return null;
+  const c = v.ci95;
+  return typeof c === 'number' && Number.isFinite(c) ? c : null;
+}
+
+/** {x, y} points of a series over rounds, skipping gaps. */
+export function points(rounds: readonly number[], ys: readonly (number | null)[] | undefined): XY[] {
+  if (!ys) return [];
+  const out: XY[] = [];
+  const n = Math.min(rounds.length, ys.length);
+  for (let i = 0; i < n; i++) {
+    const y = ys[i];
+    const x = rounds[i];
+    if (typeof y === 'number' && Number.isFinite(y) && typeof x === 'number') out.push({ x, y });
+  }
+  return out;
+}
+
+/** The 95 % band of a series as two point lists (lower, upper), for a filled area between them. */
+export function band(rounds: readonly number[], s: SeriesStat | null | undefined): { lo: XY[]; hi: XY[] } {
+  if (!s) return { lo: [], hi: [] };
+  return { lo: points(rounds, s.lo), hi: points(rounds, s.hi) };
+}
+
+/**
+ * Stacked exit mix: for each exit k the cumulative share of exits 0..k, so
+ * area fills between consecutive lines show each exit's share over time.
+ */
+export function stackedShares(series: RunSeries): XY[][] {
+  const shares = series.exitShare ?? [];
+  const rounds = series.rounds;
+  const acc = new Array<number>(rounds.length).fill(0);
+  return shares.map((s) => {
+    const out: XY[] = [];
+    for (let i = 0; i < rounds.length; i++) {
+      const v = s.mean[i];
+      acc[i]! += typeof v === 'number' && Number.isFinite(v) ? v : 0;
+      out.push({ x: rounds[i]!, y: Math.min(1, acc[i]!) });
+    }
+    return out;
+  });
+}
+
+/**
+ * Accepts a run's series in the shape run.show returns, or a live partial
+ * (which may carry only some series, or plain arrays in place of {mean, lo,
+ * hi}); returns a RunSeries or null when there is nothing to draw.
+ */
+export function normalizeSeries(raw: unknown): RunSeries | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const o = raw as Record<string, unknown>;
+  // run.show stores {series, fits}: the series sit one level down.
+  if (!Array.isArray(o.rounds) && typeof o.series === 'object' && o.series !== null) return normalizeSeries(o.series);
+  const rounds = Array.isArray(o.rounds) ? (o.rounds as number[]) : Array.isArray(o.grid) ? (o.grid as number[]) : null;
+  if (!rounds) return null;
+  const stat = (v: unknown): SeriesStat | undefined => {
+    if (Array.isArray(v)) return { mean: v as (number | null)[], lo: v as (number | null)[], hi: v as (number | null)[] };
+    if (typeof v === 'object' && v !== null && Array.isArray((v as SeriesStat).mean)) {
+      const s = v as SeriesStat;
+      return { mean: s.mean, lo: s.lo ?? s.mean, hi: s.hi ?? s.mean, ...(s.perSeed ? { perSeed: s.perSeed } : {}) };
+    }
+    return undefined;
+  };
+  const out: RunSeries = { rounds };
+  const cr = stat(o.cumRegret);
+  if (cr) out.cumRegret = cr;
+  const ac = stat(o.avgCost);
+  if (ac) out.avgCost = ac;
+  const acc = stat(o.accuracy);
+  out.accuracy = acc ?? null;
+  const ag = stat(o.agreement);
+  if (ag) out.agreement = ag;
+  if (Array.isArray(o.exitShare)) out.exitShare = (o.exitShare as unknown[]).map(stat).filter((s): s is SeriesStat => s !== undefined);
+  return out;
+}
+
+export interface MetricDef {
+  key: 'accuracy' | 'agreement' | 'avgCost' | 'cumRegret';
+  label: string;
+  better: 'max' | 'min';
+  percent: boolean;
+}
+
+export const METRICS: MetricDef[] = [
+  { key: 'accuracy', label: 'Accuracy', better: 'max', percent: true },
+  { key: 'agreement', label: 'Agreement with the last exit', better: 'max', percent: true },
+  { key: 'avgCost', label: 'Mean cost (last exit = 1)', better: 'min', percent: false },
+  { key: 'cumRegret', label: 'Cumulative regret', better: 'min', percent: false },
+];
+
+/** For each metric, the indices of the rows holding the best value (ties all marked); metrics nobody has are absent. */
+export function bestPerMetric(rows: { summary: Record<string, unknown> | null }[], metrics: MetricDef[] = METRICS): Record<string, Set<number>> {
+  const out: Record<string, Set<number>> = {};
+  for (const m of metrics) {
+    let best: number | null = null;
+    const vals = rows.map((r) => meanOf((r.summary?.[m.key] ?? null) as Stat | number | null));
+    for (const v of vals) if (v !== null && (best === null || (m.better === 'max' ? v > best : v < best))) best = v;
+    if (best === null || rows.length < 2) continue;
+    const eps = Math.abs(best) * 1e-9 + 1e-12;
+    out[m.key] = new Set(vals.flatMap((v, i) => (v !== null && Math.abs(v - best!) <= eps ? [i] : [])));
+  }
+  return out;
+}
+
+/**
+ * Indices of the points on the cost–accuracy Pareto front (lower cost,
+ * higher accuracy), ordered by cost. A point is on it when no other point is
+ * at most as costly and strictly more accurate, or cheaper and as accurate.
+ */
+export function paretoFront(pts: readonly XY[]): number[] {
+  const idx = pts.map((_, i) => i).filter((i) => Number.isFinite(pts[i]!.x) && Number.isFinite(pts[i]!.y));
+  idx.sort((a, b) => pts[a]!.x - pts[b]!.x || pts[b]!.y - pts[a]!.y);
+  const out: number[] = [];
+  let bestY = -Infinity;
+  for (const i of idx) {
+    if (pts[i]!.y > bestY) {
+      out.push(i);
+      bestY = pts[i]!.y;
+    }
+  }
+  return out;
+}
+
+/** The accuracy a run is judged by: accuracy with labels, agreement with the last exit without. */
+export function quality(summary: Record<string, unknown> | null | undefined): { value: number | null; kind: 'accuracy' | 'agreement' } {
+  const acc = meanOf((summary?.accuracy ?? null) as Stat | number | null);
+  if (acc !== null) return { value: acc, kind: 'accuracy' };
+  return { value: meanOf((summary?.agreement ?? null) as Stat | number | null), kind: 'agreement' };
+}
+
+/** A run's row for tables: its key metrics as plain numbers. */
+export function runRow(r: RunRecord): { id: number; name: string; policy: string; traceId: number; accuracy: number | null; agreement: number | null; avgCost: number | null; cumRegret: number | null; seeds: number; createdAt: string; tags: string[] } {
+  const s = (r.summary ?? {}) as Record<string, unknown>;
+  return {
+    id: r.id,
+    name: r.name,
+    policy: r.policy,
+    traceId: r.traceId,
+    accuracy: meanOf(s.accuracy as Stat | number | null),
+    agreement: meanOf(s.agreement as Stat | number | null),
+    avgCost: meanOf(s.avgCost as Stat | number | null),
+    cumRegret: meanOf(s.cumRegret as Stat | number | null),
+    seeds: r.seeds?.length ?? 0,
+    createdAt: r.createdAt,
+    tags: r.tags ?? [],
+  };
+}
+
+/** Training curves EENet reports (loss, accuracy, cost per epoch), found wherever `learned` keeps them. */
+export function trainingCurves(learned: unknown): { epoch: number; [metric: string]: number }[] {
+  const seen = new Set<unknown>();
+  const find = (x: unknown, depth: number): unknown[] | undefined => {
+    if (depth > 4 || typeof x !== 'object' || x === null || seen.has(x)) return undefined;
+    seen.add(x);
+    const o = x as Record<string, unknown>;
+    for (const key of ['history', 'training', 'curves', 'trainingCurves']) {
+      const v = o[key];
+      if (Array.isArray(v) && v.length && typeof v[0] === 'object' && v[0] !== null && 'epoch' in (v[0] as object)) return v;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        const inner = find(v, depth + 1);
+        if (inner) return inner;
+      }
+    }
+    for (const v of Object.values(o)) {
+      if (Array.isArray(v)) {
+        for (const item of v.slice(0, 3)) {
+          const inner = find(item, depth + 1);
+          if (inner) return inner;
+        }
+      } else {
+        const inner = find(v, depth + 1);
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  const arr = find(learned, 0) ?? [];
+  return arr.filter((e): e is { epoch: number } => typeof e === 'object' && e !== null && typeof (e as { epoch: unknown }).epoch === 'number') as {
+    epoch: number;
+    [metric: string]: number;
+  }[];
+}
+
+/** Builds a policy spec string ("eenet:0.5", "fixed:2", "uee-ucb") from a catalog entry and its argument. */
+export function policySpec(entry: Pick<PolicyCatalogEntry, 'id' | 'arg'>, arg: number | string | undefined): string {
+  if (!entry.arg) return entry.id;
+  const a = arg ?? entry.arg.default;
+  return a === undefined || a === '' ? entry.id : `${entry.id}:${a}`;
+}
+
+/**
+ * The policies the lab offers when the engine has no policy.catalog yet:
+ * the same specs `exit-studio` accepts (src/policies/spec.ts).
+ */
+const PARAMS_FALLBACK: Record<'budget' | 'warmup' | 'refitEvery', PolicyParam> = {
+  budget: { name: 'budget', label: 'Budget (mean cost per sample)', type: 'number', default: 0.5, min: 0.01, max: 1, step: 0.05 },
+  warmup: { name: 'warmup', label: 'Warm-up rounds (blank: fit in hindsight)', type: 'integer', min: 0, step: 100 },
+  refitEvery: { name: 'refitEvery', label: 'Refit every (rounds)', type: 'integer', min: 1, step: 100 },
+};
+
+export const FALLBACK_CATALOG: PolicyCatalogEntry[] = [
+  {
+    id: 'uee-ucb',
+    label: 'UEE-UCB',
+    description: 'Unsupervised early exit as a bandit: learns one exit from agreement with the last exit.',
+    params: [{ name: 'alpha', label: 'α (exploration)', type: 'number', default: 1, min: 0, step: 0.1 }],
+  },
+  {
+    id: 'dee',
+    label: 'DEE',
+    description: 'Confidence-binned bandit: learns an exit per confidence bin.',
+    params: [
+      { name: 'bins', label: 'Bins', type: 'integer', default: 10, min: 1, step: 1 },
+      { name: 'alpha', label: 'α (exploration)', type: 'number', default: 1, min: 0, step: 0.1 },
+    ],
+    needs: ['confidence'],
+  },
+  {
+    id: 'eenet',
+    label: 'EENet',
+    description: 'Learned exit scorer under a budget (mean cost per sample).',
+    params: [PARAMS_FALLBACK.budget, PARAMS_FALLBACK.warmup, PARAMS_FALLBACK.refitEvery],
+    needs: ['probs'],
+  },
+  { id: 'fixed', label: 'Fixed exit', arg: { name: 'exit', label: 'Exit (1-based)', type: 'integer', default: 1, min: 1, step: 1 }, params: [] },
+  { id: 'last', label: 'Last exit', params: [] },
+  { id: 'random', label: 'Random exit', params: [] },
+  { id: 'oracle', label: 'Oracle (hindsight, needs labels)', params: [], needs: ['labels'] },
+  { id: 'maxprob', label: 'Max-prob threshold', arg: { name: 'threshold', label: 'Threshold', type: 'number', default: 0.9, min: 0, max: 1, step: 0.01 }, params: [] },
+  { id: 'entropy', label: 'Entropy threshold', arg: { name: 'threshold', label: 'Threshold', type: 'number', default: 0.2, min: 0, max: 1, step: 0.01 }, params: [] },
+  { id: 'patience', label: 'Patience', arg: { name: 'patience', label: 'Patience', type: 'integer', default: 2, min: 1, step: 1 }, params: [] },
+];
+
+/** One line saying what a policy learned (the part a deployment applies). */
+export function describeLearned(learned: unknown, exitNames: readonly string[] = []): string {
+  if (typeof learned !== 'object' || learned === null) return '—';
+  const l = learned as Record<string, unknown>;
+  const name = (k: number): string => exitNames[k] ?? `exit ${k + 1}`;
+  const fmt = (x: unknown): string => (typeof x === 'number' ? (Math.round(x * 1000) / 1000).toString() : x === null ? '—' : String(x));
+  switch (l.kind) {
+    case 'fixed':
+      return typeof l.exit === 'number' ? `always exits at ${typeof l.exitName === 'string' ? l.exitName : name(l.exit)}` : 'a fixed exit';
+    case 'random':
+      return `random exit, shares ${Array.isArray(l.shares) ? (l.shares as number[]).map(fmt).join(' / ') : '?'}`;
+    case 'thresholds': {
+      const th = Array.isArray(l.thresholds) ? (l.thresholds as unknown[]) : [];
+      const op = l.direction === 'below' ? '≤' : '≥';
+      return `${String(l.measure)} ${op} ${th.map(fmt).join(', ')} (per exit; the last always exits)`;
+    }
+    case 'patience':
+      return `exit after ${fmt(l.patience)} agreeing exits in a row`;
+    case 'eenet': {
+      const th = Array.isArray(l.thresholds) ? (l.thresholds as unknown[]) : [];
+      return `EENet scorer, score thresholds ${th.map(fmt).join(', ')}`;
+    }
+    default:
+      return typeof l.kind === 'string' ? l.kind : JSON.stringify(learned).slice(0, 120);
+  }
+}
+
+/** Parameters policy.catalog names, as the lab's form shows them. Left blank, the engine's default applies. */
+export const PARAMS: Record<string, PolicyParam> = {
+  alpha: { name: 'alpha', label: 'α (exploration)', type: 'number', default: 1, min: 0, step: 0.1 },
+  bins: { name: 'bins', label: 'Confidence bins', type: 'integer', default: 10, min: 1, step: 1 },
+  budget: { name: 'budget', label: 'Budget (mean cost per sample)', type: 'number', default: 0.5, min: 0.01, max: 1, step: 0.05 },
+  warmup: { name: 'warmup', label: 'Warm-up rounds (blank: fit in hindsight)', type: 'integer', min: 0, step: 100 },
+  refitEvery: { name: 'refitEvery', label: 'Refit every (rounds)', type: 'integer', min: 1, step: 100 },
+  epochs: { name: 'epochs', label: 'Training epochs', type: 'integer', min: 1, step: 10 },
+};
+
+const ARG_LABEL: Record<string, string> = {
+  fixed: 'Exit (1-based)',
+  maxprob: 'Threshold',
+  entropy: 'Threshold',
+  patience: 'Patience',
+  'maxprob@budget': 'Budget',
+  'entropy@budget': 'Budget',
+  eenet: 'Budget',
+};
+
+/**
+ * policy.catalog's answer ({spec, title, summary, params: names, needs}[])
+ * as the lab's list; a spec with an argument ("fixed:1") gives the argument
+ * field and its default. Falls back to the built-in list for anything
+ * unreadable.
+ */
+export function normalizeCatalog(raw: unknown): PolicyCatalogEntry[] {
+  const arr = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null && Array.isArray((raw as { policies?: unknown }).policies) ? (raw as { policies: unknown[] }).policies : null;
+  if (!arr) return FALLBACK_CATALOG;
+  const out: PolicyCatalogEntry[] = [];
+  for (const x of arr) {
+    if (typeof x !== 'object' || x === null) continue;
+    const o = x as Record<string, unknown>;
+    const spec = typeof o.spec === 'string' ? o.spec : typeof o.id === 'string' ? o.id : undefined;
+    if (!spec) continue;
+    const colon = spec.indexOf(':');
+    const id = colon < 0 ? spec : spec.slice(0, colon);
+    const argText = colon < 0 ? undefined : spec.slice(colon + 1);
+    const params = Array.isArray(o.params)
+      ? (o.params as unknown[]).flatMap((p) => (typeof p === 'string' ? (PARAMS[p] ? [PARAMS[p]!] : []) : typeof p === 'object' && p !== null && typeof (p as PolicyParam).name === 'string' ? [p as PolicyParam] : []))
+      : [];
+    const entry: PolicyCatalogEntry = { id, label: typeof o.title === 'string' ? o.title : typeof o.label === 'string' ? o.label : id, params };
+    const description = typeof o.summary === 'string' ? o.summary : typeof o.description === 'string' ? o.description : undefined;
+    if (description) entry.description = description;
+    if (argText !== undefined) {
+      const v = Number(argText);
+      entry.arg = { name: 'arg', label: ARG_LABEL[id] ?? 'Argument', type: Number.isInteger(v) && id !== 'maxprob' && id !== 'entropy' ? 'integer' : 'number', default: Number.isFinite(v) ? v : argText, step: Number.isInteger(v) ? 1 : 0.01 };
+    }
+    if (Array.isArray(o.needs)) entry.needs = o.needs as string[];
+    out.push(entry);
+  }
+  return out.length ? out : FALLBACK_CATALOG;
+}

@@ -1,0 +1,116 @@
+/**
+ * What the screens share: the host, the files the user picked, the model
+ * they inspected, the trace and runs they are working on. One object of
+ * runes; big payloads are kept raw (not deeply reactive).
+ */
+import { HostError, type Host } from './host.js';
+import type { ModelInfo, StudioEvent, TraceMeta, RunRecord } from './types.js';
+import { parseRoute, routeHash, type Route } from './route.js';
+
+let host: Host | undefined;
+
+export function setHost(h: Host): void {
+  host = h;
+}
+
+export function getHost(): Host {
+  if (!host) throw new Error('no host');
+  return host;
+}
+
+/** One exit as the Model screen edits it: kept or not, position, user cost. */
+export interface ExitChoice {
+  name: string;
+  enabled: boolean;
+  macs: number;
+  /** Cumulative cost, last = 1; edited by the user. */
+  cost: number;
+}
+
+export const studio = $state({
+  modelPath: '',
+  dataPath: '',
+  labelsPath: '',
+  model: null as ModelInfo | null,
+  exits: [] as ExitChoice[],
+  traceId: null as number | null,
+  /** Runs from the latest policy.run, for Compare and Export. */
+  lastRunIds: [] as number[],
+  route: parseRoute(typeof location === 'undefined' ? '' : location.hash) as Route,
+});
+
+export function go(r: Route): void {
+  const h = routeHash(r);
+  if (location.hash !== h) location.hash = h;
+  else studio.route = r;
+}
+
+if (typeof window !== 'undefined') {
+  window.addEventListener('hashchange', () => {
+    studio.route = parseRoute(location.hash);
+  });
+}
+
+/** Calls a command and waits for its result. */
+export function call<T>(command: string, payload: unknown = {}, onEvent?: (e: StudioEvent) => void): Promise<T> {
+  return getHost().invoke<T>(command, payload, onEvent).result;
+}
+
+/** True when the error says the engine has no such command (yet). */
+export function isUnknownCommand(e: unknown): boolean {
+  return e instanceof Error && /unknown command/.test(e.message);
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof HostError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export interface SamplePaths {
+  model: string;
+  data: string;
+  labels?: string;
+}
+
+export async function samplePaths(): Promise<SamplePaths> {
+  return call<SamplePaths>('sample.paths', {});
+}
+
+export interface Recent {
+  traces: TraceMeta[];
+  runs: RunRecord[];
+  models: { path: string; usedAt?: string }[];
+  datasets: { path: string; usedAt?: string }[];
+}
+
+/** Home's lists: home.recent where the engine has it, else assembled from trace.list and run.list. */
+export async function recent(): Promise<Recent> {
+  try {
+    const r = await call<Partial<Recent>>('home.recent', {});
+    return { traces: r.traces ?? [], runs: r.runs ?? [], models: normalizePaths(r.models), datasets: normalizePaths(r.datasets) };
+  } catch (e) {
+    if (!isUnknownCommand(e)) throw e;
+  }
+  const traces = await call<TraceMeta[]>('trace.list', {});
+  let runs: RunRecord[] = [];
+  try {
+    runs = await call<RunRecord[]>('run.list', {});
+  } catch (e) {
+    if (!isUnknownCommand(e)) throw e;
+  }
+  const uniq = (xs: (string | undefined)[]): { path: string }[] => [...new Set(xs.filter((x): x is string => !!x))].map((path) => ({ path }));
+  return { traces, runs, models: uniq(traces.map((t) => t.modelPath)), datasets: uniq(traces.map((t) => t.datasetPath)) };
+}
+
+function normalizePaths(xs: unknown): { path: string; usedAt?: string }[] {
+  if (!Array.isArray(xs)) return [];
+  return xs.flatMap((x) => (typeof x === 'string' ? [{ path: x }] : typeof x === 'object' && x !== null && typeof (x as { path?: unknown }).path === 'string' ? [x as { path: string }] : []));
+}
+
+/** Sets the model and resets what depends on it. */
+export function useModel(info: ModelInfo): void {
+  studio.model = info;
+  studio.modelPath = info.path;
+  const last = info.exits.at(-1)?.macs || 1;
+  studio.exits = info.exits.map((e) => ({ name: e.name, enabled: true, macs: e.macs, cost: last > 0 ? e.macs / last : 1 }));
+}

@@ -1,0 +1,177 @@
+/** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { StudioError } from '../errors.js';
+import { buildPolicyFile } from '../export/policy-file.js';
+import { resolveCostChoice } from '../policies/costs.js';
+import { policyCatalog } from '../policies/catalog.js';
+import type { RunSummary } from '../policies/metrics.js';
+import type { RunResult } from '../policies/run.js';
+import { checkPolicyCanRun } from '../policies/spec.js';
+import { runPolicyInWorker } from '../policies/run-job.js';
+import { traceDiagnostics } from '../trace/diagnostics.js';
+import { appVersion } from '../version.js';
+import { samplePaths } from '../paths.js';
+import type { z } from 'zod';
+import { command } from './command.js';
+import type { CommandContext } from './context.js';
+import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, tagInput } from './schemas.js';
+
+type RunInput = z.output<typeof policyRunInput>;
+
+export interface RunOutcome {
+  runId: number;
+  policy: string;
+  seeds: number;
+  summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number };
+  learned: RunResult['learned'];
+}
+
+/** Mean values of a summary: what tables and --json show first. */
+export function meanSummary(s: RunSummary): RunOutcome['summary'] {
+  return {
+    accuracy: s.accuracy ? s.accuracy.mean : null,
+    agreement: s.agreement.mean,
+    avgCost: s.avgCost.mean,
+    exitShare: s.exitShare.map((x) => x.mean),
+    cumRegret: s.cumRegret.mean,
+  };
+}
+
+async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs: RunOutcome[] }> {
+  const trace = ctx.store.traces.load(input.traceId);
+  const { costs, source } = resolveCostChoice(trace, input.costs);
+  const params = {
+    ...(input.alpha !== undefined ? { alpha: input.alpha } : {}),
+    ...(input.bins !== undefined ? { bins: input.bins } : {}),
+    ...(input.budget !== undefined ? { budget: input.budget } : {}),
+    ...(input.warmup !== undefined ? { warmup: input.warmup } : {}),
+    ...(input.refitEvery !== undefined ? { refitEvery: input.refitEvery } : {}),
+    ...(input.epochs !== undefined ? { epochs: input.epochs } : {}),
+  };
+  const options = {
+    ...params,
+    seeds: input.seeds ?? 20,
+    firstSeed: input.firstSeed ?? 1,
+    lambda: input.lambda ?? 1,
+    costs,
+    supervised: input.supervised ?? false,
+  };
+  // Refuse every policy the trace cannot serve before any work starts.
+  for (const spec of input.policies) {
+    const can = checkPolicyCanRun(spec, trace, options.supervised, params, costs);
+    if (!can.ok) throw new StudioError(can.reason);
+  }
+  const total = input.policies.length * options.seeds;
+  const done = new Map<string, number>();
+  const report = (): void => {
+    const d = [...done.values()].reduce((a, b) => a + b, 0);
+    ctx.emit({ type: 'progress', job: 'policy', done: d, total, message: `${d}/${total} seeds` });
+  };
+  const results = await Promise.all(
+    input.policies.map((spec, i) => {
+      const key = `${i}:${spec}`;
+      return runPolicyInWorker(trace, spec, options, {
+        onProgress: (p) => {
+          done.set(key, p.seedsDone);
+          report();
+        },
+        onPartial: (r) => ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: r.series, learned: r.learned, seedsDone: r.seeds.length } }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+    }),
+  );
+  const runs: RunOutcome[] = [];
+  for (const r of results) {
+    const runId = ctx.store.runs.begin({
+      name: input.name ?? `${r.spec} on trace ${input.traceId}`,
+      traceId: input.traceId,
+      policy: r.spec,
+      supervised: r.supervised,
+      seeds: r.seeds,
+      config: { lambda: r.lambda, costs: r.costs, costSource: source, params, usesHindsight: r.usesHindsight },
+      appVersion,
+    });
+    ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null });
+    runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned });
+  }
+  return { runs };
+}
+
+/** Which run is best on each metric: higher accuracy and agreement, lower cost and regret. */
+export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary'] }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+  const pick = (get: (s: RunOutcome['summary']) => number | null, better: (a: number, b: number) => boolean): number | null => {
+    let best: { id: number; v: number } | null = null;
+    for (const r of runs) {
+      const v = get(r.summary);
+      if (v === null || Number.isNaN(v)) continue;
+      if (!best || better(v, best.v)) best = { id: r.id, v };
+    }
+    return best ? best.id : null;
+  };
+  return {
+    accuracy: pick((s) => s.accuracy, (a, b) => a > b),
+    agreement: pick((s) => s.agreement, (a, b) => a > b),
+    avgCost: pick((s) => s.avgCost, (a, b) => a < b),
+    cumRegret: pick((s) => s.cumRegret, (a, b) => a < b),
+  };
+}
+
+function runView(ctx: CommandContext, id: number) {
+  const r = ctx.store.runs.get(id);
+  if (r.status !== 'complete') throw new StudioError(`run ${id} is ${r.status}; run it again`);
+  return { ...r, means: meanSummary(r.summary as unknown as RunSummary) };
+}
+
+export const policyCommands = {
+  'policy.catalog': command(emptyInput, () => policyCatalog),
+  'policy.run': command(policyRunInput, runPolicies, true),
+
+  'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
+
+  'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary as unknown as RunSummary) }))),
+  'run.show': command(idInput, (ctx, input) => ({ ...runView(ctx, input.id), series: ctx.store.runs.series(input.id) })),
+  'run.compare': command(idsInput, (ctx, input) => {
+    const runs = input.ids.map((id) => runView(ctx, id));
+    return { runs, best: bestPerMetric(runs.map((r) => ({ id: r.id, summary: r.means }))) };
+  }),
+  'run.rename': command(renameInput, (ctx, input) => {
+    ctx.store.runs.rename(input.id, input.name);
+    return runView(ctx, input.id);
+  }),
+  'run.tag': command(tagInput, (ctx, input) => {
+    ctx.store.runs.setTags(input.id, input.tags);
+    return runView(ctx, input.id);
+  }),
+  'run.delete': command(idInput, (ctx, input) => {
+    ctx.store.runs.delete(input.id);
+    return { deleted: input.id };
+  }),
+  'run.exportPolicy': command(idInput, (ctx, input) => {
+    const run = runView(ctx, input.id);
+    return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
+  }),
+  'run.exportFile': command(exportFileInput, (ctx, input) => {
+    const run = runView(ctx, input.id);
+    const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
+    const out = resolve(input.out);
+    try {
+      writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
+    } catch (e) {
+      throw new StudioError(`${out}: cannot write (${(e as Error).message})`, { file: out, kind: 'runtime', cause: e });
+    }
+    return { path: out };
+  }),
+
+  'home.recent': command(emptyInput, (ctx) => ({
+    models: ctx.store.assets.recentModels(),
+    datasets: ctx.store.assets.recentDatasets(),
+    traces: ctx.store.traces.list().slice(-10).reverse(),
+    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary as unknown as RunSummary) })),
+    interrupted: ctx.store.traces.interrupted(),
+  })),
+  'sample.paths': command(emptyInput, () => {
+    const p = samplePaths();
+    return { ...p, available: existsSync(p.model) && existsSync(p.data) };
+  }),
+};

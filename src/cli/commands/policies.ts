@@ -1,0 +1,169 @@
+/** exit-studio run | runs | export | diagnose */
+import { existsSync } from 'node:fs';
+import { call } from '../../api/commands.js';
+import type { RunOutcome } from '../../api/policy-commands.js';
+import type { TraceDiagnostics } from '../../trace/diagnostics.js';
+import { UsageError, flag, int, list, num, numbers, parse, positional, positiveId, str } from '../args.js';
+import type { CliEnv } from '../context.js';
+import { table } from '../output.js';
+import type { CommandContext } from '../../api/context.js';
+
+export const runUsage =
+  'run TRACE --policy NAME [--policy NAME ...] [--seeds S] [--lambda L] [--costs c1,..|macs|latency|uniform] [--supervised]\n' +
+  '      [--alpha A] [--bins B] [--budget B] [--warmup N] [--refit-every R] [--epochs E] [--label-column NAME] [--db PATH] [--json]\n' +
+  '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
+export const runsUsage = 'runs list|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
+export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
+export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
+
+/** A stored trace id, or a file that is imported first. */
+async function resolveTrace(ctx: CommandContext, text: string, env: CliEnv, labelColumn?: string): Promise<number> {
+  if (/^\d+$/.test(text)) return positiveId(text, 'trace ID');
+  if (!existsSync(text)) throw new UsageError(`TRACE "${text}" is neither a stored trace id nor an existing file`);
+  const r = await call(ctx, 'trace.import', { path: text, ...(labelColumn ? { labelColumn } : {}) });
+  env.out.note(`imported ${text} as trace ${r.traceId} (${r.samples} samples × ${r.exits} exits)`);
+  return r.traceId;
+}
+
+export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const p = parse(argv, {
+    policy: { type: 'string', multiple: true },
+    seeds: { type: 'string' },
+    'first-seed': { type: 'string' },
+    lambda: { type: 'string' },
+    costs: { type: 'string' },
+    supervised: { type: 'boolean' },
+    alpha: { type: 'string' },
+    bins: { type: 'string' },
+    budget: { type: 'string' },
+    warmup: { type: 'string' },
+    'refit-every': { type: 'string' },
+    epochs: { type: 'string' },
+    name: { type: 'string' },
+    'label-column': { type: 'string' },
+  });
+  const ctx = env.context(str(p, 'db'), signal);
+  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
+  const policies = list(p, 'policy');
+  if (policies.length === 0) throw new UsageError('give at least one --policy (e.g. --policy uee-ucb --policy dee)');
+  const costsText = str(p, 'costs');
+  const named = ['trace', 'macs', 'latency', 'uniform'] as const;
+  const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
+  const opt = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
+  const warmup = str(p, 'warmup');
+  const r = await call(ctx, 'policy.run', {
+    traceId,
+    policies,
+    ...opt('seeds', int(p, 'seeds')),
+    ...opt('firstSeed', int(p, 'first-seed')),
+    ...opt('lambda', num(p, 'lambda')),
+    ...opt('costs', costs),
+    supervised: flag(p, 'supervised'),
+    ...opt('alpha', num(p, 'alpha')),
+    ...opt('bins', int(p, 'bins')),
+    ...opt('budget', num(p, 'budget')),
+    ...opt('warmup', warmup === undefined ? undefined : Number(warmup)),
+    ...opt('refitEvery', int(p, 'refit-every')),
+    ...opt('epochs', int(p, 'epochs')),
+    ...opt('name', str(p, 'name')),
+  });
+  env.out.endProgress();
+  if (flag(p, 'json')) return env.out.result(r);
+  printComparison(r.runs, env);
+}
+
+export function printComparison(runs: RunOutcome[], env: CliEnv): void {
+  const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+  env.out.line(
+    table(
+      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'exit shares'],
+      runs.map((r) => [r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret, r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / ')]),
+    ),
+  );
+}
+
+export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
+  const p = parse(argv, {});
+  const verb = positional(p, 0, 'a verb: list, show ID, compare ID ID..., delete ID');
+  const ctx = env.context(str(p, 'db'));
+  const json = flag(p, 'json');
+  if (verb === 'list') {
+    const runs = await call(ctx, 'run.list', {});
+    if (json) return env.out.result(runs);
+    if (runs.length === 0) return env.out.line('no runs yet: `exit-studio run TRACE --policy uee-ucb`');
+    env.out.line(table(['id', 'name', 'policy', 'trace', 'seeds', 'accuracy', 'mean cost', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, r.createdAt.slice(0, 19).replace('T', ' ')])));
+    return;
+  }
+  if (verb === 'compare') {
+    const ids = p.positionals.slice(1).map((t) => positiveId(t, 'run ID'));
+    if (ids.length < 2) throw new UsageError('compare needs two or more run IDs');
+    const r = await call(ctx, 'run.compare', { ids });
+    if (json) return env.out.result(r);
+    const mark = (metric: keyof typeof r.best, id: number, text: string): string => (r.best[metric] === id ? `${text} *` : text);
+    env.out.line(
+      table(
+        ['run', 'policy', 'trace', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
+        r.runs.map((x) => [
+          x.id, x.policy, x.traceId,
+          mark('accuracy', x.id, x.means.accuracy === null ? '-' : x.means.accuracy.toFixed(4)),
+          mark('agreement', x.id, x.means.agreement.toFixed(4)),
+          mark('avgCost', x.id, x.means.avgCost.toFixed(4)),
+          mark('cumRegret', x.id, x.means.cumRegret.toFixed(2)),
+        ]),
+      ),
+    );
+    env.out.line('* best on that metric (higher accuracy and agreement, lower cost and regret)');
+    return;
+  }
+  const id = positiveId(positional(p, 1, 'a run ID'), 'run ID');
+  if (verb === 'show') {
+    const r = await call(ctx, 'run.show', { id });
+    if (json) return env.out.result(r);
+    env.out.line(`run ${r.id}: ${r.name}`);
+    env.out.line(`  policy ${r.policy} on trace ${r.traceId}, ${r.seeds.length} seeds, ${r.supervised ? 'supervised' : 'unsupervised'}, app ${r.appVersion}`);
+    env.out.line(`  accuracy ${r.means.accuracy ?? '-'}  agreement ${r.means.agreement}  mean cost ${r.means.avgCost}  cum. regret ${r.means.cumRegret}`);
+    env.out.line(`  exit shares ${r.means.exitShare.map((s) => s.toFixed(4)).join(', ')}`);
+    env.out.line(`  learned ${JSON.stringify(r.learned).slice(0, 400)}`);
+    return;
+  }
+  if (verb === 'delete') {
+    const r = await call(ctx, 'run.delete', { id });
+    if (json) return env.out.result(r);
+    env.out.line(`deleted run ${id}`);
+    return;
+  }
+  throw new UsageError(`unknown verb "${verb}": use list, show ID, compare ID ID... or delete ID`);
+}
+
+export async function runExport(argv: string[], env: CliEnv): Promise<void> {
+  const p = parse(argv, { out: { type: 'string' } });
+  const id = positiveId(positional(p, 0, 'RUN (a run ID)'), 'run ID');
+  const out = str(p, 'out');
+  if (!out) throw new UsageError('--out FILE.json is required');
+  const r = await call(env.context(str(p, 'db')), 'run.exportFile', { id, out });
+  if (flag(p, 'json')) return env.out.result(r);
+  env.out.line(`wrote ${r.path}`);
+}
+
+export async function runDiagnose(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const p = parse(argv, { 'label-column': { type: 'string' } });
+  const ctx = env.context(str(p, 'db'), signal);
+  const id = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
+  const d = await call(ctx, 'trace.diagnose', { id });
+  if (flag(p, 'json')) return env.out.result(d);
+  printDiagnostics(d, env);
+}
+
+export function printDiagnostics(d: TraceDiagnostics, env: CliEnv): void {
+  const o = env.out;
+  const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+  o.line(table(['exit', 'name', 'cost', 'accuracy', 'error', 'agreement'], d.perExit.map((e) => [e.exit + 1, e.name, e.cost, pct(e.accuracy), pct(e.errorRate), pct(e.agreement)])));
+  if (d.dominance) {
+    const s = d.dominance;
+    o.line('');
+    o.line(`strong dominance: all correct ${pct(s.allCorrect)}, good ${pct(s.good)}, bad ${pct(s.bad)}, all wrong ${pct(s.allWrong)}, other ${pct(s.other)}`);
+  }
+  o.line('');
+  o.line('cost-accuracy front (fixed exits and max-probability thresholds):');
+  o.line(table(['point', 'cost', 'accuracy', 'agreement'], d.pareto.map((p) => [p.label, p.cost, pct(p.accuracy), pct(p.agreement)])).replace(/^/gm, '  '));
+}

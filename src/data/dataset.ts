@@ -1,0 +1,78 @@
+/** The part every reader shares: limits, batch sizes, and turning per-input readers into a Dataset. */
+import type { TensorInfo } from '../model/types.js';
+import { StudioError, inputError } from '../errors.js';
+import type { NumericType } from './elements.js';
+import type { Batch, Dataset, DatasetOptions, TensorData } from './types.js';
+
+/** Reads one model input, sample by sample, already in the input's element type and layout. */
+export interface InputReader {
+  input: TensorInfo;
+  type: NumericType;
+  /** Per-sample dims fed to the model (the batch dim excluded). */
+  sampleDims: number[];
+  /** Samples [start, start + count), C order, `count * prod(sampleDims)` elements. */
+  read(start: number, count: number): Promise<TensorData> | TensorData;
+}
+
+/** How many samples to read: all of them, or the first `limit`. */
+export function applyLimit(file: string, total: number, options?: DatasetOptions): number {
+  const limit = options?.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new StudioError(`limit must be a whole number of samples ≥ 1, got ${limit}`);
+  }
+  if (total === 0) throw inputError(file, 'the dataset holds no samples');
+  return limit === undefined ? total : Math.min(total, limit);
+}
+
+/** A batch size the model accepts: a fixed batch dim (e.g. 1) caps it. */
+export function effectiveBatchSize(batchSize: number, inputs: readonly TensorInfo[]): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new StudioError(`batch size must be a whole number ≥ 1, got ${batchSize}`);
+  }
+  let size = batchSize;
+  for (const input of inputs) {
+    const b = input.shape[0];
+    if (typeof b === 'number' && b >= 1) size = Math.min(size, b);
+  }
+  return size;
+}
+
+export interface DatasetParts {
+  path: string;
+  format: string;
+  samples: number;
+  labels?: Int32Array;
+  readers: InputReader[];
+  close?: () => Promise<void> | void;
+}
+
+/** Readers that can read any range on demand (npy, npz, images). */
+export function makeDataset(parts: DatasetParts): Dataset {
+  const { readers, samples } = parts;
+  const inputs = readers.map((r) => r.input);
+  const dataset: Dataset = {
+    path: parts.path,
+    format: parts.format,
+    samples,
+    batches(batchSize: number): AsyncIterable<Batch> {
+      const size = effectiveBatchSize(batchSize, inputs);
+      return {
+        async *[Symbol.asyncIterator]() {
+          for (let start = 0; start < samples; start += size) {
+            const count = Math.min(size, samples - start);
+            const batch: Batch = {};
+            for (const r of readers) {
+              batch[r.input.name] = { type: r.input.type, dims: [count, ...r.sampleDims], data: await r.read(start, count) };
+            }
+            yield batch;
+          }
+        },
+      };
+    },
+    async close() {
+      await parts.close?.();
+    },
+  };
+  if (parts.labels) dataset.labels = parts.labels.length > samples ? parts.labels.subarray(0, samples) : parts.labels;
+  return dataset;
+}

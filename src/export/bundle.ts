@@ -1,0 +1,441 @@
+/**
+ * Deployable bundles: the model cut into stage models, the exported policy and a manifest that
+ * hashes every file. writeBundle splits and verifies before writing anything; readBundle refuses
+ * a bundle whose files were changed or lost; applyBundle runs one on data and measures what
+ * early exit saves against the full model, on the same machine, in the same run.
+ *
+ * Layout (docs/deploy.md): stage_1.onnx .. stage_K.onnx, policy.json, manifest.json.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { StudioError, inputError } from '../errors.js';
+import { openDataset } from '../data/open.js';
+import { readLabels } from '../data/labels.js';
+import { chooseProvider } from '../inference/providers.js';
+import { outputAsFloat, toFeeds } from '../inference/tensors.js';
+import { inspectModel } from '../model/inspect.js';
+import { loadModel } from '../model/load.js';
+import { sessionOptions } from '../model/split-run.js';
+import { splitStages } from '../model/split.js';
+import { verifySplit, type SplitVerification } from '../model/split-verify.js';
+import type { TensorInfo } from '../model/types.js';
+import type { LearnedPolicy } from '../policies/types.js';
+import { firstBatch } from '../runtime/data.js';
+import type { ExitSpec } from '../runtime/decide.js';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, bundlePolicySchema, describeIssues, manifestSchema, type BundleManifest } from '../runtime/manifest.js';
+import { EarlyExitRunner, type RunnerStage } from '../runtime/runner.js';
+import { appVersion as currentVersion } from '../version.js';
+
+export type { BundleManifest } from '../runtime/manifest.js';
+
+/** The policy as a bundle stores it: what a deployment applies, and to which exits. */
+export interface BundlePolicy {
+  policy: LearnedPolicy;
+  /** Exit names in the order the policy's exit indices refer to (depth order). */
+  exitNames: string[];
+  /** Cumulative cost of each exit, in costUnit. */
+  costs: number[];
+  /** "macs", "ms", "normalized", ... (default "normalized"). */
+  costUnit?: string;
+  /** Display name, e.g. "thresholds:maxProb". */
+  name?: string;
+}
+
+export interface WriteBundleOptions {
+  modelPath: string;
+  /** Exits to cut at, in depth order; default policy.exitNames. Must equal policy.exitNames. */
+  exits?: string[];
+  policy: BundlePolicy;
+  appVersion?: string;
+  /** Data to verify the split on: a dataset path or ready feeds. Synthetic inputs when absent. */
+  verifyData?: string | Record<string, ort.Tensor>;
+  /** Samples to verify on (default 64). */
+  verifySamples?: number;
+  ep?: string;
+  threads?: number;
+  /** Replace a bundle already in `dir` (default: refuse). */
+  overwrite?: boolean;
+}
+
+export interface WrittenBundle {
+  dir: string;
+  manifest: BundleManifest;
+  verification: SplitVerification;
+  /** Every file written, relative to dir. */
+  files: string[];
+}
+
+const MANIFEST = 'manifest.json';
+const POLICY = 'policy.json';
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Inputs for verifying without the user's data: the declared shapes, symbolic dims set small. */
+function syntheticFeeds(inputs: TensorInfo[], n: number): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  let seed = 12345;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  for (const input of inputs) {
+    const dims = input.shape.map((d, i) => (i === 0 ? n : typeof d === 'number' ? d : 4));
+    const size = dims.reduce((a, b) => a * b, 1);
+    switch (input.type) {
+      case 'float': feeds[input.name] = new ort.Tensor('float32', Float32Array.from({ length: size }, rand), dims); break;
+      case 'double': feeds[input.name] = new ort.Tensor('float64', Float64Array.from({ length: size }, rand), dims); break;
+      case 'int64': feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(rand() * 2))), dims); break;
+      case 'int32': feeds[input.name] = new ort.Tensor('int32', Int32Array.from({ length: size }, () => Math.floor(rand() * 2)), dims); break;
+      case 'bool': feeds[input.name] = new ort.Tensor('bool', new Uint8Array(size).fill(1), dims); break;
+      default:
+        throw new StudioError(`cannot make synthetic data for input '${input.name}' (${input.type}); verify the split on your data instead (verifyData)`);
+    }
+  }
+  return feeds;
+}
+
+async function exitSpecs(modelPath: string, exits: string[]): Promise<ExitSpec[]> {
+  const info = await inspectModel(modelPath, { select: exits, allowFewerExits: true });
+  return exits.map((name) => {
+    const e = info.exits.find((x) => x.name === name);
+    if (!e) throw inputError(modelPath, `'${name}' is not an exit of the model`);
+    return { name, classes: e.classes, kind: e.kind };
+  });
+}
+
+/** Splits, verifies and writes a bundle into `dir`. Nothing is written when the split does not verify. */
+export async function writeBundle(dir: string, opts: WriteBundleOptions): Promise<WrittenBundle> {
+  const exits = opts.exits ?? opts.policy.exitNames;
+  const pol = bundlePolicySchema.safeParse(opts.policy);
+  if (!pol.success) throw new StudioError(`bundle: the policy is not valid: ${describeIssues(pol.error)}`);
+  if (exits.join('\u0000') !== opts.policy.exitNames.join('\u0000')) {
+    throw new StudioError(`bundle: the policy was learned on exits ${opts.policy.exitNames.join(', ')} but the split is at ${exits.join(', ')}; they must be the same, in the same order`);
+  }
+  if (opts.policy.costs.length !== exits.length) throw new StudioError(`bundle: ${opts.policy.costs.length} costs for ${exits.length} exits`);
+  if (existsSync(join(dir, MANIFEST)) && !opts.overwrite) {
+    throw inputError(dir, 'already holds a bundle (manifest.json); choose another folder or allow overwriting');
+  }
+
+  const loaded = await loadModel(opts.modelPath);
+  const specs = await exitSpecs(opts.modelPath, exits);
+  const split = await splitStages(loaded, exits);
+  const n = opts.verifySamples ?? 64;
+  const settings = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.threads ? { threads: opts.threads } : {}) };
+  const feeds =
+    typeof opts.verifyData === 'string' ? await firstBatch(opts.verifyData, split.inputs, n) : (opts.verifyData ?? syntheticFeeds(split.inputs, n));
+  const verification = await verifySplit(split, feeds, settings);
+
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  const stages: BundleManifest['stages'] = [];
+  for (const s of split.stages) {
+    const file = `stage_${s.index + 1}.onnx`;
+    await writeFile(join(dir, file), s.bytes);
+    files.push(file);
+    stages.push({
+      file,
+      sha256: sha256(s.bytes),
+      bytes: s.bytes.length,
+      exit: s.exit,
+      modelInputs: s.modelInputs,
+      carriedIn: s.carriedIn.map(({ name, type, shape }) => ({ name, type, shape })),
+      carriedOut: s.carriedOut.map(({ name, type, shape }) => ({ name, type, shape, batchAxis: verification.batchAxes[name] ?? 0 })),
+    });
+  }
+  const policyBytes = new TextEncoder().encode(JSON.stringify(pol.data, null, 2) + '\n');
+  await writeFile(join(dir, POLICY), policyBytes);
+  files.push(POLICY);
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    appVersion: opts.appVersion ?? currentVersion,
+    createdAt: new Date().toISOString(),
+    source: { file: basename(opts.modelPath), path: resolve(opts.modelPath), sha256: sha256(loaded.bytes) },
+    inputs: split.inputs,
+    exits: specs.map((e, k) => ({ ...e, cost: opts.policy.costs[k]! })),
+    costUnit: opts.policy.costUnit ?? 'normalized',
+    stages,
+    policy: { file: POLICY, sha256: sha256(policyBytes), kind: opts.policy.policy.kind },
+    verification: {
+      data: typeof opts.verifyData === 'string' ? resolve(opts.verifyData) : opts.verifyData ? 'feeds' : 'synthetic',
+      samples: verification.samples,
+      tolerance: 1e-5,
+      maxAbsDiff: verification.exits.map((e) => e.maxAbsDiff),
+    },
+  };
+  // The manifest goes last, via a rename: a folder with a manifest is a complete bundle.
+  await writeFile(join(dir, MANIFEST + '.tmp'), JSON.stringify(manifest, null, 2) + '\n');
+  await rename(join(dir, MANIFEST + '.tmp'), join(dir, MANIFEST));
+  files.push(MANIFEST);
+  return { dir, manifest, verification, files };
+}
+
+/** A bundle read and checked: every file present and matching its hash. */
+export interface Bundle {
+  dir: string;
+  manifest: BundleManifest;
+  policy: BundlePolicy;
+  exits: ExitSpec[];
+  stages: RunnerStage[];
+}
+
+async function readChecked(dir: string, file: string, want: string, what: string): Promise<Uint8Array> {
+  const path = join(dir, file);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw inputError(path, code === 'ENOENT' ? `${what} is missing from the bundle (manifest.json lists it); copy the whole bundle folder again` : `cannot read ${what} (${code ?? String(e)})`, e);
+  }
+  const got = sha256(bytes);
+  if (got !== want) {
+    throw inputError(path, `${what} does not match its hash in manifest.json (expected sha256 ${want.slice(0, 12)}…, found ${got.slice(0, 12)}…): it was changed or damaged after the bundle was written; write the bundle again`);
+  }
+  return bytes;
+}
+
+/** Reads and validates a bundle folder; every problem names the file and says what to do. */
+export async function readBundle(dir: string): Promise<Bundle> {
+  if (!existsSync(dir)) throw inputError(dir, 'no such bundle folder');
+  if (!statSync(dir).isDirectory()) throw inputError(dir, 'is a file; a bundle is a folder holding manifest.json, policy.json and stage_*.onnx');
+  const mpath = join(dir, MANIFEST);
+  if (!existsSync(mpath)) throw inputError(dir, 'has no manifest.json: not an Exit Studio bundle (write one with `exit-studio bundle`)');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(mpath, 'utf8'));
+  } catch (e) {
+    throw inputError(mpath, `is not valid JSON (${e instanceof Error ? e.message : String(e)})`, e);
+  }
+  const format = (raw as { format?: unknown; formatVersion?: unknown } | null) ?? {};
+  if (format.format !== BUNDLE_FORMAT) throw inputError(mpath, `is not an Exit Studio bundle manifest (format is ${JSON.stringify(format.format)}, expected "${BUNDLE_FORMAT}")`);
+  if (typeof format.formatVersion === 'number' && format.formatVersion > BUNDLE_FORMAT_VERSION) {
+    throw inputError(mpath, `was written by a newer Exit Studio (bundle format ${format.formatVersion}; this version reads up to ${BUNDLE_FORMAT_VERSION}); update Exit Studio`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) throw inputError(mpath, `is damaged or incomplete: ${describeIssues(parsed.error)}`);
+  const manifest = parsed.data;
+  if (manifest.stages.length !== manifest.exits.length) throw inputError(mpath, `lists ${manifest.stages.length} stages for ${manifest.exits.length} exits`);
+  manifest.stages.forEach((s, k) => {
+    if (s.exit !== manifest.exits[k]!.name) throw inputError(mpath, `stage ${k + 1} ends at '${s.exit}' but exit ${k + 1} is '${manifest.exits[k]!.name}'`);
+  });
+
+  const policyBytes = await readChecked(dir, manifest.policy.file, manifest.policy.sha256, 'the policy file');
+  let policyRaw: unknown;
+  try {
+    policyRaw = JSON.parse(new TextDecoder().decode(policyBytes));
+  } catch (e) {
+    throw inputError(join(dir, manifest.policy.file), 'is not valid JSON', e);
+  }
+  const pol = bundlePolicySchema.safeParse(policyRaw);
+  if (!pol.success) throw inputError(join(dir, manifest.policy.file), `is not a valid policy: ${describeIssues(pol.error)}`);
+  const policy = pol.data as BundlePolicy;
+  if (policy.exitNames.join('\u0000') !== manifest.exits.map((e) => e.name).join('\u0000')) {
+    throw inputError(join(dir, manifest.policy.file), `names exits ${policy.exitNames.join(', ')} but the stages end at ${manifest.exits.map((e) => e.name).join(', ')}`);
+  }
+
+  const stages: RunnerStage[] = [];
+  for (const [k, s] of manifest.stages.entries()) {
+    const bytes = await readChecked(dir, s.file, s.sha256, `stage ${k + 1} (${s.file})`);
+    stages.push({ bytes, exit: s.exit, modelInputs: s.modelInputs, carriedIn: s.carriedIn, carriedOut: s.carriedOut });
+  }
+  const exits = manifest.exits.map(({ name, classes, kind }) => ({ name, classes, kind }));
+  return { dir, manifest, policy, exits, stages };
+}
+
+export const applyOptionsSchema = z
+  .object({
+    labels: z.string().min(1).optional(),
+    ep: z.string().min(1).optional(),
+    threads: z.number().int().positive().optional(),
+    batch: z.number().int().positive().optional(),
+    limit: z.number().int().positive().optional(),
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+
+export interface ApplyOptions {
+  /** Labels file (one per sample); the data's own label column otherwise. */
+  labels?: string;
+  /** Execution provider (default cpu); the full model runs on the same one. */
+  ep?: string;
+  threads?: number;
+  /** Samples per batch (default 64). */
+  batch?: number;
+  /** Read at most this many samples. */
+  limit?: number;
+  /** The full model, when it is not at the path the manifest recorded. */
+  model?: string;
+}
+
+export interface ApplyReport {
+  bundle: string;
+  data: string;
+  samples: number;
+  ep: string;
+  threads: number | null;
+  batch: number;
+  exits: string[];
+  /** Samples that exited at each exit, and their share. */
+  exitCounts: number[];
+  exitShares: number[];
+  /** With labels: accuracy of the early-exit predictions, and of the full model's last exit. */
+  accuracy: number | null;
+  fullAccuracy: number | null;
+  /** Share of samples whose early-exit prediction equals the full model's last exit. */
+  agreement: number;
+  /** Mean wall time per sample, early exit and full model, ms. */
+  meanLatencyMs: number;
+  fullLatencyMs: number;
+  /** fullLatencyMs / meanLatencyMs. */
+  speedup: number;
+  /** What the speedup is measured against: the original model, or (when it is not at hand) all stages run through. */
+  baseline: 'model' | 'stages';
+  /** Mean cost per sample the bundle's costs and the exit shares predict, in costUnit. */
+  expectedCost: number;
+  costUnit: string;
+  warnings: string[];
+}
+
+function argmaxRows(scores: ArrayLike<number>, rows: number, C: number, out: Int32Array, at: number): void {
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (scores[r * C + c]! > scores[r * C + best]!) best = c;
+    out[at + r] = best;
+  }
+}
+
+/** The original model for the baseline, when present and unchanged. */
+async function baselineModel(bundle: Bundle, override: string | undefined, warnings: string[]): Promise<string | undefined> {
+  const path = override ?? bundle.manifest.source.path;
+  if (!existsSync(path)) {
+    if (override) throw inputError(override, 'no such model file');
+    warnings.push(`the full model is not at ${path}; the speedup is measured against running every stage (verified equal to the full model)`);
+    return undefined;
+  }
+  const got = sha256(new Uint8Array(await readFile(path)));
+  if (got !== bundle.manifest.source.sha256) {
+    if (override) throw inputError(override, 'is not the model this bundle was cut from (its sha256 differs from the manifest)');
+    warnings.push(`${path} changed since the bundle was written; the speedup is measured against running every stage`);
+    return undefined;
+  }
+  return path;
+}
+
+/**
+ * Runs a bundle on a dataset and reports accuracy, agreement with the full model, exit shares,
+ * latency and the speedup over the full model (same EP, same threads, alternating batch by
+ * batch so neither side gets the warmer cache).
+ */
+export async function applyBundle(dir: string, dataPath: string, opts: ApplyOptions = {}): Promise<ApplyReport> {
+  const bundle = await readBundle(dir);
+  const { manifest } = bundle;
+  const warnings: string[] = [];
+  const choice = chooseProvider(opts.ep ?? 'cpu');
+  warnings.push(...choice.warnings);
+  const ep = choice.providers[0]!;
+  const settings = { ep, ...(opts.threads ? { threads: opts.threads } : {}) };
+  const batchSize = opts.batch ?? 64;
+  const K = bundle.stages.length;
+  const lastExit = manifest.exits[K - 1]!;
+
+  const ds = await openDataset(dataPath, manifest.inputs, opts.limit ? { limit: opts.limit } : undefined);
+  const runner = await EarlyExitRunner.create({ stages: bundle.stages, exits: bundle.exits, policy: bundle.policy.policy }, settings);
+  const fullPath = await baselineModel(bundle, opts.model, warnings);
+  const full = fullPath
+    ? await ort.InferenceSession.create(fullPath, sessionOptions(settings))
+    : await EarlyExitRunner.create({ stages: bundle.stages, exits: bundle.exits, policy: { kind: 'fixed', exit: K - 1 } }, settings);
+  try {
+    const n = ds.samples;
+    const labels = opts.labels ? await readLabels(opts.labels, n) : ds.labels;
+    const pred = new Int32Array(n);
+    const fullPred = new Int32Array(n);
+    const exitCounts: number[] = new Array<number>(K).fill(0);
+    let stagedMs = 0;
+    let fullMs = 0;
+    let at = 0;
+    let warmed = false;
+    let b = 0;
+    for await (const batch of ds.batches(batchSize)) {
+      const feeds = toFeeds(batch);
+      const rows = Number(Object.values(feeds)[0]!.dims[0]);
+      const runFull = async (): Promise<number> => {
+        const t0 = performance.now();
+        if (full instanceof EarlyExitRunner) {
+          const r = await full.run(feeds);
+          fullPred.set(r.pred, at);
+        } else {
+          const own: Record<string, ort.Tensor> = {};
+          for (const name of full.inputNames) own[name] = feeds[name]!;
+          const out = await full.run(own, [lastExit.name]);
+          argmaxRows(outputAsFloat(out[lastExit.name]!, lastExit.name), rows, lastExit.classes, fullPred, at);
+        }
+        return performance.now() - t0;
+      };
+      const runStaged = async (): Promise<number> => {
+        const t0 = performance.now();
+        const r = await runner.run(feeds);
+        const t = performance.now() - t0;
+        pred.set(r.pred, at);
+        for (let i = 0; i < rows; i++) exitCounts[r.exit[i]!]!++;
+        return t;
+      };
+      if (!warmed) {
+        // One untimed pass of each first: session warm-up (allocations, kernel selection) is not latency.
+        await runFull();
+        await runStaged();
+        exitCounts.fill(0); // the timed pass below counts them
+        warmed = true;
+      }
+      if (b++ % 2 === 0) {
+        fullMs += await runFull();
+        stagedMs += await runStaged();
+      } else {
+        stagedMs += await runStaged();
+        fullMs += await runFull();
+      }
+      at += rows;
+    }
+    let agree = 0;
+    let right = 0;
+    let fullRight = 0;
+    for (let i = 0; i < n; i++) {
+      if (pred[i] === fullPred[i]) agree++;
+      if (labels) {
+        if (pred[i] === labels[i]) right++;
+        if (fullPred[i] === labels[i]) fullRight++;
+      }
+    }
+    const exitShares = exitCounts.map((c) => c / n);
+    const meanLatencyMs = stagedMs / n;
+    const fullLatencyMs = fullMs / n;
+    return {
+      bundle: dir,
+      data: dataPath,
+      samples: n,
+      ep,
+      threads: opts.threads ?? null,
+      batch: batchSize,
+      exits: manifest.exits.map((e) => e.name),
+      exitCounts,
+      exitShares,
+      accuracy: labels ? right / n : null,
+      fullAccuracy: labels ? fullRight / n : null,
+      agreement: agree / n,
+      meanLatencyMs,
+      fullLatencyMs,
+      speedup: fullLatencyMs / meanLatencyMs,
+      baseline: fullPath ? 'model' : 'stages',
+      expectedCost: exitShares.reduce((s, p, k) => s + p * manifest.exits[k]!.cost, 0),
+      costUnit: manifest.costUnit,
+      warnings,
+    };
+  } finally {
+    await runner.release();
+    await full.release();
+    await ds.close();
+  }
+}

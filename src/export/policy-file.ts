@@ -1,0 +1,70 @@
+/**
+ * The exit-policy file: what a run learned, in a versioned JSON a deployment
+ * can apply without the studio (schema in docs/formats.md). It names the
+ * model and trace it was tuned on, the exits with their costs, the policy
+ * and its parameters, the decision rule, and the run's metrics.
+ */
+import type { LearnedPolicy } from '../policies/types.js';
+import type { RunSummary } from '../policies/metrics.js';
+import type { RunRecord } from '../store/runs.js';
+import type { TraceMeta } from '../trace/types.js';
+
+export const POLICY_FORMAT = 'exit-studio/exit-policy';
+export const POLICY_VERSION = 1;
+
+export interface ExitPolicyFile {
+  format: typeof POLICY_FORMAT;
+  version: typeof POLICY_VERSION;
+  createdAt: string;
+  app: { name: 'exit-studio'; version: string };
+  model: { path: string; sha256: string } | null;
+  trace: { id: number; name: string; samples: number; datasetPath: string | null; datasetSha256: string | null };
+  exits: { index: number; name: string; cost: number; macs: number | null; latencyMs: number | null }[];
+  costSource: string;
+  lambda: number;
+  policy: { spec: string; supervised: boolean; seeds: number; params: Record<string, unknown> };
+  /**
+   * The rule to apply, exits 0-based:
+   *  fixed: always exit at `exit`;
+   *  thresholds: at exit k, exit when `measure` is >= (direction "above") or <= ("below") thresholds[k]; null never exits there; the last exit always exits;
+   *  patience: exit once `patience` consecutive exits agree;
+   *  eenet: EENet's scorer (model) gives q_k; exit at the first k with q_k >= thresholds[k];
+   *  random: exit k with probability shares[k] (a baseline, not for deployment).
+   */
+  decision: LearnedPolicy;
+  metrics: {
+    reference: string;
+    accuracy: number | null;
+    agreement: number;
+    avgCost: number;
+    exitShare: number[];
+    cumRegret: number;
+  };
+}
+
+export function buildPolicyFile(run: RunRecord, trace: TraceMeta, appVersion: string, now = new Date()): ExitPolicyFile {
+  const summary = run.summary as unknown as RunSummary;
+  const config = run.config as { lambda?: number; costs?: number[]; costSource?: string; params?: Record<string, unknown> };
+  const costs = config.costs ?? trace.costs;
+  return {
+    format: POLICY_FORMAT,
+    version: POLICY_VERSION,
+    createdAt: now.toISOString(),
+    app: { name: 'exit-studio', version: appVersion },
+    model: trace.modelPath && trace.modelSha256 ? { path: trace.modelPath, sha256: trace.modelSha256 } : null,
+    trace: { id: trace.id, name: trace.name, samples: trace.samples, datasetPath: trace.datasetPath ?? null, datasetSha256: trace.datasetSha256 ?? null },
+    exits: trace.exits.map((e, k) => ({ index: k, name: e.name, cost: costs[k]!, macs: e.macs ?? null, latencyMs: e.latencyMs ?? null })),
+    costSource: config.costSource ?? trace.costSource,
+    lambda: config.lambda ?? 1,
+    policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, params: config.params ?? {} },
+    decision: run.learned as unknown as LearnedPolicy,
+    metrics: {
+      reference: summary.reference,
+      accuracy: summary.accuracy ? summary.accuracy.mean : null,
+      agreement: summary.agreement.mean,
+      avgCost: summary.avgCost.mean,
+      exitShare: summary.exitShare.map((s) => s.mean),
+      cumRegret: summary.cumRegret.mean,
+    },
+  };
+}

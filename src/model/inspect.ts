@@ -1,0 +1,83 @@
+/** inspectModel: everything the studio needs to know about a multi-exit ONNX model. */
+import { createHash } from 'node:crypto';
+import type { ExitInfo, IgnoredOutput, ModelInfo, TensorInfo } from './types.js';
+import { detectExits, type ExitCandidate } from './exits.js';
+import { ancestorNodes, indexGraph, type GraphIndex } from './graph.js';
+import { loadModel } from './load.js';
+import { nodeMacs, sumMacs } from './macs.js';
+import { applySelection, orderExits, tooFewExits } from './order.js';
+import { probeOutputShapes } from './probe.js';
+import { toNumber } from './proto.js';
+import { declaredShape, merge, propagateShapes, tensorInfo } from './shapes.js';
+
+export interface InspectOptions {
+  /** Exit names chosen by the user, in the order to use (overrides detection and depth order). */
+  select?: string[];
+  /** Return a ModelInfo even with fewer than two exits instead of throwing. */
+  allowFewerExits?: boolean;
+  /** Run one sample through onnxruntime when an output's shape cannot be worked out statically (default true). */
+  probe?: boolean;
+}
+
+const MAX_WARNINGS = 20;
+
+function needsProbe(t: TensorInfo): boolean {
+  return t.shape.length === 0 || t.shape.slice(1).some((d) => d === null);
+}
+
+export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<ModelInfo> {
+  const loaded = await loadModel(path);
+  const { model, graph } = loaded;
+  const g = indexGraph(path, graph);
+  const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
+  const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name ?? '')).map((v) => tensorInfo(v));
+  const { shapes, unknownOps } = propagateShapes(g, graph.inputs, [...graph.valueInfo, ...graph.outputs], opset);
+  let outputs = graph.outputs.map((v) => tensorInfo(v, merge(shapes.get(v.name ?? ''), declaredShape(v))));
+
+  const warnings: string[] = [];
+  if (unknownOps.size) warnings.push(`shapes not worked out past op types: ${[...unknownOps].sort().join(', ')}`);
+  const unknown = outputs.filter(needsProbe).map((o) => o.name);
+  if (unknown.length && opts.probe !== false) {
+    const probed = await probeOutputShapes(path, inputs, unknown);
+    if (probed.error) warnings.push(`could not run one sample to find the shapes of ${unknown.join(', ')}: ${probed.error}`);
+    outputs = outputs.map((o) => {
+      const s = probed.shapes.get(o.name);
+      return s ? { ...o, shape: merge(s, o.shape.length ? o.shape : undefined) ?? s } : o;
+    });
+  }
+
+  const costs = nodeMacs(g, shapes);
+  warnings.push(...costs.warnings);
+  const { exits: found, ignored: ignoredRaw } = detectExits(g, outputs);
+  const cost = (c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } => costed(g, costs.macs, c);
+  const exits = orderExits(found.map(cost));
+  const ignored: IgnoredOutput[] = ignoredRaw.map(({ candidate, ...i }) => {
+    if (!candidate) return i;
+    const { ancestors: _a, ...asExit } = cost(candidate);
+    return { ...i, asExit };
+  });
+
+  let info: ModelInfo = {
+    path,
+    sha256: createHash('sha256').update(loaded.bytes).digest('hex'),
+    producer: [model.producerName, model.producerVersion].filter(Boolean).join(' ') || 'unknown',
+    opset,
+    inputs,
+    outputs,
+    exits,
+    ignored,
+    totalMacs: sumMacs(costs.macs, g.topo),
+  };
+  if (warnings.length) {
+    const extra = warnings.length - MAX_WARNINGS;
+    info.warnings = extra > 0 ? [...warnings.slice(0, MAX_WARNINGS), `... and ${extra} more`] : warnings;
+  }
+  if (opts.select) info = applySelection(info, opts.select);
+  else if (exits.length < 2 && !opts.allowFewerExits) throw tooFewExits(path, info);
+  return info;
+}
+
+function costed(g: GraphIndex, macs: number[], c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {
+  const ancestors = ancestorNodes(g, c.name);
+  return { name: c.name, classes: c.classes, kind: c.kind, squeeze: c.squeeze, macs: sumMacs(macs, ancestors), nodes: ancestors.size, ancestors };
+}

@@ -1,0 +1,130 @@
+/**
+ * Running stage models in order, and taking rows out of a batch. Shared by verifySplit (which
+ * proves a split) and the early-exit runtime (which deploys it), so both feed stages the same way.
+ */
+import * as ort from 'onnxruntime-node';
+import { StudioError } from '../errors.js';
+
+/** What running a stage needs to know; a Stage and a bundle manifest entry both have it. */
+export interface StageIO {
+  exit: string;
+  modelInputs: string[];
+  carriedIn: { name: string }[];
+  carriedOut: { name: string }[];
+}
+
+export interface SessionSettings {
+  /** Execution provider as onnxruntime names it ("cpu", "cuda", ...); default cpu. */
+  ep?: string;
+  /** Intra-op threads; onnxruntime's default when absent. */
+  threads?: number;
+}
+
+export function sessionOptions(s: SessionSettings = {}): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [s.ep ?? 'cpu'],
+    ...(s.threads ? { intraOpNumThreads: s.threads, interOpNumThreads: 1 } : {}),
+  };
+}
+
+/** One session per stage; a stage onnxruntime refuses is named in the error. */
+export async function createStageSessions(stages: { bytes: Uint8Array }[], settings: SessionSettings = {}, where = 'stage'): Promise<ort.InferenceSession[]> {
+  const out: ort.InferenceSession[] = [];
+  try {
+    for (let k = 0; k < stages.length; k++) {
+      try {
+        out.push(await ort.InferenceSession.create(stages[k]!.bytes, sessionOptions(settings)));
+      } catch (e) {
+        throw new StudioError(`${where} ${k + 1}: onnxruntime cannot load the stage model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', cause: e });
+      }
+    }
+  } catch (e) {
+    await Promise.all(out.map((s) => s.release()));
+    throw e;
+  }
+  return out;
+}
+
+/** The feeds of one stage: its graph inputs from `inputs`, its carried tensors from `carried`. */
+export function stageFeeds(stage: StageIO, inputs: Record<string, ort.Tensor>, carried: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const name of stage.modelInputs) {
+    const t = inputs[name];
+    if (!t) throw new StudioError(`no data for model input '${name}' (stage of exit '${stage.exit}' reads it)`);
+    feeds[name] = t;
+  }
+  for (const { name } of stage.carriedIn) {
+    const t = carried[name];
+    if (!t) throw new StudioError(`tensor '${name}' should arrive from the previous stage but was not computed`, { kind: 'runtime' });
+    feeds[name] = t;
+  }
+  return feeds;
+}
+
+/** Names a stage session must fetch: its exit, then what crosses the next cut. */
+export function stageFetches(stage: StageIO): string[] {
+  return [stage.exit, ...stage.carriedOut.map((b) => b.name).filter((n) => n !== stage.exit)];
+}
+
+export interface StagedOutputs {
+  /** Exit output of every stage. */
+  exits: ort.Tensor[];
+  /** carried[k]: the tensors stage k handed on (cut after stage k). */
+  carried: Record<string, ort.Tensor>[];
+}
+
+/** Runs every stage on the whole batch (no sample exits). */
+export async function runAllStages(sessions: ort.InferenceSession[], stages: StageIO[], inputs: Record<string, ort.Tensor>): Promise<StagedOutputs> {
+  const exits: ort.Tensor[] = [];
+  const carried: Record<string, ort.Tensor>[] = [];
+  let prev: Record<string, ort.Tensor> = {};
+  for (let k = 0; k < stages.length; k++) {
+    const stage = stages[k]!;
+    const out = await sessions[k]!.run(stageFeeds(stage, inputs, prev), stageFetches(stage));
+    exits.push(out[stage.exit]!);
+    const next: Record<string, ort.Tensor> = {};
+    for (const { name } of stage.carriedOut) next[name] = out[name]!;
+    carried.push(next);
+    prev = next;
+  }
+  return { exits, carried };
+}
+
+/** Number of elements of dims. */
+export function sizeOf(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Rows `rows` (in that order) of `t` along `axis`. `axis` null means the tensor holds no batch
+ * axis and is the same for any subset of samples: it is returned as it is.
+ */
+export function gatherRows(t: ort.Tensor, axis: number | null, rows: ArrayLike<number>): ort.Tensor {
+  if (axis === null) return t;
+  const dims = t.dims.map(Number);
+  const n = dims[axis]!;
+  if (rows.length === n && isIdentity(rows)) return t;
+  if (t.type === 'string') throw new StudioError(`cannot take rows of string tensor along axis ${axis}`, { kind: 'runtime' });
+  const outer = sizeOf(dims.slice(0, axis));
+  const inner = sizeOf(dims.slice(axis + 1));
+  const src = t.data as Exclude<ort.Tensor['data'], string[]>;
+  const Ctor = src.constructor as new (n: number) => typeof src;
+  const out = new Ctor(outer * rows.length * inner);
+  let at = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let r = 0; r < rows.length; r++) {
+      const from = (o * n + rows[r]!) * inner;
+      // set() on a subarray copies typed data without per-element boxing.
+      (out as unknown as { set(a: ArrayLike<number | bigint>, at: number): void }).set(src.subarray(from, from + inner) as ArrayLike<number | bigint>, at);
+      at += inner;
+    }
+  }
+  const outDims = [...dims];
+  outDims[axis] = rows.length;
+  return new ort.Tensor(t.type, out as never, outDims);
+}
+
+function isIdentity(rows: ArrayLike<number>): boolean {
+  for (let i = 0; i < rows.length; i++) if (rows[i] !== i) return false;
+  return true;
+}

@@ -1,0 +1,157 @@
+/**
+ * verifySplit: proof that a stage split computes what the model computes, on the user's data.
+ * Three runs on one batch:
+ *  1. the full model, every exit fetched;
+ *  2. the stages in order on the whole batch: every exit must match run 1 (max |diff| within
+ *     tolerance, same argmax on every row);
+ *  3. the stages on half the samples: each boundary tensor's batch axis is where its size
+ *     follows the batch, and the exits must match run 1's rows. This is exactly what the runtime
+ *     does when samples exit, so a tensor whose values depend on the batch without a batch axis
+ *     (a carried shape, say) is caught here, not in deployment.
+ */
+import * as ort from 'onnxruntime-node';
+import { StudioError } from '../errors.js';
+import { outputAsFloat } from '../inference/tensors.js';
+import { createStageSessions, gatherRows, runAllStages, sessionOptions, type SessionSettings } from './split-run.js';
+import type { StageSplit } from './split.js';
+
+export interface VerifyOptions extends SessionSettings {
+  /** Largest max |difference| allowed on float exit outputs (default 1e-5). */
+  tolerance?: number;
+}
+
+export interface ExitCheck {
+  name: string;
+  /** Max |stages - full model| over the batch (the larger of the whole-batch and half-batch runs). */
+  maxAbsDiff: number;
+  /** Rows whose argmax differs (0 when the split is sound). */
+  argmaxMismatches: number;
+}
+
+export interface SplitVerification {
+  samples: number;
+  exits: ExitCheck[];
+  /** Batch axis of every boundary tensor; null when it has none and is the same for every batch. */
+  batchAxes: Record<string, number | null>;
+}
+
+function compare(name: string, a: ort.Tensor, b: ort.Tensor): { maxAbsDiff: number; argmaxMismatches: number } {
+  const da = a.dims.map(Number);
+  const db = b.dims.map(Number);
+  if (da.join() !== db.join()) {
+    throw new StudioError(`stage split: exit '${name}' has shape [${db}] from the stages but [${da}] from the full model`, { kind: 'runtime' });
+  }
+  const x = outputAsFloat(a, name);
+  const y = outputAsFloat(b, name);
+  let max = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(x[i]! - y[i]!);
+    if (d > max || Number.isNaN(d)) max = Number.isNaN(d) ? (Number.isNaN(x[i]!) && Number.isNaN(y[i]!) ? max : Infinity) : d;
+  }
+  const C = da[da.length - 1] ?? 1;
+  let mismatches = 0;
+  for (let r = 0; r < x.length / C; r++) if (argmax(x, r * C, C) !== argmax(y, r * C, C)) mismatches++;
+  return { maxAbsDiff: max, argmaxMismatches: mismatches };
+}
+
+function argmax(v: ArrayLike<number>, off: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (v[off + i]! > v[off + best]!) best = i;
+  return best;
+}
+
+function sameValues(a: ort.Tensor, b: ort.Tensor): boolean {
+  if (a.dims.join() !== b.dims.join()) return false;
+  const x = a.data as ArrayLike<unknown>;
+  const y = b.data as ArrayLike<unknown>;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** Which axis of a tensor follows the batch: its size is n on the whole batch and m on the half. */
+function batchAxisOf(full: ort.Tensor, half: ort.Tensor, n: number, m: number): number | null | 'broken' {
+  const a = full.dims.map(Number);
+  const b = half.dims.map(Number);
+  if (a.length !== b.length) return 'broken';
+  const axes = a.flatMap((d, i) => (d === n && b[i] === m ? [i] : []));
+  const others = (ax: number): boolean => a.every((d, i) => i === ax || d === b[i]);
+  const axis = axes.find(others);
+  if (axis !== undefined) return axis;
+  return sameValues(full, half) ? null : 'broken';
+}
+
+/**
+ * Runs the full model and the stages on `feeds` (a batch of the user's data, every graph input)
+ * and throws a StudioError saying what differs when the stages do not reproduce every exit.
+ */
+export async function verifySplit(split: StageSplit, feeds: Record<string, ort.Tensor>, opts: VerifyOptions = {}): Promise<SplitVerification> {
+  const tolerance = opts.tolerance ?? 1e-5;
+  const first = Object.values(feeds)[0];
+  const n = first && first.dims.length ? Number(first.dims[0]) : 0;
+  if (!(n > 0)) throw new StudioError('verifySplit: the batch is empty');
+  const where = `${split.modelPath}`;
+
+  const full = await ort.InferenceSession.create(split.modelPath, sessionOptions(opts)).catch((e: unknown) => {
+    throw new StudioError(`${where}: onnxruntime cannot load the model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', file: where, cause: e });
+  });
+  let sessions: ort.InferenceSession[] = [];
+  try {
+    sessions = await createStageSessions(split.stages, opts, `${where}: stage`);
+    const ownFeeds: Record<string, ort.Tensor> = {};
+    for (const name of full.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new StudioError(`verifySplit: no data for model input '${name}'`);
+      ownFeeds[name] = t;
+    }
+    const ref = await full.run(ownFeeds, split.exits);
+    const whole = await runAllStages(sessions, split.stages, ownFeeds);
+
+    const rows = Array.from({ length: Math.ceil(n / 2) }, (_, i) => i * 2);
+    const m = rows.length;
+    const batchAxes: Record<string, number | null> = {};
+    const checks: ExitCheck[] = split.exits.map((name, k) => ({ name, ...compare(name, ref[name]!, whole.exits[k]!) }));
+
+    if (n >= 2) {
+      // Graph inputs come from the data loader: the batch is their first axis.
+      const halfFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(ownFeeds)) halfFeeds[name] = gatherRows(t, 0, rows);
+      const half = await runAllStages(sessions, split.stages, halfFeeds);
+      split.stages.forEach((stage, k) => {
+        for (const b of stage.carriedOut) {
+          const axis = batchAxisOf(whole.carried[k]![b.name]!, half.carried[k]![b.name]!, n, m);
+          if (axis === 'broken') {
+            throw new StudioError(
+              `${where}: tensor '${b.name}' crosses the cut after stage ${k + 1} but changes with the batch without a batch axis ` +
+                `(shape [${whole.carried[k]![b.name]!.dims}] for ${n} samples, [${half.carried[k]![b.name]!.dims}] for ${m}); ` +
+                `samples cannot leave the batch early there, so this model cannot be deployed with early exits at these exits`,
+              { kind: 'input', file: where },
+            );
+          }
+          if (!(b.name in batchAxes)) batchAxes[b.name] = axis;
+        }
+      });
+      split.exits.forEach((name, k) => {
+        const c = compare(name, gatherRows(ref[name]!, 0, rows), half.exits[k]!);
+        checks[k]!.maxAbsDiff = Math.max(checks[k]!.maxAbsDiff, c.maxAbsDiff);
+        checks[k]!.argmaxMismatches += c.argmaxMismatches;
+      });
+    } else {
+      // One sample shows no batch axis; axis 0 is what exporters use (a one-sample batch never needs a gather anyway).
+      for (const s of split.stages) for (const b of s.carriedOut) batchAxes[b.name] = 0;
+    }
+
+    const bad = checks.filter((c) => !(c.maxAbsDiff <= tolerance) || c.argmaxMismatches > 0);
+    if (bad.length) {
+      const lines = bad.map((c) => `exit '${c.name}': max |diff| ${c.maxAbsDiff.toExponential(2)} (allowed ${tolerance}), argmax differs on ${c.argmaxMismatches} row(s)`);
+      throw new StudioError(
+        `${where}: the stage models do not reproduce the full model on ${n} samples: ${lines.join('; ')}. ` +
+          `The split is not safe to deploy; the stage files were not written.`,
+        { kind: 'runtime', file: where },
+      );
+    }
+    return { samples: n, exits: checks, batchAxes };
+  } finally {
+    await full.release();
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+}

@@ -1,0 +1,25 @@
+/** Which per-exit costs a run trades against: the trace's own, MACs, measured latency, equal steps, or the user's numbers. */
+import { StudioError } from '../errors.js';
+import type { Trace } from '../trace/types.js';
+
+export type CostChoice = number[] | 'trace' | 'macs' | 'latency' | 'uniform';
+
+/** Resolves a cost choice to cumulative costs normalized so the last exit costs 1, and names their source. */
+export function resolveCostChoice(trace: Trace, choice: CostChoice | undefined): { costs: number[]; source: string } {
+  const K = trace.exits.length;
+  if (choice === undefined || choice === 'trace') return { costs: Array.from(trace.costs), source: trace.costSource };
+  if (Array.isArray(choice)) return { costs: choice, source: 'user' };
+  if (choice === 'uniform') return { costs: Array.from({ length: K }, (_, k) => (k + 1) / K), source: 'uniform' };
+  const raw = trace.exits.map((e) => (choice === 'macs' ? e.macs : e.latencyMs));
+  if (raw.some((v) => v === undefined || !(v >= 0)) || !(raw[K - 1]! > 0)) {
+    throw new StudioError(
+      choice === 'macs'
+        ? 'this trace has no MACs per exit (imported traces do not); use --costs with numbers, or latency'
+        : 'this trace has no measured latency per exit; record it with `exit-studio infer`, or give --costs numbers',
+    );
+  }
+  // Cumulative by definition: a deeper exit computes everything a shallower one does.
+  const cum = raw as number[];
+  for (let k = 1; k < K; k++) cum[k] = Math.max(cum[k]!, cum[k - 1]!);
+  return { costs: cum.map((v) => v / cum[K - 1]!), source: choice };
+}

@@ -1,0 +1,444 @@
+/**
+ * EENet (Ilhan et al., WACV 2024; code git-disl/EENet): budgeted exit
+ * scheduling. It learns per-exit scores q_k and an exit-assignment
+ * distribution so that the expected cost meets a budget, then turns the
+ * assignment's shares into per-exit score thresholds.
+ *
+ * Mends of the published code (docs/policies.md): the linear score is a
+ * per-sample scalar (no [B,1] + [B,1,1] broadcast), the KL term is defined
+ * (the code returned an undefined `ce_loss`), q^beta normalization falls back
+ * to uniform when every score of a sample clamps to 0, and a clamped score
+ * keeps the gradient that moves it back inside [0, 1].
+ */
+import { CancelledError } from '../errors.js';
+import type { Trace } from '../trace/types.js';
+import { Adam, EENetModel } from './eenet-model.js';
+import { Rng } from './rng.js';
+import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
+
+/** Training data: everything a fully computed sample shows, plus the target "exit k is right". */
+export interface EENetData {
+  n: number;
+  exits: number;
+  classes: number;
+  /** n*K*C, sample-major then exit then class. */
+  probs: Float32Array | Float64Array;
+  /** n*K. */
+  maxProb: Float32Array | Float64Array;
+  /** n*K, normalized entropy in [0, 1]. */
+  entropy: Float32Array | Float64Array;
+  /** n*K: 1 when exit k's prediction is right (label, or agreement with the final exit). */
+  correct: Uint8Array;
+}
+
+export interface EENetFitOptions {
+  /** Mean cost per sample to meet, in the trace's normalized cost units (last exit = 1). */
+  budget: number;
+  /** Per-exit cost, same units as budget. */
+  costs: Float64Array;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  hidden?: number;
+  beta?: number;
+  /** Weight of the KL term (default 1). */
+  klWeight?: number;
+  /** Weight of the budget term (default 10: the budget is a constraint, not a wish). */
+  costWeight?: number;
+  /** Stop once the budget term is below this (after minEpochs). */
+  costTol?: number;
+  minEpochs?: number;
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface EENetEpoch {
+  epoch: number;
+  loss: number;
+  bce: number;
+  kl: number;
+  /** |E[cost] - budget| / budget under the assignment distribution. */
+  costTerm: number;
+  /** Mean cost and accuracy of the thresholded rule on the training data. */
+  cost: number;
+  accuracy: number;
+}
+
+export interface EENetFit {
+  model: EENetModel;
+  thresholds: Float64Array;
+  history: EENetEpoch[];
+  budget: number;
+  /** What accuracy was measured against: labels (supervised) or the final exit. */
+  target: 'labels' | 'final-exit';
+}
+
+/** Builds the training data of a whole trace (needs probability vectors). */
+export function eenetDataFromTrace(trace: Trace, supervised: boolean): EENetData {
+  const K = trace.exits.length;
+  const n = trace.samples;
+  const correct = new Uint8Array(n * K);
+  for (let s = 0; s < n; s++) {
+    const y = supervised && trace.labels && trace.labels[s]! >= 0 ? trace.labels[s]! : trace.pred[s * K + K - 1]!;
+    for (let k = 0; k < K; k++) correct[s * K + k] = trace.pred[s * K + k] === y ? 1 : 0;
+  }
+  return { n, exits: K, classes: trace.classes, probs: trace.probs!, maxProb: trace.maxProb!, entropy: trace.entropy!, correct };
+}
+
+/** Writes exit k's input for sample s of `data` into x, given the earlier exits' clamped scores q. */
+function inputOf(data: EENetData, s: number, k: number, q: Float64Array, qOff: number, x: Float64Array, xOff = 0): void {
+  const K = data.exits;
+  const C = data.classes;
+  const pOff = (s * K + k) * C;
+  const probs = data.probs;
+  for (let c = 0; c < C; c++) x[xOff + c] = probs[pOff + c]!;
+  x[xOff + C] = data.maxProb[s * K + k]!;
+  x[xOff + C + 1] = 1 - data.entropy[s * K + k]!;
+  for (let j = 0; j < k; j++) x[xOff + C + 2 + j] = q[qOff + j]!;
+}
+
+const clamp01 = (u: number): number => (u < 0 ? 0 : u > 1 ? 1 : u);
+
+/** Forward pass over all of data: clamped scores q (n*K) and assignment a (n*K). */
+export function eenetForward(model: EENetModel, data: EENetData): { q: Float64Array; a: Float64Array } {
+  const K = data.exits;
+  const n = data.n;
+  const q = new Float64Array(n * K);
+  const a = new Float64Array(n * K);
+  const x = new Float64Array(data.classes + 2 + K);
+  const pre = new Float64Array(model.hidden);
+  const ug = new Float64Array(2);
+  for (let s = 0; s < n; s++) {
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) {
+      inputOf(data, s, k, q, s * K, x);
+      model.exitForward(k, x, pre, ug);
+      q[s * K + k] = clamp01(ug[0]!);
+      a[s * K + k] = ug[1]!;
+      if (ug[1]! > max) max = ug[1]!;
+    }
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += a[s * K + k] = Math.exp(a[s * K + k]! - max);
+    for (let k = 0; k < K; k++) a[s * K + k]! /= sum;
+  }
+  return { q, a };
+}
+
+/**
+ * Share filling: exit k, from the first up, takes the samples left with the
+ * highest q_k, as many as its mean assignment share; its threshold is the
+ * lowest q_k it took (ties at the threshold go too, as they would deployed).
+ * The last exit takes the rest (threshold 0).
+ */
+export function fillThresholds(q: Float64Array, a: Float64Array, n: number, K: number): Float64Array {
+  const th = new Float64Array(K);
+  const left = new Uint8Array(n).fill(1);
+  let remaining = n;
+  const buf = new Float64Array(n);
+  for (let k = 0; k < K - 1; k++) {
+    let share = 0;
+    for (let s = 0; s < n; s++) share += a[s * K + k]!;
+    const m = Math.min(remaining, Math.round(share));
+    if (m === 0) {
+      th[k] = 2; // above any clamped score: nobody exits here
+      continue;
+    }
+    let len = 0;
+    for (let s = 0; s < n; s++) if (left[s]) buf[len++] = q[s * K + k]!;
+    const sorted = buf.subarray(0, len).sort();
+    const t = sorted[len - m]!;
+    th[k] = t;
+    for (let s = 0; s < n; s++) {
+      if (left[s] && q[s * K + k]! >= t) {
+        left[s] = 0;
+        remaining--;
+      }
+    }
+  }
+  th[K - 1] = 0;
+  return th;
+}
+
+/** Cost and accuracy of a thresholded rule on data (q from eenetForward). */
+export function evaluateRule(q: Float64Array, th: Float64Array, data: EENetData, costs: Float64Array): { cost: number; accuracy: number } {
+  const K = data.exits;
+  let cost = 0;
+  let right = 0;
+  for (let s = 0; s < data.n; s++) {
+    let k = 0;
+    while (k < K - 1 && !(q[s * K + k]! >= th[k]!)) k++;
+    cost += costs[k]!;
+    right += data.correct[s * K + k]!;
+  }
+  return { cost: cost / data.n, accuracy: right / data.n };
+}
+
+export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = false): EENetFit {
+  const K = data.exits;
+  const C = data.classes;
+  const n = data.n;
+  const hidden = opts.hidden ?? 16;
+  const epochs = opts.epochs ?? 60;
+  const bs = Math.min(opts.batch ?? 256, Math.max(1, n));
+  const beta = opts.beta ?? 1;
+  const wKL = opts.klWeight ?? 1;
+  const wCost = opts.costWeight ?? 10;
+  const costTol = opts.costTol ?? 0.005;
+  const minEpochs = opts.minEpochs ?? 15;
+  const B = opts.budget;
+  const costs = opts.costs;
+  const model = new EENetModel(K, C, hidden, opts.seed ?? 1);
+  const params = model.params();
+  const grads = params.map((p) => new Float64Array(p.length));
+  const adam = new Adam(params, opts.lr ?? 0.01);
+  const rng = new Rng((opts.seed ?? 1) ^ 0x2545f491);
+  const D = C + 2 + K;
+  // Per-batch buffers, allocated once.
+  const X = new Float64Array(bs * K * D);
+  const PRE = new Float64Array(bs * K * hidden);
+  const U = new Float64Array(bs * K);
+  const Q = new Float64Array(bs * K);
+  const A = new Float64Array(bs * K);
+  const dA = new Float64Array(K);
+  const ug = new Float64Array(2);
+  // Scores and assignments of the training pass, for the per-epoch report (an extra forward pass would cost a third more).
+  const Qall = new Float64Array(n * K);
+  const Aall = new Float64Array(n * K);
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  const history: EENetEpoch[] = [];
+  let thresholds: Float64Array = new Float64Array(K);
+  const EPS = 1e-4;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    if (opts.signal?.aborted) throw new CancelledError('EENet fitting');
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    let sBce = 0;
+    let sKl = 0;
+    let sCost = 0;
+    for (let start = 0; start < n; start += bs) {
+      const m = Math.min(bs, n - start);
+      // Forward: keep inputs, hidden pre-activations, scores and assignments for the backward pass.
+      let eCost = 0;
+      for (let b = 0; b < m; b++) {
+        const s = perm[start + b]!;
+        let max = -Infinity;
+        for (let k = 0; k < K; k++) {
+          inputOf(data, s, k, Q, b * K, X, (b * K + k) * D);
+          model.exitForward(k, X, PRE, ug, (b * K + k) * D, (b * K + k) * hidden);
+          U[b * K + k] = ug[0]!;
+          Q[b * K + k] = clamp01(ug[0]!);
+          A[b * K + k] = ug[1]!;
+          if (ug[1]! > max) max = ug[1]!;
+        }
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += A[b * K + k] = Math.exp(A[b * K + k]! - max);
+        for (let k = 0; k < K; k++) {
+          A[b * K + k]! /= sum;
+          eCost += A[b * K + k]! * costs[k]!;
+          Qall[s * K + k] = Q[b * K + k]!;
+          Aall[s * K + k] = A[b * K + k]!;
+        }
+      }
+      eCost /= m;
+      const sign = eCost > B ? 1 : eCost < B ? -1 : 0;
+      sCost += Math.abs(eCost - B) / B;
+      for (const g of grads) g.fill(0);
+      for (let b = 0; b < m; b++) {
+        const s = perm[start + b]!;
+        // q^beta normalized: the KL target (held fixed: it steers the assignment, not the scores).
+        let rs = 0;
+        for (let k = 0; k < K; k++) rs += beta === 1 ? Q[b * K + k]! : Q[b * K + k]! ** beta;
+        let dot = 0;
+        for (let k = 0; k < K; k++) {
+          const a = A[b * K + k]!;
+          const q = Q[b * K + k]!;
+          const z = data.correct[s * K + k]!;
+          const qc = q < EPS ? EPS : q > 1 - EPS ? 1 - EPS : q;
+          const bce = -(z ? Math.log(qc) : Math.log(1 - qc));
+          const r = rs > 1e-12 ? Math.max((beta === 1 ? q : q ** beta) / rs, 1e-6) : 1 / K;
+          const la = Math.log(Math.max(a, 1e-12));
+          sBce += (a * bce) / m;
+          sKl += (a * (la - Math.log(r))) / m;
+          dA[k] = (bce + wKL * (la - Math.log(r) + 1) + (wCost * sign * costs[k]!) / B) / m;
+          dot += a * dA[k]!;
+          // BCE through the clamp: pass the gradient inside [0, 1], and outside only when it leads back in.
+          const dq = (a * (qc - z)) / (qc * (1 - qc)) / m;
+          const u = U[b * K + k]!;
+          const du = (u >= 0 && u <= 1) || (u > 1 && dq > 0) || (u < 0 && dq < 0) ? dq : 0;
+          const l = model.layers[k]!;
+          const base = k * 6;
+          const xo = (b * K + k) * D;
+          if (du !== 0) {
+            const gW = grads[base]!;
+            for (let i = 0; i < l.d; i++) gW[i]! += du * X[xo + i]!;
+            grads[base + 1]![0]! += du;
+          }
+        }
+        for (let k = 0; k < K; k++) {
+          const dg = A[b * K + k]! * (dA[k]! - dot);
+          const l = model.layers[k]!;
+          const base = k * 6;
+          const d = l.d;
+          const xo = (b * K + k) * D;
+          const po = (b * K + k) * hidden;
+          const w2 = l.w2;
+          const gW1 = grads[base + 2]!;
+          const gB1 = grads[base + 3]!;
+          const gW2 = grads[base + 4]!;
+          grads[base + 5]![0]! += dg;
+          for (let h = 0; h < hidden; h++) {
+            const z = PRE[po + h]!;
+            if (z <= 0) continue;
+            gW2[h]! += dg * z;
+            const dz = dg * w2[h]!;
+            gB1[h]! += dz;
+            const row = h * d;
+            for (let i = 0; i < d; i++) gW1[row + i]! += dz * X[xo + i]!;
+          }
+        }
+      }
+      adam.step(grads);
+    }
+    const batches = Math.ceil(n / bs);
+    const th = fillThresholds(Qall, Aall, n, K);
+    const rule = evaluateRule(Qall, th, data, costs);
+    let ec = 0;
+    for (let i = 0; i < n * K; i++) ec += Aall[i]! * costs[i % K]!;
+    const costTerm = Math.abs(ec / n - B) / B;
+    const bce = sBce / batches;
+    const kl = sKl / batches;
+    history.push({ epoch, loss: bce + wKL * kl + wCost * (sCost / batches), bce, kl, costTerm, cost: rule.cost, accuracy: rule.accuracy });
+    if (epoch >= minEpochs && costTerm < costTol) break;
+  }
+  // Thresholds of the final model (the per-epoch ones above come from the training pass).
+  const { q, a } = eenetForward(model, data);
+  thresholds = fillThresholds(q, a, n, K);
+  return { model, thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit' };
+}
+
+export interface EENetParams {
+  budget: number;
+  /** Rounds played at the last exit to collect training data before the first fit; 0 fits on the whole trace in hindsight. */
+  warmup?: number;
+  /** Refit every R rounds on the fully computed samples seen so far (0: never). */
+  refitEvery?: number;
+  epochs?: number;
+  hidden?: number;
+  lr?: number;
+  beta?: number;
+  signal?: AbortSignal;
+}
+
+export class EENetPolicy implements Policy {
+  readonly name = 'eenet';
+  private readonly K: number;
+  private readonly C: number;
+  private fit: EENetFit | undefined;
+  readonly fits: EENetFit[] = [];
+  private readonly q: Float64Array;
+  private readonly x: Float64Array;
+  private readonly pre: Float64Array;
+  private readonly ug = new Float64Array(2);
+  // Warm-up collection (fully computed samples only: earlier exits say nothing about deeper ones).
+  private probs: number[] = [];
+  private maxProb: number[] = [];
+  private entropy: number[] = [];
+  private correct: number[] = [];
+  private collected = 0;
+
+  constructor(
+    private readonly env: PolicyEnv,
+    private readonly params: EENetParams,
+    /** Costs in the budget's units (not lambda-scaled). */
+    private readonly costs: Float64Array,
+  ) {
+    this.K = env.exits;
+    this.C = env.classes;
+    this.q = new Float64Array(this.K);
+    this.x = new Float64Array(this.C + 2 + this.K);
+    this.pre = new Float64Array(params.hidden ?? 16);
+    if (!(params.warmup && params.warmup > 0)) this.refit(eenetDataFromTrace(env.hindsight, env.supervised));
+  }
+
+  private fitOptions(): EENetFitOptions {
+    const p = this.params;
+    const o: EENetFitOptions = { budget: p.budget, costs: this.costs, seed: this.env.seed };
+    if (p.epochs !== undefined) o.epochs = p.epochs;
+    if (p.hidden !== undefined) o.hidden = p.hidden;
+    if (p.lr !== undefined) o.lr = p.lr;
+    if (p.beta !== undefined) o.beta = p.beta;
+    if (p.signal !== undefined) o.signal = p.signal;
+    return o;
+  }
+
+  private refit(data: EENetData): void {
+    this.fit = fitEENet(data, this.fitOptions(), this.env.supervised);
+    this.fits.push(this.fit);
+  }
+
+  private collectedData(): EENetData {
+    return {
+      n: this.collected,
+      exits: this.K,
+      classes: this.C,
+      probs: Float64Array.from(this.probs),
+      maxProb: Float64Array.from(this.maxProb),
+      entropy: Float64Array.from(this.entropy),
+      correct: Uint8Array.from(this.correct),
+    };
+  }
+
+  begin(round: number): number {
+    const w = this.params.warmup ?? 0;
+    if (w > 0) {
+      if (round <= w) return this.K - 1;
+      const r = this.params.refitEvery ?? 0;
+      if (round === w + 1 || (r > 0 && (round - w - 1) % r === 0)) {
+        if (this.collected > 0) this.refit(this.collectedData());
+      }
+    }
+    return 0;
+  }
+
+  stop(obs: Observation): boolean {
+    const fit = this.fit;
+    if (!fit) return false;
+    const k = obs.depth - 1;
+    const C = this.C;
+    const x = this.x;
+    for (let c = 0; c < C; c++) x[c] = obs.prob(k, c);
+    x[C] = obs.maxProb(k);
+    x[C + 1] = 1 - obs.entropy(k);
+    for (let j = 0; j < k; j++) x[C + 2 + j] = this.q[j]!;
+    fit.model.exitForward(k, x, this.pre, this.ug);
+    const q = clamp01(this.ug[0]!);
+    this.q[k] = q;
+    return q >= fit.thresholds[k]!;
+  }
+
+  end(obs: Observation, exit: number): void {
+    if (!((this.params.warmup ?? 0) > 0) || exit !== this.K - 1) return;
+    const K = this.K;
+    const y = this.env.supervised && obs.label() >= 0 ? obs.label() : obs.pred(K - 1);
+    for (let k = 0; k < K; k++) {
+      for (let c = 0; c < this.C; c++) this.probs.push(obs.prob(k, c));
+      this.maxProb.push(obs.maxProb(k));
+      this.entropy.push(obs.entropy(k));
+      this.correct.push(obs.pred(k) === y ? 1 : 0);
+    }
+    this.collected++;
+  }
+
+  learned(): LearnedPolicy {
+    const fit = this.fit;
+    if (!fit) return { kind: 'fixed', exit: this.K - 1 };
+    const model: EENetWeights = fit.model.toJSON();
+    return { kind: 'eenet', model, thresholds: Array.from(fit.thresholds) };
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * runPolicy: one policy replayed over S seeds, with metrics per seed and
+ * across seeds. This is the engine's entry point for the CLI, the service and
+ * the worker; it refuses a policy the trace cannot serve before any work.
+ */
+import { CancelledError, StudioError } from '../errors.js';
+import type { Trace } from '../trace/types.js';
+import { gridRounds } from './decimate.js';
+import { deeOptimalRule } from './dee.js';
+import { EENetPolicy, type EENetEpoch } from './eenet.js';
+import { aggregate, checkSublinearRegret, seedMetrics, type SublinearCheck, type RegretModel, type RunSeries, type RunSummary, type SeedSeries, type SeedSummary } from './metrics.js';
+import { bestFixedExit } from './oracle.js';
+import { errorRates, hasLabels, referenceOf } from './reference.js';
+import { replay, type ReplayRecord } from './replay.js';
+import { checkPolicyCanRun, type ParsedSpec, type PolicyParams } from './spec.js';
+import type { LearnedPolicy, PolicyEnv } from './types.js';
+
+export interface RunOptions extends PolicyParams {
+  /** Number of seeds (default 20); seed i is firstSeed + i. */
+  seeds?: number;
+  firstSeed?: number;
+  /** Trade-off weight on cost (default 1). */
+  lambda?: number;
+  /** Per-exit costs replacing trace.costs (same units as the budget: last exit usually 1). */
+  costs?: number[];
+  /** Let policies read labels (default false: labels feed metrics only). */
+  supervised?: boolean;
+  /** Points per series (default 2000). */
+  seriesPoints?: number;
+  onProgress?: (p: { seedsDone: number; seeds: number }) => void;
+  /** After each seed: the result over the seeds done so far (for live charts). */
+  onPartial?: (result: RunResult) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  spec: string;
+  seeds: number[];
+  lambda: number;
+  /** Costs used (reported units), and whether they came from the trace or the user. */
+  costs: number[];
+  costSource: string;
+  supervised: boolean;
+  /** The policy read the whole trace in hindsight (oracle, budget-calibrated thresholds, EENet without warm-up). */
+  usesHindsight: boolean;
+  summary: RunSummary;
+  series: RunSeries;
+  /** What the first seed's policy learned: what a deployment applies. */
+  learned: LearnedPolicy;
+  learnedPerSeed: LearnedPolicy[];
+  /** EENet: per fit, per epoch loss terms, achieved cost and accuracy; per seed. */
+  fits?: { seed: number; budget: number; target: string; history: EENetEpoch[] }[];
+}
+
+function resolveCosts(trace: Trace, costs: number[] | undefined): Float64Array {
+  const K = trace.exits.length;
+  if (!costs) return trace.costs;
+  if (costs.length !== K) throw new StudioError(`costs: the trace has ${K} exits; got ${costs.length} costs`, { kind: 'input' });
+  for (let k = 0; k < K; k++) {
+    const c = costs[k]!;
+    if (!(Number.isFinite(c) && c >= 0)) throw new StudioError(`costs: exit ${k + 1}'s cost must be a finite number >= 0; got ${c}`, { kind: 'input' });
+    if (k > 0 && c < costs[k - 1]!) throw new StudioError(`costs: cumulative costs must not decrease; exit ${k + 1} (${c}) < exit ${k} (${costs[k - 1]})`, { kind: 'input' });
+  }
+  return Float64Array.from(costs);
+}
+
+function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean, bins: number): RegretModel {
+  if (parsed.regretKind === 'dee') {
+    return { kind: 'dee', optimal: deeOptimalRule(trace, scaled, bins).value, maxProb: trace.maxProb!, costs: scaled };
+  }
+  const err = errorRates(trace, labelled);
+  const K = err.length;
+  const best = bestFixedExit(err, scaled);
+  const mu = err[best]! + scaled[best]!;
+  if (parsed.regretKind === 'fixed-exit') {
+    return { kind: 'fixed-exit', gap: Float64Array.from({ length: K }, (_, k) => err[k]! + scaled[k]! - mu) };
+  }
+  const ref = new Int32Array(trace.samples);
+  for (let s = 0; s < trace.samples; s++) ref[s] = referenceOf(trace, s, labelled);
+  return { kind: 'contextual', ref, costs: scaled, best: mu };
+}
+
+/** Synchronous core of runPolicy (tests and benchmarks call it directly). */
+export function runPolicySync(trace: Trace, spec: string, opts: RunOptions = {}): RunResult {
+  return runCore(trace, spec, opts);
+}
+
+/** Replays a policy over seeds; yields to the event loop between seeds so progress and cancellation land. */
+export async function runPolicy(trace: Trace, spec: string, opts: RunOptions = {}): Promise<RunResult> {
+  return runCoreAsync(trace, spec, opts);
+}
+
+interface Prepared {
+  parsed: ParsedSpec;
+  costs: Float64Array;
+  scaled: Float64Array;
+  lambda: number;
+  supervised: boolean;
+  seedList: number[];
+  grid: Uint32Array;
+  regret: RegretModel;
+  labelled: boolean;
+}
+
+function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
+  const supervised = opts.supervised ?? false;
+  const costs = resolveCosts(trace, opts.costs);
+  const can = checkPolicyCanRun(spec, trace, supervised, opts, costs);
+  if (!can.ok) throw new StudioError(can.reason, { kind: 'input' });
+  const lambda = opts.lambda ?? 1;
+  if (!(Number.isFinite(lambda) && lambda >= 0)) throw new StudioError(`lambda must be a finite number >= 0; got ${lambda}`, { kind: 'input' });
+  const S = opts.seeds ?? 20;
+  if (!(Number.isInteger(S) && S >= 1)) throw new StudioError(`seeds must be a whole number >= 1; got ${S}`, { kind: 'input' });
+  const first = opts.firstSeed ?? 1;
+  const scaled = Float64Array.from(costs, (c) => c * lambda);
+  const labelled = hasLabels(trace);
+  return {
+    parsed: can.parsed,
+    costs,
+    scaled,
+    lambda,
+    supervised,
+    seedList: Array.from({ length: S }, (_, i) => first + i),
+    grid: gridRounds(trace.samples, opts.seriesPoints ?? 2000),
+    regret: regretModel(trace, can.parsed, scaled, labelled, opts.bins ?? 10),
+    labelled,
+  };
+}
+
+type SeedOut = { summary: SeedSummary; series: SeedSeries; learned: LearnedPolicy; fits?: RunResult['fits'] };
+
+function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedOut; rec: ReplayRecord } {
+  const env: PolicyEnv = {
+    exits: trace.exits.length,
+    classes: trace.classes,
+    costs: p.scaled,
+    lambda: p.lambda,
+    seed,
+    supervised: p.supervised,
+    rounds: trace.samples,
+    hindsight: trace,
+  };
+  const policy = p.parsed.create(env, p.costs);
+  const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });
+  const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid);
+  const out: SeedOut = { ...m, learned: policy.learned() };
+  if (policy instanceof EENetPolicy) {
+    out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, target: f.target, history: f.history }));
+  }
+  return { out, rec };
+}
+
+function finish(trace: Trace, p: Prepared, outs: SeedOut[], opts: RunOptions): RunResult {
+  const { summary, series } = aggregate(outs, p.grid, p.parsed.regretKind, p.labelled ? 'labels' : 'final-exit');
+  const result: RunResult = {
+    spec: p.parsed.spec,
+    seeds: p.seedList,
+    lambda: p.lambda,
+    costs: Array.from(p.costs),
+    costSource: opts.costs ? 'user' : trace.costSource,
+    supervised: p.supervised,
+    usesHindsight: p.parsed.usesHindsight,
+    summary,
+    series,
+    learned: outs[0]!.learned,
+    learnedPerSeed: outs.map((o) => o.learned),
+  };
+  const fits = outs.flatMap((o) => o.fits ?? []);
+  if (fits.length > 0) result.fits = fits;
+  return result;
+}
+
+function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
+  const p = prepare(trace, spec, opts);
+  const outs: SeedOut[] = [];
+  let buf: ReplayRecord | undefined;
+  for (const seed of p.seedList) {
+    if (opts.signal?.aborted) throw new CancelledError('the replay');
+    const r = runSeed(trace, p, seed, buf);
+    buf = r.rec;
+    outs.push(r.out);
+    opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
+    if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
+  }
+  return finish(trace, p, outs, opts);
+}
+
+async function runCoreAsync(trace: Trace, spec: string, opts: RunOptions): Promise<RunResult> {
+  const p = prepare(trace, spec, opts);
+  const outs: SeedOut[] = [];
+  let buf: ReplayRecord | undefined;
+  for (const seed of p.seedList) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (opts.signal?.aborted) throw new CancelledError('the replay');
+    const r = runSeed(trace, p, seed, buf);
+    buf = r.rec;
+    outs.push(r.out);
+    opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
+    if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
+  }
+  return finish(trace, p, outs, opts);
+}
+
+/**
+ * Runs `spec` and checks that its mean cumulative regret grows sub-linearly
+ * (second half's regret below maxRatio times the first half's): the check a
+ * learning policy (UEE-UCB, DEE) should pass on any trace that suits it.
+ */
+export function checkPolicyRegret(
+  trace: Trace,
+  spec: string,
+  opts: RunOptions = {},
+  maxRatio = 0.5,
+): { result: RunResult; check: SublinearCheck } {
+  const result = runPolicySync(trace, spec, opts);
+  return { result, check: checkSublinearRegret(result.series.rounds, result.series.cumRegret.mean, maxRatio) };
+}

@@ -1,0 +1,18 @@
+/** Messages between a replay job and its worker thread. */
+import type { Trace } from '../trace/types.js';
+import type { RunOptions, RunResult } from './run.js';
+
+/** Options that cross the thread boundary (no callbacks, no signal). */
+export type WorkerRunOptions = Omit<RunOptions, 'onProgress' | 'signal'>;
+
+export interface ReplayStart {
+  trace: Trace;
+  spec: string;
+  options: WorkerRunOptions;
+}
+
+export type ReplayMessage =
+  | { type: 'progress'; seedsDone: number; seeds: number }
+  | { type: 'partial'; result: RunResult }
+  | { type: 'done'; result: RunResult }
+  | { type: 'error'; message: string; kind: 'input' | 'runtime' };

@@ -1,0 +1,60 @@
+/** Writing a stored trace back out: a prediction matrix (.tsv) or an .npz, so it round-trips through import-trace. */
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { once } from 'node:events';
+import { zipSync } from 'fflate';
+import { encodeNpy } from '../data/npy.js';
+import { StudioError } from '../errors.js';
+import { NPZ_META, type NpzMeta } from './npz-format.js';
+import type { Trace } from './types.js';
+
+export async function exportTrace(trace: Trace, out: string): Promise<void> {
+  const ext = extname(out).toLowerCase();
+  try {
+    if (ext === '.tsv') return await writeMatrix(trace, out);
+    if (ext === '.npz') return writeTraceNpz(trace, out);
+  } catch (e) {
+    if (e instanceof StudioError) throw e;
+    throw new StudioError(`${out}: cannot write (${(e as Error).message})`, { file: out, kind: 'runtime', cause: e });
+  }
+  throw new StudioError(`${out}: unknown export format "${ext || '(none)'}"; use .tsv (prediction matrix) or .npz`, { file: out });
+}
+
+/** One column per exit (predicted class), then `label` when the trace has labels. */
+async function writeMatrix(trace: Trace, out: string): Promise<void> {
+  const K = trace.exits.length;
+  const ws = createWriteStream(out);
+  const header = trace.exits.map((e) => e.name.replace(/[\t\n]/g, ' '));
+  if (trace.labels) header.push('label');
+  ws.write(header.join('\t') + '\n');
+  let buf = '';
+  for (let i = 0; i < trace.samples; i++) {
+    const row: number[] = [];
+    for (let k = 0; k < K; k++) row.push(trace.pred[i * K + k]!);
+    if (trace.labels) row.push(trace.labels[i]!);
+    buf += row.join('\t') + '\n';
+    if (buf.length > 1 << 16) {
+      if (!ws.write(buf)) await once(ws, 'drain');
+      buf = '';
+    }
+  }
+  ws.end(buf);
+  await once(ws, 'finish');
+}
+
+function writeTraceNpz(trace: Trace, out: string): void {
+  const N = trace.samples;
+  const K = trace.exits.length;
+  const files: Record<string, Uint8Array> = {
+    'pred.npy': encodeNpy('int32', [N, K], trace.pred),
+    'costs.npy': encodeNpy('double', [K], trace.costs),
+  };
+  if (trace.maxProb) files['max_prob.npy'] = encodeNpy('float', [N, K], trace.maxProb);
+  if (trace.entropy) files['entropy.npy'] = encodeNpy('float', [N, K], trace.entropy);
+  if (trace.margin) files['margin.npy'] = encodeNpy('float', [N, K], trace.margin);
+  if (trace.probs) files['probs.npy'] = encodeNpy('float', [N, K, trace.classes], trace.probs);
+  if (trace.labels) files['labels.npy'] = encodeNpy('int32', [N], trace.labels);
+  const meta: NpzMeta = { format: 'exit-studio/trace', version: 1, classes: trace.classes, costSource: trace.costSource, exits: trace.exits };
+  files[NPZ_META] = new TextEncoder().encode(JSON.stringify(meta, null, 2));
+  writeFileSync(out, zipSync(files, { level: 0 }));
+}

@@ -1,0 +1,155 @@
+/**
+ * Imports a prediction matrix (TSV/CSV: a header, one integer class column
+ * per exit in depth order, optionally a label column) as a Trace of hard
+ * predictions. Such a trace has no confidence, so only policies that need
+ * predicted classes alone can run on it (the spec checks say so).
+ *
+ * Read as a stream, line by line, into growing typed arrays: a matrix of a
+ * million rows never exists as strings all at once.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { inputError, StudioError } from '../errors.js';
+import { normalizeCosts } from './features.js';
+import type { Trace } from './types.js';
+
+export interface MatrixImportOptions {
+  /** Name of the label column; default: a column named label, labels, op_labels or y (any case), if present. */
+  labelColumn?: string;
+  /** Cumulative cost per exit (normalized so the last is 1); default k/K. */
+  costs?: number[];
+}
+
+const LABEL_NAMES = new Set(['label', 'labels', 'op_labels', 'y']);
+
+function splitterFor(path: string, header: string): (line: string) => string[] {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.tsv' || ext === '.tab' || (ext !== '.csv' && header.includes('\t'))) return (l) => l.split('\t');
+  if (ext === '.csv' || header.includes(',')) return (l) => l.split(',');
+  return (l) => l.trim().split(/\s+/);
+}
+
+/** Strict whole number: no "1.0", no "", no "1e3" surprises. */
+function parseWhole(cell: string): number {
+  const t = cell.trim();
+  if (!/^-?\d+$/.test(t)) return NaN;
+  return Number(t);
+}
+
+function grow(a: Int32Array, need: number): Int32Array {
+  if (need <= a.length) return a;
+  const b = new Int32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+export async function readPredictionMatrix(path: string, opts: MatrixImportOptions = {}): Promise<Trace> {
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw inputError(path, 'is not a file');
+  } catch (e) {
+    if (e instanceof StudioError) throw e;
+    throw inputError(path, 'cannot be read (no such file?)', e);
+  }
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  let names: string[] | undefined;
+  let split: ((l: string) => string[]) | undefined;
+  let labelCol = -1;
+  let exitCols: number[] = [];
+  let K = 0;
+  let pred: Int32Array = new Int32Array(1 << 16);
+  let labels: Int32Array = new Int32Array(1 << 14);
+  let n = 0;
+  let maxClass = -1;
+  try {
+    for await (const raw of lines) {
+      lineNo++;
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (line.trim() === '') continue;
+      if (!names) {
+        split = splitterFor(path, line);
+        names = split(line).map((s) => s.trim());
+        if (opts.labelColumn !== undefined) {
+          labelCol = names.indexOf(opts.labelColumn);
+          if (labelCol < 0) {
+            throw inputError(path, `line 1: no label column "${opts.labelColumn}"; the columns are ${names.map((x) => `"${x}"`).join(', ')}`);
+          }
+        } else {
+          labelCol = names.findIndex((x) => LABEL_NAMES.has(x.toLowerCase()));
+        }
+        exitCols = names.map((_, i) => i).filter((i) => i !== labelCol);
+        K = exitCols.length;
+        if (K < 2) {
+          throw inputError(path, `line 1: needs at least 2 exit columns (one predicted class per exit, in depth order); found ${K}`);
+        }
+        continue;
+      }
+      const cells = split!(line);
+      if (cells.length !== names.length) {
+        throw inputError(path, `line ${lineNo}: ${cells.length} cells, but the header has ${names.length} columns`);
+      }
+      pred = grow(pred, (n + 1) * K);
+      for (let k = 0; k < K; k++) {
+        const col = exitCols[k]!;
+        const v = parseWhole(cells[col]!);
+        if (!(v >= 0)) {
+          throw inputError(path, `line ${lineNo}, column ${col + 1} ("${names[col]}"): "${cells[col]}" is not a class number (a whole number >= 0)`);
+        }
+        pred[n * K + k] = v;
+        if (v > maxClass) maxClass = v;
+      }
+      if (labelCol >= 0) {
+        labels = grow(labels, n + 1);
+        const cell = cells[labelCol]!;
+        const v = cell.trim() === '' ? -1 : parseWhole(cell);
+        if (!(v >= -1)) {
+          throw inputError(path, `line ${lineNo}, column ${labelCol + 1} ("${names[labelCol]}"): "${cell}" is not a label (a whole number >= 0, or -1/empty for unknown)`);
+        }
+        labels[n] = v;
+        if (v > maxClass) maxClass = v;
+      }
+      n++;
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  if (!names) throw inputError(path, 'is empty: expected a header line and one row per sample');
+  if (n === 0) throw inputError(path, 'has a header but no rows');
+  let costs: Float64Array;
+  if (opts.costs) {
+    if (opts.costs.length !== K) throw inputError(path, `has ${K} exit columns, but ${opts.costs.length} costs were given`);
+    for (let k = 0; k < K; k++) {
+      const c = opts.costs[k]!;
+      if (!(Number.isFinite(c) && c >= 0) || (k > 0 && c < opts.costs[k - 1]!)) {
+        throw inputError(path, `costs must be finite, >= 0 and non-decreasing by depth; got ${opts.costs.join(', ')}`);
+      }
+    }
+    try {
+      costs = normalizeCosts(opts.costs);
+    } catch (e) {
+      throw inputError(path, e instanceof Error ? e.message : String(e), e);
+    }
+  } else {
+    costs = Float64Array.from({ length: K }, (_, k) => (k + 1) / K);
+  }
+  const trace: Trace = {
+    samples: n,
+    exits: exitCols.map((i) => ({ name: names![i]! || `exit ${i + 1}` })),
+    classes: Math.max(2, maxClass + 1),
+    costs,
+    costSource: opts.costs ? 'user' : 'uniform',
+    pred: pred.slice(0, n * K),
+  };
+  if (labelCol >= 0) trace.labels = labels.slice(0, n);
+  return trace;
+}
+
+/** A short name for a matrix file (for trace names). */
+export function matrixName(path: string): string {
+  return basename(path, extname(path));
+}

@@ -1,0 +1,203 @@
+/**
+ * The studio end to end, as a user drives it in a browser: `exit-studio
+ * serve` on a free port with a fresh database, Debian's Chromium through
+ * playwright-core. Opens the sample, runs inference, runs UEE-UCB, DEE and
+ * EENet side by side, compares and renames runs, exports the policy JSON;
+ * checks every chart drew data (pixels), runs axe-core on every screen, and
+ * saves a screenshot of each under test-artifacts/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { projectRoot } from '../../src/paths.js';
+import { axe, chartPixels, chromiumMissing, launch, serve, tempDir, type Served } from './browser.js';
+import { fixture, type Fixture } from './fixture.js';
+
+const root = projectRoot();
+const shots = join(root, 'test-artifacts', 'screenshots');
+const uiBuilt = existsSync(join(root, 'dist', 'ui', 'index.html'));
+const skip = chromiumMissing() || (!uiBuilt && 'the renderer is not built (npm run build)');
+
+describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
+  let dir: string;
+  let server: Served;
+  let browser: BrowserContext;
+  let page: Page;
+  let files: Fixture;
+  const pageErrors: string[] = [];
+  const a11y: Record<string, string[]> = {};
+
+  before(async () => {
+    dir = tempDir('exit-studio-e2e-');
+    files = fixture(join(dir, 'fixture'));
+    mkdirSync(shots, { recursive: true });
+    server = await serve(join(dir, 'studio.sqlite'));
+    browser = await launch();
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function screen(name: string): Promise<void> {
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const bad = await axe(page);
+    a11y[name] = bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  }
+
+  async function drewData(testId: string): Promise<void> {
+    await page.locator(`[data-testid="${testId}"] canvas`).first().waitFor({ timeout: 20_000 });
+    // Charts redraw at most every 250 ms: give the last update time to land.
+    await page.waitForTimeout(400);
+    const px = await chartPixels(page, `[data-testid="${testId}"]`);
+    assert.ok(px.length > 0, `${testId}: no canvas`);
+    for (const [i, n] of px.entries()) assert.ok(n > 100, `${testId} #${i} looks blank (${n} coloured pixels)`);
+  }
+
+  test('the page needs the token', async () => {
+    const bare = server.url.replace(/\?token=.*/, '');
+    const r = await fetch(bare);
+    assert.equal(r.status, 401);
+  });
+
+  test('home, then the model screen inspects the sample', async () => {
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'Exit Studio' }).waitFor();
+    assert.ok(!page.url().includes('token='), 'the token is dropped from the address bar');
+    await screen('01-home');
+
+    await page.getByRole('link', { name: 'Model' }).click();
+    if (files.sample) await page.getByTestId('use-sample').click();
+    else {
+      await page.getByLabel('Model file (.onnx)').fill(files.model);
+      await page.getByTestId('inspect').click();
+    }
+    await page.getByTestId('exits-table').waitFor({ timeout: 30_000 });
+    const rows = await page.locator('[data-testid="exits-table"] tbody tr').count();
+    assert.ok(rows >= 2, `expected two or more exits, got ${rows}`);
+    await drewData('chart-macs');
+    await screen('02-model');
+  });
+
+  test('dataset screen takes the data and labels', async () => {
+    await page.getByRole('link', { name: 'Dataset' }).click();
+    await page.getByLabel('Dataset').fill(files.data);
+    await page.getByLabel('Labels (optional)').fill(files.labels);
+    await screen('03-dataset');
+  });
+
+  test('inference runs with progress and makes a trace', async () => {
+    await page.getByRole('link', { name: 'Inference' }).click();
+    await page.locator('#ep option').first().waitFor({ state: 'attached' });
+    await page.getByLabel('Batch').fill('128');
+    await page.getByTestId('run-inference').click();
+    await page.getByTestId('inference-result').waitFor({ timeout: 120_000 });
+    const text = await page.getByTestId('inference-result').innerText();
+    assert.match(text, /samples × \d+ exits/);
+    await screen('04-inference');
+  });
+
+  test('trace screen draws its diagnostics', async () => {
+    await page.getByTestId('open-trace').click();
+    await page.getByRole('heading', { level: 1, name: 'Trace' }).waitFor();
+    await drewData('chart-per-exit');
+    await drewData('chart-pareto');
+    await drewData('chart-confidence');
+    await drewData('chart-dominance');
+    await screen('05-trace');
+  });
+
+  test('policy lab runs UEE-UCB, DEE and EENet side by side', async () => {
+    await page.getByTestId('to-lab').click();
+    for (const p of ['uee-ucb', 'dee', 'eenet']) assert.ok(await page.getByTestId(`policy-${p}`).isChecked(), `${p} is ticked by default`);
+    await page.getByLabel('Seeds (same for every policy)').fill('3');
+    await page.getByTestId('run-policies').click();
+    await page.getByTestId('lab-summary').waitFor({ timeout: 150_000 });
+    const rows = await page.locator('[data-testid="lab-summary"] tbody tr').allInnerTexts();
+    assert.equal(rows.length, 3, rows.join('\n'));
+    assert.match(rows.join('\n'), /uee-ucb/);
+    assert.match(rows.join('\n'), /dee/);
+    assert.match(rows.join('\n'), /eenet/);
+    for (const id of ['chart-regret', 'chart-quality', 'chart-cost', 'chart-mix']) await drewData(id);
+    await screen('06-policy-lab');
+  });
+
+  test('compare overlays the runs and marks the best per metric', async () => {
+    await page.getByTestId('to-compare').click();
+    await page.getByTestId('compare-table').waitFor({ timeout: 30_000 });
+    assert.ok((await page.locator('[data-testid="compare-table"] td.best').count()) >= 1, 'a best value is marked');
+    for (const id of ['chart-scatter', 'chart-compare-regret', 'chart-compare-quality', 'chart-compare-cost']) await drewData(id);
+    await screen('07-compare');
+  });
+
+  test('runs table renames, tags and deletes with confirmation', async () => {
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByTestId('runs-table').waitFor();
+    const before = await page.locator('[data-testid="runs-table"] tbody tr').count();
+    assert.equal(before, 3);
+    const first = page.locator('[data-testid="runs-table"] tbody tr').first();
+    await first.getByRole('button', { name: /Rename or tag/ }).click();
+    await first.locator('input[id^="name-"]').fill('my favourite');
+    await first.locator('input[id^="tags-"]').fill('keep, paper');
+    await first.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('my favourite').waitFor();
+    await page.locator('.tag', { hasText: 'paper' }).first().waitFor();
+    await screen('08-runs');
+    // Delete asks first; "Keep" leaves it.
+    const last = page.locator('[data-testid="runs-table"] tbody tr').last();
+    await last.getByRole('button', { name: /Delete run/ }).click();
+    await last.getByRole('button', { name: 'Keep' }).click();
+    assert.equal(await page.locator('[data-testid="runs-table"] tbody tr').count(), 3);
+  });
+
+  test('export previews the policy JSON and saves it to a file', async () => {
+    const first = page.locator('[data-testid="runs-table"] tbody tr').first();
+    await first.getByRole('link', { name: 'Export' }).click();
+    await page.getByTestId('policy-json').waitFor({ timeout: 20_000 });
+    const preview = JSON.parse(await page.getByTestId('policy-json').innerText()) as Record<string, unknown>;
+    assert.equal(typeof preview, 'object');
+    const out = join(dir, 'policy.json');
+    await page.getByLabel("Save to (path on the studio's machine)").fill(out);
+    await page.getByTestId('save-policy').click();
+    await page.getByTestId('saved-path').waitFor();
+    const saved = JSON.parse(readFileSync(out, 'utf8')) as unknown;
+    assert.deepEqual(saved, preview);
+    await screen('09-export');
+  });
+
+  test('deleting a run asks, then removes it', async () => {
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByTestId('runs-table').waitFor();
+    const last = page.locator('[data-testid="runs-table"] tbody tr').last();
+    await last.getByRole('button', { name: /Delete run/ }).click();
+    await page.getByTestId('confirm-delete').click();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid="runs-table"] tbody tr').length === 2);
+  });
+
+  test('no serious or critical accessibility violations on any screen', () => {
+    const all = Object.entries(a11y).flatMap(([name, v]) => v.map((x) => `${name}: ${x}`));
+    assert.deepEqual(all, []);
+  });
+
+  test('no script errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test('README screenshots are refreshed from this run', () => {
+    const docs = join(root, 'docs', 'screenshots');
+    mkdirSync(docs, { recursive: true });
+    for (const name of ['01-home', '06-policy-lab', '07-compare', '05-trace']) {
+      const from = join(shots, `${name}.png`);
+      if (existsSync(from)) copyFileSync(from, join(docs, `${name}.png`));
+    }
+  });
+});

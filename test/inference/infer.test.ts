@@ -1,0 +1,165 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { writeNpy, readNpyArray } from '../../src/data/npy.js';
+import { CancelledError, StudioError } from '../../src/errors.js';
+import { runInference } from '../../src/inference/job.js';
+import { samplePaths } from '../../src/paths.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { softmaxInto } from '../../src/trace/features.js';
+import { buildMlpMultiExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'es-infer-'));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  cleanupTempModels();
+});
+
+let n = 0;
+function freshStore(): Store {
+  return openStore(join(dir, `studio-${n++}.sqlite`));
+}
+
+const INPUT = 12;
+const CLASSES = 5;
+const mlp = writeTempModel(buildMlpMultiExit({ inputDim: INPUT, hidden: 16, classes: CLASSES, exits: 3, seed: 7, declareOrder: [2, 0, 1] }), 'mlp.onnx');
+
+function dataset(samples: number, seed = 1): { path: string; data: Float32Array } {
+  const data = new Float32Array(samples * INPUT);
+  let s = seed;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    data[i] = s / 2147483648 - 0.5;
+  }
+  const path = join(dir, `x-${samples}-${seed}.npy`);
+  writeNpy(path, 'float', [samples, INPUT], data);
+  return { path, data };
+}
+
+test('the stored trace holds, per sample and exit, what onnxruntime computes (exits in depth order)', async () => {
+  const store = freshStore();
+  const { path, data } = dataset(300);
+  const r = await runInference(store, { model: mlp, data: path, batch: 32, threads: 1, probs: true });
+  assert.equal(r.samples, 300);
+  assert.equal(r.exits, 3);
+  assert.equal(r.reused, false);
+  assert.equal(r.exitLatencyMs.length, 3);
+  const trace = store.traces.load(r.traceId);
+  assert.deepEqual(trace.exits.map((e) => e.name), ['exit_0', 'exit_1', 'exit_2'], 'depth order, not declaration order');
+
+  // An independent session over the same data: argmax and softmax must match the trace.
+  const session = await ort.InferenceSession.create(mlp);
+  const out = await session.run({ x: new ort.Tensor('float32', data, [300, INPUT]) });
+  const p = new Float64Array(CLASSES);
+  for (let k = 0; k < 3; k++) {
+    const logits = out[`exit_${k}`]!.data as Float32Array;
+    for (let i = 0; i < 300; i++) {
+      softmaxInto(logits, i * CLASSES, CLASSES, p);
+      let best = 0;
+      for (let c = 1; c < CLASSES; c++) if (p[c]! > p[best]!) best = c;
+      assert.equal(trace.pred[i * 3 + k], best);
+      assert.ok(Math.abs(trace.maxProb![i * 3 + k]! - p[best]!) < 1e-6);
+      for (let c = 0; c < CLASSES; c++) assert.ok(Math.abs(trace.probs![(i * 3 + k) * CLASSES + c]! - p[c]!) < 1e-6);
+    }
+  }
+  assert.ok(trace.entropy!.every((h) => h >= 0 && h <= 1 + 1e-6));
+  assert.equal(trace.costSource, 'macs');
+  assert.equal(trace.costs[2], 1);
+  store.close();
+});
+
+test('the same inference is not run twice unless forced', async () => {
+  const store = freshStore();
+  const { path } = dataset(100, 2);
+  const a = await runInference(store, { model: mlp, data: path, threads: 1 });
+  const b = await runInference(store, { model: mlp, data: path, threads: 1 });
+  assert.equal(b.reused, true);
+  assert.equal(b.traceId, a.traceId);
+  const c = await runInference(store, { model: mlp, data: path, threads: 1, force: true });
+  assert.equal(c.reused, false);
+  assert.notEqual(c.traceId, a.traceId);
+  // Asking for probabilities the stored trace lacks runs again.
+  const d = await runInference(store, { model: mlp, data: path, threads: 1, probs: true });
+  assert.equal(d.reused, false);
+  store.close();
+});
+
+test('progress events count up to the total; cancelling leaves no trace behind', async () => {
+  const store = freshStore();
+  const { path } = dataset(4000, 3);
+  const seen: number[] = [];
+  const ac = new AbortController();
+  await assert.rejects(
+    runInference(store, { model: mlp, data: path, batch: 1, threads: 1 }, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        seen.push(p.done);
+        assert.equal(p.total, 4000);
+        if (p.done >= 50) ac.abort();
+      },
+    }),
+    (e: unknown) => e instanceof CancelledError,
+  );
+  assert.ok(seen.length >= 50 && seen.every((d, i) => i === 0 || d > seen[i - 1]!));
+  const rows = store.db.prepare('SELECT (SELECT count(*) FROM traces) AS t, (SELECT count(*) FROM trace_chunks) AS c').get();
+  assert.deepEqual(rows, { t: 0, c: 0 });
+  store.close();
+});
+
+test('labels: stored with the trace; a count mismatch is refused before any work, naming the file', async () => {
+  const store = freshStore();
+  const { path } = dataset(50, 4);
+  const labels = join(dir, 'labels.txt');
+  writeFileSync(labels, Array.from({ length: 50 }, (_, i) => String(i % CLASSES)).join('\n') + '\n');
+  const r = await runInference(store, { model: mlp, data: path, labels, threads: 1 });
+  assert.deepEqual(Array.from(store.traces.load(r.traceId).labels!), Array.from({ length: 50 }, (_, i) => i % CLASSES));
+  const short = join(dir, 'short.txt');
+  writeFileSync(short, '1\n2\n3\n');
+  await assert.rejects(runInference(store, { model: mlp, data: path, labels: short, threads: 1, force: true }), (e: unknown) => e instanceof StudioError && e.message.includes(short));
+  assert.equal(store.traces.list().length, 1, 'the earlier trace is intact and nothing was added');
+  store.close();
+});
+
+test('data that does not fit the model is refused with the input, expected and found named; the database stays intact', async () => {
+  const store = freshStore();
+  const { path } = dataset(20, 5);
+  await runInference(store, { model: mlp, data: path, threads: 1 });
+  const wrong = join(dir, 'wrong.npy');
+  writeNpy(wrong, 'float', [10, INPUT + 1], new Float32Array(10 * (INPUT + 1)));
+  await assert.rejects(runInference(store, { model: mlp, data: wrong, threads: 1 }), (e: unknown) => e instanceof StudioError && e.kind === 'input' && e.message.includes(wrong) && e.message.includes('"x"'));
+  assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+  assert.equal(store.traces.list().length, 1);
+  store.close();
+});
+
+test('an execution provider the build lacks falls back to CPU with a clear message; an unknown one is refused', async () => {
+  const store = freshStore();
+  const { path } = dataset(20, 6);
+  const warnings: string[] = [];
+  const r = await runInference(store, { model: mlp, data: path, threads: 1, ep: 'coreml' }, { onWarning: (w) => warnings.push(w) });
+  if (r.ep === 'cpu') assert.ok(warnings.some((w) => w.includes('coreml') && w.includes('cpu')), warnings.join('\n'));
+  await assert.rejects(runInference(store, { model: mlp, data: path, threads: 1, ep: 'warp-drive', force: true }), /unknown execution provider "warp-drive"/);
+  store.close();
+});
+
+test('the embedded sample: every exit recorded, later exits more accurate than the first', async (t) => {
+  const s = samplePaths();
+  if (!existsSync(s.model)) return t.skip('resources/sample/model.onnx is missing');
+  const store = freshStore();
+  const r = await runInference(store, { model: s.model, data: s.data, labels: s.labels, limit: 500, threads: 1 });
+  const trace = store.traces.load(r.traceId);
+  const K = trace.exits.length;
+  assert.ok(K >= 3);
+  const acc = Array.from({ length: K }, (_, k) => {
+    let ok = 0;
+    for (let i = 0; i < trace.samples; i++) if (trace.pred[i * K + k] === trace.labels![i]) ok++;
+    return ok / trace.samples;
+  });
+  assert.ok(acc[K - 1]! > acc[0]! + 0.1, `per-exit accuracy ${acc.join(', ')}`);
+  const labels = await readNpyArray(s.labels);
+  assert.equal(Number(labels.data[0]), trace.labels![0]);
+  store.close();
+});

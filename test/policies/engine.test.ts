@@ -1,0 +1,160 @@
+// The replay engine keeps policies honest; specs are refused before any work.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StudioError } from '../../src/errors.js';
+import {
+  checkPolicyCanRun,
+  parsePolicySpec,
+  replay,
+  runPolicySync,
+  shuffledOrder,
+  syntheticTrace,
+  type Observation,
+  type LearnedPolicy,
+  type Policy,
+} from '../../src/policies/index.js';
+import type { Trace } from '../../src/trace/types.js';
+
+const small = syntheticTrace({ samples: 300, exits: 4, classes: 5, seed: 2 });
+const hard: Trace = { ...small, maxProb: undefined, entropy: undefined, margin: undefined, probs: undefined } as Trace;
+delete hard.maxProb;
+delete hard.entropy;
+delete hard.margin;
+delete hard.probs;
+
+/** A policy that exits at exit 1 after peeking at the final exit's prediction. */
+class Cheater implements Policy {
+  readonly name = 'cheater';
+  constructor(private readonly read: (obs: Observation) => number) {}
+  begin(): number {
+    return 0;
+  }
+  stop(obs: Observation): boolean {
+    return this.read(obs) >= 0;
+  }
+  end(): void {}
+  learned(): LearnedPolicy {
+    return { kind: 'fixed', exit: 0 };
+  }
+}
+
+test('peeking beyond the computed depth is an error', () => {
+  const K = small.exits.length;
+  for (const read of [
+    (o: Observation) => o.pred(K - 1),
+    (o: Observation) => o.maxProb(1),
+    (o: Observation) => o.entropy(o.depth),
+    (o: Observation) => o.prob(2, 0),
+    (o: Observation) => o.margin(-1),
+  ]) {
+    assert.throws(() => replay(small, new Cheater(read), { seed: 1 }), (e: unknown) => e instanceof StudioError && /only exits 1\.\.1 have been computed/.test(e.message));
+  }
+  // Reading what was computed is fine.
+  const r = replay(small, new Cheater((o) => o.pred(0) + o.maxProb(0)), { seed: 1 });
+  assert.ok(r.exit.every((e) => e === 0));
+});
+
+test('an up-front policy sees exactly exits 1..j in end(), and nothing in begin()', () => {
+  let seen = 0;
+  const p: Policy = {
+    name: 'upfront',
+    begin: () => 1,
+    stop: () => true,
+    end: (obs) => {
+      assert.equal(obs.depth, 2);
+      obs.pred(1);
+      assert.throws(() => obs.pred(2), StudioError);
+      seen++;
+    },
+    learned: () => ({ kind: 'fixed', exit: 1 }),
+  };
+  replay(small, p, { seed: 3 });
+  assert.equal(seen, small.samples);
+  const bad: Policy = { ...p, begin: () => 7 };
+  assert.throws(() => replay(small, bad, { seed: 1 }), /chose exit index 7/);
+});
+
+test('labels reach a policy only in supervised mode', () => {
+  const reader = new Cheater((o) => o.label());
+  assert.throws(() => replay(small, reader, { seed: 1 }), /label in an unsupervised run/);
+  const r = replay(small, reader, { seed: 1, supervised: true });
+  assert.equal(r.exit.length, small.samples);
+});
+
+test('the stream order is a seeded permutation', () => {
+  const a = shuffledOrder(1000, 5);
+  assert.deepEqual(a, shuffledOrder(1000, 5));
+  assert.notDeepEqual(a, shuffledOrder(1000, 6));
+  assert.deepEqual(Array.from(a).sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+});
+
+test('specs parse to canonical names and refuse nonsense', () => {
+  assert.equal(parsePolicySpec('UEE-UCB').spec, 'uee-ucb');
+  assert.equal(parsePolicySpec('fixed:2').arg, 2);
+  assert.equal(parsePolicySpec('maxprob@budget:0.5').spec, 'maxprob@budget:0.5');
+  assert.equal(parsePolicySpec('eenet', { budget: 0.4 }).spec, 'eenet:0.4');
+  for (const [spec, why] of [
+    ['nope', /unknown policy/],
+    ['fixed', /needs an exit number/],
+    ['fixed:0', /start at 1/],
+    ['fixed:x', /not a number/],
+    ['maxprob:1.5', /\[0, 1\]/],
+    ['patience:0', />= 1/],
+    ['eenet', /needs a budget/],
+    ['uee-ucb:3', /takes no argument/],
+  ] as const) {
+    assert.throws(() => parsePolicySpec(spec), (e: unknown) => e instanceof StudioError && why.test(e.message) && e.message.includes(spec));
+  }
+});
+
+test('checkPolicyCanRun refuses with a reason before any work', () => {
+  const reason = (spec: string, t: Trace, sup = false): string => {
+    const r = checkPolicyCanRun(spec, t, sup);
+    assert.equal(r.ok, false, spec);
+    return r.ok ? '' : r.reason;
+  };
+  assert.equal(reason('eenet:0.5', hard), 'EENet needs probability vectors; this trace has none — record them with `exit-studio infer ... --probs`');
+  assert.match(reason('dee', hard), /needs confidence.*hard predictions only/);
+  assert.match(reason('maxprob:0.9', hard), /needs confidence/);
+  assert.match(reason('entropy:0.2', hard), /needs entropies/);
+  const unlabelled = { ...small };
+  delete unlabelled.labels;
+  assert.match(reason('oracle', unlabelled), /needs labels/);
+  assert.match(reason('uee-ucb', unlabelled, true), /supervised mode needs labels/);
+  assert.match(reason('fixed:5', small), /exits 1\.\.4/);
+  assert.match(reason('maxprob@budget:0.1', small), /below the cost of exit 1/);
+  assert.equal(checkPolicyCanRun('uee-ucb', hard, false).ok, true);
+  assert.equal(checkPolicyCanRun('patience:2', hard, false).ok, true);
+  // runPolicy throws the same reason.
+  assert.throws(() => runPolicySync(hard, 'dee'), (e: unknown) => e instanceof StudioError && e.kind === 'input' && /needs confidence/.test(e.message));
+  assert.throws(() => runPolicySync(small, 'uee-ucb', { costs: [1, 0.5, 2, 3] }), /must not decrease/);
+  assert.throws(() => runPolicySync(small, 'uee-ucb', { costs: [1, 2] }), /4 exits; got 2 costs/);
+});
+
+test('without labels, metrics use agreement with the final exit and say so', () => {
+  const unlabelled = { ...small };
+  delete unlabelled.labels;
+  const r = runPolicySync(unlabelled, 'random', { seeds: 3 });
+  assert.equal(r.summary.accuracy, null);
+  assert.equal(r.series.accuracy, null);
+  assert.equal(r.summary.reference, 'final-exit');
+  const last = runPolicySync(unlabelled, 'last', { seeds: 2 });
+  assert.equal(last.summary.agreement.mean, 1);
+  assert.equal(last.summary.avgCost.mean, 1);
+});
+
+test('runPolicy results are JSON-serializable and carry CIs per seed', async () => {
+  const { runPolicy } = await import('../../src/policies/index.js');
+  let progress = 0;
+  const partial: number[] = [];
+  const r = await runPolicy(small, 'patience:2', { seeds: 4, onProgress: () => progress++, onPartial: (p) => partial.push(p.summary.avgCost.perSeed.length) });
+  assert.equal(progress, 4);
+  assert.deepEqual(partial, [1, 2, 3]);
+  const back = JSON.parse(JSON.stringify(r));
+  assert.deepEqual(back.summary.avgCost, r.summary.avgCost);
+  assert.equal(r.summary.avgCost.perSeed.length, 4);
+  assert.ok(r.summary.avgCost.ci95 >= 0);
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(runPolicy(small, 'random', { signal: ac.signal }), /cancelled/);
+});

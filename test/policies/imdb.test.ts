@@ -1,0 +1,104 @@
+// The shared IMDb trace (UEE-UCB paper's ElasticBERT predictions): the figures
+// of ../shared/data/README.md must come out of the studio's own code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDataDir } from '../../src/paths.js';
+import { readPredictionMatrix } from '../../src/trace/import-matrix.js';
+import { traceDiagnostics } from '../../src/trace/diagnostics.js';
+import { checkSublinearRegret, errorRates, runPolicySync } from '../../src/policies/index.js';
+import type { Trace } from '../../src/trace/types.js';
+
+const file = join(sharedDataDir(), 'imdb-elasticbert-4exits.tsv');
+const present = existsSync(file);
+const skip = present ? false : `shared data absent (${file}): the IMDb figures are checked in CI`;
+const CS1 = [1 / 12, 3 / 12, 7 / 12, 1];
+
+let cached: Trace | undefined;
+async function imdb(): Promise<Trace> {
+  cached ??= await readPredictionMatrix(file, { costs: CS1 });
+  return cached;
+}
+
+test('IMDb matrix imports as 50,000 samples x 4 exits with labels from op_labels', { skip }, async () => {
+  const t = await imdb();
+  assert.equal(t.samples, 50000);
+  assert.equal(t.exits.length, 4);
+  assert.equal(t.classes, 2);
+  assert.ok(t.labels);
+  assert.equal(t.maxProb, undefined);
+  assert.equal(t.costSource, 'user');
+  assert.deepEqual(Array.from(t.costs), CS1);
+});
+
+test('per-exit error rates and error + cost match the README', { skip }, async () => {
+  const t = await imdb();
+  const err = errorRates(t, true);
+  const want = [0.38766, 0.193, 0.1709, 0.15386];
+  const wantSum = [0.47099, 0.443, 0.75423, 1.15386];
+  for (let k = 0; k < 4; k++) {
+    assert.equal(Number(err[k]!.toFixed(5)), want[k], `error rate of exit ${k + 1}`);
+    assert.equal(Number((err[k]! + CS1[k]!).toFixed(5)), wantSum[k], `error + cost of exit ${k + 1}`);
+  }
+  const d = traceDiagnostics(t);
+  assert.deepEqual(d.perExit.map((e) => Number(e.errorRate!.toFixed(5))), want);
+});
+
+test('strong-dominance categories match the README', { skip }, async () => {
+  const d = traceDiagnostics(await imdb());
+  const dom = d.dominance!;
+  assert.equal(Number((dom.allCorrect * 100).toFixed(2)), 50.02);
+  assert.equal(Number((dom.good * 100).toFixed(2)), 28.96);
+  assert.equal(Number((dom.bad * 100).toFixed(2)), 14.43);
+  assert.equal(Number((dom.allWrong * 100).toFixed(2)), 6.59);
+  assert.equal(d.confidence, null, 'hard predictions have no confidence histogram');
+  // Every fixed exit is more accurate than the cheaper ones here, so all four are on the front.
+  assert.deepEqual(d.pareto.map((p) => p.label), ['exit 1', 'exit 2', 'exit 3', 'exit 4']);
+});
+
+test('UEE-UCB, alpha 1, 20 seeds: accuracy 0.807, cost 0.251, exit 2 in >= 99 % of rounds, sub-linear regret', { skip }, async () => {
+  const t = await imdb();
+  const r = runPolicySync(t, 'uee-ucb', { seeds: 20, alpha: 1 });
+  const s = r.summary;
+  assert.ok(Math.abs(s.accuracy!.mean - 0.807) <= 0.002, `accuracy ${s.accuracy!.mean}`);
+  assert.ok(Math.abs(s.avgCost.mean - 0.251) <= 0.002, `cost ${s.avgCost.mean}`);
+  for (const share of s.exitShare[1]!.perSeed) assert.ok(share >= 0.99, `exit 2 share ${share}`);
+  assert.equal(r.learned.kind, 'fixed');
+  assert.equal(r.learned.kind === 'fixed' && r.learned.exit, 1);
+  assert.equal(s.reference, 'labels');
+  assert.equal(s.regretKind, 'fixed-exit');
+  const check = checkSublinearRegret(r.series.rounds, r.series.cumRegret.mean, 0.5);
+  assert.ok(check.sublinear, `regret halves ${check.firstHalf} then ${check.secondHalf}`);
+  // Series end where the summary does.
+  assert.ok(Math.abs(r.series.avgCost.mean.at(-1)! - s.avgCost.mean) < 1e-12);
+  assert.ok(r.series.rounds.length <= 2000);
+});
+
+test('random exit matches the README (accuracy 0.774, cost 0.479); oracle picks exit 2', { skip }, async () => {
+  const t = await imdb();
+  const r = runPolicySync(t, 'random', { seeds: 20 });
+  assert.ok(Math.abs(r.summary.accuracy!.mean - 0.774) <= 0.003, `accuracy ${r.summary.accuracy!.mean}`);
+  assert.ok(Math.abs(r.summary.avgCost.mean - 0.479) <= 0.003, `cost ${r.summary.avgCost.mean}`);
+  const o = runPolicySync(t, 'oracle', { seeds: 2 });
+  assert.deepEqual(o.learned, { kind: 'fixed', exit: 1 });
+  assert.equal(o.summary.cumRegret.mean, 0);
+});
+
+test('same seeds give bit-identical results; another seed gives another stream', { skip }, async () => {
+  const t = await imdb();
+  const a = runPolicySync(t, 'uee-ucb', { seeds: 3, firstSeed: 11 });
+  const b = runPolicySync(t, 'uee-ucb', { seeds: 3, firstSeed: 11 });
+  assert.deepEqual(a, b);
+  const c = runPolicySync(t, 'uee-ucb', { seeds: 1, firstSeed: 12 });
+  assert.notDeepEqual(a.summary.cumRegret.perSeed[0], c.summary.cumRegret.perSeed[0]);
+  assert.equal(a.summary.cumRegret.perSeed[1], c.summary.cumRegret.perSeed[0], 'seed 12 is the second seed of a run from 11');
+});
+
+test('lambda scales the costs UEE-UCB trades against: lambda 0 leaves exits 1 and 2 behind', { skip }, async () => {
+  const t = await imdb();
+  const r = runPolicySync(t, 'uee-ucb', { seeds: 2, lambda: 0 });
+  const deep = r.summary.exitShare[2]!.mean + r.summary.exitShare[3]!.mean;
+  assert.ok(deep > 0.95, `share of exits 3 and 4: ${deep}`);
+  assert.ok(r.summary.avgCost.mean > 0.8, `cost ${r.summary.avgCost.mean}`);
+});
