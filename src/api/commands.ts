@@ -6,12 +6,14 @@
 import { StudioError } from '../errors.js';
 import { parsePayload } from './command.js';
 import type { CommandContext } from './context.js';
+import { deployCommands } from './deploy-commands.js';
 import { policyCommands } from './policy-commands.js';
 import { traceCommands } from './trace-commands.js';
 
 export const commands = {
   ...traceCommands,
   ...policyCommands,
+  ...deployCommands,
 };
 
 export type CommandName = keyof typeof commands;

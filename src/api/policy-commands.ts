@@ -23,7 +23,7 @@ export interface RunOutcome {
   runId: number;
   policy: string;
   seeds: number;
-  summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number };
+  summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number; regretKind: string; reference: string };
   learned: RunResult['learned'];
 }
 
@@ -35,6 +35,8 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
     avgCost: s.avgCost.mean,
     exitShare: s.exitShare.map((x) => x.mean),
     cumRegret: s.cumRegret.mean,
+    regretKind: s.regretKind,
+    reference: s.reference,
   };
 }
 

@@ -64,3 +64,27 @@ export const policyRunInput = z
 export const idsInput = z.object({ ids: z.array(id).min(1).max(64) }).strict();
 export const tagInput = z.object({ id, tags: z.array(z.string().min(1).max(50)).max(32) }).strict();
 export const exportFileInput = z.object({ id, out: path }).strict();
+
+export const bundleInput = z
+  .object({
+    runId: id,
+    model: path,
+    out: path,
+    verifyData: path.optional(),
+    ep: z.string().min(1).optional(),
+    threads: z.number().int().positive().max(1024).optional(),
+    overwrite: z.boolean().optional(),
+  })
+  .strict();
+
+export const applyInput = z
+  .object({
+    dir: path,
+    data: path,
+    labels: path.optional(),
+    ep: z.string().min(1).optional(),
+    threads: z.number().int().positive().max(1024).optional(),
+    batch: z.number().int().positive().max(1 << 20).optional(),
+    limit: z.number().int().positive().optional(),
+  })
+  .strict();

@@ -12,6 +12,7 @@ import * as infer from './commands/infer.js';
 import * as traces from './commands/traces.js';
 import * as demo from './commands/demo.js';
 import * as policies from './commands/policies.js';
+import * as deploy from './commands/deploy.js';
 import * as serve from './commands/serve.js';
 
 type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
@@ -26,6 +27,8 @@ const table: Record<string, { run: Handler; usage: string }> = {
   runs: { run: policies.runRuns, usage: policies.runsUsage },
   export: { run: policies.runExport, usage: policies.exportUsage },
   diagnose: { run: policies.runDiagnose, usage: policies.diagnoseUsage },
+  bundle: { run: deploy.runBundle, usage: deploy.bundleUsage },
+  apply: { run: deploy.runApply, usage: deploy.applyUsage },
   demo: { run: demo.run, usage: demo.usage },
   serve: { run: serve.run, usage: serve.usage },
 };

@@ -13,6 +13,8 @@ export interface LabRun {
   summary?: RunSummary | null;
   learned?: Record<string, unknown> | null;
   series?: RunSeries | null;
+  /** EENet's fits with their per-epoch history (from run.show). */
+  fits?: unknown;
 }
 
 class LabState {

@@ -72,6 +72,10 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
   printComparison(r.runs, env);
 }
 
+const REGRET_NOTE =
+  'Regret is measured per kind of policy (docs/policies.md): bandits over fixed exits against the best fixed exit; thresholds,\n' +
+  'patience and EENet as their loss minus the best fixed exit\'s (negative: better than any fixed exit); DEE against its best per-context rule.';
+
 export function printComparison(runs: RunOutcome[], env: CliEnv): void {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
   env.out.line(
@@ -80,6 +84,8 @@ export function printComparison(runs: RunOutcome[], env: CliEnv): void {
       runs.map((r) => [r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret, r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / ')]),
     ),
   );
+  const kinds = new Set(runs.map((r) => r.summary.regretKind));
+  if (kinds.size > 1) env.out.line(REGRET_NOTE);
 }
 
 export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
@@ -164,6 +170,13 @@ export function printDiagnostics(d: TraceDiagnostics, env: CliEnv): void {
     o.line(`strong dominance: all correct ${pct(s.allCorrect)}, good ${pct(s.good)}, bad ${pct(s.bad)}, all wrong ${pct(s.allWrong)}, other ${pct(s.other)}`);
   }
   o.line('');
-  o.line('cost-accuracy front (fixed exits and max-probability thresholds):');
-  o.line(table(['point', 'cost', 'accuracy', 'agreement'], d.pareto.map((p) => [p.label, p.cost, pct(p.accuracy), pct(p.agreement)])).replace(/^/gm, '  '));
+  const shown = thin(d.pareto, 12);
+  o.line(`cost-accuracy front (fixed exits and max-probability thresholds)${shown.length < d.pareto.length ? `: ${shown.length} of ${d.pareto.length} points, --json for all` : ''}:`);
+  o.line(table(['point', 'cost', 'accuracy', 'agreement'], shown.map((p) => [p.label, p.cost, pct(p.accuracy), pct(p.agreement)])).replace(/^/gm, '  '));
+}
+
+/** At most n points, evenly spread, always keeping the first and the last. */
+function thin<T>(xs: T[], n: number): T[] {
+  if (xs.length <= n) return xs;
+  return Array.from({ length: n }, (_, i) => xs[Math.round((i * (xs.length - 1)) / (n - 1))]!);
 }

@@ -1,0 +1,50 @@
+/** Commands that take a tuned policy to deployment: a staged bundle, and applying it to data with measured savings. */
+import { resolve } from 'node:path';
+import { applyBundle, writeBundle } from '../export/bundle.js';
+import { StudioError } from '../errors.js';
+import type { LearnedPolicy } from '../policies/types.js';
+import { appVersion } from '../version.js';
+import { command } from './command.js';
+import { applyInput, bundleInput } from './schemas.js';
+
+export const deployCommands = {
+  'run.bundle': command(
+    bundleInput,
+    async (ctx, input) => {
+      const run = ctx.store.runs.get(input.runId);
+      if (run.status !== 'complete') throw new StudioError(`run ${input.runId} is ${run.status}; run it again`);
+      const trace = ctx.store.traces.meta(run.traceId);
+      const modelPath = resolve(input.model);
+      const config = run.config as { costs?: number[]; costSource?: string };
+      const written = await writeBundle(resolve(input.out), {
+        modelPath,
+        policy: {
+          policy: run.learned as unknown as LearnedPolicy,
+          exitNames: trace.exits.map((e) => e.name),
+          costs: config.costs ?? trace.costs,
+          costUnit: config.costSource ?? trace.costSource,
+          name: run.policy,
+        },
+        appVersion,
+        ...(input.verifyData ? { verifyData: resolve(input.verifyData) } : {}),
+        ...(input.ep ? { ep: input.ep } : {}),
+        ...(input.threads ? { threads: input.threads } : {}),
+        ...(input.overwrite ? { overwrite: true } : {}),
+      });
+      return written;
+    },
+    true,
+  ),
+  'bundle.apply': command(
+    applyInput,
+    (_ctx, input) =>
+      applyBundle(resolve(input.dir), resolve(input.data), {
+        ...(input.labels ? { labels: resolve(input.labels) } : {}),
+        ...(input.ep ? { ep: input.ep } : {}),
+        ...(input.threads ? { threads: input.threads } : {}),
+        ...(input.batch ? { batch: input.batch } : {}),
+        ...(input.limit ? { limit: input.limit } : {}),
+      }),
+    true,
+  ),
+};

@@ -1,0 +1,68 @@
+/** exit-studio bundle RUN --model MODEL --out DIR | apply DIR DATA */
+import { call } from '../../api/commands.js';
+import { UsageError, flag, int, parse, positional, positiveId, str } from '../args.js';
+import type { CliEnv } from '../context.js';
+import { table } from '../output.js';
+
+export const bundleUsage =
+  'bundle RUN --model MODEL --out DIR [--verify-data DATA] [--ep EP] [--threads N] [--overwrite] [--db PATH] [--json]\n' +
+  '                                   split the model into stages and write a deployable early-exit bundle';
+export const applyUsage =
+  'apply DIR DATA [--labels FILE] [--ep EP] [--threads N] [--batch N] [--limit N] [--json]\n' +
+  '                                   run a bundle over data: accuracy, exit shares, latency and the measured speedup';
+
+export async function runBundle(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const p = parse(argv, {
+    model: { type: 'string' },
+    out: { type: 'string' },
+    'verify-data': { type: 'string' },
+    ep: { type: 'string' },
+    threads: { type: 'string' },
+    overwrite: { type: 'boolean' },
+  });
+  const runId = positiveId(positional(p, 0, 'RUN (a run ID)'), 'run ID');
+  const model = str(p, 'model');
+  const out = str(p, 'out');
+  if (!model) throw new UsageError('--model MODEL is required (the .onnx the run was tuned on)');
+  if (!out) throw new UsageError('--out DIR is required');
+  const verifyData = str(p, 'verify-data');
+  const ep = str(p, 'ep');
+  const threads = int(p, 'threads');
+  const r = await call(env.context(str(p, 'db'), signal), 'run.bundle', {
+    runId, model, out,
+    ...(verifyData ? { verifyData } : {}),
+    ...(ep ? { ep } : {}),
+    ...(threads ? { threads } : {}),
+    ...(flag(p, 'overwrite') ? { overwrite: true } : {}),
+  });
+  if (flag(p, 'json')) return env.out.result({ dir: r.dir, files: r.files, manifest: r.manifest, verification: r.verification });
+  env.out.line(`wrote ${r.dir}: ${r.files.join(', ')}`);
+  env.out.line(`  every stage verified against the full model (${JSON.stringify(r.verification).slice(0, 200)})`);
+}
+
+export async function runApply(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const p = parse(argv, {
+    labels: { type: 'string' },
+    ep: { type: 'string' },
+    threads: { type: 'string' },
+    batch: { type: 'string' },
+    limit: { type: 'string' },
+  });
+  const dir = positional(p, 0, 'DIR (a bundle folder)');
+  const data = positional(p, 1, 'DATA');
+  const opt = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
+  const r = await call(env.context(str(p, 'db'), signal), 'bundle.apply', {
+    dir, data,
+    ...opt('labels', str(p, 'labels')),
+    ...opt('ep', str(p, 'ep')),
+    ...opt('threads', int(p, 'threads')),
+    ...opt('batch', int(p, 'batch')),
+    ...opt('limit', int(p, 'limit')),
+  });
+  if (flag(p, 'json')) return env.out.result(r);
+  const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+  env.out.line(`${r.samples} samples on ${r.ep}: accuracy ${pct(r.accuracy)} (full model ${pct(r.fullAccuracy)}), agreement with the full model ${pct(r.agreement)}`);
+  env.out.line(table(['exit', 'samples', 'share'], r.exits.map((e, k) => [e, r.exitCounts[k]!, pct(r.exitShares[k]!)])).replace(/^/gm, '  '));
+  env.out.line(`  ${r.meanLatencyMs.toFixed(4)} ms/sample early exit vs ${r.fullLatencyMs.toFixed(4)} ms/sample ${r.baseline === 'model' ? 'full model' : 'all stages'}: speedup ${r.speedup.toFixed(2)}×`);
+  for (const w of r.warnings) env.out.note(`warning: ${w}`);
+}

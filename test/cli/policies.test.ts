@@ -1,0 +1,98 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot, samplePaths } from '../../src/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'es-cli-policy-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const db = join(dir, 'studio.sqlite');
+const sample = samplePaths();
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'exit-studio.js'), ...args, '--db', db], { encoding: 'utf8', timeout: 180_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+function json<T>(...args: string[]): T {
+  const r = cli(...args, '--json');
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface RunJson {
+  runs: { runId: number; policy: string; seeds: number; summary: { accuracy: number; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number }; learned: { kind: string } }[];
+}
+
+test('run side by side → runs list/show/compare → export → bundle → apply → delete', (t) => {
+  if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
+  const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--limit', '600', '--threads', '1');
+
+  const r = json<RunJson>('run', String(inf.traceId), '--policy', 'uee-ucb', '--policy', 'dee', '--policy', 'maxprob@budget:0.5', '--policy', 'eenet', '--budget', '0.5', '--seeds', '3', '--lambda', '0.3');
+  assert.deepEqual(r.runs.map((x) => x.policy), ['uee-ucb', 'dee', 'maxprob@budget:0.5', 'eenet:0.5']);
+  for (const run of r.runs) {
+    assert.equal(run.seeds, 3);
+    assert.ok(run.summary.accuracy > 0.5 && run.summary.accuracy <= 1);
+    assert.ok(Math.abs(run.summary.exitShare.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.ok(run.summary.avgCost > 0 && run.summary.avgCost <= 1);
+  }
+  assert.equal(r.runs[0]!.learned.kind, 'fixed');
+  assert.equal(r.runs[2]!.learned.kind, 'thresholds');
+  assert.equal(r.runs[3]!.learned.kind, 'eenet');
+
+  const list = json<{ id: number }[]>('runs', 'list');
+  assert.equal(list.length, 4);
+  const ids = r.runs.map((x) => String(x.runId));
+  const cmp = json<{ runs: { id: number }[]; best: Record<string, number | null> }>('runs', 'compare', ...ids);
+  assert.equal(cmp.runs.length, 4);
+  const costs = new Map(r.runs.map((x) => [x.runId, x.summary.avgCost]));
+  assert.equal(cmp.best.avgCost, [...costs.entries()].sort((a, b) => a[1] - b[1])[0]![0]);
+  const human = cli('runs', 'compare', ...ids);
+  assert.match(human.stdout, /\*/);
+
+  const policyFile = join(dir, 'policy.json');
+  assert.equal(cli('export', ids[2]!, '--out', policyFile).code, 0);
+  const exported = JSON.parse(readFileSync(policyFile, 'utf8')) as {
+    format: string; version: number; model: { sha256: string }; exits: { name: string; cost: number }[];
+    policy: { spec: string }; decision: { kind: string; measure: string; thresholds: (number | null)[] }; metrics: { avgCost: number };
+  };
+  assert.equal(exported.format, 'exit-studio/exit-policy');
+  assert.equal(exported.version, 1);
+  assert.equal(exported.model.sha256.length, 64);
+  assert.deepEqual(exported.exits.map((e) => e.name), ['exit_1', 'exit_2', 'exit_3', 'exit_4']);
+  assert.equal(exported.exits[3]!.cost, 1);
+  assert.equal(exported.policy.spec, 'maxprob@budget:0.5');
+  assert.equal(exported.decision.kind, 'thresholds');
+  assert.equal(exported.decision.measure, 'maxProb');
+  assert.ok(Math.abs(exported.metrics.avgCost - 0.5) < 0.02);
+
+  const bundle = join(dir, 'bundle');
+  const b = cli('bundle', ids[2]!, '--model', sample.model, '--out', bundle, '--verify-data', sample.data);
+  assert.equal(b.code, 0, b.stderr);
+  for (const f of ['manifest.json', 'policy.json', 'stage_1.onnx', 'stage_4.onnx']) assert.ok(existsSync(join(bundle, f)), f);
+  const applied = json<{ samples: number; exitShares: number[]; accuracy: number; agreement: number; speedup: number }>('apply', bundle, sample.data, '--labels', sample.labels, '--limit', '300', '--threads', '1');
+  assert.equal(applied.samples, 300);
+  assert.ok(Math.abs(applied.exitShares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  assert.ok(applied.accuracy > 0.8);
+  assert.ok(applied.speedup > 0);
+
+  assert.equal(cli('runs', 'delete', ids[1]!).code, 0);
+  assert.equal(json<unknown[]>('runs', 'list').length, 3);
+});
+
+test('a policy the trace cannot serve is refused before any work, saying what to do', (t) => {
+  if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
+  const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--limit', '100', '--threads', '1');
+  const before = json<unknown[]>('runs', 'list').length;
+  const eenet = cli('run', String(inf.traceId), '--policy', 'uee-ucb', '--policy', 'eenet:0.5');
+  assert.equal(eenet.code, 2);
+  assert.match(eenet.stderr, /--probs/);
+  const oracle = cli('run', String(inf.traceId), '--policy', 'oracle');
+  assert.equal(oracle.code, 2);
+  assert.match(oracle.stderr, /label/i);
+  assert.equal(json<unknown[]>('runs', 'list').length, before, 'nothing stored for refused runs');
+  const unknown = cli('run', String(inf.traceId), '--policy', 'wizard');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /wizard/);
+});
