@@ -25,6 +25,12 @@ export class EENetModel {
     readonly classes: number,
     readonly hidden: number,
     seed: number,
+    /**
+     * How the linear score starts: 'maxprob' (default) sets q_k = the exit's
+     * max probability, so the scorer begins where the max-probability
+     * baseline is; 'random' draws small weights around 0.5.
+     */
+    init: 'maxprob' | 'random' = 'maxprob',
   ) {
     const rng = new Rng(seed);
     const u = (scale: number): number => (rng.nextFloat() * 2 - 1) * scale;
@@ -35,9 +41,9 @@ export class EENetModel {
       const s2 = 1 / Math.sqrt(hidden);
       this.layers.push({
         d,
-        linW: Float64Array.from({ length: d }, () => u(s1) * 0.1),
-        // Start the score at 0.5 so no sample begins clamped (a clamped score has no gradient).
-        linB: Float64Array.of(0.5),
+        linW: init === 'maxprob' ? Float64Array.from({ length: d }, (_, i) => (i === classes ? 1 : 0)) : Float64Array.from({ length: d }, () => u(s1) * 0.1),
+        // Either way no sample begins clamped (max probability is in [1/C, 1]; the random start sits near 0.5).
+        linB: Float64Array.of(init === 'maxprob' ? 0 : 0.5),
         w1: Float64Array.from({ length: hidden * d }, () => u(s1)),
         b1: new Float64Array(hidden),
         w2: Float64Array.from({ length: hidden }, () => u(s2)),

@@ -300,16 +300,17 @@ export function commonThreshold(p: RuleProblem): Float64Array {
     th[K - 1] = 0;
     return scoreRule(p, th).cost;
   };
-  let lo = 0; // cost falls as the threshold drops: lo is the dear side
+  // Cost rises with the threshold: the highest threshold within budget spends the most.
+  let lo = 0;
   let hi = NEVER;
-  if (at(lo) <= cap + 1e-9) hi = lo;
+  if (at(hi) <= cap + 1e-9) lo = hi;
   else {
     for (let i = 0; i < 60; i++) {
       const mid = (lo + hi) / 2;
-      if (at(mid) <= cap + 1e-9) hi = mid;
-      else lo = mid;
+      if (at(mid) <= cap + 1e-9) lo = mid;
+      else hi = mid;
     }
   }
-  at(hi);
+  at(lo);
   return Float64Array.from(th);
 }

@@ -13,6 +13,7 @@
 import { CancelledError } from '../errors.js';
 import type { Trace } from '../trace/types.js';
 import { Adam, EENetModel } from './eenet-model.js';
+import { commonThreshold, refineThresholds, scoreRule, type RuleProblem } from './eenet-thresholds.js';
 import { Rng } from './rng.js';
 import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
 
@@ -49,6 +50,10 @@ export interface EENetFitOptions {
   costTol?: number;
   minEpochs?: number;
   seed?: number;
+  /** How the linear score starts (default 'maxprob': q_k = max probability). */
+  init?: 'maxprob' | 'random';
+  /** Refine the share-filled thresholds under the budget (default true; see eenet-thresholds.ts). */
+  refine?: boolean;
   signal?: AbortSignal;
 }
 
@@ -187,7 +192,7 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   const minEpochs = opts.minEpochs ?? 15;
   const B = opts.budget;
   const costs = opts.costs;
-  const model = new EENetModel(K, C, hidden, opts.seed ?? 1);
+  const model = new EENetModel(K, C, hidden, opts.seed ?? 1, opts.init ?? 'maxprob');
   const params = model.params();
   const grads = params.map((p) => new Float64Array(p.length));
   const adam = new Adam(params, opts.lr ?? 0.01);
@@ -313,12 +318,24 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
     const costTerm = Math.abs(ec / n - B) / B;
     const bce = sBce / batches;
     const kl = sKl / batches;
+    if (process.env.EE_DEBUG) {
+      const f = eenetForward(model, data);
+      const prob: RuleProblem = { n, K, q: f.q, z: data.correct, costs, budget: B };
+      const r = refineThresholds(prob, [fillThresholds(f.q, f.a, n, K), commonThreshold(prob)]);
+      const r0 = refineThresholds(prob, [fillThresholds(f.q, f.a, n, K)]);
+      const r1 = refineThresholds(prob, [commonThreshold(prob)]);
+      console.log(epoch, 'fill', rule.accuracy.toFixed(4), rule.cost.toFixed(3), 'refined', (r.score.right / n).toFixed(4), (r.score.cost / n).toFixed(4), 'fromfill', (r0.score.right / n).toFixed(4), 'fromcommon', (r1.score.right / n).toFixed(4), (scoreRule(prob, commonThreshold(prob)).right/n).toFixed(4));
+    }
     history.push({ epoch, loss: bce + wKL * kl + wCost * (sCost / batches), bce, kl, costTerm, cost: rule.cost, accuracy: rule.accuracy });
     if (epoch >= minEpochs && costTerm < costTol) break;
   }
   // Thresholds of the final model (the per-epoch ones above come from the training pass).
   const { q, a } = eenetForward(model, data);
   thresholds = fillThresholds(q, a, n, K);
+  if (opts.refine ?? true) {
+    const prob: RuleProblem = { n, K, q, z: data.correct, costs, budget: B };
+    thresholds = refineThresholds(prob, [thresholds, commonThreshold(prob)]).thresholds;
+  }
   return { model, thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit' };
 }
 
