@@ -1,5 +1,5 @@
 /** Commands about models and traces: inspect, infer, import, list, show, export. */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { inspectModel } from '../model/inspect.js';
 import { runInference } from '../inference/job.js';
 import { listProviders } from '../inference/providers.js';
@@ -28,7 +28,7 @@ export const traceCommands = {
     importInput,
     async (ctx, input) => {
       const trace = await importTrace(resolve(input.path), input);
-      const name = input.name ?? input.path.split(/[\\/]/).pop()!;
+      const name = input.name ?? basename(input.path);
       const traceId = ctx.store.traces.save(trace, { name, source: 'import', meta: { importedFrom: resolve(input.path) } });
       return { traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined };
     },

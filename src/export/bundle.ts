@@ -21,8 +21,7 @@ import { inspectModel } from '../model/inspect.js';
 import { loadModel } from '../model/load.js';
 import { sessionOptions } from '../model/split-run.js';
 import { splitStages } from '../model/split.js';
-import { verifySplit, type SplitVerification } from '../model/split-verify.js';
-import type { TensorInfo } from '../model/types.js';
+import { syntheticFeeds, verifySplit, type SplitVerification } from '../model/split-verify.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import { firstBatch } from '../runtime/data.js';
 import type { ExitSpec } from '../runtime/decide.js';
@@ -74,27 +73,6 @@ const POLICY = 'policy.json';
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Inputs for verifying without the user's data: the declared shapes, symbolic dims set small. */
-function syntheticFeeds(inputs: TensorInfo[], n: number): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  let seed = 12345;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
-  for (const input of inputs) {
-    const dims = input.shape.map((d, i) => (i === 0 ? n : typeof d === 'number' ? d : 4));
-    const size = dims.reduce((a, b) => a * b, 1);
-    switch (input.type) {
-      case 'float': feeds[input.name] = new ort.Tensor('float32', Float32Array.from({ length: size }, rand), dims); break;
-      case 'double': feeds[input.name] = new ort.Tensor('float64', Float64Array.from({ length: size }, rand), dims); break;
-      case 'int64': feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(rand() * 2))), dims); break;
-      case 'int32': feeds[input.name] = new ort.Tensor('int32', Int32Array.from({ length: size }, () => Math.floor(rand() * 2)), dims); break;
-      case 'bool': feeds[input.name] = new ort.Tensor('bool', new Uint8Array(size).fill(1), dims); break;
-      default:
-        throw new StudioError(`cannot make synthetic data for input '${input.name}' (${input.type}); verify the split on your data instead (verifyData)`);
-    }
-  }
-  return feeds;
 }
 
 async function exitSpecs(modelPath: string, exits: string[]): Promise<ExitSpec[]> {

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { readLabels } from '../data/labels.js';
 import { openDataset } from '../data/open.js';
 import type { Batch, Dataset, ImageOptions } from '../data/types.js';
@@ -240,8 +240,4 @@ function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: 
 function positiveInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new StudioError(`${flag} must be a positive whole number; got ${v}`);
   return v;
-}
-
-function basename(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }

@@ -6,26 +6,21 @@
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 
-/** Names the user may ask for, mapped to onnxruntime's backend names. */
+/** Names the user may ask for (onnxruntime's backend names). */
 const KNOWN = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
 
 export interface ProviderInfo {
   name: string;
-  /** True when this build can load it (bundled, or its libraries are installed). */
-  available: boolean;
+  /**
+   * True when the provider ships inside the npm package. Others (cuda,
+   * tensorrt) need libraries installed beside it; whether they are is only
+   * known by starting a session, which inference does, falling back to CPU.
+   */
+  bundled: boolean;
 }
 
 export function listProviders(): ProviderInfo[] {
-  const backends = ort.listSupportedBackends() as { name: string; bundled: boolean }[];
-  return backends.map((b) => ({ name: b.name, available: b.bundled || providerLibrariesPresent(b.name) }));
-}
-
-function providerLibrariesPresent(name: string): boolean {
-  // onnxruntime-node lists cuda/tensorrt even when their shared libraries were
-  // not installed; the only honest check is to try a session, which the
-  // caller does. Report them as "maybe" (false here, tried on request).
-  void name;
-  return false;
+  return (ort.listSupportedBackends() as { name: string; bundled: boolean }[]).map((b) => ({ name: b.name, bundled: b.bundled }));
 }
 
 export interface ProviderChoice {

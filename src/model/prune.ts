@@ -10,7 +10,8 @@ import { ancestorNodes, indexGraph } from './graph.js';
 import type { LoadedModel } from './load.js';
 import { proto, type onnx } from './proto.js';
 
-async function inlineExternal(loaded: LoadedModel, t: onnx.ITensorProto, cache: Map<string, Uint8Array>): Promise<onnx.ITensorProto> {
+/** The tensor with its external data (if any) read in and stored inline. */
+export async function inlineExternal(loaded: LoadedModel, t: onnx.ITensorProto, cache: Map<string, Uint8Array>): Promise<onnx.ITensorProto> {
   if (t.dataLocation !== proto.TensorProto.DataLocation.EXTERNAL) return t;
   const entry = (k: string): string | undefined => (t.externalData ?? []).find((e) => e.key === k)?.value ?? undefined;
   const location = entry('location') ?? '';

@@ -18,6 +18,11 @@ export interface SessionSettings {
   ep?: string;
   /** Intra-op threads; onnxruntime's default when absent. */
   threads?: number;
+  /**
+   * Run stages cut from onnxruntime's optimized graph for this machine (split-optimize.ts) instead
+   * of the portable stages as given; default true. Only the CPU EP is optimized this way.
+   */
+  optimize?: boolean;
 }
 
 export function sessionOptions(s: SessionSettings = {}): ort.InferenceSession.SessionOptions {

@@ -14,6 +14,28 @@ import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
 import { createStageSessions, gatherRows, runAllStages, sessionOptions, type SessionSettings } from './split-run.js';
 import type { StageSplit } from './split.js';
+import type { TensorInfo } from './types.js';
+
+/** Inputs for verifying without the user's data: the declared shapes, symbolic dims set small. */
+export function syntheticFeeds(inputs: TensorInfo[], n: number): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  let seed = 12345;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  for (const input of inputs) {
+    const dims = input.shape.map((d, i) => (i === 0 ? n : typeof d === 'number' ? d : 4));
+    const size = dims.reduce((a, b) => a * b, 1);
+    switch (input.type) {
+      case 'float': feeds[input.name] = new ort.Tensor('float32', Float32Array.from({ length: size }, rand), dims); break;
+      case 'double': feeds[input.name] = new ort.Tensor('float64', Float64Array.from({ length: size }, rand), dims); break;
+      case 'int64': feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(rand() * 2))), dims); break;
+      case 'int32': feeds[input.name] = new ort.Tensor('int32', Int32Array.from({ length: size }, () => Math.floor(rand() * 2)), dims); break;
+      case 'bool': feeds[input.name] = new ort.Tensor('bool', new Uint8Array(size).fill(1), dims); break;
+      default:
+        throw new StudioError(`cannot make synthetic data for input '${input.name}' (${input.type}); verify the split on your data instead (verifyData)`);
+    }
+  }
+  return feeds;
+}
 
 export interface VerifyOptions extends SessionSettings {
   /** Largest max |difference| allowed on float exit outputs (default 1e-5). */

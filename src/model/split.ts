@@ -13,11 +13,10 @@
  * splitStages only cuts; verifySplit (split-verify.ts) proves the stages compute what the
  * model computes before anything is written.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import { indexGraph, type GraphIndex } from './graph.js';
 import { loadModel, type LoadedModel } from './load.js';
+import { inlineExternal } from './prune.js';
 import { proto, toNumber, type onnx } from './proto.js';
 import { elementType, formatShape, propagateShapes, type Shape } from './shapes.js';
 import { inferElementTypes } from './split-types.js';
@@ -84,26 +83,6 @@ function implicitInputs(n: onnx.INodeProto): string[] {
   const out = new Set<string>();
   for (const a of n.attribute ?? []) for (const sg of [a.g, ...(a.graphs ?? [])]) if (sg) for (const v of freeNames(sg)) out.add(v);
   return [...out];
-}
-
-async function inlineExternal(loaded: LoadedModel, t: onnx.ITensorProto, cache: Map<string, Uint8Array>): Promise<onnx.ITensorProto> {
-  if (t.dataLocation !== proto.TensorProto.DataLocation.EXTERNAL) return t;
-  const entry = (k: string): string | undefined => (t.externalData ?? []).find((e) => e.key === k)?.value ?? undefined;
-  const location = entry('location') ?? '';
-  const file = isAbsolute(location) ? location : resolve(dirname(loaded.path), location);
-  let data = cache.get(file);
-  if (!data) {
-    try {
-      data = new Uint8Array(await readFile(file));
-    } catch (e) {
-      throw inputError(loaded.path, `external data file '${location}' for initializer '${t.name}' is missing`, e);
-    }
-    cache.set(file, data);
-  }
-  const offset = Number(entry('offset') ?? '0');
-  const length = entry('length') === undefined ? data.length - offset : Number(entry('length'));
-  // A stage file is written alone, without the side file: its weights go inline.
-  return { ...t, dataLocation: proto.TensorProto.DataLocation.DEFAULT, externalData: [], rawData: data.subarray(offset, offset + length) };
 }
 
 interface Analysis {
@@ -293,6 +272,7 @@ async function buildStage(
   const used = new Set<string>();
   for (const i of take) for (const v of a.deps[i]!) used.add(v);
   const initializer: onnx.ITensorProto[] = [];
+  // A stage file is written alone, without the side file: its weights go inline.
   for (const t of src.initializer ?? []) if (used.has(t.name ?? '')) initializer.push(await inlineExternal(loaded, t, cache));
 
   const declared = new Map<string, onnx.IValueInfoProto>();

@@ -31,6 +31,8 @@ export interface RuleProblem {
   costs: Float64Array;
   /** Mean cost the rule must not exceed. */
   budget: number;
+  /** Mean cost the rule should reach (default budget less 1 %). */
+  floor?: number;
 }
 
 export interface RuleScore {
@@ -192,8 +194,8 @@ function ascend(w: Work, th: Float64Array, mu: number, maxSweeps = 8): void {
   }
 }
 
-/** Coordinate moves that raise the right count (or keep it and spend more) with total cost <= cap; mutates th. */
-function polish(w: Work, th: Float64Array, cap: number, maxSweeps = 8): RuleScore {
+/** Coordinate moves that raise the right count (or keep it and spend more) with the total cost kept in [floor, cap]; mutates th. */
+function polish(w: Work, th: Float64Array, floor: number, cap: number, maxSweeps = 8): RuleScore {
   const K = w.p.K;
   let score = scoreRule(w.p, th);
   for (let it = 0; it < maxSweeps; it++) {
@@ -211,7 +213,7 @@ function polish(w: Work, th: Float64Array, cap: number, maxSweeps = 8): RuleScor
       sweep(w, j, (t, r, c) => {
         const R = r0 + r;
         const C = c0 + c;
-        if (C > cap + 1e-9) return;
+        if (C > cap + 1e-9 || C < floor - 1e-9) return;
         if (R > bestR || (R === bestR && C > bestC + 1e-9)) {
           bestR = R;
           bestC = C;
@@ -233,64 +235,78 @@ const better = (a: RuleScore, b: RuleScore | undefined): boolean =>
   b === undefined || a.right > b.right || (a.right === b.right && a.cost > b.cost + 1e-9);
 
 /**
- * The thresholds with the highest right count whose total cost is at most
- * budget * n, searched from each of `starts` (see the file's comment). The
- * last threshold is always 0. If no rule meets the budget (a budget below the
- * first exit's cost), the cheapest one found.
+ * The thresholds with the highest right count whose mean cost lies in
+ * [floor, budget] (`floor` defaults to the budget less 1 %: the budget is a
+ * target, as the loss's |E[cost] - B| term says, not only a cap), searched
+ * from each of `starts` (see the file's comment). The last threshold is always
+ * 0. Where no rule found lands in the band, the dearest one within budget
+ * (or, with a budget below the first exit's cost, the cheapest).
  */
 export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thresholds: Float64Array; score: RuleScore } {
   const { n, K, costs } = p;
   const cap = p.budget * n;
+  const floor = (p.floor ?? p.budget * 0.99) * n;
   const w: Work = { p, order: sortedByScore(p), exit: new Uint8Array(n), dRight: new Int8Array(n), dCost: new Float64Array(n) };
-  let best: RuleScore | undefined;
-  let bestTh = Float64Array.from(starts[0]!);
+  let best: { score: RuleScore; th: Float64Array } | undefined;
+  // Fallbacks: the dearest rule within budget, else the cheapest rule seen.
+  let within: { score: RuleScore; th: Float64Array } | undefined;
   let cheapest: { score: RuleScore; th: Float64Array } | undefined;
-  const consider = (th: Float64Array): void => {
-    const sc = scoreRule(p, th);
-    if (sc.cost <= cap + 1e-9) {
-      if (better(sc, best)) {
-        best = sc;
-        bestTh = Float64Array.from(th);
-      }
-    } else if (!cheapest || sc.cost < cheapest.score.cost) {
-      cheapest = { score: sc, th: Float64Array.from(th) };
-    }
-  };
-  // A price above the most a right answer can be worth per unit of cost saved makes every exit's cheapest choice win.
+  // A price (or subsidy) on cost above the most a right answer can be worth per unit of cost makes cost alone decide.
   let minStep = Infinity;
   for (let k = 1; k < K; k++) if (costs[k]! > costs[k - 1]!) minStep = Math.min(minStep, costs[k]! - costs[k - 1]!);
-  const muHi = Number.isFinite(minStep) ? 2 / minStep : 1;
+  const muMax = Number.isFinite(minStep) ? 2 / minStep : 1;
   for (const start of starts) {
     const s0 = Float64Array.from(start);
     s0[K - 1] = 0;
+    // The best rule in the band from this start.
+    let mine: { score: RuleScore; th: Float64Array } | undefined;
+    const consider = (th: Float64Array): RuleScore => {
+      const sc = scoreRule(p, th);
+      if (sc.cost <= cap + 1e-9) {
+        if (sc.cost >= floor - 1e-9) {
+          if (better(sc, mine?.score)) mine = { score: sc, th: Float64Array.from(th) };
+        } else if (!within || sc.cost > within.score.cost + 1e-9 || (Math.abs(sc.cost - within.score.cost) <= 1e-9 && sc.right > within.score.right)) {
+          within = { score: sc, th: Float64Array.from(th) };
+        }
+      } else if (!cheapest || sc.cost < cheapest.score.cost) {
+        cheapest = { score: sc, th: Float64Array.from(th) };
+      }
+      return sc;
+    };
     consider(s0);
-    // Bisection on the price: low prices buy accuracy with cost, high ones save cost.
-    let lo = 0;
-    let hi = muHi;
+    // Bisection on the price of cost mu (negative: a subsidy): the most accurate rule (mu = 0) first; if it
+    // costs too much, price cost in; if too little, subsidize it; in the band, move mu back towards 0.
+    let lo = -muMax;
+    let hi = muMax;
     for (let i = 0; i < 24; i++) {
       const mu = i === 0 ? 0 : (lo + hi) / 2;
       const th = Float64Array.from(s0);
       ascend(w, th, mu);
-      consider(th);
-      const sc = scoreRule(p, th);
-      if (sc.cost <= cap + 1e-9) {
-        if (i === 0) break; // free accuracy fits in the budget: nothing to trade
-        hi = mu;
-      } else lo = mu;
+      const sc = consider(th);
+      if (sc.cost > cap + 1e-9) lo = mu;
+      else if (sc.cost < floor - 1e-9) hi = mu;
+      else if (i === 0) break; // the most accurate rule lands in the band
+      else if (mu > 0) hi = mu;
+      else lo = mu;
+    }
+    if (mine) {
+      const th = Float64Array.from(mine.th);
+      const sc = polish(w, th, floor, cap);
+      if (better(sc, mine.score)) mine = { score: sc, th };
+      if (better(mine.score, best?.score)) best = mine;
     }
   }
   if (best === undefined) {
-    const th = cheapest!.th;
-    th[K - 1] = 0;
-    return { thresholds: th, score: cheapest!.score };
+    if (within) {
+      const th = Float64Array.from(within.th);
+      return { thresholds: th, score: polish(w, th, -Infinity, cap) };
+    }
+    return { thresholds: cheapest!.th, score: cheapest!.score };
   }
-  const th = Float64Array.from(bestTh);
-  const sc = polish(w, th, cap);
-  if (better(sc, best)) return { thresholds: th, score: sc };
-  return { thresholds: bestTh, score: best };
+  return { thresholds: best.th, score: best.score };
 }
 
-/** One threshold for every exit but the last: the lowest whose rule's mean cost is within budget (bisection on the score). */
+/** One threshold for every exit but the last: the highest whose rule's mean cost is within budget (bisection on the score). */
 export function commonThreshold(p: RuleProblem): Float64Array {
   const K = p.K;
   const cap = p.budget * p.n;

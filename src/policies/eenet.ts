@@ -13,7 +13,7 @@
 import { CancelledError } from '../errors.js';
 import type { Trace } from '../trace/types.js';
 import { Adam, EENetModel } from './eenet-model.js';
-import { commonThreshold, refineThresholds, scoreRule, type RuleProblem } from './eenet-thresholds.js';
+import { commonThreshold, refineThresholds, type RuleProblem } from './eenet-thresholds.js';
 import { Rng } from './rng.js';
 import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
 
@@ -50,6 +50,8 @@ export interface EENetFitOptions {
   costTol?: number;
   minEpochs?: number;
   seed?: number;
+  /** BCE targets are 1 - smooth and smooth (default 0.05), so that confident samples settle below the clamp instead of tying at 1. */
+  smooth?: number;
   /** How the linear score starts (default 'maxprob': q_k = max probability). */
   init?: 'maxprob' | 'random';
   /** Refine the share-filled thresholds under the budget (default true; see eenet-thresholds.ts). */
@@ -64,9 +66,12 @@ export interface EENetEpoch {
   kl: number;
   /** |E[cost] - budget| / budget under the assignment distribution. */
   costTerm: number;
-  /** Mean cost and accuracy of the thresholded rule on the training data. */
+  /** Mean cost and accuracy on the training data of the rule deployed (refined thresholds when refining). */
   cost: number;
   accuracy: number;
+  /** The same for the share-filled thresholds (before refinement). */
+  shareCost: number;
+  shareAccuracy: number;
 }
 
 export interface EENetFit {
@@ -76,6 +81,8 @@ export interface EENetFit {
   budget: number;
   /** What accuracy was measured against: labels (supervised) or the final exit. */
   target: 'labels' | 'final-exit';
+  /** The epoch whose model and thresholds were kept (0: the starting scorer, before any training). */
+  epoch: number;
 }
 
 /** Builds the training data of a whole trace (needs probability vectors). */
@@ -178,6 +185,40 @@ export function evaluateRule(q: Float64Array, th: Float64Array, data: EENetData,
   return { cost: cost / data.n, accuracy: right / data.n };
 }
 
+/** Loss terms of the whole data under (q, a), as the training loss defines them (per-sample means). */
+function lossTerms(
+  q: Float64Array,
+  a: Float64Array,
+  data: EENetData,
+  costs: Float64Array,
+  B: number,
+  beta: number,
+  smooth: number,
+): { bce: number; kl: number; costTerm: number } {
+  const K = data.exits;
+  const n = data.n;
+  const EPS = 1e-4;
+  let bce = 0;
+  let kl = 0;
+  let ec = 0;
+  for (let s = 0; s < n; s++) {
+    const o = s * K;
+    let rs = 0;
+    for (let k = 0; k < K; k++) rs += beta === 1 ? q[o + k]! : q[o + k]! ** beta;
+    for (let k = 0; k < K; k++) {
+      const ak = a[o + k]!;
+      const qk = q[o + k]!;
+      const z = data.correct[o + k]! ? 1 - smooth : smooth;
+      const qc = qk < EPS ? EPS : qk > 1 - EPS ? 1 - EPS : qk;
+      bce += ak * -(z * Math.log(qc) + (1 - z) * Math.log(1 - qc));
+      const r = rs > 1e-12 ? Math.max((beta === 1 ? qk : qk ** beta) / rs, 1e-6) : 1 / K;
+      kl += ak * (Math.log(Math.max(ak, 1e-12)) - Math.log(r));
+      ec += ak * costs[k]!;
+    }
+  }
+  return n > 0 ? { bce: bce / n, kl: kl / n, costTerm: Math.abs(ec / n - B) / B } : { bce: 0, kl: 0, costTerm: 0 };
+}
+
 export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = false): EENetFit {
   const K = data.exits;
   const C = data.classes;
@@ -190,6 +231,8 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   const wCost = opts.costWeight ?? 10;
   const costTol = opts.costTol ?? 0.005;
   const minEpochs = opts.minEpochs ?? 15;
+  const smooth = opts.smooth ?? 0.05;
+  const refine = opts.refine ?? true;
   const B = opts.budget;
   const costs = opts.costs;
   const model = new EENetModel(K, C, hidden, opts.seed ?? 1, opts.init ?? 'maxprob');
@@ -206,14 +249,41 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   const A = new Float64Array(bs * K);
   const dA = new Float64Array(K);
   const ug = new Float64Array(2);
-  // Scores and assignments of the training pass, for the per-epoch report (an extra forward pass would cost a third more).
-  const Qall = new Float64Array(n * K);
-  const Aall = new Float64Array(n * K);
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   const history: EENetEpoch[] = [];
-  let thresholds: Float64Array = new Float64Array(K);
   const EPS = 1e-4;
+
+  // The model after each epoch (and before the first): exact scores, the thresholded rule, its cost and
+  // accuracy on the data, and the loss terms. The epoch whose rule is most often right on the data is kept.
+  let best: { right: number; epoch: number; params: Float64Array[]; thresholds: Float64Array } | undefined;
+  const assess = (epoch: number): EENetEpoch => {
+    const { q, a } = eenetForward(model, data);
+    const filled = fillThresholds(q, a, n, K);
+    const share = evaluateRule(q, filled, data, costs);
+    let th = filled;
+    let rule = share;
+    if (refine) {
+      const prob: RuleProblem = { n, K, q, z: data.correct, costs, budget: B };
+      th = refineThresholds(prob, [filled, commonThreshold(prob)]).thresholds;
+      rule = evaluateRule(q, th, data, costs);
+    }
+    const right = Math.round(rule.accuracy * n);
+    if (!best || right > best.right) best = { right, epoch, params: params.map((p) => Float64Array.from(p)), thresholds: th };
+    const t = lossTerms(q, a, data, costs, B, beta, smooth);
+    return {
+      epoch,
+      loss: t.bce + wKL * t.kl + wCost * t.costTerm,
+      bce: t.bce,
+      kl: t.kl,
+      costTerm: t.costTerm,
+      cost: rule.cost,
+      accuracy: rule.accuracy,
+      shareCost: share.cost,
+      shareAccuracy: share.accuracy,
+    };
+  };
+  history.push(assess(0));
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     if (opts.signal?.aborted) throw new CancelledError('EENet fitting');
@@ -223,9 +293,6 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
       perm[i] = perm[j]!;
       perm[j] = t;
     }
-    let sBce = 0;
-    let sKl = 0;
-    let sCost = 0;
     for (let start = 0; start < n; start += bs) {
       const m = Math.min(bs, n - start);
       // Forward: keep inputs, hidden pre-activations, scores and assignments for the backward pass.
@@ -246,13 +313,10 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
         for (let k = 0; k < K; k++) {
           A[b * K + k]! /= sum;
           eCost += A[b * K + k]! * costs[k]!;
-          Qall[s * K + k] = Q[b * K + k]!;
-          Aall[s * K + k] = A[b * K + k]!;
         }
       }
       eCost /= m;
       const sign = eCost > B ? 1 : eCost < B ? -1 : 0;
-      sCost += Math.abs(eCost - B) / B;
       for (const g of grads) g.fill(0);
       for (let b = 0; b < m; b++) {
         const s = perm[start + b]!;
@@ -263,13 +327,11 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
         for (let k = 0; k < K; k++) {
           const a = A[b * K + k]!;
           const q = Q[b * K + k]!;
-          const z = data.correct[s * K + k]!;
+          const z = data.correct[s * K + k]! ? 1 - smooth : smooth;
           const qc = q < EPS ? EPS : q > 1 - EPS ? 1 - EPS : q;
-          const bce = -(z ? Math.log(qc) : Math.log(1 - qc));
+          const bce = -(z * Math.log(qc) + (1 - z) * Math.log(1 - qc));
           const r = rs > 1e-12 ? Math.max((beta === 1 ? q : q ** beta) / rs, 1e-6) : 1 / K;
           const la = Math.log(Math.max(a, 1e-12));
-          sBce += (a * bce) / m;
-          sKl += (a * (la - Math.log(r))) / m;
           dA[k] = (bce + wKL * (la - Math.log(r) + 1) + (wCost * sign * costs[k]!) / B) / m;
           dot += a * dA[k]!;
           // BCE through the clamp: pass the gradient inside [0, 1], and outside only when it leads back in.
@@ -310,33 +372,14 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
       }
       adam.step(grads);
     }
-    const batches = Math.ceil(n / bs);
-    const th = fillThresholds(Qall, Aall, n, K);
-    const rule = evaluateRule(Qall, th, data, costs);
-    let ec = 0;
-    for (let i = 0; i < n * K; i++) ec += Aall[i]! * costs[i % K]!;
-    const costTerm = Math.abs(ec / n - B) / B;
-    const bce = sBce / batches;
-    const kl = sKl / batches;
-    if (process.env.EE_DEBUG) {
-      const f = eenetForward(model, data);
-      const prob: RuleProblem = { n, K, q: f.q, z: data.correct, costs, budget: B };
-      const r = refineThresholds(prob, [fillThresholds(f.q, f.a, n, K), commonThreshold(prob)]);
-      const r0 = refineThresholds(prob, [fillThresholds(f.q, f.a, n, K)]);
-      const r1 = refineThresholds(prob, [commonThreshold(prob)]);
-      console.log(epoch, 'fill', rule.accuracy.toFixed(4), rule.cost.toFixed(3), 'refined', (r.score.right / n).toFixed(4), (r.score.cost / n).toFixed(4), 'fromfill', (r0.score.right / n).toFixed(4), 'fromcommon', (r1.score.right / n).toFixed(4), (scoreRule(prob, commonThreshold(prob)).right/n).toFixed(4));
-    }
-    history.push({ epoch, loss: bce + wKL * kl + wCost * (sCost / batches), bce, kl, costTerm, cost: rule.cost, accuracy: rule.accuracy });
-    if (epoch >= minEpochs && costTerm < costTol) break;
+    const h = assess(epoch);
+    history.push(h);
+    if (epoch >= minEpochs && h.costTerm < costTol) break;
   }
-  // Thresholds of the final model (the per-epoch ones above come from the training pass).
-  const { q, a } = eenetForward(model, data);
-  thresholds = fillThresholds(q, a, n, K);
-  if (opts.refine ?? true) {
-    const prob: RuleProblem = { n, K, q, z: data.correct, costs, budget: B };
-    thresholds = refineThresholds(prob, [thresholds, commonThreshold(prob)]).thresholds;
-  }
-  return { model, thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit' };
+  // Keep the epoch whose rule did best on the data (ties: the earliest).
+  const kept = best!;
+  params.forEach((p, i) => p.set(kept.params[i]!));
+  return { model, thresholds: kept.thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit', epoch: kept.epoch };
 }
 
 export interface EENetParams {

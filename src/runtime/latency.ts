@@ -1,10 +1,13 @@
 /**
  * Measured cost of each exit when the model runs as stages: the stage runs are timed one by one
  * on the same batch, and exit k costs stages 1..k. This is what a deployment pays, transfers
- * between stages included, so it is the cost model to tune against (`--costs latency`).
+ * between stages included, so it is the cost model to tune against (`--costs latency`). The stages
+ * are prepared as the runner prepares them (prepareStages: re-cut from the optimized graph on the
+ * CPU), so the costs are those of the stages a deployment runs.
  */
 import type * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
+import { prepareStages } from '../model/split-optimize.js';
 import { createStageSessions, stageFeeds, stageFetches, type SessionSettings, type StageIO } from '../model/split-run.js';
 
 export interface StageLatencyOptions extends SessionSettings {
@@ -17,6 +20,8 @@ export interface StageLatency {
   perStage: number[];
   /** ms per sample up to and including each stage: the cost of exit k. */
   cumulative: number[];
+  /** Which stages were timed (see prepareStages). */
+  layout: 'optimized' | 'portable';
 }
 
 function median(xs: number[]): number {
@@ -35,13 +40,18 @@ export async function measureStageLatency(
   const batch = first && first.dims.length ? Number(first.dims[0]) : 0;
   if (!(batch > 0)) throw new StudioError('stage latency: the feeds hold an empty batch');
   const repeats = Math.max(1, opts.repeats ?? 5);
-  const sessions = await createStageSessions(stages, opts);
+  const prepared = await prepareStages(
+    stages.map((s) => ({ ...s, carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: 0 })) })),
+    opts,
+  );
+  const run = prepared.stages;
+  const sessions = await createStageSessions(run, opts);
   try {
-    const times: number[][] = stages.map(() => []);
+    const times: number[][] = run.map(() => []);
     for (let pass = 0; pass <= repeats; pass++) {
       let carried: Record<string, ort.Tensor> = {};
-      for (let k = 0; k < stages.length; k++) {
-        const stage = stages[k]!;
+      for (let k = 0; k < run.length; k++) {
+        const stage = run[k]!;
         const f = stageFeeds(stage, feeds, carried);
         const t0 = performance.now();
         const out = await sessions[k]!.run(f, stageFetches(stage));
@@ -57,7 +67,7 @@ export async function measureStageLatency(
       cumulative.push(acc + t);
       return acc + t;
     }, 0);
-    return { perStage, cumulative };
+    return { perStage, cumulative, layout: prepared.layout };
   } finally {
     await Promise.all(sessions.map((s) => s.release()));
   }

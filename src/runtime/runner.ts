@@ -7,6 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
+import { prepareStages } from '../model/split-optimize.js';
 import { createStageSessions, gatherRows, stageFeeds, stageFetches, type SessionSettings, type StageIO } from '../model/split-run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import type { Features } from '../trace/features.js';
@@ -49,6 +50,10 @@ export class EarlyExitRunner {
   private constructor(
     private readonly spec: RunnerSpec,
     private readonly sessions: ort.InferenceSession[],
+    /** 'optimized': stages re-cut from onnxruntime's optimized graph for this machine (split-optimize.ts). */
+    readonly layout: 'optimized' | 'portable',
+    /** Why the portable stages run, when they do. */
+    readonly note: string | undefined,
   ) {
     if (spec.stages.length !== spec.exits.length) {
       throw new StudioError(`runner: ${spec.stages.length} stages for ${spec.exits.length} exits`, { kind: 'input' });
@@ -62,7 +67,12 @@ export class EarlyExitRunner {
   static async create(spec: RunnerSpec, settings: SessionSettings = {}): Promise<EarlyExitRunner> {
     // The policy is checked before any session is made: a bad policy fails fast.
     makeDecider(spec.policy, spec.exits);
-    return new EarlyExitRunner(spec, await createStageSessions(spec.stages, settings));
+    if (spec.stages.length !== spec.exits.length) {
+      throw new StudioError(`runner: ${spec.stages.length} stages for ${spec.exits.length} exits`, { kind: 'input' });
+    }
+    const prepared = await prepareStages(spec.stages, settings);
+    const sessions = await createStageSessions(prepared.stages, settings);
+    return new EarlyExitRunner({ ...spec, stages: prepared.stages }, sessions, prepared.layout, prepared.note);
   }
 
   /** Runs one batch (graph inputs with the batch on axis 0) under the policy. */

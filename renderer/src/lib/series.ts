@@ -3,7 +3,7 @@
  * tolerant of partial data (live runs) and of missing fields (a trace without
  * labels has no accuracy), tested under Node.
  */
-import type { PolicyCatalogEntry, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
+import type { PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
 
 export interface XY {
   x: number;

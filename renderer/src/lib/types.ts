@@ -41,7 +41,8 @@ export interface ModelInfo {
 
 export interface ProviderInfo {
   name: string;
-  available: boolean;
+  /** Ships inside onnxruntime-node; others need libraries installed and fall back to CPU without them. */
+  bundled: boolean;
 }
 
 export interface InferResult {

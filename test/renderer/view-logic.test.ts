@@ -1,0 +1,166 @@
+/** The pure modules behind the Svelte views: routes, formatting, chart series, best-per-metric, Pareto front, catalog. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
+import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
+import {
+  band, bestPerMetric, describeLearned, FALLBACK_CATALOG, meanOf, normalizeCatalog, normalizeSeries, paretoFront, points, policySpec, quality, runRow, stackedShares, trainingCurves,
+} from '../../renderer/src/lib/series.js';
+import type { RunRecord } from '../../renderer/src/lib/types.js';
+
+describe('routes', () => {
+  test('parse and build round-trip', () => {
+    for (const r of [{ screen: 'home' as const }, { screen: 'lab' as const, id: 3 }, { screen: 'compare' as const, ids: [4, 2, 9] }, { screen: 'export' as const, id: 12 }]) {
+      assert.deepEqual(parseRoute(routeHash(r)), r);
+    }
+  });
+
+  test('junk falls back to home; bad ids are dropped; repeated ids once', () => {
+    assert.deepEqual(parseRoute(''), { screen: 'home' });
+    assert.deepEqual(parseRoute('#/nowhere/3'), { screen: 'home' });
+    assert.deepEqual(parseRoute('#/trace/abc'), { screen: 'trace' });
+    assert.deepEqual(parseRoute('#/trace/-1'), { screen: 'trace' });
+    assert.deepEqual(parseRoute('#/compare?ids=1,x,1,0,2'), { screen: 'compare', ids: [1, 2] });
+  });
+});
+
+describe('formatting', () => {
+  test('missing numbers show as a dash', () => {
+    assert.equal(pct(null), '—');
+    assert.equal(pct(NaN), '—');
+    assert.equal(pct(0.9123), '91.2 %');
+    assert.equal(si(1_234_567), '1.23 M');
+    assert.equal(duration(75), '1 min 15 s');
+    assert.equal(duration(0.25), '250 ms');
+  });
+
+  test('stats with and without an interval', () => {
+    assert.equal(pctStat({ mean: 0.5, ci95: 0.01 }), '50.0 % ± 1.0');
+    assert.equal(pctStat(0.5), '50.0 %');
+    assert.equal(numStat({ mean: 1.5, ci95: 0 }), '1.500');
+    assert.equal(numStat({ mean: null, ci95: 1 }), '—');
+  });
+
+  test('lists typed by the user', () => {
+    assert.deepEqual(parseNumberList('0.1, 1/4 ,1'), [0.1, 0.25, 1]);
+    assert.equal(parseNumberList('0.1, x'), undefined);
+    assert.deepEqual(parseIntList('1 2,3'), [1, 2, 3]);
+    assert.equal(parseIntList('1.5'), undefined);
+  });
+});
+
+describe('chart series', () => {
+  test('points skip gaps (NaN came over JSON as null)', () => {
+    assert.deepEqual(points([1, 2, 3], [0.5, null, 0.7]), [{ x: 1, y: 0.5 }, { x: 3, y: 0.7 }]);
+    assert.deepEqual(points([1, 2], undefined), []);
+  });
+
+  test('bands are the lower and upper lines', () => {
+    const b = band([10, 20], { mean: [1, 2], lo: [0.5, 1.5], hi: [1.5, 2.5] });
+    assert.deepEqual(b.lo, [{ x: 10, y: 0.5 }, { x: 20, y: 1.5 }]);
+    assert.deepEqual(b.hi, [{ x: 10, y: 1.5 }, { x: 20, y: 2.5 }]);
+  });
+
+  test('the exit mix stacks to one', () => {
+    const s = normalizeSeries({ rounds: [1, 2], exitShare: [{ mean: [1, 0.5], lo: [1, 0.5], hi: [1, 0.5] }, { mean: [0, 0.25] }, { mean: [0, 0.25] }] })!;
+    const layers = stackedShares(s);
+    assert.deepEqual(layers.map((l) => l.map((p) => p.y)), [[1, 0.5], [1, 0.75], [1, 1]]);
+  });
+
+  test('series come as run.show stores them ({series, fits}), as live partials, or not at all', () => {
+    const inner = { rounds: [1, 2], cumRegret: { mean: [0, 1], lo: [0, 0], hi: [0, 2], perSeed: [[0, 1]] }, accuracy: null };
+    const a = normalizeSeries({ series: inner, fits: null })!;
+    assert.deepEqual(a.rounds, [1, 2]);
+    assert.deepEqual(a.cumRegret!.hi, [0, 2]);
+    assert.equal(a.accuracy, null);
+    const live = normalizeSeries({ rounds: [5], avgCost: [0.4] })!;
+    assert.deepEqual(live.avgCost, { mean: [0.4], lo: [0.4], hi: [0.4] });
+    assert.equal(normalizeSeries(null), null);
+    assert.equal(normalizeSeries({ nothing: true }), null);
+  });
+});
+
+describe('tables', () => {
+  const run = (id: number, summary: Record<string, unknown>): RunRecord => ({ id, name: `r${id}`, traceId: 1, policy: 'p', seeds: [1, 2], summary, learned: null, tags: [], createdAt: '2026-01-01T00:00:00Z' });
+
+  test('best per metric: higher accuracy and agreement, lower cost and regret; ties all marked', () => {
+    const rows = [
+      run(1, { accuracy: { mean: 0.9, ci95: 0 }, agreement: 0.95, avgCost: 0.5, cumRegret: 10 }),
+      run(2, { accuracy: { mean: 0.8, ci95: 0 }, agreement: 0.95, avgCost: 0.3, cumRegret: 20 }),
+      run(3, { accuracy: null, agreement: 0.9, avgCost: 0.3, cumRegret: 30 }),
+    ];
+    const best = bestPerMetric(rows);
+    assert.deepEqual([...best.accuracy!], [0]);
+    assert.deepEqual([...best.agreement!].sort(), [0, 1]);
+    assert.deepEqual([...best.avgCost!].sort(), [1, 2]);
+    assert.deepEqual([...best.cumRegret!], [0]);
+  });
+
+  test('one run has no best; a metric nobody has is left out', () => {
+    assert.deepEqual(bestPerMetric([run(1, { accuracy: 0.5 })]), {});
+    assert.equal(bestPerMetric([run(1, { agreement: 0.5 }), run(2, { agreement: 0.6 })]).accuracy, undefined);
+  });
+
+  test('rows read Stats and plain numbers alike; quality falls back to agreement without labels', () => {
+    const r = runRow(run(7, { accuracy: { mean: 0.7 }, agreement: 0.8, avgCost: { mean: 0.25, ci95: 0.01 } }));
+    assert.equal(r.accuracy, 0.7);
+    assert.equal(r.avgCost, 0.25);
+    assert.equal(r.seeds, 2);
+    assert.deepEqual(quality({ accuracy: null, agreement: { mean: 0.6 } }), { value: 0.6, kind: 'agreement' });
+    assert.equal(meanOf({ mean: null }), null);
+  });
+});
+
+describe('Pareto front', () => {
+  test('cheapest first, only points nothing beats on both', () => {
+    const pts = [
+      { x: 1, y: 0.9 },
+      { x: 0.2, y: 0.7 },
+      { x: 0.5, y: 0.65 },
+      { x: 0.6, y: 0.85 },
+      { x: 0.6, y: 0.8 },
+      { x: 1, y: 0.9 },
+    ];
+    assert.deepEqual(paretoFront(pts), [1, 3, 0]);
+    assert.deepEqual(paretoFront([]), []);
+  });
+});
+
+describe('policies', () => {
+  test('the engine catalog becomes form entries: spec heads, argument defaults, named parameters', () => {
+    const c = normalizeCatalog([
+      { spec: 'uee-ucb', title: 'UEE-UCB', summary: 's', params: ['alpha', 'lambda'], needs: [], kind: 'bandit' },
+      { spec: 'eenet', title: 'EENet', summary: 's', params: ['budget', 'warmup'], needs: ['probs'], kind: 'trained' },
+      { spec: 'fixed:1', title: 'Fixed exit', summary: 's', params: [], needs: [], kind: 'baseline' },
+      { spec: 'maxprob:0.9', title: 'Max-prob', summary: 's', params: [], needs: ['confidence'], kind: 'baseline' },
+    ]);
+    assert.deepEqual(c.map((e) => e.id), ['uee-ucb', 'eenet', 'fixed', 'maxprob']);
+    assert.deepEqual(c[0]!.params.map((p) => p.name), ['alpha'], 'lambda is a shared field, not a per-policy one');
+    assert.deepEqual(c[1]!.params.map((p) => p.name), ['budget', 'warmup']);
+    assert.equal(c[2]!.arg!.default, 1);
+    assert.equal(c[3]!.arg!.default, 0.9);
+    assert.equal(policySpec(c[2]!, 3), 'fixed:3');
+    assert.equal(policySpec(c[3]!, undefined), 'maxprob:0.9');
+    assert.equal(policySpec(c[0]!, undefined), 'uee-ucb');
+  });
+
+  test('an unreadable catalog falls back to the built-in list', () => {
+    assert.equal(normalizeCatalog(null), FALLBACK_CATALOG);
+    assert.equal(normalizeCatalog([1, 'x']), FALLBACK_CATALOG);
+    assert.ok(FALLBACK_CATALOG.some((e) => e.id === 'eenet'));
+  });
+
+  test('what a policy learned, in one line', () => {
+    assert.equal(describeLearned({ kind: 'fixed', exit: 1 }, ['a', 'b']), 'always exits at b');
+    assert.match(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, null, 0] }), /maxProb ≥ 0.9, —, 0/);
+    assert.match(describeLearned({ kind: 'eenet', thresholds: [0.5, 0] }), /EENet/);
+    assert.equal(describeLearned(null), '—');
+  });
+
+  test("EENet's training curves are found in run.show's fits", () => {
+    const run = { series: { series: {}, fits: [{ seed: 1, budget: 0.5, target: 'x', history: [{ epoch: 0, loss: 1, cost: 0.6, accuracy: 0.7 }, { epoch: 1, loss: 0.5, cost: 0.5, accuracy: 0.8 }] }] } };
+    const h = trainingCurves(run);
+    assert.deepEqual(h.map((e) => e.loss), [1, 0.5]);
+    assert.deepEqual(trainingCurves({ kind: 'fixed' }), []);
+  });
+});
