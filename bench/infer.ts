@@ -7,12 +7,16 @@
  * tensors already in memory and fetches every exit; the studio side reads the
  * .npy from disk in a worker, computes the features of every exit, and writes
  * the trace to SQLite, as `exit-studio infer` does.
+ *
+ * Then memory: the peak resident size while inferring over SAMPLES and over
+ * 5 x SAMPLES samples. Inference streams the data in batches and the trace to
+ * the database in chunks, so the peak must not grow with the dataset.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { readNpyArray, writeNpy } from '../src/data/npy.js';
+import { encodeNpyHeader, readNpyArray, writeNpy } from '../src/data/npy.js';
 import { runInference } from '../src/inference/job.js';
 import { inspectModel } from '../src/model/inspect.js';
 import { samplePaths } from '../src/paths.js';
@@ -26,6 +30,33 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** Writes n samples (the given ones, repeated) as an .npy, without holding them all in memory. */
+function writeTiled(path: string, data: Float32Array, have: number, n: number, sampleShape: number[]): void {
+  const per = data.length / have;
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, encodeNpyHeader('float', [n, ...sampleShape]));
+    for (let i = 0; i < n; i += have) writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, Math.min(have, n - i) * per * 4));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Peak resident set size (MB) of this process, workers included, while `job` runs. */
+async function peakRss(job: () => Promise<unknown>): Promise<number> {
+  (globalThis as { gc?: () => void }).gc?.();
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  try {
+    await job();
+  } finally {
+    clearInterval(timer);
+  }
+  return Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
 }
 
 async function main(): Promise<void> {
@@ -65,6 +96,13 @@ async function main(): Promise<void> {
       bareRates.push(await bare());
       studioRates.push(await studio());
     }
+    const peaks: { samples: number; mb: number }[] = [];
+    for (const n of [SAMPLES, 5 * SAMPLES]) {
+      const p = join(dir, `data-${n}.npy`);
+      writeTiled(p, data, SAMPLES, n, src.shape.slice(1));
+      peaks.push({ samples: n, mb: await peakRss(() => runInference(store, { model: sample.model, data: p, batch: BATCH, threads: THREADS, force: true })) });
+      rmSync(p);
+    }
     store.close();
     const b = median(bareRates);
     const s = median(studioRates);
@@ -73,6 +111,8 @@ async function main(): Promise<void> {
     console.log(`  bare onnxruntime loop      ${b.toFixed(0).padStart(8)} samples/s   [${bareRates.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`  studio, every exit stored  ${s.toFixed(0).padStart(8)} samples/s   [${studioRates.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`  ratio studio / bare        ${(s / b).toFixed(3)}   (target >= 0.95)`);
+    for (const p of peaks) console.log(`  peak RSS, ${String(p.samples).padStart(7)} samples   ${p.mb.toFixed(0).padStart(6)} MB`);
+    console.log(`  peak RSS ratio (5x the data)  ${(peaks[1]!.mb / peaks[0]!.mb).toFixed(3)}   (O(batch): about 1)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

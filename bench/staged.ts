@@ -1,37 +1,48 @@
 /**
- * Staged execution benchmark (`npm run bench:staged`), on the sample model (or a built CNN when
- * the sample is absent, said in the output):
+ * Staged execution benchmark (`npm run bench:staged`). For each model (the sample model, or a
+ * built CNN when the sample is absent; then a larger residual CNN the bench builds):
  *  1. every stage run, no sample exiting, against the full model: the split must cost nothing
- *     (ratio <= 1.05);
+ *     (ratio <= 1.05). The stages are those a deployment runs (EarlyExitRunner: re-cut from
+ *     onnxruntime's optimized graph for this CPU, split-optimize.ts); the portable stages (cut
+ *     from the original graph, as a bundle stores them) are timed beside them for comparison;
  *  2. a maxProb threshold policy that sends about half the samples out early: measured mean
  *     latency per sample against what the stage costs and the exit shares predict (within 10%),
  *     and the realized speedup over the full model.
- * Both sides run in the same process, same EP and threads, batch by batch in alternating order;
- * each figure is the median over rounds. Settings: BENCH_THREADS (default 1), BENCH_BATCH (64),
- * BENCH_SAMPLES (1024), BENCH_ROUNDS (7), BENCH_EP (cpu).
+ * The full model runs at its best graph optimization level (each level is timed first). Every
+ * side runs in the same process, same EP and threads, same batches, warm sessions, in rotating
+ * order batch by batch; each figure is the median over rounds. A last row times the full model
+ * also fetching the tensors that cross the cuts: onnxruntime-node copies every fetched output into
+ * JavaScript memory, so this is the floor of what any split costs on that model.
+ * Settings: BENCH_THREADS (default 1), BENCH_BATCH (64), BENCH_SAMPLES (1024), BENCH_ROUNDS (7),
+ * BENCH_EP (cpu), BENCH_MODELS (sample,resnet).
  */
-import { existsSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readBundle, writeBundle } from '../src/export/bundle.js';
 import { outputAsFloat } from '../src/inference/tensors.js';
 import { inspectModel } from '../src/model/inspect.js';
+import { proto } from '../src/model/proto.js';
+import { mergeStages, prepareStages } from '../src/model/split-optimize.js';
 import { describeSplit, splitStages } from '../src/model/split.js';
-import { gatherRows, sessionOptions } from '../src/model/split-run.js';
+import { gatherRows, sessionOptions, type SessionSettings } from '../src/model/split-run.js';
 import { samplePaths } from '../src/paths.js';
 import { firstBatch } from '../src/runtime/data.js';
 import { measureStageLatency } from '../src/runtime/latency.js';
 import { EarlyExitRunner } from '../src/runtime/runner.js';
 import { featuresOf, softmaxInto } from '../src/trace/features.js';
-import { buildCnnMultiExit, prng, randomFloats, writeTempModel, cleanupTempModels } from '../test/helpers/onnx-builder.js';
+import { buildCnnMultiExit, cleanupTempModels, floatTensor, makeModel, node, prng, randomFloats, valueInfo, writeTempModel } from '../test/helpers/onnx-builder.js';
+import type { onnx } from '../src/model/proto.js';
 
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 64);
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 1024);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const EP = process.env['BENCH_EP'] ?? 'cpu';
+const MODELS = (process.env['BENCH_MODELS'] ?? 'sample,resnet').split(',').map((s) => s.trim());
+const LEVELS = ['all', 'extended', 'basic', 'disabled'] as const;
+type Level = (typeof LEVELS)[number];
 
 interface Row {
   what: string;
@@ -74,30 +85,109 @@ function thresholdForShare(maxProb: Float64Array, n: number, K: number, share: n
   return hi;
 }
 
-async function main(): Promise<void> {
-  const sample = samplePaths();
-  let modelPath = sample.model;
-  let source = `sample model ${sample.model}`;
-  let feeds: Record<string, ort.Tensor>;
-  if (existsSync(sample.model) && existsSync(sample.data)) {
-    const info = await inspectModel(sample.model);
-    feeds = await firstBatch(sample.data, info.inputs, SAMPLES);
-  } else {
-    modelPath = writeTempModel(buildCnnMultiExit({ classes: 10, exits: 4, size: 28, channels: 16, seed: 3 }));
-    source = `BUILT CNN (the sample model is absent at ${sample.model}): 4 exits, 16 channels, 28x28`;
-    feeds = { x: new ort.Tensor('float32', randomFloats(prng(1), SAMPLES * 28 * 28, 1), [SAMPLES, 1, 28, 28]) };
+/**
+ * A residual CNN of realistic proportions for 32x32 RGB images (a narrow ResNet-10): per stage a
+ * stride-2 3x3 conv (a stride-1 stem in stage 1), then `blocks` basic blocks
+ * (relu(conv(relu(conv(x))) + x)), and an exit head (global average pool, linear) after every stage.
+ */
+function buildResidualCnn(o: { widths: number[]; blocks: number; size: number; classes: number; seed: number }): Uint8Array {
+  const rand = prng(o.seed);
+  const nodes: onnx.INodeProto[] = [];
+  const inits: onnx.ITensorProto[] = [];
+  let id = 0;
+  const conv = (x: string, cin: number, cout: number, stride: number, relu: boolean): string => {
+    const k = id++;
+    const he = Math.sqrt(6 / (cin * 9)); // uniform He init: activations keep their scale
+    inits.push(floatTensor(`w${k}`, [cout, cin, 3, 3], randomFloats(rand, cout * cin * 9, he)));
+    inits.push(floatTensor(`b${k}`, [cout], randomFloats(rand, cout, 0.05)));
+    nodes.push(node('Conv', [x, `w${k}`, `b${k}`], [`c${k}`], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [stride, stride] }));
+    if (!relu) return `c${k}`;
+    nodes.push(node('Relu', [`c${k}`], [`r${k}`]));
+    return `r${k}`;
+  };
+  let h = 'x';
+  let cin = 3;
+  const outputs: onnx.IValueInfoProto[] = [];
+  o.widths.forEach((w, s) => {
+    h = conv(h, cin, w, s === 0 ? 1 : 2, true);
+    cin = w;
+    for (let b = 0; b < o.blocks; b++) {
+      const y = conv(conv(h, w, w, 1, true), w, w, 1, false);
+      nodes.push(node('Add', [y, h], [`add${s}_${b}`]));
+      nodes.push(node('Relu', [`add${s}_${b}`], [`s${s}_${b}`]));
+      h = `s${s}_${b}`;
+    }
+    nodes.push(node('GlobalAveragePool', [h], [`gap${s}`]));
+    nodes.push(node('Flatten', [`gap${s}`], [`flat${s}`], { axis: 1 }));
+    inits.push(floatTensor(`hw${s}`, [o.classes, w], randomFloats(rand, o.classes * w, 4 / Math.sqrt(w))));
+    inits.push(floatTensor(`hb${s}`, [o.classes], randomFloats(rand, o.classes, 0.1)));
+    nodes.push(node('Gemm', [`flat${s}`, `hw${s}`, `hb${s}`], [`exit_${s + 1}`], { transB: 1 }));
+    outputs.push(valueInfo(`exit_${s + 1}`, ['batch', o.classes]));
+  });
+  return makeModel({ nodes, initializers: inits, inputs: [valueInfo('x', ['batch', 3, o.size, o.size])], outputs });
+}
+
+/** The optimized stages merged back (the optimized full model), also outputting every cut tensor. */
+async function fullWithCutTensors(modelPath: string, exits: string[], settings: SessionSettings): Promise<{ bytes: Uint8Array; names: string[]; layout: string }> {
+  const split = await splitStages(modelPath, exits);
+  const prepared = await prepareStages(split.stages.map((s) => ({ ...s, carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: 0 })) })), settings);
+  const model = proto.ModelProto.decode(mergeStages(prepared.stages));
+  const names: string[] = [];
+  for (const s of prepared.stages) {
+    const outs = proto.ModelProto.decode(s.bytes).graph?.output ?? [];
+    for (const o of outs.slice(1)) {
+      if (o.name && !names.includes(o.name)) {
+        names.push(o.name);
+        model.graph!.output!.push(o);
+      }
+    }
   }
+  return { bytes: proto.ModelProto.encode(model).finish(), names, layout: prepared.layout };
+}
+
+interface Case {
+  label: string;
+  modelPath: string;
+  feeds: Record<string, ort.Tensor>;
+  batch: number;
+  rounds: number;
+}
+
+async function bench(c: Case): Promise<boolean> {
+  const { modelPath, feeds, batch } = c;
   const info = await inspectModel(modelPath);
   const exits = info.exits.map((e) => e.name);
   const K = exits.length;
   const n = Number(Object.values(feeds)[0]!.dims[0]);
-  const settings = { ep: EP, threads: THREADS };
-  console.log(`staged execution: ${source}`);
-  console.log(`${n} samples, batch ${BATCH}, ${THREADS} thread(s), ep ${EP}, ${ROUNDS} rounds, exits ${exits.join(', ')}`);
+  const settings: SessionSettings = { ep: EP, threads: THREADS };
+  const list = batches(feeds, n, batch);
+  console.log(`\n=== ${c.label}`);
+  console.log(`${n} samples, batch ${batch}, ${THREADS} thread(s), ep ${EP}, ${c.rounds} rounds, exits ${exits.join(', ')}`);
+  console.log('portable split (what a bundle stores):');
   for (const line of describeSplit(await splitStages(modelPath, exits))) console.log(`  ${line}`);
 
+  // The full model at its best graph optimization level on this machine.
+  const levelMs: Record<string, number> = {};
+  const sessions = new Map<Level, ort.InferenceSession>();
+  for (const level of LEVELS) sessions.set(level, await ort.InferenceSession.create(modelPath, { ...sessionOptions(settings), graphOptimizationLevel: level }));
+  const last = exits[K - 1]!;
+  const levelTimes = new Map<Level, number[]>(LEVELS.map((l) => [l, []]));
+  for (let pass = 0; pass < 3; pass++) {
+    for (const b of list) {
+      for (const level of LEVELS) {
+        const t0 = performance.now();
+        await sessions.get(level)!.run(b, [last]);
+        if (pass > 0) levelTimes.get(level)!.push(performance.now() - t0);
+      }
+    }
+  }
+  for (const level of LEVELS) levelMs[level] = (median(levelTimes.get(level)!) * list.length) / n;
+  const best = LEVELS.reduce((a, b) => (levelMs[b]! < levelMs[a]! ? b : a));
+  for (const level of LEVELS) if (level !== best) await sessions.get(level)!.release();
+  const full = sessions.get(best)!;
+  console.log(`full model by optimization level, ms/sample: ${LEVELS.map((l) => `${l} ${levelMs[l]!.toFixed(4)}`).join(', ')}; reference: '${best}'`);
+
   // The full model's features, to pick the threshold.
-  const full = await ort.InferenceSession.create(modelPath, sessionOptions(settings));
   const all = await full.run(feeds, exits);
   const C = info.exits[0]!.classes;
   const maxProb = new Float64Array(n * K);
@@ -107,17 +197,17 @@ async function main(): Promise<void> {
     const d = outputAsFloat(all[name]!, name);
     for (let i = 0; i < n; i++) {
       if (info.exits[k]!.kind === 'logits') softmaxInto(d, i * C, C, p);
-      else for (let c = 0; c < C; c++) p[c] = d[i * C + c]!;
+      else for (let cc = 0; cc < C; cc++) p[cc] = d[i * C + cc]!;
       featuresOf(p, C, f);
       maxProb[i * K + k] = Math.fround(f.maxProb);
     }
   });
   const T = thresholdForShare(maxProb, n, K, 0.5);
 
-  // Costs measured on the stages themselves: the cost model a user would tune with.
   const dir = mkdtempSync(join(tmpdir(), 'exit-studio-bench-'));
   try {
-    const costFeeds = batches(feeds, n, BATCH)[0]!;
+    // Costs measured on the deployed stages themselves: the cost model a user would tune with.
+    const costFeeds = list[0]!;
     const split = await splitStages(modelPath, exits);
     const lat = await measureStageLatency(split.stages, costFeeds, { ...settings, repeats: 15 });
     const thresholds = exits.map((_, k) => (k === K - 1 ? 0 : T));
@@ -131,11 +221,16 @@ async function main(): Promise<void> {
     const spec = { stages: bundle.stages, exits: bundle.exits };
     const policyRunner = await EarlyExitRunner.create({ ...spec, policy: bundle.policy.policy }, settings);
     const allStages = await EarlyExitRunner.create({ ...spec, policy: { kind: 'fixed', exit: K - 1 } }, settings);
-    const list = batches(feeds, n, BATCH);
-    const last = exits[K - 1]!;
-    const timeFull = async (b: Record<string, ort.Tensor>): Promise<number> => {
+    const portable = await EarlyExitRunner.create({ ...spec, policy: { kind: 'fixed', exit: K - 1 } }, { ...settings, optimize: false });
+    if (allStages.note) console.log(`note: ${allStages.note}`);
+    const floor = await fullWithCutTensors(modelPath, exits, settings);
+    const floorSession = await ort.InferenceSession.create(floor.bytes, sessionOptions(settings));
+    const floorFetch = [last, ...floor.names];
+    console.log(`deployed stages: ${allStages.layout}; tensors crossing the cuts: ${floor.names.join(', ')}`);
+
+    const timeFull = async (s: ort.InferenceSession, b: Record<string, ort.Tensor>, fetch: string[]): Promise<number> => {
       const t0 = performance.now();
-      await full.run(b, [last]);
+      await s.run(b, fetch);
       return performance.now() - t0;
     };
     const timeRunner = async (r: EarlyExitRunner, b: Record<string, ort.Tensor>): Promise<number> => {
@@ -143,68 +238,103 @@ async function main(): Promise<void> {
       await r.run(b);
       return performance.now() - t0;
     };
+    const sides: ((b: Record<string, ort.Tensor>) => Promise<number>)[] = [
+      (b) => timeFull(full, b, [last]),
+      (b) => timeRunner(allStages, b),
+      (b) => timeRunner(policyRunner, b),
+      (b) => timeRunner(portable, b),
+      (b) => timeFull(floorSession, b, floorFetch),
+    ];
     // Warm-up: one pass of each.
-    for (const b of list.slice(0, 2)) {
-      await timeFull(b);
-      await timeRunner(allStages, b);
-      await timeRunner(policyRunner, b);
-    }
+    for (const b of list.slice(0, 2)) for (const side of sides) await side(b);
     const exitCounts = new Array<number>(K).fill(0);
     for (const b of list) {
       const r = await policyRunner.run(b);
       for (const e of r.exit) exitCounts[e]!++;
     }
-    const fullR: number[] = [];
-    const stagesR: number[] = [];
-    const policyR: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      let tf = 0;
-      let ts = 0;
-      let tp = 0;
+    const perRound: number[][] = sides.map(() => []);
+    for (let round = 0; round < c.rounds; round++) {
+      const tot = sides.map(() => 0);
       for (const [i, b] of list.entries()) {
         // Rotate the order so no side always runs on the warmest caches.
-        const order = [0, 1, 2].map((j) => (j + i + round) % 3);
-        for (const j of order) {
-          if (j === 0) tf += await timeFull(b);
-          else if (j === 1) ts += await timeRunner(allStages, b);
-          else tp += await timeRunner(policyRunner, b);
+        for (let j = 0; j < sides.length; j++) {
+          const s = (j + i + round) % sides.length;
+          tot[s]! += await sides[s]!(b);
         }
       }
-      fullR.push(tf / n);
-      stagesR.push(ts / n);
-      policyR.push(tp / n);
+      tot.forEach((t, s) => perRound[s]!.push(t / n));
     }
     await policyRunner.release();
     await allStages.release();
+    await portable.release();
+    await floorSession.release();
 
-    const fullMs = median(fullR);
-    const stagesMs = median(stagesR);
-    const policyMs = median(policyR);
-    const shares = exitCounts.map((c) => c / n);
+    const [fullMs, stagesMs, policyMs, portableMs, floorMs] = perRound.map(median) as [number, number, number, number, number];
+    const shares = exitCounts.map((x) => x / n);
     const predicted = shares.reduce((s, sh, k) => s + sh * lat.cumulative[k]!, 0);
     const relErr = Math.abs(policyMs - predicted) / predicted;
     const ratio = stagesMs / fullMs;
     const rows: Row[] = [
-      { what: 'full model, ms/sample', value: fullMs.toFixed(4), target: '(reference)', ok: null },
-      { what: 'all stages (nobody exits), ms/sample', value: stagesMs.toFixed(4), target: '', ok: null },
+      { what: `full model ('${best}'), ms/sample`, value: fullMs.toFixed(4), target: '(reference)', ok: null },
+      { what: `all stages (nobody exits), ms/sample`, value: stagesMs.toFixed(4), target: `(${allStages.layout} stages)`, ok: null },
       { what: 'all stages / full model', value: ratio.toFixed(3), target: '<= 1.05', ok: ratio <= 1.05 },
-      { what: 'stage costs, cumulative ms/sample', value: lat.cumulative.map((c) => c.toFixed(4)).join(' / '), target: '(measured at batch ' + BATCH + ')', ok: null },
+      { what: 'portable stages / full model', value: (portableMs / fullMs).toFixed(3), target: '(for comparison: cut from the original graph)', ok: null },
+      { what: 'full model fetching the cut tensors / full model', value: (floorMs / fullMs).toFixed(3), target: '(copy-out floor of any split here)', ok: null },
+      { what: 'stage costs, cumulative ms/sample', value: lat.cumulative.map((x) => x.toFixed(4)).join(' / '), target: `(measured at batch ${batch})`, ok: null },
       { what: `maxProb >= ${T.toFixed(4)}: exit shares`, value: shares.map((s) => `${(100 * s).toFixed(1)}%`).join(' / '), target: '~50% before the last exit', ok: null },
       { what: 'policy: predicted ms/sample (shares x costs)', value: predicted.toFixed(4), target: '', ok: null },
       { what: 'policy: measured ms/sample', value: policyMs.toFixed(4), target: '', ok: null },
       { what: 'policy: |measured - predicted| / predicted', value: `${(100 * relErr).toFixed(1)}%`, target: '<= 10%', ok: relErr <= 0.1 },
-      { what: 'policy: speedup over the full model', value: `${(fullMs / policyMs).toFixed(2)}x`, target: '(report)', ok: null },
+      { what: 'policy: speedup over the full model', value: `${(fullMs / policyMs).toFixed(2)}x`, target: `(ideal: ${(lat.cumulative[K - 1]! / predicted).toFixed(2)}x)`, ok: null },
     ];
     const w = Math.max(...rows.map((r) => r.what.length));
     const v = Math.max(...rows.map((r) => r.value.length));
     console.log(`\n${'measure'.padEnd(w)}  ${'result'.padEnd(v)}  target`);
     for (const r of rows) console.log(`${r.what.padEnd(w)}  ${r.value.padEnd(v)}  ${r.target}${r.ok === null ? '' : r.ok ? ' ok' : ' MISSED'}`);
-    console.log(`\nrounds (ms/sample): full ${fullR.map((x) => x.toFixed(4)).join(' ')}; stages ${stagesR.map((x) => x.toFixed(4)).join(' ')}; policy ${policyR.map((x) => x.toFixed(4)).join(' ')}`);
+    const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(4)).join(' ');
+    console.log(`\nrounds (ms/sample): full ${fmt(perRound[0]!)}; stages ${fmt(perRound[1]!)}; policy ${fmt(perRound[2]!)}; portable ${fmt(perRound[3]!)}; full+cut tensors ${fmt(perRound[4]!)}`);
+    return ratio <= 1.05 && relErr <= 0.1;
   } finally {
     await full.release();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const cases: Case[] = [];
+  if (MODELS.includes('sample')) {
+    const sample = samplePaths();
+    if (existsSync(sample.model) && existsSync(sample.data)) {
+      const info = await inspectModel(sample.model);
+      cases.push({ label: `sample model ${sample.model}`, modelPath: sample.model, feeds: await firstBatch(sample.data, info.inputs, SAMPLES), batch: BATCH, rounds: ROUNDS });
+    } else {
+      cases.push({
+        label: `BUILT CNN (the sample model is absent at ${sample.model}): 4 exits, 16 channels, 28x28`,
+        modelPath: writeTempModel(buildCnnMultiExit({ classes: 10, exits: 4, size: 28, channels: 16, seed: 3 })),
+        feeds: { x: new ort.Tensor('float32', randomFloats(prng(1), SAMPLES * 28 * 28, 1), [SAMPLES, 1, 28, 28]) },
+        batch: BATCH,
+        rounds: ROUNDS,
+      });
+    }
+  }
+  if (MODELS.includes('resnet')) {
+    // ~90 MMACs per sample, 45x the sample model: fewer samples keep the run short.
+    const count = Math.min(SAMPLES, Number(process.env['BENCH_RESNET_SAMPLES'] ?? 128));
+    cases.push({
+      label: 'built residual CNN (ResNet-10-like: widths 32/64/128/256, 1 basic block per stage, 3x32x32 input, random weights, random inputs)',
+      modelPath: writeTempModel(buildResidualCnn({ widths: [32, 64, 128, 256], blocks: 1, size: 32, classes: 10, seed: 7 })),
+      feeds: { x: new ort.Tensor('float32', randomFloats(prng(2), count * 3 * 32 * 32, 1), [count, 3, 32, 32]) },
+      batch: Math.min(BATCH, Number(process.env['BENCH_RESNET_BATCH'] ?? 32)),
+      rounds: ROUNDS,
+    });
+  }
+  const ok: boolean[] = [];
+  try {
+    for (const c of cases) ok.push(await bench(c));
+  } finally {
     cleanupTempModels();
   }
+  console.log(`\n${cases.map((c, i) => `${c.label.split(' (')[0]}: ${ok[i] ? 'targets met' : 'target MISSED'}`).join('; ')}`);
 }
 
 main().catch((e: unknown) => {

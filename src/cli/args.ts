@@ -86,3 +86,8 @@ export function positiveId(text: string, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive whole number; got "${text}"`);
   return n;
 }
+
+/** `{ key: v }` when v is given, `{}` otherwise: optional flags spread into a payload without undefined fields. */
+export function opt<T>(key: string, v: T | undefined): Record<string, T> {
+  return v === undefined ? {} : { [key]: v };
+}

@@ -276,6 +276,16 @@ export function encodeNpy(
     for (let f = 0; f < n; f++) (out as unknown as number[])[f] = (typed as unknown as number[])[perm[f]!]!;
     typed = out;
   }
+  const head = encodeNpyHeader(dtype, shape, options);
+  const body = encode(typed, dtype, !options.bigEndian);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/** The header of an .npy holding `shape` of `dtype`: write it, then the C-order data, to stream a large array out. */
+export function encodeNpyHeader(dtype: NumericType, shape: readonly number[], options: NpyWriteOptions = {}): Uint8Array {
   const order = BYTES[dtype] === 1 ? '|' : options.bigEndian ? '>' : '<';
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   const dict = `{'descr': '${order}${DESCR[dtype]}', 'fortran_order': ${options.fortranOrder ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
@@ -285,8 +295,7 @@ export function encodeNpy(
   // numpy pads with spaces so the data starts 64-byte aligned, ending the header with a newline.
   const padded = Math.ceil((prefix + dict.length + 1) / 64) * 64;
   const header = dict + ' '.repeat(padded - prefix - dict.length - 1) + '\n';
-  const body = encode(typed, dtype, !options.bigEndian);
-  const out = new Uint8Array(padded + body.length);
+  const out = new Uint8Array(padded);
   out.set(MAGIC, 0);
   out[6] = version;
   out[7] = 0;
@@ -294,7 +303,6 @@ export function encodeNpy(
   if (version === 1) view.setUint16(8, header.length, true);
   else view.setUint32(8, header.length, true);
   out.set(new TextEncoder().encode(header), prefix);
-  out.set(body, padded);
   return out;
 }
 

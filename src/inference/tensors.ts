@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import type { Batch } from '../data/types.js';
 import type { ElementType } from '../model/types.js';
 import { StudioError } from '../errors.js';
+import { halfToFloat } from '../data/elements.js';
 
 const ORT_TYPE: Partial<Record<ElementType, ort.Tensor.Type>> = {
   float: 'float32',
@@ -41,13 +42,4 @@ export function outputAsFloat(t: ort.Tensor, name: string): Float32Array | Float
     return out;
   }
   throw new StudioError(`output "${name}" has element type ${t.type}; exits must be float scores`, { kind: 'runtime' });
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }

@@ -125,7 +125,9 @@ export async function prepareStages(
     const full = join(dir, 'model.onnx');
     const optimized = join(dir, 'model.optimized.onnx');
     await writeFile(full, mergeStages(stages));
-    const session = await ort.InferenceSession.create(full, { ...sessionOptions(settings), graphOptimizationLevel: 'all', optimizedModelFilePath: optimized });
+    // Level 'all' is where the CPU layout work happens; onnxruntime warns (level 2) that the saved
+    // file fits this machine only, which is why it lives in a temporary folder.
+    const session = await ort.InferenceSession.create(full, { ...sessionOptions(settings), graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
     await session.release();
     const split = await splitStages(await loadModel(optimized), stages.map((s) => s.exit));
     // Checked against the merged model as onnxruntime runs it here; the portable stages were

@@ -42,6 +42,9 @@ export interface RuleScore {
   cost: number;
 }
 
+/** Steps of the bisection on the price of cost (the first is mu = 0). */
+const BISECTIONS = 16;
+
 /** Above any clamped score: nobody exits there. */
 const NEVER = 2;
 
@@ -78,113 +81,126 @@ function sortedByScore(p: RuleProblem): Uint32Array[] {
 interface Work {
   p: RuleProblem;
   order: Uint32Array[];
-  /** Exit of each sample under the current thresholds. */
-  exit: Uint8Array;
-  /** Per sample: value of exiting at j and of going on (filled per move). */
+  /** 1 for the samples that reach the exit being moved. */
+  reach: Uint8Array;
+  /** Per reaching sample: change in right count and cost of exiting at j instead of going on. */
   dRight: Int8Array;
   dCost: Float64Array;
+  /** Candidate thresholds for exit j and the cumulative change each brings against "nobody exits at j". */
+  candT: Float64Array;
+  candR: Float64Array;
+  candC: Float64Array;
 }
 
-function exitsUnder(p: RuleProblem, th: Float64Array, out: Uint8Array): void {
-  const { n, K, q } = p;
+function workFor(p: RuleProblem): Work {
+  const n = p.n;
+  return {
+    p,
+    order: sortedByScore(p),
+    reach: new Uint8Array(n),
+    dRight: new Int8Array(n),
+    dCost: new Float64Array(n),
+    candT: new Float64Array(n + 1),
+    candR: new Float64Array(n + 1),
+    candC: new Float64Array(n + 1),
+  };
+}
+
+/**
+ * One pass for moving th_j: which samples reach exit j under th, and for each
+ * the change in right count and cost of exiting at j instead of going on under
+ * th_{j+1..}. Returns the change the current th_j brings against "nobody
+ * exits at j".
+ */
+function prepareAt(w: Work, th: Float64Array, j: number): { r: number; c: number } {
+  const { n, K, q, z, costs } = w.p;
+  const { reach, dRight, dCost } = w;
+  const tj = th[j]!;
+  let r = 0;
+  let c = 0;
   for (let s = 0; s < n; s++) {
     const o = s * K;
     let k = 0;
-    while (k < K - 1 && !(q[o + k]! >= th[k]!)) k++;
-    out[s] = k;
-  }
-}
-
-/**
- * For the samples reaching exit j, the change in right count and cost of
- * exiting at j instead of going on under th_{j+1..}. Returns nothing; fills
- * w.dRight / w.dCost (zero for samples that do not reach j).
- */
-function deltasAt(w: Work, th: Float64Array, j: number): void {
-  const { n, K, q, z, costs } = w.p;
-  for (let s = 0; s < n; s++) {
-    if (w.exit[s]! < j) {
-      w.dRight[s] = 0;
-      w.dCost[s] = 0;
+    while (k < j && !(q[o + k]! >= th[k]!)) k++;
+    if (k < j) {
+      reach[s] = 0;
       continue;
     }
-    const o = s * K;
-    let k = j + 1;
+    reach[s] = 1;
+    k = j + 1;
     while (k < K - 1 && !(q[o + k]! >= th[k]!)) k++;
-    w.dRight[s] = z[o + j]! - z[o + k]!;
-    w.dCost[s] = costs[j]! - costs[k]!;
-  }
-}
-
-/**
- * Candidate thresholds for exit j, walking the reaching samples by q_j from
- * the highest: after each group of equal scores, the threshold that lets
- * exactly the samples seen so far exit (midway to the next lower score, so a
- * score a hair below the last one taken still goes on). `visit` gets the
- * threshold and the cumulative change in right count and cost against
- * "nobody exits at j"; the first visit is NEVER with zero change.
- */
-function sweep(w: Work, j: number, visit: (t: number, dRight: number, dCost: number) => void): void {
-  const { K, q } = w.p;
-  const idx = w.order[j]!;
-  let r = 0;
-  let c = 0;
-  visit(NEVER, 0, 0);
-  let i = 0;
-  const n = idx.length;
-  // Skip to the first sample that reaches j.
-  while (i < n && w.exit[idx[i]!]! < j) i++;
-  while (i < n) {
-    const v = q[idx[i]! * K + j]!;
-    // Take the whole group of samples scoring v.
-    while (i < n) {
-      const s = idx[i]!;
-      if (w.exit[s]! >= j) {
-        if (q[s * K + j]! !== v) break;
-        r += w.dRight[s]!;
-        c += w.dCost[s]!;
-      }
-      i++;
-    }
-    while (i < n && w.exit[idx[i]!]! < j) i++;
-    const next = i < n ? q[idx[i]! * K + j]! : -Infinity;
-    visit(next === -Infinity ? v : (v + next) / 2, r, c);
-  }
-}
-
-/** Change in right count and cost of the current th_j against "nobody exits at j". */
-function currentAt(w: Work, th: Float64Array, j: number): { r: number; c: number } {
-  const { n, K, q } = w.p;
-  let r = 0;
-  let c = 0;
-  const t = th[j]!;
-  for (let s = 0; s < n; s++) {
-    if (w.exit[s]! >= j && q[s * K + j]! >= t) {
-      r += w.dRight[s]!;
-      c += w.dCost[s]!;
+    const dr = z[o + j]! - z[o + k]!;
+    const dc = costs[j]! - costs[k]!;
+    dRight[s] = dr;
+    dCost[s] = dc;
+    if (q[o + j]! >= tj) {
+      r += dr;
+      c += dc;
     }
   }
   return { r, c };
 }
 
+/**
+ * Candidate thresholds for exit j (after prepareAt), walking the reaching
+ * samples by q_j from the highest: after each group of equal scores, the
+ * threshold that lets exactly the samples seen so far exit (midway to the next
+ * lower score, so a score a hair below the last one taken still goes on), with
+ * the cumulative change in right count and cost. The first is NEVER with no
+ * change. Returns how many were written to w.candT/candR/candC.
+ */
+function candidatesAt(w: Work, j: number): number {
+  const { K, q } = w.p;
+  const { reach, dRight, dCost, candT, candR, candC } = w;
+  const idx = w.order[j]!;
+  const n = idx.length;
+  let r = 0;
+  let c = 0;
+  candT[0] = NEVER;
+  candR[0] = 0;
+  candC[0] = 0;
+  let m = 1;
+  let i = 0;
+  while (i < n && !reach[idx[i]!]) i++;
+  while (i < n) {
+    const v = q[idx[i]! * K + j]!;
+    // Take the whole group of reaching samples scoring v.
+    while (i < n) {
+      const s = idx[i]!;
+      if (reach[s]) {
+        if (q[s * K + j]! !== v) break;
+        r += dRight[s]!;
+        c += dCost[s]!;
+      }
+      i++;
+    }
+    while (i < n && !reach[idx[i]!]) i++;
+    candT[m] = i < n ? (v + q[idx[i]! * K + j]!) / 2 : v;
+    candR[m] = r;
+    candC[m] = c;
+    m++;
+  }
+  return m;
+}
+
 /** Coordinate ascent on right - mu * cost; mutates th. */
 function ascend(w: Work, th: Float64Array, mu: number, maxSweeps = 8): void {
   const K = w.p.K;
+  const { candT, candR, candC } = w;
   for (let it = 0; it < maxSweeps; it++) {
     let moved = false;
     for (let j = 0; j < K - 1; j++) {
-      exitsUnder(w.p, th, w.exit);
-      deltasAt(w, th, j);
-      const cur = currentAt(w, th, j);
+      const cur = prepareAt(w, th, j);
+      const m = candidatesAt(w, j);
       let best = cur.r - mu * cur.c;
       let bestT = th[j]!;
-      sweep(w, j, (t, r, c) => {
-        const v = r - mu * c;
+      for (let i = 0; i < m; i++) {
+        const v = candR[i]! - mu * candC[i]!;
         if (v > best + 1e-9) {
           best = v;
-          bestT = t;
+          bestT = candT[i]!;
         }
-      });
+      }
       if (bestT !== th[j]) {
         th[j] = bestT;
         moved = true;
@@ -194,32 +210,42 @@ function ascend(w: Work, th: Float64Array, mu: number, maxSweeps = 8): void {
   }
 }
 
-/** Coordinate moves that raise the right count (or keep it and spend more) with the total cost kept in [floor, cap]; mutates th. */
+/**
+ * Coordinate moves with the total cost kept <= cap: in the band [floor, cap],
+ * those that raise the right count (or keep it and spend more); below the
+ * floor, those that spend more (or keep the cost and raise the right count),
+ * and any move into the band. Mutates th.
+ */
 function polish(w: Work, th: Float64Array, floor: number, cap: number, maxSweeps = 8): RuleScore {
   const K = w.p.K;
   let score = scoreRule(w.p, th);
+  const inBand = (c: number): boolean => c >= floor - 1e-9;
+  const beats = (R: number, C: number, r: number, c: number): boolean => {
+    if (inBand(C) !== inBand(c)) return inBand(C);
+    if (inBand(C)) return R > r || (R === r && C > c + 1e-9);
+    return C > c + 1e-9 || (Math.abs(C - c) <= 1e-9 && R > r);
+  };
   for (let it = 0; it < maxSweeps; it++) {
     let moved = false;
     for (let j = 0; j < K - 1; j++) {
-      exitsUnder(w.p, th, w.exit);
-      deltasAt(w, th, j);
-      const cur = currentAt(w, th, j);
+      const cur = prepareAt(w, th, j);
+      const m = candidatesAt(w, j);
       // Totals with nobody exiting at j: the score minus the current choice's change.
       const r0 = score.right - cur.r;
       const c0 = score.cost - cur.c;
       let bestR = score.right;
       let bestC = score.cost;
       let bestT = th[j]!;
-      sweep(w, j, (t, r, c) => {
-        const R = r0 + r;
-        const C = c0 + c;
-        if (C > cap + 1e-9 || C < floor - 1e-9) return;
-        if (R > bestR || (R === bestR && C > bestC + 1e-9)) {
+      for (let i = 0; i < m; i++) {
+        const R = r0 + w.candR[i]!;
+        const C = c0 + w.candC[i]!;
+        if (C > cap + 1e-9) continue;
+        if (beats(R, C, bestR, bestC)) {
           bestR = R;
           bestC = C;
-          bestT = t;
+          bestT = w.candT[i]!;
         }
-      });
+      }
       if (bestT !== th[j]) {
         th[j] = bestT;
         score = { right: bestR, cost: bestC };
@@ -246,7 +272,7 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
   const { n, K, costs } = p;
   const cap = p.budget * n;
   const floor = (p.floor ?? p.budget * 0.99) * n;
-  const w: Work = { p, order: sortedByScore(p), exit: new Uint8Array(n), dRight: new Int8Array(n), dCost: new Float64Array(n) };
+  const w = workFor(p);
   let best: { score: RuleScore; th: Float64Array } | undefined;
   // Fallbacks: the dearest rule within budget, else the cheapest rule seen.
   let within: { score: RuleScore; th: Float64Array } | undefined;
@@ -258,10 +284,14 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
   for (const start of starts) {
     const s0 = Float64Array.from(start);
     s0[K - 1] = 0;
-    // The best rule in the band from this start.
+    // The best rule in the band from this start, and the most accurate within budget (a seed for the polish).
     let mine: { score: RuleScore; th: Float64Array } | undefined;
+    let seed: { score: RuleScore; th: Float64Array } | undefined;
     const consider = (th: Float64Array): RuleScore => {
       const sc = scoreRule(p, th);
+      if (sc.cost <= cap + 1e-9) {
+        if (better(sc, seed?.score)) seed = { score: sc, th: Float64Array.from(th) };
+      }
       if (sc.cost <= cap + 1e-9) {
         if (sc.cost >= floor - 1e-9) {
           if (better(sc, mine?.score)) mine = { score: sc, th: Float64Array.from(th) };
@@ -278,10 +308,10 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
     // costs too much, price cost in; if too little, subsidize it; in the band, move mu back towards 0.
     let lo = -muMax;
     let hi = muMax;
-    for (let i = 0; i < 24; i++) {
+    const th = Float64Array.from(s0);
+    for (let i = 0; i < BISECTIONS; i++) {
       const mu = i === 0 ? 0 : (lo + hi) / 2;
-      const th = Float64Array.from(s0);
-      ascend(w, th, mu);
+      ascend(w, th, mu); // warm: from the last price's rule
       const sc = consider(th);
       if (sc.cost > cap + 1e-9) lo = mu;
       else if (sc.cost < floor - 1e-9) hi = mu;
@@ -289,12 +319,13 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
       else if (mu > 0) hi = mu;
       else lo = mu;
     }
-    if (mine) {
-      const th = Float64Array.from(mine.th);
+    for (const from of seed === mine ? [mine] : [mine, seed]) {
+      if (!from) continue;
+      const th = Float64Array.from(from.th);
       const sc = polish(w, th, floor, cap);
-      if (better(sc, mine.score)) mine = { score: sc, th };
-      if (better(mine.score, best?.score)) best = mine;
+      if (sc.cost >= floor - 1e-9 && sc.cost <= cap + 1e-9 && better(sc, mine?.score)) mine = { score: sc, th };
     }
+    if (mine && better(mine.score, best?.score)) best = mine;
   }
   if (best === undefined) {
     if (within) {

@@ -121,6 +121,11 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const text = await page.getByTestId('inference-result').innerText();
     assert.match(text, /samples × \d+ exits/);
     await screen('04-inference');
+    // The model screen now shows the measured latency profile.
+    await nav('Model').click();
+    await drewData('chart-latency');
+    await page.goBack();
+    await page.getByTestId('inference-result').waitFor();
   });
 
   step('trace screen draws its diagnostics', async () => {
@@ -201,6 +206,31 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid="runs-table"] tbody tr').length === 2);
   });
 
+  step('"Open the sample" puts a newcomer on a finished comparison in one click', async () => {
+    await nav('Home').click();
+    const t0 = Date.now();
+    await page.getByTestId('open-sample').click();
+    await page.getByTestId('lab-summary').waitFor({ timeout: 60_000 });
+    assert.ok(Date.now() - t0 < 60_000, 'within a minute');
+    const rows = await page.locator('[data-testid="lab-summary"] tbody tr').allInnerTexts();
+    assert.equal(rows.length, 3, rows.join('\n'));
+    await drewData('chart-training');
+    await screen('10-open-the-sample');
+  });
+
+  step('dark theme follows the OS', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(400);
+    const bg = await page.evaluate(() => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } }).getComputedStyle((globalThis as unknown as { document: { body: unknown } }).document.body).backgroundColor);
+    assert.equal(bg, 'rgb(13, 17, 23)');
+    await drewData('chart-regret');
+    await screen('11-policy-lab-dark');
+    await nav('Trace').click();
+    await drewData('chart-pareto');
+    await screen('12-trace-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   test('no serious or critical accessibility violations on any screen', () => {
     const all = Object.entries(a11y).flatMap(([name, v]) => v.map((x) => `${name}: ${x}`));
     assert.deepEqual(all, []);
@@ -213,7 +243,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
   test('README screenshots are refreshed from this run', () => {
     const docs = join(root, 'docs', 'screenshots');
     mkdirSync(docs, { recursive: true });
-    for (const name of ['01-home', '06-policy-lab', '07-compare', '05-trace']) {
+    for (const name of ['01-home', '06-policy-lab', '07-compare', '05-trace', '11-policy-lab-dark']) {
       const from = join(shots, `${name}.png`);
       if (existsSync(from)) copyFileSync(from, join(docs, `${name}.png`));
     }

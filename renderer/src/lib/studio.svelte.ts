@@ -34,6 +34,8 @@ export const studio = $state({
   model: null as ModelInfo | null,
   exits: [] as ExitChoice[],
   traceId: null as number | null,
+  /** Measured cumulative latency per exit (ms per sample) from the latest inference of this model. */
+  latencyMs: null as number[] | null,
   /** Runs from the latest policy.run, for Compare and Export. */
   lastRunIds: [] as number[],
   route: parseRoute(typeof location === 'undefined' ? '' : location.hash) as Route,
@@ -109,6 +111,7 @@ function normalizePaths(xs: unknown): { path: string; usedAt?: string }[] {
 
 /** Sets the model and resets what depends on it. */
 export function useModel(info: ModelInfo): void {
+  if (studio.model?.sha256 !== info.sha256) studio.latencyMs = null;
   studio.model = info;
   studio.modelPath = info.path;
   const last = info.exits.at(-1)?.macs || 1;

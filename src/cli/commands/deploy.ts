@@ -1,6 +1,6 @@
 /** exit-studio bundle RUN --model MODEL --out DIR | apply DIR DATA */
 import { call } from '../../api/commands.js';
-import { UsageError, flag, int, parse, positional, positiveId, str } from '../args.js';
+import { UsageError, flag, int, opt, parse, positional, positiveId, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 
@@ -50,7 +50,6 @@ export async function runApply(argv: string[], env: CliEnv, signal: AbortSignal)
   });
   const dir = positional(p, 0, 'DIR (a bundle folder)');
   const data = positional(p, 1, 'DATA');
-  const opt = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
   const r = await call(env.context(str(p, 'db'), signal), 'bundle.apply', {
     dir, data,
     ...opt('labels', str(p, 'labels')),

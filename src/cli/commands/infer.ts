@@ -1,6 +1,6 @@
 /** exit-studio infer MODEL DATA [...] */
 import { call } from '../../api/commands.js';
-import { flag, int, list, parse, positional, str, numbers } from '../args.js';
+import { flag, int, list, numbers, opt, parse, positional, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { seconds } from '../output.js';
 
@@ -29,7 +29,6 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const exits = list(p, 'exits').flatMap((s) => s.split(',')).filter(Boolean);
   const mean = numbers(p, 'mean');
   const std = numbers(p, 'std');
-  const opt = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
   const r = await call(env.context(str(p, 'db'), signal), 'trace.infer', {
     model,
     data,

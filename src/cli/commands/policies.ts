@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { call } from '../../api/commands.js';
 import type { RunOutcome } from '../../api/policy-commands.js';
 import type { TraceDiagnostics } from '../../trace/diagnostics.js';
-import { UsageError, flag, int, list, num, numbers, parse, positional, positiveId, str } from '../args.js';
+import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
@@ -49,7 +49,6 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
   const costsText = str(p, 'costs');
   const named = ['trace', 'macs', 'latency', 'uniform'] as const;
   const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
-  const opt = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
   const warmup = str(p, 'warmup');
   const r = await call(ctx, 'policy.run', {
     traceId,
