@@ -10,7 +10,9 @@
  *     and the realized speedup over the full model.
  * The full model runs at its best graph optimization level (each level is timed first). Every
  * side runs in the same process, same EP and threads, same batches, warm sessions, in rotating
- * order batch by batch; each figure is the median over rounds. A last row times the full model
+ * order batch by batch; ms/sample figures are medians over rounds, ratios medians of the
+ * per-batch ratios (both sides run back to back on the same batch), which a busy machine's
+ * load swings disturb least. A last row times the full model
  * also fetching the tensors that cross the cuts: onnxruntime-node copies every fetched output into
  * JavaScript memory, so this is the floor of what any split costs on that model.
  * Settings: BENCH_THREADS (default 1), BENCH_BATCH (64), BENCH_SAMPLES (1024), BENCH_ROUNDS (7),
@@ -86,7 +88,7 @@ function thresholdForShare(maxProb: Float64Array, n: number, K: number, share: n
 }
 
 /**
- * A residual CNN of realistic proportions for 32x32 RGB images (a narrow ResNet-10): per stage a
+ * A residual CNN of realistic proportions for 32x32 RGB images (a half-width ResNet-18): per stage a
  * stride-2 3x3 conv (a stride-1 stem in stage 1), then `blocks` basic blocks
  * (relu(conv(relu(conv(x))) + x)), and an exit head (global average pool, linear) after every stage.
  */
@@ -233,10 +235,14 @@ async function bench(c: Case): Promise<boolean> {
       await s.run(b, fetch);
       return performance.now() - t0;
     };
+    // Per batch of the all-stages runner: how long each stage took (the in-round cost model).
+    let lastStageMs: number[] = [];
     const timeRunner = async (r: EarlyExitRunner, b: Record<string, ort.Tensor>): Promise<number> => {
       const t0 = performance.now();
-      await r.run(b);
-      return performance.now() - t0;
+      const res = await r.run(b);
+      const t = performance.now() - t0;
+      if (r === allStages) lastStageMs = res.stageMs;
+      return t;
     };
     const sides: ((b: Record<string, ort.Tensor>) => Promise<number>)[] = [
       (b) => timeFull(full, b, [last]),
@@ -245,54 +251,72 @@ async function bench(c: Case): Promise<boolean> {
       (b) => timeRunner(portable, b),
       (b) => timeFull(floorSession, b, floorFetch),
     ];
-    // Warm-up: one pass of each.
+    const FULL = 0, STAGES = 1, POLICY = 2, PORTABLE = 3, FLOOR = 4;
+    // Warm-up: two passes of each.
     for (const b of list.slice(0, 2)) for (const side of sides) await side(b);
     const exitCounts = new Array<number>(K).fill(0);
     for (const b of list) {
       const r = await policyRunner.run(b);
       for (const e of r.exit) exitCounts[e]!++;
     }
+    const shares = exitCounts.map((x) => x / n);
+    // perRound[side][round]: ms/sample; pairs[side]: side / full, batch by batch (run back to back).
     const perRound: number[][] = sides.map(() => []);
+    const pairs: number[][] = sides.map(() => []);
+    const costRounds: number[][] = []; // cumulative ms/sample per exit, per round, from the all-stages runs
+    const predictedRounds: number[] = [];
     for (let round = 0; round < c.rounds; round++) {
       const tot = sides.map(() => 0);
+      const stageTot = new Array<number>(K).fill(0);
       for (const [i, b] of list.entries()) {
-        // Rotate the order so no side always runs on the warmest caches.
+        // Rotate the order so no side always runs on the warmest caches or right after another.
+        const t = sides.map(() => 0);
         for (let j = 0; j < sides.length; j++) {
           const s = (j + i + round) % sides.length;
-          tot[s]! += await sides[s]!(b);
+          t[s] = await sides[s]!(b);
+          if (s === STAGES) lastStageMs.forEach((ms, k) => (stageTot[k]! += ms));
         }
+        t.forEach((x, s) => {
+          tot[s]! += x;
+          pairs[s]!.push(x / t[FULL]!);
+        });
       }
-      tot.forEach((t, s) => perRound[s]!.push(t / n));
+      tot.forEach((x, s) => perRound[s]!.push(x / n));
+      const cum: number[] = [];
+      stageTot.reduce((acc, x) => (cum.push((acc + x) / n), acc + x), 0);
+      costRounds.push(cum);
+      predictedRounds.push(shares.reduce((sum, sh, k) => sum + sh * cum[k]!, 0));
     }
     await policyRunner.release();
     await allStages.release();
     await portable.release();
     await floorSession.release();
 
-    const [fullMs, stagesMs, policyMs, portableMs, floorMs] = perRound.map(median) as [number, number, number, number, number];
-    const shares = exitCounts.map((x) => x / n);
-    const predicted = shares.reduce((s, sh, k) => s + sh * lat.cumulative[k]!, 0);
-    const relErr = Math.abs(policyMs - predicted) / predicted;
-    const ratio = stagesMs / fullMs;
+    const ms = perRound.map(median);
+    const ratio = median(pairs[STAGES]!);
+    const costs = exits.map((_, k) => median(costRounds.map((r) => r[k]!)));
+    const predicted = median(predictedRounds);
+    const relErr = Math.abs(median(perRound[POLICY]!.map((x, r) => x / predictedRounds[r]! - 1)));
     const rows: Row[] = [
-      { what: `full model ('${best}'), ms/sample`, value: fullMs.toFixed(4), target: '(reference)', ok: null },
-      { what: `all stages (nobody exits), ms/sample`, value: stagesMs.toFixed(4), target: `(${allStages.layout} stages)`, ok: null },
+      { what: `full model ('${best}'), ms/sample`, value: ms[FULL]!.toFixed(4), target: '(reference)', ok: null },
+      { what: `all stages (nobody exits), ms/sample`, value: ms[STAGES]!.toFixed(4), target: `(${allStages.layout} stages)`, ok: null },
       { what: 'all stages / full model', value: ratio.toFixed(3), target: '<= 1.05', ok: ratio <= 1.05 },
-      { what: 'portable stages / full model', value: (portableMs / fullMs).toFixed(3), target: '(for comparison: cut from the original graph)', ok: null },
-      { what: 'full model fetching the cut tensors / full model', value: (floorMs / fullMs).toFixed(3), target: '(copy-out floor of any split here)', ok: null },
-      { what: 'stage costs, cumulative ms/sample', value: lat.cumulative.map((x) => x.toFixed(4)).join(' / '), target: `(measured at batch ${batch})`, ok: null },
+      { what: 'portable stages / full model', value: median(pairs[PORTABLE]!).toFixed(3), target: '(for comparison: cut from the original graph)', ok: null },
+      { what: 'full model fetching the cut tensors / full model', value: median(pairs[FLOOR]!).toFixed(3), target: '(copy-out floor of any split here)', ok: null },
+      { what: 'stage costs, cumulative ms/sample', value: costs.map((x) => x.toFixed(4)).join(' / '), target: `(all-stages runs, same rounds, batch ${batch})`, ok: null },
+      { what: 'measureStageLatency, cumulative ms/sample', value: lat.cumulative.map((x) => x.toFixed(4)).join(' / '), target: '(the bundle\'s cost model, timed before the rounds)', ok: null },
       { what: `maxProb >= ${T.toFixed(4)}: exit shares`, value: shares.map((s) => `${(100 * s).toFixed(1)}%`).join(' / '), target: '~50% before the last exit', ok: null },
       { what: 'policy: predicted ms/sample (shares x costs)', value: predicted.toFixed(4), target: '', ok: null },
-      { what: 'policy: measured ms/sample', value: policyMs.toFixed(4), target: '', ok: null },
+      { what: 'policy: measured ms/sample', value: ms[POLICY]!.toFixed(4), target: '', ok: null },
       { what: 'policy: |measured - predicted| / predicted', value: `${(100 * relErr).toFixed(1)}%`, target: '<= 10%', ok: relErr <= 0.1 },
-      { what: 'policy: speedup over the full model', value: `${(fullMs / policyMs).toFixed(2)}x`, target: `(ideal: ${(lat.cumulative[K - 1]! / predicted).toFixed(2)}x)`, ok: null },
+      { what: 'policy: speedup over the full model', value: `${(1 / median(pairs[POLICY]!)).toFixed(2)}x`, target: `(ideal, costs x shares: ${(costs[K - 1]! / predicted).toFixed(2)}x)`, ok: null },
     ];
     const w = Math.max(...rows.map((r) => r.what.length));
     const v = Math.max(...rows.map((r) => r.value.length));
     console.log(`\n${'measure'.padEnd(w)}  ${'result'.padEnd(v)}  target`);
     for (const r of rows) console.log(`${r.what.padEnd(w)}  ${r.value.padEnd(v)}  ${r.target}${r.ok === null ? '' : r.ok ? ' ok' : ' MISSED'}`);
     const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(4)).join(' ');
-    console.log(`\nrounds (ms/sample): full ${fmt(perRound[0]!)}; stages ${fmt(perRound[1]!)}; policy ${fmt(perRound[2]!)}; portable ${fmt(perRound[3]!)}; full+cut tensors ${fmt(perRound[4]!)}`);
+    console.log(`\nrounds (ms/sample): full ${fmt(perRound[FULL]!)}; stages ${fmt(perRound[STAGES]!)}; policy ${fmt(perRound[POLICY]!)}; portable ${fmt(perRound[PORTABLE]!)}; full+cut tensors ${fmt(perRound[FLOOR]!)}`);
     return ratio <= 1.05 && relErr <= 0.1;
   } finally {
     await full.release();
@@ -318,11 +342,11 @@ async function main(): Promise<void> {
     }
   }
   if (MODELS.includes('resnet')) {
-    // ~90 MMACs per sample, 45x the sample model: fewer samples keep the run short.
+    // ~170 MMACs per sample, ~65x the sample model: fewer samples keep the run short.
     const count = Math.min(SAMPLES, Number(process.env['BENCH_RESNET_SAMPLES'] ?? 128));
     cases.push({
-      label: 'built residual CNN (ResNet-10-like: widths 32/64/128/256, 1 basic block per stage, 3x32x32 input, random weights, random inputs)',
-      modelPath: writeTempModel(buildResidualCnn({ widths: [32, 64, 128, 256], blocks: 1, size: 32, classes: 10, seed: 7 })),
+      label: 'built residual CNN (ResNet-18-like: widths 32/64/128/256, 2 basic blocks per stage, 3x32x32 input, random weights and inputs)',
+      modelPath: writeTempModel(buildResidualCnn({ widths: [32, 64, 128, 256], blocks: 2, size: 32, classes: 10, seed: 7 })),
       feeds: { x: new ort.Tensor('float32', randomFloats(prng(2), count * 3 * 32 * 32, 1), [count, 3, 32, 32]) },
       batch: Math.min(BATCH, Number(process.env['BENCH_RESNET_BATCH'] ?? 32)),
       rounds: ROUNDS,

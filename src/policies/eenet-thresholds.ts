@@ -43,7 +43,7 @@ export interface RuleScore {
 }
 
 /** Steps of the bisection on the price of cost (the first is mu = 0). */
-const BISECTIONS = 16;
+const BISECTIONS = 12;
 
 /** Above any clamped score: nobody exits there. */
 const NEVER = 2;
@@ -184,7 +184,7 @@ function candidatesAt(w: Work, j: number): number {
 }
 
 /** Coordinate ascent on right - mu * cost; mutates th. */
-function ascend(w: Work, th: Float64Array, mu: number, maxSweeps = 8): void {
+function ascend(w: Work, th: Float64Array, mu: number, maxSweeps = 4): void {
   const K = w.p.K;
   const { candT, candR, candC } = w;
   for (let it = 0; it < maxSweeps; it++) {
@@ -337,27 +337,53 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
   return { thresholds: best.th, score: best.score };
 }
 
-/** One threshold for every exit but the last: the highest whose rule's mean cost is within budget (bisection on the score). */
+/**
+ * One threshold for every exit but the last: the highest whose rule's mean
+ * cost is within budget. A sample has exited by exit k iff the running max of
+ * its scores over exits 1..k reaches t, so the cost of t is
+ * c_1 + sum_k (c_{k+1} - c_k) * #(running max at k < t) / n: sort each running
+ * max once, and each guess of the bisection is K binary searches.
+ */
 export function commonThreshold(p: RuleProblem): Float64Array {
-  const K = p.K;
-  const cap = p.budget * p.n;
-  const th = new Float64Array(K);
-  const at = (t: number): number => {
-    for (let k = 0; k < K - 1; k++) th[k] = t;
-    th[K - 1] = 0;
-    return scoreRule(p, th).cost;
+  const { n, K, q, costs } = p;
+  const cap = p.budget * n;
+  const run = Array.from({ length: K - 1 }, () => new Float64Array(n));
+  for (let s = 0; s < n; s++) {
+    let m = -Infinity;
+    for (let k = 0; k < K - 1; k++) {
+      const v = q[s * K + k]!;
+      if (v > m) m = v;
+      run[k]![s] = m;
+    }
+  }
+  for (const r of run) r.sort();
+  const below = (r: Float64Array, t: number): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const cost = (t: number): number => {
+    let c = costs[0]! * n;
+    for (let k = 0; k < K - 1; k++) c += (costs[k + 1]! - costs[k]!) * below(run[k]!, t);
+    return c;
   };
   // Cost rises with the threshold: the highest threshold within budget spends the most.
   let lo = 0;
   let hi = NEVER;
-  if (at(hi) <= cap + 1e-9) lo = hi;
+  if (cost(hi) <= cap + 1e-9) lo = hi;
   else {
     for (let i = 0; i < 60; i++) {
       const mid = (lo + hi) / 2;
-      if (at(mid) <= cap + 1e-9) lo = mid;
+      if (cost(mid) <= cap + 1e-9) lo = mid;
       else hi = mid;
     }
   }
-  at(lo);
-  return Float64Array.from(th);
+  const th = new Float64Array(K).fill(lo);
+  th[K - 1] = 0;
+  return th;
 }

@@ -72,6 +72,8 @@ export interface EENetEpoch {
   /** The same for the share-filled thresholds (before refinement). */
   shareCost: number;
   shareAccuracy: number;
+  /** True on the epoch whose model and thresholds the fit kept (the one whose rule did best on the data). */
+  kept: boolean;
 }
 
 export interface EENetFit {
@@ -281,6 +283,7 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
       accuracy: rule.accuracy,
       shareCost: share.cost,
       shareAccuracy: share.accuracy,
+      kept: false,
     };
   };
   history.push(assess(0));
@@ -379,6 +382,7 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   // Keep the epoch whose rule did best on the data (ties: the earliest).
   const kept = best!;
   params.forEach((p, i) => p.set(kept.params[i]!));
+  for (const h of history) h.kept = h.epoch === kept.epoch;
   return { model, thresholds: kept.thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit', epoch: kept.epoch };
 }
 

@@ -37,6 +37,8 @@ export interface BatchResult {
   ms: Float64Array;
   /** Samples that went through each stage. */
   stageSamples: number[];
+  /** Wall time of each stage run (the stage, its exit's decisions and the hand-over), ms; 0 when it did not run. */
+  stageMs: number[];
   /** Wall time of the whole batch, ms. */
   totalMs: number;
 }
@@ -84,6 +86,7 @@ export class EarlyExitRunner {
     const exit = new Int32Array(n);
     const ms = new Float64Array(n);
     const stageSamples: number[] = new Array<number>(K).fill(0);
+    const stageMs: number[] = new Array<number>(K).fill(0);
     const start = performance.now();
     this.decider.reset(n);
     let active = Int32Array.from({ length: n }, (_, i) => i);
@@ -122,10 +125,11 @@ export class EarlyExitRunner {
         carried = next;
         active = Int32Array.from(keep, (r) => before[r]!);
       } else active = new Int32Array(0);
-      const share = (performance.now() - t0) / m;
+      stageMs[k] = performance.now() - t0;
+      const share = stageMs[k]! / m;
       for (let r = 0; r < m; r++) ms[before[r]!]! += share;
     }
-    return { pred, exit, ms, stageSamples, totalMs: performance.now() - start };
+    return { pred, exit, ms, stageSamples, stageMs, totalMs: performance.now() - start };
   }
 
   async release(): Promise<void> {

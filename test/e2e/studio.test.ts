@@ -124,12 +124,11 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     // The model screen now shows the measured latency profile.
     await nav('Model').click();
     await drewData('chart-latency');
-    await page.goBack();
-    await page.getByTestId('inference-result').waitFor();
   });
 
   step('trace screen draws its diagnostics', async () => {
-    await page.getByTestId('open-trace').click();
+    // The nav's Trace link carries the new trace's id.
+    await nav('Trace').click();
     await page.getByRole('heading', { level: 1, name: 'Trace' }).waitFor();
     await drewData('chart-per-exit');
     await drewData('chart-pareto');
