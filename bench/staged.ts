@@ -121,7 +121,10 @@ function buildResidualCnn(o: { widths: number[]; blocks: number; size: number; c
     }
     nodes.push(node('GlobalAveragePool', [h], [`gap${s}`]));
     nodes.push(node('Flatten', [`gap${s}`], [`flat${s}`], { axis: 1 }));
-    inits.push(floatTensor(`hw${s}`, [o.classes, w], randomFloats(rand, o.classes * w, 4 / Math.sqrt(w))));
+    // Activations grow with depth (random weights, residual sums): smaller heads deeper keep the
+    // logits' spread alike at every exit, so maxProb thresholds split the samples at each.
+    const head = [2, 1, 0.5, 0.4][Math.min(s, 3)]!;
+    inits.push(floatTensor(`hw${s}`, [o.classes, w], randomFloats(rand, o.classes * w, head / Math.sqrt(w))));
     inits.push(floatTensor(`hb${s}`, [o.classes], randomFloats(rand, o.classes, 0.1)));
     nodes.push(node('Gemm', [`flat${s}`, `hw${s}`, `hb${s}`], [`exit_${s + 1}`], { transB: 1 }));
     outputs.push(valueInfo(`exit_${s + 1}`, ['batch', o.classes]));

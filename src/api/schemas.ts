@@ -88,3 +88,7 @@ export const applyInput = z
     limit: z.number().int().positive().optional(),
   })
   .strict();
+
+export const previewInput = z
+  .object({ path, model: path, labels: path.optional(), count: z.number().int().positive().max(64).optional() })
+  .strict();

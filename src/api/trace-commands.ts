@@ -1,15 +1,33 @@
 /** Commands about models and traces: inspect, infer, import, list, show, export. */
 import { basename, resolve } from 'node:path';
+import { previewDataset } from '../data/preview.js';
 import { inspectModel } from '../model/inspect.js';
+import { measureExitLatency } from '../model/latency.js';
+import { syntheticFeeds } from '../model/split-verify.js';
+import type { ModelInfo } from '../model/types.js';
 import { runInference } from '../inference/job.js';
 import { listProviders } from '../inference/providers.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
 import { command } from './command.js';
-import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, renameInput } from './schemas.js';
+import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, renameInput } from './schemas.js';
+
+/** Samples per timed batch when inspect measures the latency profile. */
+const LATENCY_BATCH = 32;
 
 export const traceCommands = {
-  'model.inspect': command(inspectInput, async (_ctx, input) => inspectModel(resolve(input.path))),
+  'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[] }> => {
+    const info = await inspectModel(resolve(input.path));
+    if (!input.latency) return info;
+    // Timed on a synthetic batch: latency depends on shapes, not on values, for the models this targets.
+    const latencyMs = await measureExitLatency(info.path, info, syntheticFeeds(info.inputs, LATENCY_BATCH), input.threads ? { threads: input.threads } : {});
+    return { ...info, latencyMs };
+  }),
+
+  'data.preview': command(previewInput, async (_ctx, input) => {
+    const info = await inspectModel(resolve(input.model));
+    return previewDataset(resolve(input.path), info.inputs, { ...(input.labels ? { labels: resolve(input.labels) } : {}), ...(input.count ? { count: input.count } : {}) });
+  }),
 
   'providers.list': command(emptyInput, () => listProviders()),
 

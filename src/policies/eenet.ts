@@ -257,8 +257,9 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   const EPS = 1e-4;
 
   // The model after each epoch (and before the first): exact scores, the thresholded rule, its cost and
-  // accuracy on the data, and the loss terms. The epoch whose rule is most often right on the data is kept.
-  let best: { right: number; epoch: number; params: Float64Array[]; thresholds: Float64Array } | undefined;
+  // accuracy on the data, and the loss terms. With refinement, the epoch whose rule within budget is most
+  // often right on the data is kept (epoch 0 is the max-probability start).
+  let best: { right: number; inBand: boolean; epoch: number; params: Float64Array[]; thresholds: Float64Array } | undefined;
   const assess = (epoch: number): EENetEpoch => {
     const { q, a } = eenetForward(model, data);
     const filled = fillThresholds(q, a, n, K);
@@ -270,8 +271,13 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
       th = refineThresholds(prob, [filled, commonThreshold(prob)]).thresholds;
       rule = evaluateRule(q, th, data, costs);
     }
+    // Selection (refining only): the most right answers among rules in the budget band; without
+    // refinement, or if no epoch's rule lands in the band, the last epoch (the definition's plain fit).
     const right = Math.round(rule.accuracy * n);
-    if (!best || right > best.right) best = { right, epoch, params: params.map((p) => Float64Array.from(p)), thresholds: th };
+    const inBand = refine && rule.cost <= B + 1e-12 && rule.cost >= B * 0.99 - 1e-12;
+    if (!best || (inBand && (!best.inBand || right > best.right)) || (!inBand && !best.inBand)) {
+      best = { right, inBand, epoch, params: params.map((p) => Float64Array.from(p)), thresholds: th };
+    }
     const t = lossTerms(q, a, data, costs, B, beta, smooth);
     return {
       epoch,
@@ -379,7 +385,7 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
     history.push(h);
     if (epoch >= minEpochs && h.costTerm < costTol) break;
   }
-  // Keep the epoch whose rule did best on the data (ties: the earliest).
+  // Keep the selected epoch (ties: the earliest).
   const kept = best!;
   params.forEach((p, i) => p.set(kept.params[i]!));
   for (const h of history) h.kept = h.epoch === kept.epoch;

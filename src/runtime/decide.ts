@@ -44,6 +44,23 @@ export interface Decider {
   reset(n: number): void;
   /** Exit k (never the last) computed for `sample`: true to exit there. */
   stop(k: number, sample: number, v: ExitView): boolean;
+  /**
+   * What exit k needs, known before any sample: 'never' (no sample stops there and nothing is
+   * looked at: a null threshold, before a fixed exit), 'always' (every sample stops there: a fixed
+   * exit), 'view' (stop() decides per sample). Absent means 'view'. Lets the runner skip the
+   * softmax and features nobody reads.
+   */
+  plan?(k: number): 'never' | 'always' | 'view';
+}
+
+/** Predicted class of one row: the first largest probability, as viewOf finds it (softmax first for logits). */
+export function predOf(scores: ArrayLike<number>, row: number, exit: ExitSpec, scratch: Float64Array): number {
+  const C = exit.classes;
+  if (exit.kind === 'logits') softmaxInto(scores, row * C, C, scratch);
+  else for (let c = 0; c < C; c++) scratch[c] = scores[row * C + c]!;
+  let best = 0;
+  for (let c = 1; c < C; c++) if (scratch[c]! > scratch[best]!) best = c;
+  return best;
 }
 
 function fail(problem: string): never {
@@ -61,7 +78,7 @@ export function makeDecider(policy: LearnedPolicy, exits: ExitSpec[]): Decider {
         at = byName;
       }
       if (!Number.isInteger(at) || at < 0 || at >= K) fail(`fixed exit index ${policy.exit} is outside 0..${K - 1}`);
-      return { reset() {}, stop: (k) => k >= at };
+      return { reset() {}, stop: (k) => k >= at, plan: (k) => (k >= at ? 'always' : 'never') };
     }
     case 'thresholds': {
       if (policy.measure === 'eenetScore') fail("thresholds on 'eenetScore' need the EENet scorer: export the EENet policy itself (kind 'eenet')");
@@ -71,6 +88,7 @@ export function makeDecider(policy: LearnedPolicy, exits: ExitSpec[]): Decider {
       const measure = policy.measure;
       return {
         reset() {},
+        plan: (k) => (th[k] === null || th[k] === undefined ? 'never' : 'view'),
         stop(k, _s, v) {
           const t = th[k];
           if (t === null || t === undefined) return false;

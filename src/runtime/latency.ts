@@ -8,7 +8,7 @@
 import type * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 import { prepareStages } from '../model/split-optimize.js';
-import { createStageSessions, stageFeeds, stageFetches, type SessionSettings, type StageIO } from '../model/split-run.js';
+import { createStageSessions, StageSession, stageFeeds, type SessionSettings, type StageIO } from '../model/split-run.js';
 
 export interface StageLatencyOptions extends SessionSettings {
   /** Timed passes after one warm-up pass; the median of each stage counts (default 5). */
@@ -45,7 +45,7 @@ export async function measureStageLatency(
     opts,
   );
   const run = prepared.stages;
-  const sessions = await createStageSessions(run, opts);
+  const sessions = (await createStageSessions(run, opts)).map((s, k) => new StageSession(s, run[k]!));
   try {
     const times: number[][] = run.map(() => []);
     for (let pass = 0; pass <= repeats; pass++) {
@@ -54,7 +54,7 @@ export async function measureStageLatency(
         const stage = run[k]!;
         const f = stageFeeds(stage, feeds, carried);
         const t0 = performance.now();
-        const out = await sessions[k]!.run(f, stageFetches(stage));
+        const out = await sessions[k]!.run(f, batch);
         const t = performance.now() - t0;
         if (pass > 0) times[k]!.push(t); // pass 0 warms up
         carried = {};

@@ -8,10 +8,10 @@ import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
 import { prepareStages } from '../model/split-optimize.js';
-import { createStageSessions, gatherRows, stageFeeds, stageFetches, type SessionSettings, type StageIO } from '../model/split-run.js';
+import { createStageSessions, gatherRows, StageSession, stageFeeds, type SessionSettings, type StageIO } from '../model/split-run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import type { Features } from '../trace/features.js';
-import { makeDecider, viewOf, type Decider, type ExitSpec, type ExitView } from './decide.js';
+import { makeDecider, predOf, viewOf, type Decider, type ExitSpec, type ExitView } from './decide.js';
 
 /** A stage as the runner takes it: its model, and the batch axis of everything it hands on. */
 export interface RunnerStage extends StageIO {
@@ -51,7 +51,7 @@ export class EarlyExitRunner {
 
   private constructor(
     private readonly spec: RunnerSpec,
-    private readonly sessions: ort.InferenceSession[],
+    private readonly sessions: StageSession[],
     /** 'optimized': stages re-cut from onnxruntime's optimized graph for this machine (split-optimize.ts). */
     readonly layout: 'optimized' | 'portable',
     /** Why the portable stages run, when they do. */
@@ -74,7 +74,8 @@ export class EarlyExitRunner {
     }
     const prepared = await prepareStages(spec.stages, settings);
     const sessions = await createStageSessions(prepared.stages, settings);
-    return new EarlyExitRunner({ ...spec, stages: prepared.stages }, sessions, prepared.layout, prepared.note);
+    const staged = sessions.map((s, k) => new StageSession(s, prepared.stages[k]!));
+    return new EarlyExitRunner({ ...spec, stages: prepared.stages }, staged, prepared.layout, prepared.note);
   }
 
   /** Runs one batch (graph inputs with the batch on axis 0) under the policy. */
@@ -103,20 +104,31 @@ export class EarlyExitRunner {
         if (!t) throw new StudioError(`runner: no data for model input '${name}'`, { kind: 'input' });
         inputs[name] = m === n ? t : gatherRows(t, 0, active);
       }
-      const out = await this.sessions[k]!.run(stageFeeds(stage, inputs, carried), stageFetches(stage));
+      const out = await this.sessions[k]!.run(stageFeeds(stage, inputs, carried), m);
       const scores = outputAsFloat(out[stage.exit]!, stage.exit);
       if (scores.length !== m * spec.classes) {
         throw new StudioError(`runner: exit '${stage.exit}' gave ${scores.length} scores for ${m} samples of ${spec.classes} classes`, { kind: 'runtime' });
       }
       const keep: number[] = [];
       const last = k === K - 1;
-      for (let r = 0; r < m; r++) {
-        const s = active[r]!;
-        viewOf(scores, r, spec, this.view, this.scratch, this.f);
-        if (last || this.decider.stop(k, s, this.view)) {
-          pred[s] = this.view.pred;
+      const plan = last ? 'always' : (this.decider.plan?.(k) ?? 'view');
+      if (plan === 'never') {
+        for (let r = 0; r < m; r++) keep.push(r);
+      } else if (plan === 'always') {
+        for (let r = 0; r < m; r++) {
+          const s = active[r]!;
+          pred[s] = predOf(scores, r, spec, this.scratch);
           exit[s] = k;
-        } else keep.push(r);
+        }
+      } else {
+        for (let r = 0; r < m; r++) {
+          const s = active[r]!;
+          viewOf(scores, r, spec, this.view, this.scratch, this.f);
+          if (this.decider.stop(k, s, this.view)) {
+            pred[s] = this.view.pred;
+            exit[s] = k;
+          } else keep.push(r);
+        }
       }
       const before = active;
       if (keep.length && !last) {

@@ -121,3 +121,22 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/** Per canvas under `selector`, how many pixels differ from its first pixel: greyscale pictures count too, a blank canvas counts 0. */
+export async function imagePixels(page: Page, selector: string): Promise<number[]> {
+  interface Canvas {
+    width: number;
+    height: number;
+    getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  }
+  return page.$$eval(`${selector} canvas`, (canvases) =>
+    (canvases as unknown as Canvas[]).map((c) => {
+      const ctx = c.getContext('2d');
+      if (!ctx || c.width === 0 || c.height === 0) return 0;
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
+      return n;
+    }),
+  );
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '../../src/paths.js';
-import { axe, chartPixels, chromiumMissing, launch, serve, tempDir, type Served } from './browser.js';
+import { axe, chartPixels, chromiumMissing, imagePixels, launch, serve, tempDir, type Served } from './browser.js';
 import { fixture, type Fixture } from './fixture.js';
 
 const root = projectRoot();
@@ -109,6 +109,15 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await nav('Dataset').click();
     await page.getByLabel('Dataset').fill(files.data);
     await page.getByLabel('Labels (optional)').fill(files.labels);
+    await page.getByTestId('check-data').click();
+    const preview = page.getByTestId('data-preview');
+    await preview.waitFor({ timeout: 30_000 });
+    assert.match(await preview.innerText(), /fits the model's inputs/);
+    if (files.sample) {
+      // Image-shaped inputs get thumbnails of the first samples.
+      const px = await imagePixels(page, '[data-testid="data-preview"]');
+      assert.ok(px.length >= 4 && px.every((n) => n > 50), `thumbnails look blank: ${px.join(', ')}`);
+    }
     await screen('03-dataset');
   });
 
@@ -239,12 +248,14 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
-  test('README screenshots are refreshed from this run', () => {
+  // Refreshing the README's pictures is asked for (npm run screenshots), never a side effect of a test run.
+  test('README screenshots are refreshed from this run', { skip: process.env.EXIT_STUDIO_SCREENSHOTS ? false : 'set EXIT_STUDIO_SCREENSHOTS=1 (npm run screenshots)' }, () => {
     const docs = join(root, 'docs', 'screenshots');
     mkdirSync(docs, { recursive: true });
-    for (const name of ['01-home', '06-policy-lab', '07-compare', '05-trace', '11-policy-lab-dark']) {
+    for (const name of ['01-home', '03-dataset', '06-policy-lab', '07-compare', '05-trace', '11-policy-lab-dark']) {
       const from = join(shots, `${name}.png`);
-      if (existsSync(from)) copyFileSync(from, join(docs, `${name}.png`));
+      assert.ok(existsSync(from), `${from} was not taken`);
+      copyFileSync(from, join(docs, `${name}.png`));
     }
   });
 });

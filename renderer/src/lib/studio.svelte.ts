@@ -59,10 +59,6 @@ export function call<T>(command: string, payload: unknown = {}, onEvent?: (e: St
 }
 
 /** True when the error says the engine has no such command (yet). */
-export function isUnknownCommand(e: unknown): boolean {
-  return e instanceof Error && /unknown command/.test(e.message);
-}
-
 export function errorText(e: unknown): string {
   if (e instanceof HostError) return e.message;
   return e instanceof Error ? e.message : String(e);
@@ -85,28 +81,16 @@ export interface Recent {
   datasets: { path: string; usedAt?: string }[];
 }
 
-/** Home's lists: home.recent where the engine has it, else assembled from trace.list and run.list. */
+/** Home's lists. */
 export async function recent(): Promise<Recent> {
-  try {
-    const r = await call<Partial<Recent>>('home.recent', {});
-    return { traces: r.traces ?? [], runs: r.runs ?? [], models: normalizePaths(r.models), datasets: normalizePaths(r.datasets) };
-  } catch (e) {
-    if (!isUnknownCommand(e)) throw e;
-  }
-  const traces = await call<TraceMeta[]>('trace.list', {});
-  let runs: RunRecord[] = [];
-  try {
-    runs = await call<RunRecord[]>('run.list', {});
-  } catch (e) {
-    if (!isUnknownCommand(e)) throw e;
-  }
-  const uniq = (xs: (string | undefined)[]): { path: string }[] => [...new Set(xs.filter((x): x is string => !!x))].map((path) => ({ path }));
-  return { traces, runs, models: uniq(traces.map((t) => t.modelPath)), datasets: uniq(traces.map((t) => t.datasetPath)) };
-}
-
-function normalizePaths(xs: unknown): { path: string; usedAt?: string }[] {
-  if (!Array.isArray(xs)) return [];
-  return xs.flatMap((x) => (typeof x === 'string' ? [{ path: x }] : typeof x === 'object' && x !== null && typeof (x as { path?: unknown }).path === 'string' ? [x as { path: string }] : []));
+  type Asset = { path: string; createdAt: string };
+  const r = await call<Omit<Recent, 'models' | 'datasets'> & { models: Asset[]; datasets: Asset[] }>('home.recent', {});
+  return {
+    traces: r.traces,
+    runs: r.runs,
+    models: r.models.map((m) => ({ path: m.path, usedAt: m.createdAt })),
+    datasets: r.datasets.map((d) => ({ path: d.path, usedAt: d.createdAt })),
+  };
 }
 
 /** Sets the model and resets what depends on it. */

@@ -170,3 +170,20 @@ export interface TraceDiagnostics {
   sweep: CostPoint[] | null;
   pareto: CostPoint[];
 }
+
+/** data.preview: does a dataset fit the model, and what its first samples look like. */
+export interface DataPreview {
+  path: string;
+  format: string | null;
+  samples: number;
+  inputs: {
+    name: string;
+    type: string;
+    dims: number[];
+    image: { layout: 'NCHW' | 'NHWC'; channels: number; height: number; width: number } | null;
+    samples: number[][];
+    truncated: boolean;
+  }[];
+  labels: { count: number; classes: number; first: number[] } | null;
+  problems: string[];
+}
