@@ -4,8 +4,8 @@
  * shares into thresholds, but those shares come from a soft loss and need not
  * be the split that serves accuracy best; this finds, for the same scores q,
  * the thresholds that maximize the fitting objective (how many samples exit
- * where the target says they are right) while the mean cost stays within the
- * budget.
+ * where the target says they are right) with the mean cost in a band just
+ * under the budget, [floor, B] (floor default 0.99 B: the budget is a target).
  *
  * The rule: a sample exits at the first k < K-1 with q_k >= th_k, else at the
  * last exit. Search:
@@ -13,11 +13,12 @@
  *     turn is set to its best value given the others (exact: the samples that
  *     reach exit j, sorted by q_j, each gain z_j - mu c_j by exiting there and
  *     their continuation value by going on), until no threshold moves;
- *  2. bisection on mu for the dearest rule whose mean cost is within budget,
- *     from every starting rule given (share filling, one common threshold);
- *  3. a constrained polish: coordinate moves that raise the objective (or,
- *     at equal objective, spend more of the budget) with the cost kept <= B.
- * The best rule found with cost <= B wins; ties go to the higher cost.
+ *  2. bisection on mu (negative: a subsidy, when the most accurate rule
+ *     spends too little) for the most accurate rule in the band, from every
+ *     starting rule given (share filling, one common threshold);
+ *  3. a polish: single-threshold moves that raise the objective (or, at equal
+ *     objective, spend more of the budget) with the cost kept in the band.
+ * The best rule in the band wins; ties go to the higher cost.
  */
 
 export interface RuleProblem {
@@ -291,8 +292,6 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
       const sc = scoreRule(p, th);
       if (sc.cost <= cap + 1e-9) {
         if (better(sc, seed?.score)) seed = { score: sc, th: Float64Array.from(th) };
-      }
-      if (sc.cost <= cap + 1e-9) {
         if (sc.cost >= floor - 1e-9) {
           if (better(sc, mine?.score)) mine = { score: sc, th: Float64Array.from(th) };
         } else if (!within || sc.cost > within.score.cost + 1e-9 || (Math.abs(sc.cost - within.score.cost) <= 1e-9 && sc.right > within.score.right)) {
@@ -329,8 +328,9 @@ export function refineThresholds(p: RuleProblem, starts: Float64Array[]): { thre
   }
   if (best === undefined) {
     if (within) {
+      // Below the band: the polish spends towards it.
       const th = Float64Array.from(within.th);
-      return { thresholds: th, score: polish(w, th, -Infinity, cap) };
+      return { thresholds: th, score: polish(w, th, floor, cap) };
     }
     return { thresholds: cheapest!.th, score: cheapest!.score };
   }

@@ -2,13 +2,18 @@
  * EENet (Ilhan et al., WACV 2024; code git-disl/EENet): budgeted exit
  * scheduling. It learns per-exit scores q_k and an exit-assignment
  * distribution so that the expected cost meets a budget, then turns the
- * assignment's shares into per-exit score thresholds.
+ * assignment's shares into per-exit score thresholds (share filling) and
+ * refines those under the budget on the fitting data (eenet-thresholds.ts).
  *
  * Mends of the published code (docs/policies.md): the linear score is a
  * per-sample scalar (no [B,1] + [B,1,1] broadcast), the KL term is defined
  * (the code returned an undefined `ce_loss`), q^beta normalization falls back
  * to uniform when every score of a sample clamps to 0, and a clamped score
- * keeps the gradient that moves it back inside [0, 1].
+ * keeps the gradient that moves it back inside [0, 1]. The studio's choices
+ * (docs/policies.md): q_k starts as the exit's max probability, BCE targets
+ * are smoothed so confident scores do not tie at the clamp, every epoch is
+ * assessed exactly, and the epoch whose rule is right most often within the
+ * budget is kept.
  */
 import { CancelledError } from '../errors.js';
 import type { Trace } from '../trace/types.js';
@@ -274,7 +279,7 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
     // Selection (refining only): the most right answers among rules in the budget band; without
     // refinement, or if no epoch's rule lands in the band, the last epoch (the definition's plain fit).
     const right = Math.round(rule.accuracy * n);
-    const inBand = refine && rule.cost <= B + 1e-12 && rule.cost >= B * 0.99 - 1e-12;
+    const inBand = refine && rule.cost <= B * (1 + 1e-9) && rule.cost >= B * 0.99 * (1 - 1e-9);
     if (!best || (inBand && (!best.inBand || right > best.right)) || (!inBand && !best.inBand)) {
       best = { right, inBand, epoch, params: params.map((p) => Float64Array.from(p)), thresholds: th };
     }

@@ -52,9 +52,12 @@ export class Rng {
 
   /** Uniform integer in [0, n), n <= 2**32, unbiased (rejection sampling). */
   nextInt(n: number): number {
-    const limit = 4294967296 - (4294967296 % n);
     let x = this.nextU32();
-    while (x >= limit) x = this.nextU32();
+    // The rejection limit 2^32 - (2^32 mod n) exceeds 2^32 - n, so a draw below that needs no division to check.
+    if (x >= 4294967296 - n) {
+      const limit = 4294967296 - (4294967296 % n);
+      while (x >= limit) x = this.nextU32();
+    }
     return x % n;
   }
 }
