@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, FALLBACK_CATALOG, meanOf, normalizeCatalog, normalizeSeries, paretoFront, points, policySpec, quality, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, normalizeCatalog, normalizeSeries, paretoFront, points, policySpec, quality, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import type { RunRecord } from '../../renderer/src/lib/types.js';
 
@@ -144,11 +144,6 @@ describe('policies', () => {
     assert.equal(policySpec(c[0]!, undefined), 'uee-ucb');
   });
 
-  test('an unreadable catalog falls back to the built-in list', () => {
-    assert.equal(normalizeCatalog(null), FALLBACK_CATALOG);
-    assert.equal(normalizeCatalog([1, 'x']), FALLBACK_CATALOG);
-    assert.ok(FALLBACK_CATALOG.some((e) => e.id === 'eenet'));
-  });
 
   test('what a policy learned, in one line', () => {
     assert.equal(describeLearned({ kind: 'fixed', exit: 1 }, ['a', 'b']), 'always exits at b');

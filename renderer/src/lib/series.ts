@@ -3,7 +3,7 @@
  * tolerant of partial data (live runs) and of missing fields (a trace without
  * labels has no accuracy), tested under Node.
  */
-import type { PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
+import type { CatalogEntry, PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
 
 export interface XY {
   x: number;
@@ -208,49 +208,6 @@ export function policySpec(entry: Pick<PolicyCatalogEntry, 'id' | 'arg'>, arg: n
   return a === undefined || a === '' ? entry.id : `${entry.id}:${a}`;
 }
 
-/**
- * The policies the lab offers when the engine has no policy.catalog yet:
- * the same specs `exit-studio` accepts (src/policies/spec.ts).
- */
-const PARAMS_FALLBACK: Record<'budget' | 'warmup' | 'refitEvery', PolicyParam> = {
-  budget: { name: 'budget', label: 'Budget (mean cost per sample)', type: 'number', default: 0.5, min: 0.01, max: 1, step: 0.05 },
-  warmup: { name: 'warmup', label: 'Warm-up rounds (blank: fit in hindsight)', type: 'integer', min: 0, step: 100 },
-  refitEvery: { name: 'refitEvery', label: 'Refit every (rounds)', type: 'integer', min: 1, step: 100 },
-};
-
-export const FALLBACK_CATALOG: PolicyCatalogEntry[] = [
-  {
-    id: 'uee-ucb',
-    label: 'UEE-UCB',
-    description: 'Unsupervised early exit as a bandit: learns one exit from agreement with the last exit.',
-    params: [{ name: 'alpha', label: 'α (exploration)', type: 'number', default: 1, min: 0, step: 0.1 }],
-  },
-  {
-    id: 'dee',
-    label: 'DEE',
-    description: 'Confidence-binned bandit: learns an exit per confidence bin.',
-    params: [
-      { name: 'bins', label: 'Bins', type: 'integer', default: 10, min: 1, step: 1 },
-      { name: 'alpha', label: 'α (exploration)', type: 'number', default: 1, min: 0, step: 0.1 },
-    ],
-    needs: ['confidence'],
-  },
-  {
-    id: 'eenet',
-    label: 'EENet',
-    description: 'Learned exit scorer under a budget (mean cost per sample).',
-    params: [PARAMS_FALLBACK.budget, PARAMS_FALLBACK.warmup, PARAMS_FALLBACK.refitEvery],
-    needs: ['probs'],
-  },
-  { id: 'fixed', label: 'Fixed exit', arg: { name: 'exit', label: 'Exit (1-based)', type: 'integer', default: 1, min: 1, step: 1 }, params: [] },
-  { id: 'last', label: 'Last exit', params: [] },
-  { id: 'random', label: 'Random exit', params: [] },
-  { id: 'oracle', label: 'Oracle (hindsight, needs labels)', params: [], needs: ['labels'] },
-  { id: 'maxprob', label: 'Max-prob threshold', arg: { name: 'threshold', label: 'Threshold', type: 'number', default: 0.9, min: 0, max: 1, step: 0.01 }, params: [] },
-  { id: 'entropy', label: 'Entropy threshold', arg: { name: 'threshold', label: 'Threshold', type: 'number', default: 0.2, min: 0, max: 1, step: 0.01 }, params: [] },
-  { id: 'patience', label: 'Patience', arg: { name: 'patience', label: 'Patience', type: 'integer', default: 2, min: 1, step: 1 }, params: [] },
-];
-
 /** One line saying what a policy learned (the part a deployment applies). */
 export function describeLearned(learned: unknown, exitNames: readonly string[] = []): string {
   if (typeof learned !== 'object' || learned === null) return '—';
@@ -299,35 +256,19 @@ const ARG_LABEL: Record<string, string> = {
 };
 
 /**
- * policy.catalog's answer ({spec, title, summary, params: names, needs}[])
- * as the lab's list; a spec with an argument ("fixed:1") gives the argument
- * field and its default. Falls back to the built-in list for anything
- * unreadable.
+ * policy.catalog's answer as the lab's form entries; a spec with an argument
+ * ("fixed:1") gives the argument field its default. lambda is a field the lab
+ * shows once for all policies, so it is not repeated per policy.
  */
-export function normalizeCatalog(raw: unknown): PolicyCatalogEntry[] {
-  const arr = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null && Array.isArray((raw as { policies?: unknown }).policies) ? (raw as { policies: unknown[] }).policies : null;
-  if (!arr) return FALLBACK_CATALOG;
-  const out: PolicyCatalogEntry[] = [];
-  for (const x of arr) {
-    if (typeof x !== 'object' || x === null) continue;
-    const o = x as Record<string, unknown>;
-    const spec = typeof o.spec === 'string' ? o.spec : typeof o.id === 'string' ? o.id : undefined;
-    if (!spec) continue;
-    const colon = spec.indexOf(':');
-    const id = colon < 0 ? spec : spec.slice(0, colon);
-    const argText = colon < 0 ? undefined : spec.slice(colon + 1);
-    const params = Array.isArray(o.params)
-      ? (o.params as unknown[]).flatMap((p) => (typeof p === 'string' ? (PARAMS[p] ? [PARAMS[p]!] : []) : typeof p === 'object' && p !== null && typeof (p as PolicyParam).name === 'string' ? [p as PolicyParam] : []))
-      : [];
-    const entry: PolicyCatalogEntry = { id, label: typeof o.title === 'string' ? o.title : typeof o.label === 'string' ? o.label : id, params };
-    const description = typeof o.summary === 'string' ? o.summary : typeof o.description === 'string' ? o.description : undefined;
-    if (description) entry.description = description;
-    if (argText !== undefined) {
-      const v = Number(argText);
-      entry.arg = { name: 'arg', label: ARG_LABEL[id] ?? 'Argument', type: Number.isInteger(v) && id !== 'maxprob' && id !== 'entropy' ? 'integer' : 'number', default: Number.isFinite(v) ? v : argText, step: Number.isInteger(v) ? 1 : 0.01 };
+export function normalizeCatalog(entries: CatalogEntry[]): PolicyCatalogEntry[] {
+  return entries.map((o) => {
+    const colon = o.spec.indexOf(':');
+    const id = colon < 0 ? o.spec : o.spec.slice(0, colon);
+    const entry: PolicyCatalogEntry = { id, label: o.title, description: o.summary, needs: o.needs, params: o.params.flatMap((p) => (PARAMS[p] ? [PARAMS[p]!] : [])) };
+    if (colon >= 0) {
+      const v = Number(o.spec.slice(colon + 1));
+      entry.arg = { name: 'arg', label: ARG_LABEL[id] ?? 'Argument', type: Number.isInteger(v) && id !== 'maxprob' && id !== 'entropy' ? 'integer' : 'number', default: v, step: Number.isInteger(v) ? 1 : 0.01 };
     }
-    if (Array.isArray(o.needs)) entry.needs = o.needs as string[];
-    out.push(entry);
-  }
-  return out.length ? out : FALLBACK_CATALOG;
+    return entry;
+  });
 }

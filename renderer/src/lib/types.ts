@@ -142,6 +142,16 @@ export interface PolicyParam {
   description?: string;
 }
 
+/** policy.catalog's entries (src/policies/catalog.ts). */
+export interface CatalogEntry {
+  spec: string;
+  title: string;
+  summary: string;
+  params: string[];
+  needs: string[];
+  kind: 'bandit' | 'trained' | 'baseline';
+}
+
 export interface PolicyCatalogEntry {
   /** Spec head: "uee-ucb", "dee", "eenet", "fixed", ... */
   id: string;
