@@ -5,21 +5,22 @@
  *     (ratio <= 1.05). The stages are those a deployment runs (EarlyExitRunner: re-cut from
  *     onnxruntime's optimized graph for this CPU, split-optimize.ts); the portable stages (cut
  *     from the original graph, as a bundle stores them) are timed beside them for comparison;
- *  2. a maxProb threshold policy that sends about half the samples out early: measured mean
- *     latency per sample against what the stage costs and the exit shares predict (within 10%),
- *     and the realized speedup over the full model.
+ *  2. a maxProb threshold policy that sends about half the samples out early (as many at each
+ *     early exit): measured mean latency per sample against what the stage costs (StageTimer,
+ *     timed in the same rounds) and the exit shares predict (within 10%), and the realized
+ *     speedup over the full model.
  * The full model runs at its best graph optimization level (each level is timed first). Every
- * side runs in the same process, same EP and threads, same batches, warm sessions, in rotating
- * order batch by batch; ms/sample figures are medians over rounds, ratios medians of the
- * per-batch ratios (both sides run back to back on the same batch), which a busy machine's
- * load swings disturb least. A last row times the full model
- * also fetching the tensors that cross the cuts: onnxruntime-node copies every fetched output into
- * JavaScript memory, so this is the floor of what any split costs on that model.
- * Settings: BENCH_THREADS (default 1), BENCH_BATCH (64), BENCH_SAMPLES (1024), BENCH_ROUNDS (7),
- * BENCH_EP (cpu), BENCH_MODELS (sample,resnet).
+ * side runs in the same process, same EP and threads, same batches, warm sessions, in a fresh
+ * random order batch by batch; ms/sample figures are medians over rounds, ratios medians of the
+ * per-batch ratios (both sides run back to back on the same batch), which a busy machine's load
+ * swings disturb least. One more side times the full model also fetching the tensors that cross
+ * the cuts: onnxruntime-node copies every fetched output into JavaScript memory, so this is the
+ * floor of what any split costs on that model (docs/deploy.md, "What the split costs").
+ * Settings: BENCH_THREADS (default 1), BENCH_BATCH (64), BENCH_SAMPLES (1024), BENCH_ROUNDS (9),
+ * BENCH_EP (cpu), BENCH_MODELS (sample,resnet), BENCH_RESNET_SAMPLES (128), BENCH_RESNET_BATCH (32).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readBundle, writeBundle } from '../src/export/bundle.js';
@@ -31,7 +32,7 @@ import { describeSplit, splitStages } from '../src/model/split.js';
 import { gatherRows, sessionOptions, type SessionSettings } from '../src/model/split-run.js';
 import { samplePaths } from '../src/paths.js';
 import { firstBatch } from '../src/runtime/data.js';
-import { measureStageLatency } from '../src/runtime/latency.js';
+import { measureStageLatency, StageTimer } from '../src/runtime/latency.js';
 import { EarlyExitRunner } from '../src/runtime/runner.js';
 import { featuresOf, softmaxInto } from '../src/trace/features.js';
 import { buildCnnMultiExit, cleanupTempModels, floatTensor, makeModel, node, prng, randomFloats, valueInfo, writeTempModel } from '../test/helpers/onnx-builder.js';
@@ -40,7 +41,7 @@ import type { onnx } from '../src/model/proto.js';
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 64);
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 1024);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
 const EP = process.env['BENCH_EP'] ?? 'cpu';
 const MODELS = (process.env['BENCH_MODELS'] ?? 'sample,resnet').split(',').map((s) => s.trim());
 const LEVELS = ['all', 'extended', 'basic', 'disabled'] as const;
@@ -70,21 +71,35 @@ function batches(feeds: Record<string, ort.Tensor>, n: number, size: number): Re
   return out;
 }
 
-/** A maxProb threshold T (same at every exit but the last) that sends about `share` of the samples out early. */
-function thresholdForShare(maxProb: Float64Array, n: number, K: number, share: number): number {
-  const early = (T: number): number => {
-    let c = 0;
-    for (let i = 0; i < n; i++) for (let k = 0; k < K - 1; k++) if (maxProb[i * K + k]! >= T) { c++; break; }
-    return c / n;
-  };
-  let lo = 0;
-  let hi = 1;
-  for (let it = 0; it < 40; it++) {
-    const mid = (lo + hi) / 2;
-    if (early(mid) > share) lo = mid;
-    else hi = mid;
+/** 0..n-1 in a random order (Fisher-Yates). */
+function shuffled(n: number, rand: () => number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
   }
-  return hi;
+  return out;
+}
+
+/**
+ * maxProb thresholds, one per exit but the last, that send about `share` of the samples out early,
+ * the same number at each early exit: exit k's threshold is the maxProb quantile, among the samples
+ * still running there, that lets its part go.
+ */
+function thresholdsForShare(maxProb: Float64Array, n: number, K: number, share: number): number[] {
+  const running = Array.from({ length: n }, (_, i) => i);
+  const per = Math.round((share * n) / (K - 1));
+  const out: number[] = [];
+  let alive = running;
+  for (let k = 0; k < K - 1; k++) {
+    const values = alive.map((i) => maxProb[i * K + k]!).sort((x, y) => y - x);
+    // Exit when maxProb >= T: T is the per-th largest value (ties may let a few more go).
+    const T = values.length > per ? values[Math.max(0, per - 1)]! : 0;
+    out.push(T);
+    alive = alive.filter((i) => !(maxProb[i * K + k]! >= T));
+  }
+  out.push(0);
+  return out;
 }
 
 /**
@@ -123,13 +138,24 @@ function buildResidualCnn(o: { widths: number[]; blocks: number; size: number; c
     nodes.push(node('Flatten', [`gap${s}`], [`flat${s}`], { axis: 1 }));
     // Activations grow with depth (random weights, residual sums): smaller heads deeper keep the
     // logits' spread alike at every exit, so maxProb thresholds split the samples at each.
-    const head = [2, 1, 0.5, 0.4][Math.min(s, 3)]!;
+    const head = [3, 3, 0.8, 0.4][Math.min(s, 3)]!;
     inits.push(floatTensor(`hw${s}`, [o.classes, w], randomFloats(rand, o.classes * w, head / Math.sqrt(w))));
     inits.push(floatTensor(`hb${s}`, [o.classes], randomFloats(rand, o.classes, 0.1)));
     nodes.push(node('Gemm', [`flat${s}`, `hw${s}`, `hb${s}`], [`exit_${s + 1}`], { transB: 1 }));
     outputs.push(valueInfo(`exit_${s + 1}`, ['batch', o.classes]));
   });
   return makeModel({ nodes, initializers: inits, inputs: [valueInfo('x', ['batch', 3, o.size, o.size])], outputs });
+}
+
+/** Random images with a random contrast each (x0.1 to x2), so the exits' confidence varies from sample to sample. */
+function contrasted(data: Float32Array, count: number): Float32Array {
+  const rand = prng(5);
+  const per = data.length / count;
+  for (let i = 0; i < count; i++) {
+    const f = 0.1 + 1.9 * rand();
+    for (let j = i * per; j < (i + 1) * per; j++) data[j]! *= f;
+  }
+  return data;
 }
 
 /** The optimized stages merged back (the optimized full model), also outputting every cut tensor. */
@@ -167,7 +193,7 @@ async function bench(c: Case): Promise<boolean> {
   const settings: SessionSettings = { ep: EP, threads: THREADS };
   const list = batches(feeds, n, batch);
   console.log(`\n=== ${c.label}`);
-  console.log(`${n} samples, batch ${batch}, ${THREADS} thread(s), ep ${EP}, ${c.rounds} rounds, exits ${exits.join(', ')}`);
+  console.log(`${n} samples, batch ${batch}, ${THREADS} thread(s), ep ${EP}, ${c.rounds} rounds, exits ${exits.join(', ')}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
   console.log('portable split (what a bundle stores):');
   for (const line of describeSplit(await splitStages(modelPath, exits))) console.log(`  ${line}`);
 
@@ -207,7 +233,7 @@ async function bench(c: Case): Promise<boolean> {
       maxProb[i * K + k] = Math.fround(f.maxProb);
     }
   });
-  const T = thresholdForShare(maxProb, n, K, 0.5);
+  const thresholds = thresholdsForShare(maxProb, n, K, 0.5);
 
   const dir = mkdtempSync(join(tmpdir(), 'exit-studio-bench-'));
   try {
@@ -215,7 +241,6 @@ async function bench(c: Case): Promise<boolean> {
     const costFeeds = list[0]!;
     const split = await splitStages(modelPath, exits);
     const lat = await measureStageLatency(split.stages, costFeeds, { ...settings, repeats: 15 });
-    const thresholds = exits.map((_, k) => (k === K - 1 ? 0 : T));
     await writeBundle(dir, {
       modelPath,
       policy: { policy: { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds }, exitNames: exits, costs: lat.cumulative, costUnit: 'ms' },
@@ -238,14 +263,19 @@ async function bench(c: Case): Promise<boolean> {
       await s.run(b, fetch);
       return performance.now() - t0;
     };
-    // Per batch of the all-stages runner: how long each stage took (the in-round cost model).
-    let lastStageMs: number[] = [];
     const timeRunner = async (r: EarlyExitRunner, b: Record<string, ort.Tensor>): Promise<number> => {
       const t0 = performance.now();
-      const res = await r.run(b);
-      const t = performance.now() - t0;
-      if (r === allStages) lastStageMs = res.stageMs;
-      return t;
+      await r.run(b);
+      return performance.now() - t0;
+    };
+    // The cost model, timed in the same rounds: measureStageLatency's pass (each stage with its
+    // exit's features and the hand-over of its carried tensors), batch by batch.
+    const timer = await StageTimer.create(split.stages, settings);
+    let lastStageMs: number[] = [];
+    const timeCosts = async (b: Record<string, ort.Tensor>): Promise<number> => {
+      const t0 = performance.now();
+      lastStageMs = await timer.time(b);
+      return performance.now() - t0;
     };
     const sides: ((b: Record<string, ort.Tensor>) => Promise<number>)[] = [
       (b) => timeFull(full, b, [last]),
@@ -253,8 +283,9 @@ async function bench(c: Case): Promise<boolean> {
       (b) => timeRunner(policyRunner, b),
       (b) => timeRunner(portable, b),
       (b) => timeFull(floorSession, b, floorFetch),
+      timeCosts,
     ];
-    const FULL = 0, STAGES = 1, POLICY = 2, PORTABLE = 3, FLOOR = 4;
+    const FULL = 0, STAGES = 1, POLICY = 2, PORTABLE = 3, FLOOR = 4, COSTS = 5;
     // Warm-up: two passes of each.
     for (const b of list.slice(0, 2)) for (const side of sides) await side(b);
     const exitCounts = new Array<number>(K).fill(0);
@@ -266,18 +297,20 @@ async function bench(c: Case): Promise<boolean> {
     // perRound[side][round]: ms/sample; pairs[side]: side / full, batch by batch (run back to back).
     const perRound: number[][] = sides.map(() => []);
     const pairs: number[][] = sides.map(() => []);
+    const rand = prng(20240611);
     const costRounds: number[][] = []; // cumulative ms/sample per exit, per round, from the all-stages runs
     const predictedRounds: number[] = [];
     for (let round = 0; round < c.rounds; round++) {
       const tot = sides.map(() => 0);
       const stageTot = new Array<number>(K).fill(0);
-      for (const [i, b] of list.entries()) {
-        // Rotate the order so no side always runs on the warmest caches or right after another.
+      for (const b of list) {
+        // A fresh random order every batch: no side always runs first, or always right after the
+        // same other side (whose data in the caches would help or hurt it). A fixed rotation
+        // does that and biased the ratios by several percent here.
         const t = sides.map(() => 0);
-        for (let j = 0; j < sides.length; j++) {
-          const s = (j + i + round) % sides.length;
+        for (const s of shuffled(sides.length, rand)) {
           t[s] = await sides[s]!(b);
-          if (s === STAGES) lastStageMs.forEach((ms, k) => (stageTot[k]! += ms));
+          if (s === COSTS) lastStageMs.forEach((ms, k) => (stageTot[k]! += ms));
         }
         t.forEach((x, s) => {
           tot[s]! += x;
@@ -294,6 +327,7 @@ async function bench(c: Case): Promise<boolean> {
     await allStages.release();
     await portable.release();
     await floorSession.release();
+    await timer.release();
 
     const ms = perRound.map(median);
     const ratio = median(pairs[STAGES]!);
@@ -306,9 +340,9 @@ async function bench(c: Case): Promise<boolean> {
       { what: 'all stages / full model', value: ratio.toFixed(3), target: '<= 1.05', ok: ratio <= 1.05 },
       { what: 'portable stages / full model', value: median(pairs[PORTABLE]!).toFixed(3), target: '(for comparison: cut from the original graph)', ok: null },
       { what: 'full model fetching the cut tensors / full model', value: median(pairs[FLOOR]!).toFixed(3), target: '(copy-out floor of any split here)', ok: null },
-      { what: 'stage costs, cumulative ms/sample', value: costs.map((x) => x.toFixed(4)).join(' / '), target: `(all-stages runs, same rounds, batch ${batch})`, ok: null },
+      { what: 'stage costs, cumulative ms/sample', value: costs.map((x) => x.toFixed(4)).join(' / '), target: `(StageTimer in the same rounds, batch ${batch})`, ok: null },
       { what: 'measureStageLatency, cumulative ms/sample', value: lat.cumulative.map((x) => x.toFixed(4)).join(' / '), target: '(the bundle\'s cost model, timed before the rounds)', ok: null },
-      { what: `maxProb >= ${T.toFixed(4)}: exit shares`, value: shares.map((s) => `${(100 * s).toFixed(1)}%`).join(' / '), target: '~50% before the last exit', ok: null },
+      { what: `maxProb >= ${thresholds.slice(0, -1).map((t) => t.toFixed(3)).join('/')}: exit shares`, value: shares.map((s) => `${(100 * s).toFixed(1)}%`).join(' / '), target: '~50% before the last exit', ok: null },
       { what: 'policy: predicted ms/sample (shares x costs)', value: predicted.toFixed(4), target: '', ok: null },
       { what: 'policy: measured ms/sample', value: ms[POLICY]!.toFixed(4), target: '', ok: null },
       { what: 'policy: |measured - predicted| / predicted', value: `${(100 * relErr).toFixed(1)}%`, target: '<= 10%', ok: relErr <= 0.1 },
@@ -348,9 +382,9 @@ async function main(): Promise<void> {
     // ~170 MMACs per sample, ~65x the sample model: fewer samples keep the run short.
     const count = Math.min(SAMPLES, Number(process.env['BENCH_RESNET_SAMPLES'] ?? 128));
     cases.push({
-      label: 'built residual CNN (ResNet-18-like: widths 32/64/128/256, 2 basic blocks per stage, 3x32x32 input, random weights and inputs)',
+      label: 'built residual CNN (ResNet-18-like: widths 32/64/128/256, 2 basic blocks per stage, 3x32x32 input, random weights, random inputs of random contrast)',
       modelPath: writeTempModel(buildResidualCnn({ widths: [32, 64, 128, 256], blocks: 2, size: 32, classes: 10, seed: 7 })),
-      feeds: { x: new ort.Tensor('float32', randomFloats(prng(2), count * 3 * 32 * 32, 1), [count, 3, 32, 32]) },
+      feeds: { x: new ort.Tensor('float32', contrasted(randomFloats(prng(2), count * 3 * 32 * 32, 1), count), [count, 3, 32, 32]) },
       batch: Math.min(BATCH, Number(process.env['BENCH_RESNET_BATCH'] ?? 32)),
       rounds: ROUNDS,
     });

@@ -232,6 +232,7 @@ export const applyOptionsSchema = z
     batch: z.number().int().positive().optional(),
     limit: z.number().int().positive().optional(),
     model: z.string().min(1).optional(),
+    optimize: z.boolean().optional(),
   })
   .strict();
 
@@ -247,6 +248,8 @@ export interface ApplyOptions {
   limit?: number;
   /** The full model, when it is not at the path the manifest recorded. */
   model?: string;
+  /** Re-cut the stages from onnxruntime's optimized graph on this machine (default true; CPU EP only). */
+  optimize?: boolean;
 }
 
 export interface ApplyReport {
@@ -272,6 +275,12 @@ export interface ApplyReport {
   speedup: number;
   /** What the speedup is measured against: the original model, or (when it is not at hand) all stages run through. */
   baseline: 'model' | 'stages';
+  /**
+   * Which stages ran: 'optimized' (re-cut on this machine from onnxruntime's optimized graph,
+   * verified at load; split-optimize.ts) or 'portable' (the bundle's stage files as they are;
+   * the reason is among the warnings).
+   */
+  stages: 'optimized' | 'portable';
   /** Mean cost per sample the bundle's costs and the exit shares predict, in costUnit. */
   expectedCost: number;
   costUnit: string;
@@ -315,13 +324,14 @@ export async function applyBundle(dir: string, dataPath: string, opts: ApplyOpti
   const choice = chooseProvider(opts.ep ?? 'cpu');
   warnings.push(...choice.warnings);
   const ep = choice.providers[0]!;
-  const settings = { ep, ...(opts.threads ? { threads: opts.threads } : {}) };
+  const settings = { ep, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.optimize === false ? { optimize: false } : {}) };
   const batchSize = opts.batch ?? 64;
   const K = bundle.stages.length;
   const lastExit = manifest.exits[K - 1]!;
 
   const ds = await openDataset(dataPath, manifest.inputs, opts.limit ? { limit: opts.limit } : undefined);
   const runner = await EarlyExitRunner.create({ stages: bundle.stages, exits: bundle.exits, policy: bundle.policy.policy }, settings);
+  if (runner.note && /could not be cut/.test(runner.note)) warnings.push(runner.note);
   const fullPath = await baselineModel(bundle, opts.model, warnings);
   const full = fullPath
     ? await ort.InferenceSession.create(fullPath, sessionOptions(settings))
@@ -407,6 +417,7 @@ export async function applyBundle(dir: string, dataPath: string, opts: ApplyOpti
       fullLatencyMs,
       speedup: fullLatencyMs / meanLatencyMs,
       baseline: fullPath ? 'model' : 'stages',
+      stages: runner.layout,
       expectedCost: exitShares.reduce((s, p, k) => s + p * manifest.exits[k]!.cost, 0),
       costUnit: manifest.costUnit,
       warnings,

@@ -1,14 +1,19 @@
 /**
  * Measured cost of each exit when the model runs as stages: the stage runs are timed one by one
- * on the same batch, and exit k costs stages 1..k. This is what a deployment pays, transfers
- * between stages included, so it is the cost model to tune against (`--costs latency`). The stages
- * are prepared as the runner prepares them (prepareStages: re-cut from the optimized graph on the
- * CPU), so the costs are those of the stages a deployment runs.
+ * on the same batch, and exit k costs stages 1..k. Each stage's time holds what the runner does
+ * there besides running it: the softmax and features of its exit for every sample (what a policy
+ * looks at) and copying the carried tensors' rows for the samples that go on (here all of them,
+ * into kept buffers as the runner does). This is what a deployment pays, transfers between stages
+ * included, so it is the cost model to tune against (`--costs latency`). The stages are prepared
+ * as the runner prepares them (prepareStages: re-cut from the optimized graph on the CPU), so the
+ * costs are those of the stages a deployment runs.
  */
 import type * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
-import { prepareStages } from '../model/split-optimize.js';
-import { createStageSessions, StageSession, stageFeeds, type SessionSettings, type StageIO } from '../model/split-run.js';
+import { outputAsFloat } from '../inference/tensors.js';
+import { prepareStages, type PreparedStage } from '../model/split-optimize.js';
+import { copyRows, createStageSessions, RowBuffers, stageFeeds, stageFetches, type SessionSettings, type StageIO } from '../model/split-run.js';
+import { featuresOf, softmaxInto, type Features } from '../trace/features.js';
 
 export interface StageLatencyOptions extends SessionSettings {
   /** Timed passes after one warm-up pass; the median of each stage counts (default 5). */
@@ -30,45 +35,88 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+function batchOf(feeds: Record<string, ort.Tensor>): number {
+  const first = Object.values(feeds)[0];
+  const batch = first && first.dims.length ? Number(first.dims[0]) : 0;
+  if (!(batch > 0)) throw new StudioError('stage latency: the feeds hold an empty batch');
+  return batch;
+}
+
+/** Times the stages of a deployment pass by pass; measureStageLatency and the bench use it. */
+export class StageTimer {
+  private readonly buffers = new RowBuffers();
+  private readonly f: Features = { pred: 0, maxProb: 0, entropy: 0, margin: 0 };
+  private scratch = new Float64Array(0);
+
+  private constructor(
+    private readonly stages: PreparedStage[],
+    private readonly sessions: ort.InferenceSession[],
+    readonly layout: 'optimized' | 'portable',
+  ) {}
+
+  static async create(stages: (StageIO & { bytes: Uint8Array })[], settings: SessionSettings = {}): Promise<StageTimer> {
+    // The batch axes come with the prepared stages; portable stages without them copy along axis 0 (the cost is the same).
+    const prepared = await prepareStages(
+      stages.map((s) => ({ ...s, carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: 'batchAxis' in b ? (b.batchAxis as number | null) : 0 })) })),
+      settings,
+    );
+    return new StageTimer(prepared.stages, await createStageSessions(prepared.stages, settings), prepared.layout);
+  }
+
+  /** ms of each stage (with its exit's features and the hand-over) on the batch `feeds`. */
+  async time(feeds: Record<string, ort.Tensor>): Promise<number[]> {
+    const batch = batchOf(feeds);
+    const all = Int32Array.from({ length: batch }, (_, i) => i);
+    const times: number[] = [];
+    let carried: Record<string, ort.Tensor> = {};
+    for (let k = 0; k < this.stages.length; k++) {
+      const stage = this.stages[k]!;
+      const f = stageFeeds(stage, feeds, carried);
+      const t0 = performance.now();
+      const out = await this.sessions[k]!.run(f, stageFetches(stage));
+      const scores = outputAsFloat(out[stage.exit]!, stage.exit);
+      const C = Math.max(1, Math.floor(scores.length / batch));
+      if (this.scratch.length < C) this.scratch = new Float64Array(C);
+      for (let r = 0; r < batch; r++) {
+        softmaxInto(scores, r * C, C, this.scratch);
+        featuresOf(this.scratch, C, this.f);
+      }
+      const next: Record<string, ort.Tensor> = {};
+      for (const b of stage.carriedOut) {
+        next[b.name] = b.batchAxis === null ? out[b.name]! : copyRows(out[b.name]!, b.batchAxis, all, this.buffers.for(b.name));
+      }
+      times.push(performance.now() - t0);
+      carried = next;
+    }
+    return times;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.release()));
+  }
+}
+
 /** Per-stage and cumulative ms per sample of `stages` on the batch `feeds` (every graph input). */
 export async function measureStageLatency(
   stages: (StageIO & { bytes: Uint8Array })[],
   feeds: Record<string, ort.Tensor>,
   opts: StageLatencyOptions = {},
 ): Promise<StageLatency> {
-  const first = Object.values(feeds)[0];
-  const batch = first && first.dims.length ? Number(first.dims[0]) : 0;
-  if (!(batch > 0)) throw new StudioError('stage latency: the feeds hold an empty batch');
+  const batch = batchOf(feeds);
   const repeats = Math.max(1, opts.repeats ?? 5);
-  const prepared = await prepareStages(
-    stages.map((s) => ({ ...s, carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: 0 })) })),
-    opts,
-  );
-  const run = prepared.stages;
-  const sessions = (await createStageSessions(run, opts)).map((s, k) => new StageSession(s, run[k]!));
+  const timer = await StageTimer.create(stages, opts);
   try {
-    const times: number[][] = run.map(() => []);
-    for (let pass = 0; pass <= repeats; pass++) {
-      let carried: Record<string, ort.Tensor> = {};
-      for (let k = 0; k < run.length; k++) {
-        const stage = run[k]!;
-        const f = stageFeeds(stage, feeds, carried);
-        const t0 = performance.now();
-        const out = await sessions[k]!.run(f, batch);
-        const t = performance.now() - t0;
-        if (pass > 0) times[k]!.push(t); // pass 0 warms up
-        carried = {};
-        for (const b of stage.carriedOut) carried[b.name] = out[b.name]!;
-      }
-    }
+    const times: number[][] = stages.map(() => []);
+    await timer.time(feeds); // warm-up
+    for (let pass = 0; pass < repeats; pass++) (await timer.time(feeds)).forEach((t, k) => times[k]!.push(t));
     const perStage = times.map((t) => median(t) / batch);
     const cumulative: number[] = [];
     perStage.reduce((acc, t) => {
       cumulative.push(acc + t);
       return acc + t;
     }, 0);
-    return { perStage, cumulative, layout: prepared.layout };
+    return { perStage, cumulative, layout: timer.layout };
   } finally {
-    await Promise.all(sessions.map((s) => s.release()));
+    await timer.release();
   }
 }

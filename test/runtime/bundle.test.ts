@@ -50,6 +50,7 @@ describe('bundle', () => {
     const r = await applyBundle(dir, data, { labels, batch: 16, threads: 1 });
     assert.equal(r.samples, 50);
     assert.equal(r.baseline, 'model');
+    assert.equal(r.stages, 'optimized', r.warnings.join('; '));
     assert.equal(r.exitCounts.reduce((a, c) => a + c, 0), 50);
     assert.ok(Math.abs(r.exitShares.reduce((a, c) => a + c, 0) - 1) < 1e-12);
     assert.ok(r.accuracy !== null && r.accuracy >= 0 && r.accuracy <= 1);
@@ -61,6 +62,9 @@ describe('bundle', () => {
     await writeBundle(last, { modelPath: model, policy: { ...policy, policy: { kind: 'fixed', exit: 2 } } });
     const all = await applyBundle(last, data, { threads: 1 });
     assert.equal(all.agreement, 1);
+    const portable = await applyBundle(last, data, { threads: 1, optimize: false });
+    assert.equal(portable.stages, 'portable');
+    assert.equal(portable.agreement, 1);
     assert.deepEqual(all.exitCounts, [0, 0, 50]);
     assert.equal(all.accuracy, null);
   });
