@@ -2,9 +2,9 @@
 import { basename, resolve } from 'node:path';
 import { previewDataset } from '../data/preview.js';
 import { inspectModel } from '../model/inspect.js';
-import { measureExitLatency } from '../model/latency.js';
 import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
+import { measureCascadeLatency } from '../inference/exit-latency.js';
 import { runInference } from '../inference/job.js';
 import { listProviders } from '../inference/providers.js';
 import { exportTrace } from '../trace/export.js';
@@ -16,12 +16,12 @@ import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspect
 const LATENCY_BATCH = 32;
 
 export const traceCommands = {
-  'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[] }> => {
+  'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string }> => {
     const info = await inspectModel(resolve(input.path));
     if (!input.latency) return info;
     // Timed on a synthetic batch: latency depends on shapes, not on values, for the models this targets.
-    const latencyMs = await measureExitLatency(info.path, info, syntheticFeeds(info.inputs, LATENCY_BATCH), input.threads ? { threads: input.threads } : {});
-    return { ...info, latencyMs };
+    const l = await measureCascadeLatency(info, syntheticFeeds(info.inputs, LATENCY_BATCH), input.threads ? { threads: input.threads } : {});
+    return { ...info, latencyMs: l.ms, latencyMethod: l.method };
   }),
 
   'data.preview': command(previewInput, async (_ctx, input) => {

@@ -128,7 +128,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const datasetId = store.assets.upsertDataset(dataPath, dataSha, dataset.format, out.samples);
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
-      meta: { ep: out.ep, batch, threads, kinds: out.kinds, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings },
+      meta: { ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,
@@ -155,6 +155,8 @@ interface DriveOutcome {
   seconds: number;
   kinds: ScoreKind[];
   latencyMs: number[];
+  /** How the latency profile was timed: as deployment stages, or exit by exit as pruned models. */
+  latencyMethod: string | null;
   ep: string;
   warnings: string[];
 }
@@ -206,11 +208,15 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     feats.flush();
     const seconds = (performance.now() - t0) / 1000;
     let latencyMs: number[] = [];
+    let latencyMethod: string | null = null;
     if (firstBatch) {
       ch.send({ type: 'latency', info, feeds: firstBatch });
-      latencyMs = (await ch.next('latency')).ms;
+      const l = await ch.next('latency');
+      latencyMs = l.ms;
+      latencyMethod = l.method;
+      if (l.note) ready.warnings.push(`latency timed exit by exit, not as stages: ${l.note}`);
     }
-    return { samples: done, seconds, kinds: feats.kinds, latencyMs, ep: ready.ep, warnings: ready.warnings };
+    return { samples: done, seconds, kinds: feats.kinds, latencyMs, latencyMethod, ep: ready.ep, warnings: ready.warnings };
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);
     await worker.terminate();

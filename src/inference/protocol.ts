@@ -20,5 +20,5 @@ export type FromWorker =
   | { type: 'ready'; ep: string; warnings: string[] }
   /** Scores of every fetched exit for one batch, in fetch order, [n, C_k] row-major. */
   | { type: 'output'; seq: number; n: number; scores: (Float32Array | Float64Array)[] }
-  | { type: 'latency'; ms: number[] }
+  | { type: 'latency'; ms: number[]; method: 'staged' | 'pruned'; note?: string }
   | { type: 'error'; message: string; kind: 'input' | 'runtime'; file?: string };

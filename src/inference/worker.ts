@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isStudioError } from '../errors.js';
-import { measureExitLatency } from '../model/latency.js';
+import { measureCascadeLatency } from './exit-latency.js';
 import { chooseProvider } from './providers.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { outputAsFloat, toFeeds } from './tensors.js';
@@ -51,8 +51,8 @@ async function handle(m: ToWorker): Promise<void> {
       return;
     }
     case 'latency': {
-      const ms = await measureExitLatency(m.info.path, m.info, toFeeds(m.feeds), { threads, ep });
-      post({ type: 'latency', ms });
+      const l = await measureCascadeLatency(m.info, toFeeds(m.feeds), { threads, ep });
+      post({ type: 'latency', ...l });
       return;
     }
     case 'close':

@@ -54,5 +54,6 @@ test('the sample: image-shaped input flagged for thumbnails; inspect measures a 
   assert.equal(p.inputs[0]!.samples[0]!.length, 784);
   const info = await call(ctx, 'model.inspect', { path: s.model, latency: true, threads: 1 });
   assert.equal(info.latencyMs?.length, info.exits.length);
+  assert.equal(info.latencyMethod, 'staged', 'timed as the stages a deployment runs');
   assert.ok(info.latencyMs!.every((x, i) => x > 0 && (i === 0 || x >= info.latencyMs![i - 1]!)));
 });
