@@ -133,6 +133,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     // The model screen now shows the measured latency profile.
     await nav('Model').click();
     await drewData('chart-latency');
+    await drewData('chart-cost-models');
   });
 
   step('trace screen draws its diagnostics', async () => {
