@@ -25,6 +25,9 @@ class LabState {
   running = $state(false);
   traceId = $state<number | null>(null);
   policies = $state.raw<string[]>([]);
+  /** The lab's shared settings, so a flow that starts a run elsewhere (Home's sample) shows what it used. */
+  seeds = $state(5);
+  lambda = $state(1);
 
   reset(traceId: number, policies: string[]): void {
     this.traceId = traceId;
