@@ -7,6 +7,7 @@
  * cancel). Every other command goes to the engine's command table.
  */
 import { z } from 'zod';
+import { recentFromCommand, type RecentEntry } from './recent.js';
 
 export const INVOKE_CHANNEL = 'studio:invoke';
 export const EVENT_CHANNEL = 'studio:event';
@@ -79,6 +80,8 @@ export interface BridgeDeps {
   cancel(id: string): boolean;
   openFile(options: OpenFileOptions): Promise<string | null>;
   saveFile(options: SaveFileOptions): Promise<string | null>;
+  /** Files a command opened (File → Open Recent); never allowed to fail the command. */
+  recordRecent?(entries: RecentEntry[]): void;
 }
 
 function refused(message: string): BridgeResult {
@@ -115,9 +118,19 @@ export async function handleInvoke(deps: BridgeDeps, sender: SenderInfo, message
       if (!p.success) return refused(`host.saveFile: invalid payload (${zodProblems(p.error)})`);
       return { ok: true, result: { path: await deps.saveFile(p.data) } };
     }
-    default:
+    default: {
       // The command table validates the payload against the command's own schema.
-      return deps.run(id, command, payload, (event) => send({ id, event }));
+      const r = await deps.run(id, command, payload, (event) => send({ id, event }));
+      if (r.ok && deps.recordRecent) {
+        try {
+          const entries = recentFromCommand(command, payload, r.result);
+          if (entries.length) deps.recordRecent(entries);
+        } catch {
+          // A recent-files hiccup (disk full, bad path) must not fail the command.
+        }
+      }
+      return r;
+    }
   }
 }
 
@@ -133,4 +146,30 @@ export function isExternalLink(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The window's Content-Security-Policy (added to the page's response headers
+ * by main.ts): own scripts only, no plugins, no framing, no network but the
+ * dev server's own socket during `npm start`.
+ */
+export function windowCsp(origin: AppOrigin): string {
+  let connect = "'self'";
+  if (origin.devServerUrl) {
+    const dev = new URL(origin.devServerUrl);
+    connect += ` ${dev.origin} ${dev.protocol === 'https:' ? 'wss' : 'ws'}://${dev.host}`;
+  }
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    // Svelte and chart.js set element styles at run time.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src ${connect}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-src 'none'",
+  ].join('; ');
 }

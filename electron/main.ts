@@ -4,11 +4,14 @@
  * loaded at run time so the same compiled code serves the CLI, serve mode
  * and this window) and the renderer (dist/ui).
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, shell, type IpcMainInvokeEvent, type MenuItemConstructorOptions } from 'electron';
-import { join } from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobRunner } from '../src/server/jobs.js';
-import { EVENT_CHANNEL, handleInvoke, INVOKE_CHANNEL, isExternalLink, navigationAllowed, type AppOrigin, type BridgeDeps } from './bridge.js';
+import { EVENT_CHANNEL, handleInvoke, INVOKE_CHANNEL, isAppUrl, isExternalLink, navigationAllowed, windowCsp, type AppOrigin, type BridgeDeps } from './bridge.js';
+import { buildMenuTemplate, documentationCandidates, MENU_CHANNEL, menuAction, type MenuAction } from './menu.js';
+import { addRecent, kindOfPath, parseRecent, pruneRecent, RECENT_FILE, serializeRecent, type RecentEntry } from './recent.js';
 
 // Set by Electron Forge's Vite plugin during `npm start`; absent in a packaged app.
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
@@ -69,18 +72,87 @@ function createWindow(deps: BridgeDeps): BrowserWindow {
   return win;
 }
 
+// ---- Recent files: a small JSON in userData, mirrored to the OS list (macOS Dock, Windows jump list).
+
+const recentPath = (): string => join(app.getPath('userData'), RECENT_FILE);
+const caseInsensitive = process.platform === 'darwin' || process.platform === 'win32';
+const osRecentList = process.platform === 'darwin' || process.platform === 'win32';
+let recent: RecentEntry[] = [];
+
+function loadRecent(): void {
+  try {
+    recent = pruneRecent(parseRecent(JSON.parse(readFileSync(recentPath(), 'utf8'))), existsSync);
+  } catch {
+    recent = [];
+  }
+}
+
+function saveRecent(): void {
+  try {
+    const file = recentPath();
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, serializeRecent(recent));
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // Recent files are a convenience: a read-only profile must not break the app.
+  }
+}
+
+function recordRecent(entries: RecentEntry[]): void {
+  for (const e of entries) {
+    recent = addRecent(recent, e, { caseInsensitive });
+    if (osRecentList) app.addRecentDocument(e.path);
+  }
+  saveRecent();
+  menu();
+}
+
+function clearRecent(): void {
+  recent = [];
+  if (osRecentList) app.clearRecentDocuments();
+  saveRecent();
+  menu();
+}
+
+// ---- The menu: its actions go to the window on one channel; the window maps them to dialogs and screens.
+
+/**
+ * Sends a menu action (checked against its schema) to the focused window, or
+ * the first, or a new one once its page has loaded; only ever to the app's
+ * own page.
+ */
+function sendMenuAction(action: MenuAction, deps: BridgeDeps): void {
+  const a = menuAction.parse(action);
+  const deliver = (w: BrowserWindow): void => {
+    if (!w.isDestroyed() && isAppUrl(w.webContents.getURL(), deps.origin)) w.webContents.send(MENU_CHANNEL, a);
+  };
+  const win = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+  if (win && !win.webContents.isLoading()) return deliver(win);
+  const target = win ?? createWindow(deps);
+  target.webContents.once('did-finish-load', () => deliver(target));
+}
+
+async function openDocumentation(): Promise<void> {
+  const readme = documentationCandidates(app.getAppPath(), process.resourcesPath).find((p) => existsSync(p));
+  const problem = readme ? await shell.openPath(readme) : 'the README is not installed with this copy of the app';
+  if (problem) dialog.showErrorBox('Exit Studio documentation', `Could not open the documentation: ${problem}`);
+}
+
+let menuDeps: BridgeDeps | undefined;
+
 function menu(): void {
-  const template: MenuItemConstructorOptions[] = [
-    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
-    { role: 'fileMenu' },
-    { role: 'editMenu' },
-    { role: 'viewMenu' },
-    { role: 'windowMenu' },
-    {
-      role: 'help',
-      submenu: [{ label: 'Exit Studio on the web', click: () => void shell.openExternal('https://github.com/') }],
+  const deps = menuDeps;
+  recent = pruneRecent(recent, existsSync);
+  const template = buildMenuTemplate({
+    platform: process.platform,
+    isDevelopment: !app.isPackaged,
+    recent,
+    send: (action) => {
+      if (deps) sendMenuAction(action, deps);
     },
-  ];
+    clearRecent,
+    openDocumentation: () => void openDocumentation(),
+  });
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
@@ -91,10 +163,39 @@ app.on('web-contents-created', (_e, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
+// macOS: a file picked in the Dock's recent list (or dropped on the Dock icon) opens as what it is.
+const pendingOpen: string[] = [];
+app.on('open-file', (e, path) => {
+  e.preventDefault();
+  if (!menuDeps) {
+    pendingOpen.push(path);
+    return;
+  }
+  openFromOs(path, menuDeps);
+});
+
+function openFromOs(path: string, deps: BridgeDeps): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    return;
+  }
+  const kind = kindOfPath(path, recent, isDirectory);
+  if (kind) sendMenuAction({ action: 'open', kind, path }, deps);
+}
+
 app.whenReady().then(async () => {
   const { runner, close } = await engine();
+  // The page's Content-Security-Policy, on the app's own page (the dev server's too).
+  const csp = windowCsp(origin);
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    if (details.resourceType !== 'mainFrame' || !isAppUrl(details.url, origin)) return callback({});
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
+  });
   const deps: BridgeDeps = {
     origin,
+    recordRecent,
     run: (id, command, payload, emit) => runner.run(id, command, payload, emit),
     cancel: (id) => runner.cancel(id),
     openFile: async (o) => {
@@ -117,8 +218,11 @@ app.whenReady().then(async () => {
       if (!event.sender.isDestroyed()) event.sender.send(EVENT_CHANNEL, m);
     });
   });
+  menuDeps = deps;
+  loadRecent();
   menu();
   createWindow(deps);
+  for (const p of pendingOpen.splice(0)) openFromOs(p, deps);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow(deps);
   });

@@ -1,7 +1,8 @@
 /** The desktop IPC bridge's seams, without launching Electron: who may call, what they may send, where the window may go. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { handleInvoke, isAppUrl, isExternalLink, isTrustedSender, navigationAllowed, type AppOrigin, type BridgeDeps, type BridgeResult } from '../../electron/bridge.js';
+import { handleInvoke, isAppUrl, isExternalLink, isTrustedSender, navigationAllowed, windowCsp, type AppOrigin, type BridgeDeps, type BridgeResult } from '../../electron/bridge.js';
+import type { RecentEntry } from '../../electron/recent.js';
 
 const origin: AppOrigin = { fileUrl: 'file:///opt/Exit%20Studio/resources/app.asar/dist/ui/index.html' };
 const dev: AppOrigin = { ...origin, devServerUrl: 'http://localhost:5173' };
@@ -131,5 +132,44 @@ describe('where the window may go', () => {
     assert.ok(!isExternalLink('http://example.com/'));
     assert.ok(!isExternalLink('file:///etc/passwd'));
     assert.ok(!isExternalLink('javascript:alert(1)'));
+  });
+});
+
+describe('recent files', () => {
+  test('a command that opened a file records it; a failed one does not', async () => {
+    const recorded: RecentEntry[][] = [];
+    const d = deps({ recordRecent: (e) => recorded.push(e) });
+    await handleInvoke(d, own, { id: 'r1', command: 'trace.import', payload: { path: '/t/run.tsv' } }, () => {});
+    await handleInvoke(d, own, { id: 'r2', command: 'trace.list', payload: {} }, () => {});
+    const failing = deps({ recordRecent: (e) => recorded.push(e), run: async () => ({ ok: false, error: { message: 'no such file', kind: 'input' } }) });
+    await handleInvoke(failing, own, { id: 'r3', command: 'model.inspect', payload: { path: '/m/gone.onnx' } }, () => {});
+    assert.equal(recorded.length, 1);
+    assert.deepEqual(
+      recorded[0]!.map((e) => [e.kind, e.path]),
+      [['trace', '/t/run.tsv']],
+    );
+  });
+
+  test('a recent-files failure never fails the command', async () => {
+    const d = deps({
+      recordRecent: () => {
+        throw new Error('disk full');
+      },
+    });
+    const r = await handleInvoke(d, own, { id: 'r1', command: 'data.preview', payload: { path: '/d/x.npy', model: '/m.onnx' } }, () => {});
+    assert.deepEqual(r, { ok: true, result: { command: 'data.preview' } });
+  });
+});
+
+describe('content security policy', () => {
+  test('own scripts only; no plugins, frames, forms or base changes', () => {
+    const csp = windowCsp(origin);
+    for (const d of ["default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-src 'none'", "connect-src 'self'"]) assert.ok(csp.split('; ').includes(d), d);
+    assert.ok(!/unsafe-eval|script-src[^;]*unsafe-inline/.test(csp));
+  });
+
+  test('under npm start the page may also reach the dev server (hot reload)', () => {
+    const csp = windowCsp(dev);
+    assert.ok(csp.includes('connect-src \'self\' http://localhost:5173 ws://localhost:5173'), csp);
   });
 });

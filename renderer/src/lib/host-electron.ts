@@ -1,5 +1,6 @@
-/** The desktop transport: the preload's generic bridge to the command table, plus native dialogs. */
+/** The desktop transport: the preload's generic bridge to the command table, plus native dialogs, menu actions and dropped files' paths. */
 import { HostError, requestId, type DesktopBridge, type FileFilter, type Host, type Job } from './host.js';
+import { parseMenuAction, type MenuAction } from './host-menu.js';
 import type { StudioEvent } from './types.js';
 
 export class DesktopHost implements Host {
@@ -33,5 +34,17 @@ export class DesktopHost implements Host {
 
   async saveFile(options: { title: string; defaultPath?: string; filters?: FileFilter[] }): Promise<string | null> {
     return (await this.invoke<{ path: string | null }>('host.saveFile', options).result).path;
+  }
+
+  pathForFile(file: File): string {
+    const p = this.bridge.pathForFile(file);
+    return typeof p === 'string' ? p : '';
+  }
+
+  onMenu(listener: (action: MenuAction) => void): () => void {
+    return this.bridge.onMenu((raw) => {
+      const a = parseMenuAction(raw);
+      if (a) listener(a);
+    });
   }
 }

@@ -4,6 +4,7 @@
  * WebSocket. Views never know which one they have, except to offer native
  * file dialogs where there are some.
  */
+import type { MenuAction } from './host-menu.js';
 import type { StudioEvent } from './types.js';
 
 export interface Job<T> {
@@ -25,6 +26,10 @@ export interface Host {
   openFile?(options: { title: string; filters?: FileFilter[]; directory?: boolean }): Promise<string | null>;
   /** Native save dialog (desktop only). */
   saveFile?(options: { title: string; defaultPath?: string; filters?: FileFilter[] }): Promise<string | null>;
+  /** The path on disk of a dropped file (desktop only: a browser page never learns one); '' when it has none. */
+  pathForFile?(file: File): string;
+  /** Subscribes to the application menu's actions (desktop only); returns the unsubscribe. */
+  onMenu?(listener: (action: MenuAction) => void): () => void;
 }
 
 /** A command's failure as the views show it. */
@@ -49,4 +54,8 @@ export function requestId(): string {
 export interface DesktopBridge {
   invoke(command: string, payload: unknown, requestId: string): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; kind: string } }>;
   subscribe(listener: (message: { id: string; event: StudioEvent }) => void): () => void;
+  /** Menu actions, unchecked: DesktopHost validates them. */
+  onMenu(listener: (action: unknown) => void): () => void;
+  /** webUtils.getPathForFile, behind the preload. */
+  pathForFile(file: File): string;
 }

@@ -1,0 +1,138 @@
+/**
+ * Recent files of the desktop window (File → Open Recent, and the OS list
+ * through app.addRecentDocument): the models, datasets and traces the user
+ * opened. Kept as plain functions of plain data, so the rules (add, dedupe,
+ * cap, drop what is gone, which commands count as opening a file) are tested
+ * without Electron; main.ts reads and writes the small JSON file in
+ * app.getPath('userData').
+ */
+import { basename, extname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** How many files Open Recent keeps, all kinds together. */
+export const RECENT_LIMIT = 10;
+/** The file in app.getPath('userData'). */
+export const RECENT_FILE = 'recent-files.json';
+
+export const recentKind = z.enum(['model', 'dataset', 'trace']);
+export type RecentKind = z.output<typeof recentKind>;
+
+export const recentEntry = z
+  .object({
+    kind: recentKind,
+    path: z.string().min(1).max(4096),
+    /** ISO time it was last opened. */
+    openedAt: z.string().max(64),
+  })
+  .strict();
+export type RecentEntry = z.output<typeof recentEntry>;
+
+const recentFileSchema = z.object({ version: z.literal(1), files: z.array(z.unknown()).max(1000) }).strict();
+
+/**
+ * The list as stored on disk, from whatever JSON.parse gave: a missing,
+ * corrupt or foreign file is an empty list, bad entries are skipped.
+ */
+export function parseRecent(json: unknown): RecentEntry[] {
+  const f = recentFileSchema.safeParse(json);
+  if (!f.success) return [];
+  const out: RecentEntry[] = [];
+  for (const item of f.data.files) {
+    const e = recentEntry.safeParse(item);
+    if (e.success) out.push(e.data);
+  }
+  return dedupe(out).slice(0, RECENT_LIMIT);
+}
+
+/** What main.ts writes back. */
+export function serializeRecent(list: readonly RecentEntry[]): string {
+  return `${JSON.stringify({ version: 1, files: list.slice(0, RECENT_LIMIT) }, null, 2)}\n`;
+}
+
+/** Same file: same path and kind (case-insensitive on Windows and macOS, whose file systems usually are). */
+function key(e: Pick<RecentEntry, 'kind' | 'path'>, caseInsensitive: boolean): string {
+  return `${e.kind}\u0000${caseInsensitive ? e.path.toLowerCase() : e.path}`;
+}
+
+function dedupe(list: readonly RecentEntry[], caseInsensitive = false): RecentEntry[] {
+  const seen = new Set<string>();
+  return list.filter((e) => {
+    const k = key(e, caseInsensitive);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The list after opening `entry`: it goes first, any older copy of it goes, at most RECENT_LIMIT stay. */
+export function addRecent(list: readonly RecentEntry[], entry: RecentEntry, options: { caseInsensitive?: boolean } = {}): RecentEntry[] {
+  const ci = options.caseInsensitive ?? false;
+  const k = key(entry, ci);
+  return dedupe([entry, ...list.filter((e) => key(e, ci) !== k)], ci).slice(0, RECENT_LIMIT);
+}
+
+/** The list without the files that are no longer there. */
+export function pruneRecent(list: readonly RecentEntry[], exists: (path: string) => boolean): RecentEntry[] {
+  return list.filter((e) => {
+    try {
+      return exists(e.path);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function str(o: unknown, field: string): string | undefined {
+  if (typeof o !== 'object' || o === null) return undefined;
+  const v = (o as Record<string, unknown>)[field];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/**
+ * The files a command that succeeded has opened: model.inspect a model,
+ * data.preview a dataset, trace.infer its model and dataset, trace.import a
+ * trace file. Paths are made absolute the way the engine resolves them.
+ */
+export function recentFromCommand(command: string, payload: unknown, result: unknown, now: Date = new Date()): RecentEntry[] {
+  const openedAt = now.toISOString();
+  const at = (kind: RecentKind, path: string | undefined): RecentEntry[] => (path ? [{ kind, path: resolve(path), openedAt }] : []);
+  switch (command) {
+    case 'model.inspect':
+      return at('model', str(result, 'path') ?? str(payload, 'path'));
+    case 'data.preview':
+      return at('dataset', str(payload, 'path'));
+    case 'trace.infer':
+      return [...at('dataset', str(payload, 'data')), ...at('model', str(payload, 'model'))];
+    case 'trace.import':
+      return at('trace', str(payload, 'path'));
+    default:
+      return [];
+  }
+}
+
+const TRACE_ONLY = new Set(['.txt', '.tab']);
+const DATASET = new Set(['.npy', '.npz', '.csv', '.tsv', '.jsonl', '.ndjson']);
+
+/**
+ * What a file the OS hands the app (macOS open-file, from the Dock's recent
+ * list) most likely is: the kind it was recorded with when it is in the list,
+ * else by its extension (a table or array is taken as a dataset).
+ */
+export function kindOfPath(path: string, list: readonly RecentEntry[] = [], isDirectory = false): RecentKind | null {
+  const known = list.find((e) => e.path === path);
+  if (known) return known.kind;
+  if (isDirectory) return 'dataset';
+  const ext = extname(path).toLowerCase();
+  if (ext === '.onnx') return 'model';
+  if (TRACE_ONLY.has(ext)) return 'trace';
+  if (DATASET.has(ext)) return 'dataset';
+  return null;
+}
+
+const KIND_LABEL: Record<RecentKind, string> = { model: 'Model', dataset: 'Dataset', trace: 'Trace' };
+
+/** A menu label for an entry: "Model: resnet.onnx" ('&' doubled: it marks an access key on Windows and Linux). */
+export function recentLabel(e: RecentEntry): string {
+  const name = basename(e.path) || e.path;
+  return `${KIND_LABEL[e.kind]}: ${name}`.replaceAll('&', '&&');
+}
