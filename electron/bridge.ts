@@ -7,6 +7,7 @@
  * cancel). Every other command goes to the engine's command table.
  */
 import { z } from 'zod';
+import { pageCsp } from '../src/server/csp.js';
 import { recentFromCommand, type RecentEntry } from './recent.js';
 
 export const INVOKE_CHANNEL = 'studio:invoke';
@@ -154,22 +155,7 @@ export function isExternalLink(url: string): boolean {
  * dev server's own socket during `npm start`.
  */
 export function windowCsp(origin: AppOrigin): string {
-  let connect = "'self'";
-  if (origin.devServerUrl) {
-    const dev = new URL(origin.devServerUrl);
-    connect += ` ${dev.origin} ${dev.protocol === 'https:' ? 'wss' : 'ws'}://${dev.host}`;
-  }
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    // Svelte and chart.js set element styles at run time.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    `connect-src ${connect}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-src 'none'",
-  ].join('; ');
+  if (!origin.devServerUrl) return pageCsp();
+  const dev = new URL(origin.devServerUrl);
+  return pageCsp([dev.origin, `${dev.protocol === 'https:' ? 'wss' : 'ws'}://${dev.host}`]);
 }

@@ -8,8 +8,11 @@ export class WorkerChannel {
   private readonly inbox: FromWorker[] = [];
   private readonly waiting: { resolve: (m: FromWorker) => void; reject: (e: unknown) => void }[] = [];
   private failure: unknown;
+  /** Settles when the worker thread has ended, however it ended. */
+  readonly exited: Promise<void>;
 
   constructor(private readonly worker: Worker) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'error') return this.fail(new StudioError(m.message, { kind: m.kind, ...(m.file ? { file: m.file } : {}) }));
       const w = this.waiting.shift();

@@ -219,8 +219,30 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     return { samples: done, seconds, kinds: feats.kinds, latencyMs, latencyMethod, ep: ready.ep, warnings: ready.warnings };
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);
-    await worker.terminate();
+    await closeWorker(worker, ch);
   }
+}
+
+/** How long a cancelled job waits for the batch in flight before the worker is stopped hard. */
+const CLOSE_GRACE_MS = 60_000;
+
+/**
+ * Ends the worker by asking it to close: it finishes the batch onnxruntime is
+ * running, releases the session and exits. Terminating a thread inside a
+ * native onnxruntime call can abort the whole process, so termination is only
+ * the last resort for a worker that does not answer.
+ */
+async function closeWorker(worker: Worker, ch: WorkerChannel): Promise<void> {
+  try {
+    ch.send({ type: 'close' });
+  } catch {
+    // The worker is already gone.
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), CLOSE_GRACE_MS)));
+  const outcome = await Promise.race([ch.exited.then(() => 'exited' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') await worker.terminate();
 }
 
 /** MACs when the graph gave them, else measured latency, else equal steps. */

@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { appVersion } from '../version.js';
 import { JobRunner } from './jobs.js';
 import { isRequestId, parseClientMessage, type ServerMessage } from './protocol.js';
+import { pageCsp } from './csp.js';
 
 export interface ServeOptions {
   /** 0 picks a free port. */
@@ -55,21 +56,9 @@ const MIME: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
-/** The page's Content-Security-Policy: own scripts only, no plugins, no framing, sockets only back to this server. */
+/** The page's Content-Security-Policy, its sockets only back to this server. */
 export function contentSecurityPolicy(port: number): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    // Svelte and chart.js set element styles at run time.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    `connect-src 'self' ws://${HOST}:${port} ws://localhost:${port}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return pageCsp([`ws://${HOST}:${port}`, `ws://localhost:${port}`]);
 }
 
 function sameToken(a: string | undefined, b: string): boolean {

@@ -163,3 +163,21 @@ test('the embedded sample: every exit recorded, later exits more accurate than t
   assert.equal(Number(labels.data[0]), trace.labels![0]);
   store.close();
 });
+
+test('cancelling at any moment never takes the process down (the session finishes its batch, then closes)', async () => {
+  const store = freshStore();
+  const { path } = dataset(3000, 8);
+  for (let k = 0; k < 8; k++) {
+    const ac = new AbortController();
+    let events = 0;
+    if (k === 0) ac.abort();
+    await assert.rejects(
+      runInference(store, { model: mlp, data: path, batch: 8 + k, threads: 1, force: true }, { signal: ac.signal, onProgress: () => ++events >= k && ac.abort() }),
+      (e: unknown) => e instanceof CancelledError,
+    );
+  }
+  assert.deepEqual(store.db.prepare('SELECT (SELECT count(*) FROM traces) AS t, (SELECT count(*) FROM trace_chunks) AS c').get(), { t: 0, c: 0 });
+  const done = await runInference(store, { model: mlp, data: path, threads: 1 });
+  assert.equal(done.samples, 3000, 'the store and onnxruntime still work afterwards');
+  store.close();
+});
