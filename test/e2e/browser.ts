@@ -69,34 +69,6 @@ export async function launch(): Promise<BrowserContext> {
   });
 }
 
-/**
- * Whether a chart drew data: counts saturated pixels (the series palette)
- * in its canvas; axes, grid and text are grey and do not count.
- */
-export async function chartPixels(page: Page, selector: string): Promise<number[]> {
-  // The callback runs in the page; minimal shapes stand in for DOM types (the engine's tsconfig has no DOM lib).
-  interface Canvas {
-    width: number;
-    height: number;
-    getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
-  }
-  return page.$$eval(`${selector} canvas`, (canvases) =>
-    (canvases as unknown as Canvas[]).map((c) => {
-      const ctx = c.getContext('2d');
-      if (!ctx || c.width === 0 || c.height === 0) return 0;
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        const r = d[i]!;
-        const g = d[i + 1]!;
-        const b = d[i + 2]!;
-        if (Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
-      }
-      return n;
-    }),
-  );
-}
-
 const require = createRequire(import.meta.url);
 
 export interface AxeViolation {
@@ -122,21 +94,35 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Per canvas under `selector`, how many pixels differ from its first pixel: greyscale pictures count too, a blank canvas counts 0. */
-export async function imagePixels(page: Page, selector: string): Promise<number[]> {
+/**
+ * Per canvas under `selector`, how many pixels carry drawing: 'colour' counts
+ * saturated pixels (chart lines and bars, not grey grid or text), 'varied'
+ * counts pixels that differ from the first one (greyscale pictures too).
+ * A blank canvas counts 0 either way.
+ */
+export async function canvasPixels(page: Page, selector: string, mode: 'colour' | 'varied' = 'colour'): Promise<number[]> {
+  // The callback runs in the page; minimal shapes stand in for DOM types (the engine's tsconfig has no DOM lib).
   interface Canvas {
     width: number;
     height: number;
     getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
   }
-  return page.$$eval(`${selector} canvas`, (canvases) =>
-    (canvases as unknown as Canvas[]).map((c) => {
-      const ctx = c.getContext('2d');
-      if (!ctx || c.width === 0 || c.height === 0) return 0;
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
-      return n;
-    }),
+  return page.$$eval(
+    `${selector} canvas`,
+    (canvases, m) =>
+      (canvases as unknown as Canvas[]).map((c) => {
+        const ctx = c.getContext('2d');
+        if (!ctx || c.width === 0 || c.height === 0) return 0;
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          const r = d[i]!;
+          const g = d[i + 1]!;
+          const b = d[i + 2]!;
+          if (m === 'colour' ? Math.max(r, g, b) - Math.min(r, g, b) > 60 : r !== d[0] || g !== d[1] || b !== d[2]) n++;
+        }
+        return n;
+      }),
+    mode,
   );
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '../../src/paths.js';
-import { axe, chartPixels, chromiumMissing, imagePixels, launch, serve, tempDir, type Served } from './browser.js';
+import { axe, canvasPixels, chromiumMissing, launch, serve, tempDir, type Served } from './browser.js';
 import { fixture, type Fixture } from './fixture.js';
 
 const root = projectRoot();
@@ -75,7 +75,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.locator(`[data-testid="${testId}"] canvas`).first().waitFor({ timeout: 20_000 });
     // Charts redraw at most every 250 ms: give the last update time to land.
     await page.waitForTimeout(400);
-    const px = await chartPixels(page, `[data-testid="${testId}"]`);
+    const px = await canvasPixels(page, `[data-testid="${testId}"]`);
     assert.ok(px.length > 0, `${testId}: no canvas`);
     for (const [i, n] of px.entries()) assert.ok(n > 100, `${testId} #${i} looks blank (${n} coloured pixels)`);
   }
@@ -115,7 +115,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     assert.match(await preview.innerText(), /fits the model's inputs/);
     if (files.sample) {
       // Image-shaped inputs get thumbnails of the first samples.
-      const px = await imagePixels(page, '[data-testid="data-preview"]');
+      const px = await canvasPixels(page, '[data-testid="data-preview"]', 'varied');
       assert.ok(px.length >= 4 && px.every((n) => n > 50), `thumbnails look blank: ${px.join(', ')}`);
     }
     await screen('03-dataset');
