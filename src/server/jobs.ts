@@ -6,22 +6,12 @@
  * payload with the command's zod schema.
  */
 import type { CommandContext, StudioEvent } from '../api/context.js';
-import { invoke, isCommandName } from '../api/commands.js';
+import { invoke } from '../api/commands.js';
 import { isStudioError, StudioError } from '../errors.js';
-import { samplePaths } from '../paths.js';
 import type { Store } from '../store/store.js';
 import type { WireError } from './protocol.js';
 
 export type JobOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
-
-/**
- * Commands the transports answer themselves until the command table has
- * them (the embedded sample's paths). A command of the same name in the table
- * always wins.
- */
-const fallbacks: Record<string, () => unknown> = {
-  'sample.paths': () => samplePaths(),
-};
 
 export function toWireError(e: unknown): WireError {
   if (isStudioError(e)) return { message: e.message, kind: e.kind };
@@ -55,12 +45,7 @@ export class JobRunner {
       signal: abort.signal,
     };
     try {
-      let result: unknown;
-      if (!isCommandName(command) && Object.prototype.hasOwnProperty.call(fallbacks, command)) {
-        result = fallbacks[command]!();
-      } else {
-        result = await invoke(ctx, command, payload);
-      }
+      const result = await invoke(ctx, command, payload);
       if (abort.signal.aborted) throw new StudioError('the job was cancelled', { kind: 'cancelled' });
       return { ok: true, result: toJsonSafe(result) };
     } catch (e) {
