@@ -194,8 +194,16 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const first = page.locator('[data-testid="runs-table"] tbody tr').first();
     await first.getByRole('link', { name: 'Export' }).click();
     await page.getByTestId('policy-json').waitFor({ timeout: 20_000 });
-    const preview = JSON.parse(await page.getByTestId('policy-json').innerText()) as Record<string, unknown>;
-    assert.equal(typeof preview, 'object');
+    const preview = JSON.parse(await page.getByTestId('policy-json').innerText()) as {
+      format: string; version: number; exits: { name: string; cost: number }[]; policy: { spec: string }; decision: { kind: string }; metrics: { avgCost: number };
+    };
+    assert.equal(preview.format, 'exit-studio/exit-policy');
+    assert.equal(preview.version, 1);
+    assert.equal(preview.exits.length, files.sample ? 4 : preview.exits.length);
+    assert.equal(preview.exits.at(-1)!.cost, 1);
+    assert.ok(['uee-ucb', 'dee', 'eenet:0.5'].includes(preview.policy.spec), preview.policy.spec);
+    assert.ok(['fixed', 'thresholds', 'eenet'].includes(preview.decision.kind), preview.decision.kind);
+    assert.ok(preview.metrics.avgCost > 0 && preview.metrics.avgCost <= 1);
     const out = join(dir, 'policy.json');
     await page.getByLabel("Save to (path on the studio's machine)").fill(out);
     await page.getByTestId('save-policy').click();
