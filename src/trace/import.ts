@@ -13,6 +13,7 @@ import { npzArrayNames, readNpz } from '../data/npz.js';
 import { inputError } from '../errors.js';
 import { normalizeCosts } from './features.js';
 import { readPredictionMatrix } from './import-matrix.js';
+import { readParquetTrace } from './import-parquet.js';
 import { traceFromScores, type ScoreLayout } from './import-probs.js';
 import { NPZ_META, type NpzMeta } from './npz-format.js';
 import type { CostSource, Trace } from './types.js';
@@ -39,8 +40,10 @@ export async function importTrace(path: string, opts: ImportOptions = {}): Promi
     trace = traceFromScores(path, await readNpyArray(path), opts.layout);
   } else if (ext === '.npz') {
     trace = await importNpz(path, opts.layout);
+  } else if (ext === '.parquet') {
+    trace = await readParquetTrace(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
   } else {
-    throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
+    throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
   }
   if (opts.labels) {
     const labels = await readLabels(opts.labels, trace.samples);

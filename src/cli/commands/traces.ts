@@ -4,11 +4,12 @@ import type { TraceMeta } from '../../trace/types.js';
 import { UsageError, flag, numbers, parse, positional, positiveId, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
+import { interruptedLines } from './rerun.js';
 
 export const importUsage =
   'import-trace FILE [--label-column NAME | --labels FILE] [--costs c1,c2,...] [--layout KNC|NKC] [--name NAME] [--db PATH] [--json]\n' +
-  '                                   store a prediction matrix (.tsv/.csv), probability array (.npy) or exported .npz';
-export const tracesUsage = 'traces list|show ID|delete ID [--db PATH] [--json]\n                                   the stored traces';
+  '                                   store a prediction matrix (.tsv/.csv/.parquet), probability array (.npy) or exported .npz';
+export const tracesUsage = 'traces list [--interrupted]|show ID|delete ID [--db PATH] [--json]\n                                   the stored traces';
 export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--db PATH]\n                                   write a stored trace back out';
 
 export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
@@ -40,14 +41,21 @@ export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal
 }
 
 export async function runTraces(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, {});
+  const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID or delete ID');
   const ctx = env.context(str(p, 'db'));
   if (verb === 'list') {
+    // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's traces).
+    const stopped = (await call(ctx, 'job.interrupted', {})).traces;
+    if (flag(p, 'interrupted')) {
+      if (flag(p, 'json')) return env.out.result(stopped);
+      return env.out.line(interruptedLines('trace', stopped).slice(1).join('\n') || 'no interrupted traces');
+    }
     const all = await call(ctx, 'trace.list', {});
     if (flag(p, 'json')) return env.out.result(all);
-    if (all.length === 0) return env.out.line('no traces yet: run `exit-studio infer MODEL DATA` or `exit-studio import-trace FILE`');
-    env.out.line(table(['id', 'name', 'samples', 'exits', 'labels', 'probs', 'costs', 'created'], all.map((t) => [t.id, t.name, t.samples, t.exits.length, t.hasLabels ? 'yes' : 'no', t.hasProbs ? 'yes' : 'no', t.costSource, t.createdAt.slice(0, 19).replace('T', ' ')])));
+    if (all.length === 0) env.out.line('no traces yet: run `exit-studio infer MODEL DATA` or `exit-studio import-trace FILE`');
+    else env.out.line(table(['id', 'name', 'samples', 'exits', 'labels', 'probs', 'costs', 'created'], all.map((t) => [t.id, t.name, t.samples, t.exits.length, t.hasLabels ? 'yes' : 'no', t.hasProbs ? 'yes' : 'no', t.costSource, t.createdAt.slice(0, 19).replace('T', ' ')])));
+    for (const l of interruptedLines('trace', stopped)) env.out.line(l);
     return;
   }
   const id = positiveId(positional(p, 1, 'a trace ID'), 'trace ID');
