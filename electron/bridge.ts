@@ -140,6 +140,15 @@ export function navigationAllowed(url: string, origin: AppOrigin): boolean {
   return isAppUrl(url, origin);
 }
 
+/**
+ * Permissions a page may be granted when it asks: only writing text to the
+ * clipboard (Export's "Copy to clipboard"), and only for the app's own page.
+ * Camera, microphone, notifications, geolocation, fullscreen... are refused.
+ */
+export function permissionAllowed(permission: string, requestingUrl: string, origin: AppOrigin): boolean {
+  return permission === 'clipboard-sanitized-write' && isAppUrl(requestingUrl, origin);
+}
+
 /** URLs a click may hand to the OS browser: https only. */
 export function isExternalLink(url: string): boolean {
   try {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobRunner } from '../src/server/jobs.js';
-import { EVENT_CHANNEL, handleInvoke, INVOKE_CHANNEL, isAppUrl, isExternalLink, navigationAllowed, windowCsp, type AppOrigin, type BridgeDeps } from './bridge.js';
+import { EVENT_CHANNEL, handleInvoke, INVOKE_CHANNEL, isAppUrl, isExternalLink, navigationAllowed, permissionAllowed, windowCsp, type AppOrigin, type BridgeDeps } from './bridge.js';
 import { buildMenuTemplate, documentationCandidates, MENU_CHANNEL, menuAction, type MenuAction } from './menu.js';
 import { addRecent, kindOfPath, parseRecent, pruneRecent, RECENT_FILE, serializeRecent, type RecentEntry } from './recent.js';
 
@@ -43,7 +43,10 @@ function createWindow(deps: BridgeDeps): BrowserWindow {
     title: 'Exit Studio',
     show: false,
     webPreferences: {
-      preload: join(import.meta.dirname, 'preload.cjs'),
+      // Electronegativity flags every preload for review (PRELOAD_JS_CHECK); reviewed: preload.cts exposes
+      // only invoke/subscribe/onMenu/pathForFile through contextBridge, on three fixed channels, no Node or
+      // Electron objects, and main.ts answers IPC only from the app's own top frame (isTrustedSender).
+      preload: join(import.meta.dirname, 'preload.cjs'), // eng-disable PRELOAD_JS_CHECK
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -52,6 +55,8 @@ function createWindow(deps: BridgeDeps): BrowserWindow {
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      // A middle click must not open anything (new windows are denied anyway).
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   win.once('ready-to-show', () => win.show());
@@ -63,7 +68,9 @@ function createWindow(deps: BridgeDeps): BrowserWindow {
     if (!navigationAllowed(url, deps.origin)) e.preventDefault();
   });
   win.webContents.setWindowOpenHandler(({ url }) => {
-    if (isExternalLink(url)) void shell.openExternal(url);
+    // Electronegativity flags any non-constant URL here (OPEN_EXTERNAL_JS_CHECK, for review); reviewed:
+    // only https URLs reach the OS browser (isExternalLink), never file:, smb:, custom schemes or javascript:.
+    if (isExternalLink(url)) void shell.openExternal(url); // eng-disable OPEN_EXTERNAL_JS_CHECK
     return { action: 'deny' };
   });
   win.webContents.on('will-attach-webview', (e) => e.preventDefault());
@@ -192,6 +199,10 @@ app.whenReady().then(async () => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     if (details.resourceType !== 'mainFrame' || !isAppUrl(details.url, origin)) return callback({});
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
+  });
+  // Permission requests (camera, notifications, geolocation...) are refused but the clipboard write of the app's own page.
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    callback(permissionAllowed(permission, details.requestingUrl, origin));
   });
   const deps: BridgeDeps = {
     origin,

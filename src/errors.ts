@@ -25,6 +25,17 @@ export function inputError(file: string, problem: string, cause?: unknown): Stud
   return new StudioError(`${file}: ${problem}`, { kind: 'input', file, cause });
 }
 
+/**
+ * A failed write of `out`: a path that cannot hold the file (no such folder, a
+ * folder in the way) is bad input; anything else is a failure while running.
+ */
+export function writeError(out: string, e: unknown): StudioError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === 'ENOENT' ? 'no such folder to write into' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'ENOTDIR' ? 'part of the path is a file, not a folder' : undefined;
+  if (why) return new StudioError(`${out}: cannot write: ${why}`, { file: out, kind: 'input', cause: e });
+  return new StudioError(`${out}: cannot write (${e instanceof Error ? e.message : String(e)})`, { file: out, kind: 'runtime', cause: e });
+}
+
 export class CancelledError extends StudioError {
   constructor(what = 'the job') {
     super(`${what} was cancelled`, { kind: 'cancelled' });

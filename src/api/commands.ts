@@ -8,12 +8,15 @@ import { parsePayload } from './command.js';
 import type { CommandContext } from './context.js';
 import { deployCommands } from './deploy-commands.js';
 import { policyCommands } from './policy-commands.js';
+import { recordedRequest, resumeCommands } from './resume.js';
+import { withJobRequest } from '../store/requests.js';
 import { traceCommands } from './trace-commands.js';
 
 export const commands = {
   ...traceCommands,
   ...policyCommands,
   ...deployCommands,
+  ...resumeCommands,
 };
 
 export type CommandName = keyof typeof commands;
@@ -30,7 +33,9 @@ export async function invoke(ctx: CommandContext, name: string, payload: unknown
   if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`);
   const cmd = commands[name];
   const input = parsePayload(name, cmd.input, payload);
-  return (cmd.run as (c: CommandContext, i: unknown) => Promise<unknown>)(ctx, input);
+  const run = (): Promise<unknown> => (cmd.run as (c: CommandContext, i: unknown) => Promise<unknown>)(ctx, input);
+  // A long command's request goes with the rows its job writes, so an interrupted one can be run again (job.rerun).
+  return cmd.long ? withJobRequest(recordedRequest(name, input), run) : run();
 }
 
 /** Typed call for in-process callers (the CLI), still validated like any transport. */

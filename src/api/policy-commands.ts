@@ -1,11 +1,11 @@
 /** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { StudioError } from '../errors.js';
+import { StudioError, writeError } from '../errors.js';
 import { buildPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
 import { policyCatalog } from '../policies/catalog.js';
-import type { RunSummary } from '../policies/metrics.js';
+import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult } from '../policies/run.js';
 import { checkPolicyCanRun } from '../policies/spec.js';
 import { runPolicyInWorker } from '../policies/run-job.js';
@@ -65,39 +65,84 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
     if (!can.ok) throw new StudioError(can.reason);
   }
   const total = input.policies.length * options.seeds;
+  const lastPartial = new Map<string, number>();
   const done = new Map<string, number>();
   const report = (): void => {
     const d = [...done.values()].reduce((a, b) => a + b, 0);
     ctx.emit({ type: 'progress', job: 'policy', done: d, total, message: `${d}/${total} seeds` });
   };
-  const results = await Promise.all(
-    input.policies.map((spec, i) => {
-      const key = `${i}:${spec}`;
-      return runPolicyInWorker(trace, spec, options, {
-        onProgress: (p) => {
-          done.set(key, p.seedsDone);
-          report();
-        },
-        onPartial: (r) => ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: r.series, learned: r.learned, seedsDone: r.seeds.length } }),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+  // Each run is stored as 'running' before its replay starts, with the request
+  // that runs it alone again: a killed process leaves interrupted rows that
+  // 'job.rerun' can redo, never half-present ones.
+  const runName = (spec: string): string => input.name ?? `${spec} on trace ${input.traceId}`;
+  const runIds = input.policies.map((spec) =>
+    ctx.store.runs.begin({
+      name: runName(spec),
+      traceId: input.traceId,
+      policy: spec,
+      supervised: options.supervised,
+      seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
+      config: { lambda: options.lambda, costs, costSource: source, params },
+      appVersion,
+      request: { command: 'policy.run', payload: { ...input, policies: [spec] } },
     }),
   );
-  const runs: RunOutcome[] = [];
-  for (const r of results) {
-    const runId = ctx.store.runs.begin({
-      name: input.name ?? `${r.spec} on trace ${input.traceId}`,
-      traceId: input.traceId,
-      policy: r.spec,
-      supervised: r.supervised,
-      seeds: r.seeds,
-      config: { lambda: r.lambda, costs: r.costs, costSource: source, params, usesHindsight: r.usesHindsight },
-      appVersion,
-    });
-    ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null });
-    runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned });
+  let results: RunResult[];
+  try {
+    results = await Promise.all(
+      input.policies.map((spec, i) => {
+        const key = `${i}:${spec}`;
+        return runPolicyInWorker(trace, spec, options, {
+          onProgress: (p) => {
+            done.set(key, p.seedsDone);
+            report();
+          },
+          onPartial: (r) => {
+            // Live charts draw means and bands: every seed's values stay out of the
+            // event (they are megabytes per run), and events are throttled per policy.
+            const now = Date.now();
+            if (now - (lastPartial.get(key) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
+            lastPartial.set(key, now);
+            ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length } });
+          },
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        });
+      }),
+    );
+  } catch (e) {
+    // Cancelled or failed: nothing of these runs stays.
+    for (const id of runIds) ctx.store.runs.abort(id);
+    throw e;
   }
+  const runs: RunOutcome[] = [];
+  ctx.store.db.transaction(() => {
+    results.forEach((r, i) => {
+      const runId = runIds[i]!;
+      ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null }, {
+        seeds: r.seeds,
+        supervised: r.supervised,
+        config: { lambda: r.lambda, costs: r.costs, costSource: source, params, usesHindsight: r.usesHindsight },
+      });
+      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned });
+    });
+  })();
   return { runs };
+}
+
+/** Least time between two live 'partial' events of one policy. */
+const PARTIAL_EVERY_MS = 250;
+
+/** A run's series with means and 95 % bands only: what a live chart draws. */
+function withoutSeeds(s: RunSeries): RunSeries {
+  const strip = (x: SeriesStat): SeriesStat => ({ mean: x.mean, lo: x.lo, hi: x.hi, perSeed: [] });
+  return {
+    rounds: s.rounds,
+    cumRegret: strip(s.cumRegret),
+    avgCost: strip(s.avgCost),
+    accuracy: s.accuracy ? strip(s.accuracy) : null,
+    agreement: strip(s.agreement),
+    exitShare: s.exitShare.map(strip),
+  };
 }
 
 /** Which run is best on each metric: higher accuracy and agreement, lower cost and regret. */
@@ -160,7 +205,7 @@ export const policyCommands = {
     try {
       writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
     } catch (e) {
-      throw new StudioError(`${out}: cannot write (${(e as Error).message})`, { file: out, kind: 'runtime', cause: e });
+      throw writeError(out, e);
     }
     return { path: out };
   }),
@@ -171,6 +216,8 @@ export const policyCommands = {
     traces: ctx.store.traces.list().slice(-10).reverse(),
     runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary as unknown as RunSummary) })),
     interrupted: ctx.store.traces.interrupted(),
+    /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
+    interruptedRuns: ctx.store.runs.interrupted(),
   })),
   'sample.paths': command(emptyInput, () => {
     const p = samplePaths();

@@ -9,6 +9,7 @@ import { runInference } from '../inference/job.js';
 import { listProviders } from '../inference/providers.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
+import { CancelledError } from '../errors.js';
 import { command } from './command.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, renameInput } from './schemas.js';
 
@@ -45,10 +46,23 @@ export const traceCommands = {
   'trace.import': command(
     importInput,
     async (ctx, input) => {
-      const trace = await importTrace(resolve(input.path), input);
-      const name = input.name ?? basename(input.path);
-      const traceId = ctx.store.traces.save(trace, { name, source: 'import', meta: { importedFrom: resolve(input.path) } });
-      return { traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined };
+      // A running trace from the start, written chunk by chunk: a kill mid-import
+      // leaves an interrupted row (with the request to run it again), never half a trace.
+      const path = resolve(input.path);
+      const request = { command: 'trace.import', payload: { ...input, path, ...(input.labels ? { labels: resolve(input.labels) } : {}) } };
+      const traceId = ctx.store.traces.begin({
+        name: input.name ?? basename(input.path), source: 'import', samples: 0, classes: 0, exits: [], costs: [], costSource: 'uniform',
+        hasConfidence: false, hasProbs: false, hasLabels: false, meta: { importedFrom: path }, request,
+      });
+      try {
+        const trace = await importTrace(path, input);
+        if (ctx.signal?.aborted) throw new CancelledError('import');
+        ctx.store.traces.fill(traceId, trace);
+        return { traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined };
+      } catch (e) {
+        ctx.store.traces.abort(traceId);
+        throw e;
+      }
     },
     true,
   ),

@@ -14,6 +14,7 @@ import * as demo from './commands/demo.js';
 import * as policies from './commands/policies.js';
 import * as deploy from './commands/deploy.js';
 import * as serve from './commands/serve.js';
+import * as rerun from './commands/rerun.js';
 
 type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
 
@@ -31,6 +32,7 @@ const table: Record<string, { run: Handler; usage: string }> = {
   apply: { run: deploy.runApply, usage: deploy.applyUsage },
   demo: { run: demo.run, usage: demo.usage },
   serve: { run: serve.run, usage: serve.usage },
+  rerun: { run: rerun.runRerun, usage: rerun.rerunUsage },
 };
 
 export function usage(): string {

@@ -90,6 +90,8 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
   });
   let traceId: number | undefined;
+  // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
+  let newModelId: number | undefined;
   try {
     // Labels are checked before the run too: a bad labels file must not cost a whole inference.
     let labels: Int32Array | undefined = dataset.labels;
@@ -111,7 +113,9 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       }
     }
 
+    const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
     const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
+    if (!knownModel) newModelId = modelId;
     const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
     const classes = Math.max(...exits.map((e) => e.classes));
     traceId = store.traces.begin({
@@ -136,6 +140,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     };
   } catch (e) {
     if (traceId !== undefined) store.traces.abort(traceId);
+    if (newModelId !== undefined) store.assets.forgetUnusedModel(newModelId);
     throw e;
   } finally {
     await dataset.close();

@@ -1,6 +1,13 @@
-/** Runs one policy's multi-seed replay in a worker thread, with progress, live partial results and cancel. */
+/**
+ * Runs one policy's multi-seed replay in a worker thread, with progress, live
+ * partial results and cancel. The trace crosses to the worker without a copy:
+ * its arrays are views on SharedArrayBuffers (a SharedArrayBuffer in
+ * workerData is shared, not cloned), so several policies side by side read
+ * one trace. Workers only read it.
+ */
 import { Worker } from 'node:worker_threads';
 import { CancelledError, StudioError } from '../errors.js';
+import { isShared, toShared } from '../store/blobs.js';
 import type { Trace } from '../trace/types.js';
 import type { RunResult } from './run.js';
 import type { ReplayMessage, ReplayStart, WorkerRunOptions } from './worker-protocol.js';
@@ -11,9 +18,43 @@ export interface ReplayHooks {
   signal?: AbortSignal;
 }
 
+const BIG_FIELDS = ['pred', 'maxProb', 'entropy', 'margin', 'probs', 'labels', 'costs'] as const;
+
+/** Shared copies of traces that were not loaded shared (made once per trace object, reused by every worker). */
+const sharedCopies = new WeakMap<Trace, { from: Trace; shared: Trace }>();
+
+/** True when every array of the trace is SharedArrayBuffer-backed. */
+export function isSharedTrace(trace: Trace): boolean {
+  return BIG_FIELDS.every((f) => {
+    const a = trace[f];
+    return a === undefined || isShared(a);
+  });
+}
+
+/**
+ * The trace with every array on a SharedArrayBuffer: the trace itself when it
+ * is already (TraceStore.load makes them so), else one shared copy per trace
+ * object, kept while the trace lives, so N workers cost one copy instead of N.
+ * Traces are read-only once made; a copy follows a field replaced by another
+ * array, not writes into an array.
+ */
+export function shareTrace(trace: Trace): Trace {
+  if (isSharedTrace(trace)) return trace;
+  const cached = sharedCopies.get(trace);
+  if (cached && BIG_FIELDS.every((f) => cached.from[f] === trace[f]) && cached.from.samples === trace.samples) return cached.shared;
+  const shared: Trace = { ...trace, costs: toShared(trace.costs), pred: toShared(trace.pred) };
+  if (trace.maxProb) shared.maxProb = toShared(trace.maxProb);
+  if (trace.entropy) shared.entropy = toShared(trace.entropy);
+  if (trace.margin) shared.margin = toShared(trace.margin);
+  if (trace.probs) shared.probs = toShared(trace.probs);
+  if (trace.labels) shared.labels = toShared(trace.labels);
+  sharedCopies.set(trace, { from: { ...trace }, shared });
+  return shared;
+}
+
 export function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRunOptions, hooks: ReplayHooks = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const data: ReplayStart = { trace, spec, options };
+    const data: ReplayStart = { trace: shareTrace(trace), spec, options };
     const worker = new Worker(new URL('./run-worker.js', import.meta.url), { workerData: data });
     let settled = false;
     const finish = (f: () => void): void => {

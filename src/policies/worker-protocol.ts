@@ -6,6 +6,11 @@ import type { RunOptions, RunResult } from './run.js';
 export type WorkerRunOptions = Omit<RunOptions, 'onProgress' | 'signal'>;
 
 export interface ReplayStart {
+  /**
+   * Its arrays are views on SharedArrayBuffers (see shareTrace in run-job.ts):
+   * structured cloning shares them with the worker instead of copying, so
+   * the worker must only read them.
+   */
   trace: Trace;
   spec: string;
   options: WorkerRunOptions;

@@ -226,6 +226,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
+      // A bad frame (over maxPayload, invalid UTF-8, a protocol error) makes ws emit 'error' and close
+      // the socket; without a listener that error would be thrown and end the whole server.
+      ws.on('error', () => ws.terminate());
       const mine = new Set<string>();
       const send = (m: ServerMessage): void => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));

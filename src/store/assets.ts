@@ -48,6 +48,16 @@ export class AssetStore {
     return (this.db.prepare('SELECT id FROM models WHERE sha256 = ? AND path = ?').get(sha256, path) as { id: number }).id;
   }
 
+  /** The id of a known model file, or undefined. */
+  modelId(path: string, sha256: string): number | undefined {
+    return (this.db.prepare('SELECT id FROM models WHERE sha256 = ? AND path = ?').get(sha256, path) as { id: number } | undefined)?.id;
+  }
+
+  /** Deletes a model row that no trace refers to (one a failed run just added). */
+  forgetUnusedModel(id: number): void {
+    this.db.prepare('DELETE FROM models WHERE id = ? AND NOT EXISTS (SELECT 1 FROM traces WHERE model_id = ?)').run(id, id);
+  }
+
   upsertDataset(path: string, sha256: string, format: string, samples: number): number {
     this.db
       .prepare(

@@ -89,6 +89,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX runs_by_trace ON runs (trace_id);
     `,
   },
+  {
+    version: 3,
+    name: 'the request that started each job, to run an interrupted one again',
+    sql: `
+      ALTER TABLE traces ADD COLUMN request_json TEXT;
+      ALTER TABLE runs ADD COLUMN request_json TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's user_version; returns the version reached. */

@@ -1,6 +1,7 @@
 /** Policy runs in SQLite: configuration, seeds, summary, what was learned, decimated series. */
 import { StudioError } from '../errors.js';
 import { nowIso, type Db } from './db.js';
+import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
 
 export interface RunRecord {
   id: number;
@@ -60,6 +61,8 @@ export interface NewRun {
   seeds: number[];
   config: Record<string, unknown>;
   appVersion: string;
+  /** The command that started it, to run it again if interrupted; default: the job request in scope. */
+  request?: JobRequest;
 }
 
 export class RunStore {
@@ -69,17 +72,27 @@ export class RunStore {
   begin(r: NewRun): number {
     const res = this.db
       .prepare(
-        `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.name, r.traceId, r.policy, process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso());
+      .run(
+        r.name, r.traceId, r.policy, process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso(),
+        ((q) => (q === undefined ? null : JSON.stringify(q)))(r.request ?? currentJobRequest()),
+      );
     return Number(res.lastInsertRowid);
   }
 
-  complete(id: number, summary: unknown, learned: unknown, series: unknown): void {
+  /** Completes a running run; `patch` sets what is only known at the end (the seeds actually replayed, the configuration). */
+  complete(id: number, summary: unknown, learned: unknown, series: unknown, patch: { seeds?: number[]; supervised?: boolean; config?: Record<string, unknown> } = {}): void {
     this.db
-      .prepare(`UPDATE runs SET status = 'complete', owner_pid = NULL, summary_json = ?, learned_json = ?, series_json = ? WHERE id = ?`)
-      .run(JSON.stringify(summary), JSON.stringify(learned), JSON.stringify(series), id);
+      .prepare(
+        `UPDATE runs SET status = 'complete', owner_pid = NULL, summary_json = ?, learned_json = ?, series_json = ?,
+           seeds_json = COALESCE(?, seeds_json), supervised = COALESCE(?, supervised), config_json = COALESCE(?, config_json) WHERE id = ?`,
+      )
+      .run(
+        JSON.stringify(summary), JSON.stringify(learned), JSON.stringify(series),
+        patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null, id,
+      );
   }
 
   abort(id: number): void {
@@ -88,6 +101,23 @@ export class RunStore {
 
   list(): RunRecord[] {
     return (this.db.prepare(`SELECT * FROM runs WHERE status = 'complete' ORDER BY id`).all() as RunRow[]).map(toRecord);
+  }
+
+  /** Interrupted runs (their process died mid-replay), so a UI can offer to run them again. */
+  interrupted(): RunRecord[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE status = 'interrupted' ORDER BY id`).all() as RunRow[]).map(toRecord);
+  }
+
+  /** The request that started a run (null for rows older than schema 3). */
+  request(id: number): JobRequest | null {
+    const r = this.db.prepare('SELECT request_json FROM runs WHERE id = ?').get(id) as { request_json: string | null } | undefined;
+    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    return parseRequest(r.request_json);
+  }
+
+  /** Deletes an interrupted run row (it was run again); returns whether one was deleted. */
+  discardInterrupted(id: number): boolean {
+    return this.db.prepare(`DELETE FROM runs WHERE id = ? AND status = 'interrupted'`).run(id).changes > 0;
   }
 
   get(id: number): RunRecord {

@@ -5,15 +5,19 @@
  */
 import { StudioError } from '../errors.js';
 import type { CostSource, Trace, TraceExit, TraceMeta } from '../trace/types.js';
-import { concatBlobs, toBlob, type NumericArray } from './blobs.js';
+import { readBlobsShared, sharedArray, toBlob, toShared, type NumericArray, type NumericCtor } from './blobs.js';
 import { nowIso, type Db } from './db.js';
+import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
 
 export const TRACE_FIELDS = ['pred', 'maxProb', 'entropy', 'margin', 'probs', 'labels'] as const;
 export type TraceField = (typeof TRACE_FIELDS)[number];
 export type TraceChunk = Partial<Record<TraceField, NumericArray>>;
 
 /** What finish() may set: the parts of a header known only once the job is done. */
-export type TraceFinish = Partial<Pick<TraceHeader, 'key' | 'datasetId' | 'samples' | 'classes' | 'exits' | 'costs' | 'costSource' | 'hasLabels' | 'meta'>>;
+export type TraceFinish = Partial<Pick<TraceHeader, 'key' | 'datasetId' | 'samples' | 'classes' | 'exits' | 'costs' | 'costSource' | 'hasConfidence' | 'hasProbs' | 'hasLabels' | 'meta'>>;
+
+/** Samples per chunk when a whole in-memory trace is written chunk by chunk. */
+export const SAVE_CHUNK_SAMPLES = 16384;
 
 export interface TraceHeader {
   name: string;
@@ -31,6 +35,8 @@ export interface TraceHeader {
   hasProbs: boolean;
   hasLabels: boolean;
   meta?: Record<string, unknown>;
+  /** The command that made it, to run it again if interrupted; default: the job request in scope (withJobRequest). */
+  request?: JobRequest;
 }
 
 interface TraceRow {
@@ -88,13 +94,14 @@ export class TraceStore {
     const r = this.db
       .prepare(
         `INSERT INTO traces (name, source, trace_key, model_id, dataset_id, status, owner_pid, samples, classes,
-           exits_json, costs_json, cost_source, has_confidence, has_probs, has_labels, meta_json, created_at)
-         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           exits_json, costs_json, cost_source, has_confidence, has_probs, has_labels, meta_json, created_at, request_json)
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         h.name, h.source, h.key ?? null, h.modelId ?? null, h.datasetId ?? null, process.pid, h.samples, h.classes,
         JSON.stringify(h.exits), JSON.stringify(h.costs), h.costSource,
         h.hasConfidence ? 1 : 0, h.hasProbs ? 1 : 0, h.hasLabels ? 1 : 0, JSON.stringify(h.meta ?? {}), nowIso(),
+        requestJson(h.request ?? currentJobRequest()),
       );
     return Number(r.lastInsertRowid);
   }
@@ -132,6 +139,8 @@ export class TraceStore {
       if (patch.exits) put('exits_json', JSON.stringify(patch.exits));
       if (patch.costs) put('costs_json', JSON.stringify(patch.costs));
       if (patch.costSource) put('cost_source', patch.costSource);
+      if (patch.hasConfidence !== undefined) put('has_confidence', patch.hasConfidence ? 1 : 0);
+      if (patch.hasProbs !== undefined) put('has_probs', patch.hasProbs ? 1 : 0);
       if (patch.hasLabels !== undefined) put('has_labels', patch.hasLabels ? 1 : 0);
       if (patch.meta) put('meta_json', JSON.stringify(patch.meta));
       this.db.prepare(`UPDATE traces SET ${set.join(', ')} WHERE id = ?`).run(...vals, id);
@@ -172,6 +181,61 @@ export class TraceStore {
     })();
   }
 
+  /**
+   * Writes a whole in-memory trace into a running trace, chunk by chunk (one
+   * short transaction each, so a long import never holds the write lock for
+   * long), then finishes it with the trace's header. A kill part-way leaves a
+   * running row that recovery marks interrupted and empties.
+   */
+  fill(id: number, trace: Trace, patch: TraceFinish = {}, chunkSamples = SAVE_CHUNK_SAMPLES): void {
+    const K = trace.exits.length;
+    const C = trace.probs ? trace.probs.length / Math.max(1, trace.samples * K) : 0;
+    let seq = 0;
+    for (let s0 = 0; s0 < trace.samples || (s0 === 0 && trace.samples === 0); s0 += chunkSamples) {
+      const s1 = Math.min(trace.samples, s0 + chunkSamples);
+      const chunk: TraceChunk = { pred: trace.pred.subarray(s0 * K, s1 * K) };
+      if (trace.maxProb) chunk.maxProb = trace.maxProb.subarray(s0 * K, s1 * K);
+      if (trace.entropy) chunk.entropy = trace.entropy.subarray(s0 * K, s1 * K);
+      if (trace.margin) chunk.margin = trace.margin.subarray(s0 * K, s1 * K);
+      if (trace.probs) chunk.probs = trace.probs.subarray(s0 * K * C, s1 * K * C);
+      if (trace.labels) chunk.labels = trace.labels.subarray(s0, s1);
+      this.append(id, seq++, chunk);
+      if (trace.samples === 0) break;
+    }
+    this.finish(id, {
+      samples: trace.samples,
+      classes: trace.classes,
+      exits: trace.exits,
+      costs: Array.from(trace.costs),
+      costSource: trace.costSource,
+      hasConfidence: trace.maxProb !== undefined,
+      hasProbs: trace.probs !== undefined,
+      hasLabels: trace.labels !== undefined,
+      ...patch,
+    });
+  }
+
+  /** The status of a trace row of any status, or undefined when there is none. */
+  status(id: number): 'running' | 'complete' | 'interrupted' | undefined {
+    return (this.db.prepare('SELECT status FROM traces WHERE id = ?').get(id) as { status: 'running' | 'complete' | 'interrupted' } | undefined)?.status;
+  }
+
+  /** The request that started a trace's job (null for rows older than schema 3, or made outside a command). */
+  request(id: number): JobRequest | null {
+    const r = this.db.prepare('SELECT request_json FROM traces WHERE id = ?').get(id) as { request_json: string | null } | undefined;
+    if (!r) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
+    return parseRequest(r.request_json);
+  }
+
+  /** Deletes an interrupted trace row (its job was run again); returns whether one was deleted. */
+  discardInterrupted(id: number): boolean {
+    return this.db.transaction(() => {
+      const r = this.db.prepare(`DELETE FROM traces WHERE id = ? AND status = 'interrupted'`).run(id);
+      if (r.changes > 0) this.db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(id);
+      return r.changes > 0;
+    })();
+  }
+
   list(): TraceMeta[] {
     return (this.db.prepare(`${SELECT_META} WHERE t.status = 'complete' ORDER BY t.id`).all() as TraceRow[]).map(toMeta);
   }
@@ -193,35 +257,52 @@ export class TraceStore {
     return r ? toMeta(r) : undefined;
   }
 
+  /**
+   * Loads a trace into SharedArrayBuffer-backed arrays, so replay workers (and
+   * several side by side) read the one copy instead of a clone each. Chunks
+   * stream from SQLite into arrays sized up front: a field's blobs are never
+   * all held at once, and nothing is concatenated twice.
+   */
   load(id: number): Trace {
     const m = this.meta(id);
-    const blobs = (field: TraceField): Buffer[] =>
-      (this.db.prepare('SELECT data FROM trace_chunks WHERE trace_id = ? AND field = ? ORDER BY seq').all(id, field) as { data: Buffer }[]).map((r) => r.data);
-    const f32 = (field: TraceField): Float32Array | undefined => {
-      const b = blobs(field);
-      return b.length ? concatBlobs((n) => new Float32Array(n), b) : undefined;
+    const K = m.exits.length;
+    const damaged = (what: string): StudioError =>
+      new StudioError(`trace ${id} is damaged: ${what}`, { kind: 'runtime' });
+    const size = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(length(data)), 0) AS bytes FROM trace_chunks WHERE trace_id = ? AND field = ?');
+    const rows = this.db.prepare('SELECT data FROM trace_chunks WHERE trace_id = ? AND field = ? ORDER BY seq').pluck();
+    const read = <T extends NumericArray>(field: TraceField, Ctor: NumericCtor<T>): T | undefined => {
+      const { n, bytes } = size.get(id, field) as { n: number; bytes: number };
+      if (n === 0) return undefined;
+      if (bytes % Ctor.BYTES_PER_ELEMENT !== 0) throw damaged(`its ${field} chunks hold ${bytes} bytes, not whole ${Ctor.BYTES_PER_ELEMENT}-byte values`);
+      try {
+        return readBlobsShared(Ctor, bytes, rows.iterate(id, field) as IterableIterator<Buffer>);
+      } catch (e) {
+        if (e instanceof RangeError) throw damaged(`${field}: ${e.message}`);
+        throw e;
+      }
     };
+    const pred = read('pred', Int32Array) ?? sharedArray(Int32Array, 0);
+    if (pred.length !== m.samples * K) {
+      throw damaged(`${pred.length} predictions for ${m.samples} samples × ${K} exits`);
+    }
     const trace: Trace = {
       samples: m.samples,
       exits: m.exits,
       classes: m.classes,
-      costs: Float64Array.from(m.costs),
+      costs: toShared(Float64Array.from(m.costs)),
       costSource: m.costSource,
-      pred: concatBlobs((n) => new Int32Array(n), blobs('pred')),
+      pred,
     };
-    if (trace.pred.length !== m.samples * m.exits.length) {
-      throw new StudioError(`trace ${id} is damaged: ${trace.pred.length} predictions for ${m.samples} samples × ${m.exits.length} exits`, { kind: 'runtime' });
-    }
-    const maxProb = f32('maxProb');
+    const maxProb = read('maxProb', Float32Array);
     if (maxProb) {
       trace.maxProb = maxProb;
-      trace.entropy = f32('entropy')!;
-      trace.margin = f32('margin')!;
+      trace.entropy = read('entropy', Float32Array)!;
+      trace.margin = read('margin', Float32Array)!;
     }
-    const probs = f32('probs');
+    const probs = read('probs', Float32Array);
     if (probs) trace.probs = probs;
-    const labels = blobs('labels');
-    if (labels.length) trace.labels = concatBlobs((n) => new Int32Array(n), labels);
+    const labels = read('labels', Int32Array);
+    if (labels) trace.labels = labels;
     return trace;
   }
 
@@ -239,4 +320,8 @@ export class TraceStore {
       this.db.prepare('DELETE FROM traces WHERE id = ?').run(id);
     })();
   }
+}
+
+function requestJson(r: JobRequest | undefined): string | null {
+  return r === undefined ? null : JSON.stringify(r);
 }

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { once } from 'node:events';
 import { zipSync } from 'fflate';
 import { encodeNpy } from '../data/npy.js';
-import { StudioError } from '../errors.js';
+import { StudioError, writeError } from '../errors.js';
 import { NPZ_META, type NpzMeta } from './npz-format.js';
 import type { Trace } from './types.js';
 
@@ -15,7 +15,7 @@ export async function exportTrace(trace: Trace, out: string): Promise<void> {
     if (ext === '.npz') return writeTraceNpz(trace, out);
   } catch (e) {
     if (e instanceof StudioError) throw e;
-    throw new StudioError(`${out}: cannot write (${(e as Error).message})`, { file: out, kind: 'runtime', cause: e });
+    throw writeError(out, e);
   }
   throw new StudioError(`${out}: unknown export format "${ext || '(none)'}"; use .tsv (prediction matrix) or .npz`, { file: out });
 }

@@ -7,12 +7,13 @@ import { UsageError, flag, int, list, num, numbers, opt, parse, positional, posi
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
+import { interruptedLines } from './rerun.js';
 
 export const runUsage =
   'run TRACE --policy NAME [--policy NAME ...] [--seeds S] [--lambda L] [--costs c1,..|macs|latency|uniform] [--supervised]\n' +
   '      [--alpha A] [--bins B] [--budget B] [--warmup N] [--refit-every R] [--epochs E] [--label-column NAME] [--db PATH] [--json]\n' +
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
-export const runsUsage = 'runs list|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
+export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
 export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
 export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
 
@@ -88,15 +89,23 @@ export function printComparison(runs: RunOutcome[], env: CliEnv): void {
 }
 
 export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, {});
+  const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID, compare ID ID..., delete ID');
   const ctx = env.context(str(p, 'db'));
   const json = flag(p, 'json');
   if (verb === 'list') {
+    // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's runs).
+    const stopped = (await call(ctx, 'job.interrupted', {})).runs;
+    if (flag(p, 'interrupted')) {
+      if (json) return env.out.result(stopped);
+      return env.out.line(interruptedLines('run', stopped).slice(1).join('\n') || 'no interrupted runs');
+    }
     const runs = await call(ctx, 'run.list', {});
     if (json) return env.out.result(runs);
-    if (runs.length === 0) return env.out.line('no runs yet: `exit-studio run TRACE --policy uee-ucb`');
+    const hint = interruptedLines('run', stopped);
+    if (runs.length === 0) return env.out.line(['no runs yet: `exit-studio run TRACE --policy uee-ucb`', ...hint].join('\n'));
     env.out.line(table(['id', 'name', 'policy', 'trace', 'seeds', 'accuracy', 'mean cost', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, r.createdAt.slice(0, 19).replace('T', ' ')])));
+    for (const l of hint) env.out.line(l);
     return;
   }
   if (verb === 'compare') {

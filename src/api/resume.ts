@@ -1,0 +1,81 @@
+/**
+ * Running an interrupted job again. Every long command runs with its request
+ * (command name + payload, paths made absolute) in scope, and the trace and
+ * run rows it writes keep that request; a row left 'interrupted' by a killed
+ * process can then be redone from any door (CLI, UI) with 'job.rerun'.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { StudioError } from '../errors.js';
+import type { JobRequest } from '../store/requests.js';
+import { command } from './command.js';
+import type { CommandContext } from './context.js';
+import { emptyInput } from './schemas.js';
+
+/** Payload fields that are file paths, per command: stored absolute so a rerun works from any folder. */
+const PATH_FIELDS: Record<string, readonly string[]> = {
+  'trace.infer': ['model', 'data', 'labels'],
+  'trace.import': ['path', 'labels'],
+};
+
+/** Commands whose stored request job.rerun may invoke again. */
+const RERUNNABLE = new Set(['trace.infer', 'trace.import', 'policy.run']);
+
+/** The request a job keeps with its rows: the validated payload, with its file paths made absolute. */
+export function recordedRequest(name: string, input: unknown): JobRequest {
+  const fields = PATH_FIELDS[name];
+  if (!fields || typeof input !== 'object' || input === null) return { command: name, payload: input };
+  const payload: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  for (const f of fields) if (typeof payload[f] === 'string') payload[f] = resolve(payload[f] as string);
+  return { command: name, payload };
+}
+
+export const rerunInput = z.object({ kind: z.enum(['trace', 'run']), id: z.number().int().positive() }).strict();
+
+export interface RerunOutcome {
+  kind: 'trace' | 'run';
+  /** The interrupted row, deleted once the new job completed. */
+  replaced: number;
+  /** The new trace or run. */
+  id: number;
+  command: string;
+  /** What the re-invoked command returned (as 'trace.infer', 'trace.import' or 'policy.run' return it). */
+  result: unknown;
+}
+
+function rerunHint(kind: 'trace' | 'run', id: number) {
+  return { command: 'job.rerun', payload: { kind, id }, cli: `exit-studio rerun ${kind} ${id}` };
+}
+
+async function rerun(ctx: CommandContext, input: z.output<typeof rerunInput>): Promise<RerunOutcome> {
+  const { kind, id } = input;
+  const store = ctx.store;
+  const status = kind === 'trace' ? store.traces.status(id) : store.runs.get(id).status;
+  if (status === undefined) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
+  if (status !== 'interrupted') throw new StudioError(`${kind} ${id} is ${status}; only an interrupted job can be run again`);
+  const request = kind === 'trace' ? store.traces.request(id) : store.runs.request(id);
+  if (!request || !RERUNNABLE.has(request.command)) {
+    throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`);
+  }
+  const { invoke } = await import('./commands.js');
+  const result = await invoke(ctx, request.command, request.payload);
+  let newId: number;
+  if (kind === 'trace') {
+    newId = (result as { traceId: number }).traceId;
+    store.traces.discardInterrupted(id);
+  } else {
+    newId = (result as { runs: { runId: number }[] }).runs[0]!.runId;
+    store.runs.discardInterrupted(id);
+  }
+  return { kind, replaced: id, id: newId, command: request.command, result };
+}
+
+export const resumeCommands = {
+  /** Runs an interrupted trace (inference or import) or policy run again, from the request stored with it. */
+  'job.rerun': command(rerunInput, rerun, true),
+  /** Interrupted traces and runs, each with the command that runs it again. */
+  'job.interrupted': command(emptyInput, (ctx) => ({
+    traces: ctx.store.traces.interrupted().map((t) => ({ ...t, status: 'interrupted' as const, request: ctx.store.traces.request(t.id), rerun: rerunHint('trace', t.id) })),
+    runs: ctx.store.runs.interrupted().map((r) => ({ ...r, request: ctx.store.runs.request(r.id), rerun: rerunHint('run', r.id) })),
+  })),
+};

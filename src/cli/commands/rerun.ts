@@ -1,0 +1,33 @@
+/** exit-studio rerun trace|run ID: run an interrupted job again from the request stored with it. */
+import { call } from '../../api/commands.js';
+import type { RunOutcome } from '../../api/policy-commands.js';
+import { UsageError, flag, parse, positional, positiveId, str } from '../args.js';
+import type { CliEnv } from '../context.js';
+import { table } from '../output.js';
+import { printComparison } from './policies.js';
+
+export const rerunUsage =
+  'rerun trace|run ID [--db PATH] [--json]\n' +
+  '                                   run an interrupted inference, import or policy run again (see `traces list`, `runs list`)';
+
+export async function runRerun(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const p = parse(argv, {});
+  const kind = positional(p, 0, 'what to run again: trace or run');
+  if (kind !== 'trace' && kind !== 'run') throw new UsageError(`unknown kind "${kind}": use rerun trace ID or rerun run ID`);
+  const id = positiveId(positional(p, 1, `a ${kind} ID`), `${kind} ID`);
+  const r = await call(env.context(str(p, 'db'), signal), 'job.rerun', { kind, id });
+  env.out.endProgress();
+  if (flag(p, 'json')) return env.out.result(r);
+  env.out.line(`interrupted ${kind} ${id} ran again as ${kind} ${r.id} (${r.command}); the interrupted one is gone`);
+  if (kind === 'run') printComparison((r.result as { runs: RunOutcome[] }).runs, env);
+}
+
+/** Lines listing interrupted traces or runs, each with the command that runs it again; empty when none. */
+export function interruptedLines(kind: 'trace' | 'run', rows: { id: number; name: string; createdAt: string }[]): string[] {
+  if (rows.length === 0) return [];
+  return [
+    '',
+    `interrupted (the process stopped mid-job; nothing of them is stored): run one again with \`exit-studio rerun ${kind} ID\``,
+    table(['id', 'name', 'started', 'run again with'], rows.map((r) => [r.id, r.name, r.createdAt.slice(0, 19).replace('T', ' '), `exit-studio rerun ${kind} ${r.id}`])),
+  ];
+}

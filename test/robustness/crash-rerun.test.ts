@@ -1,0 +1,75 @@
+/**
+ * The in-process side of running interrupted jobs again: what job.rerun
+ * refuses, what a job stores as its request, and that a cancelled multi-seed
+ * run or a failed import leaves no row behind now that rows exist from the start.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { invoke } from '../../src/api/commands.js';
+import type { CommandContext } from '../../src/api/context.js';
+import { openStore } from '../../src/store/store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'es-crash-rerun-'));
+const store = openStore(join(dir, 'studio.sqlite'));
+after(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+const ctx = (signal?: AbortSignal): CommandContext => ({ store, emit: () => {}, ...(signal ? { signal } : {}) });
+const count = (table: string, where = '1'): number => (store.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
+
+const tsv = join(dir, 'm.tsv');
+writeFileSync(tsv, 'e1\te2\tlabel\n' + Array.from({ length: 200 }, (_, i) => `${i % 3}\t${i % 4 === 0 ? 1 : i % 3}\t${i % 3}`).join('\n') + '\n');
+
+test('an import stores its request, with absolute paths, and completes as one readable trace', async () => {
+  const r = (await invoke(ctx(), 'trace.import', { path: tsv, name: 'm' })) as { traceId: number; samples: number };
+  assert.equal(r.samples, 200);
+  assert.deepEqual(store.traces.request(r.traceId), { command: 'trace.import', payload: { path: tsv, name: 'm' } });
+  assert.equal(store.traces.load(r.traceId).pred.length, 400);
+  assert.equal(store.traces.meta(r.traceId).hasConfidence, false);
+});
+
+test('a failed import and a cancelled multi-seed run leave no row behind', async () => {
+  const traces = count('traces');
+  await assert.rejects(invoke(ctx(), 'trace.import', { path: join(dir, 'missing.tsv') }), /no such file/);
+  assert.equal(count('traces'), traces);
+  const id = store.traces.list()[0]!.id;
+  const abort = new AbortController();
+  abort.abort();
+  await assert.rejects(invoke(ctx(abort.signal), 'policy.run', { traceId: id, policies: ['last', 'fixed:1'], seeds: 5 }), /cancelled/);
+  assert.equal(count('runs'), 0);
+  const ok = (await invoke(ctx(), 'policy.run', { traceId: id, policies: ['last', 'fixed:1'], seeds: 2 })) as { runs: { runId: number }[] };
+  assert.equal(count('runs', `status = 'complete'`), 2);
+  // Each run keeps a request that replays it alone.
+  assert.deepEqual((store.runs.request(ok.runs[1]!.runId)?.payload as { policies: string[] }).policies, ['fixed:1']);
+});
+
+test('job.rerun refuses rows that are not interrupted, unknown ids, and rows without a stored request', async () => {
+  const id = store.traces.list()[0]!.id;
+  await assert.rejects(invoke(ctx(), 'job.rerun', { kind: 'trace', id }), /is complete; only an interrupted job/);
+  await assert.rejects(invoke(ctx(), 'job.rerun', { kind: 'trace', id: 999_999 }), /no trace with id/);
+  await assert.rejects(invoke(ctx(), 'job.rerun', { kind: 'run', id: 999_999 }), /no run with id/);
+  await assert.rejects(invoke(ctx(), 'job.rerun', { kind: 'job', id: 1 }), /invalid payload/);
+  // A row from before schema 3 (no request): said plainly.
+  const old = store.traces.begin({ name: 'old', source: 'import', samples: 0, classes: 0, exits: [], costs: [], costSource: 'uniform', hasConfidence: false, hasProbs: false, hasLabels: false });
+  store.db.prepare(`UPDATE traces SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(old);
+  await assert.rejects(invoke(ctx(), 'job.rerun', { kind: 'trace', id: old }), /before the studio kept the request/);
+  const listed = (await invoke(ctx(), 'job.interrupted', {})) as { traces: { id: number; request: unknown; rerun: { cli: string } }[]; runs: unknown[] };
+  assert.deepEqual(listed.traces.map((t) => [t.id, t.request, t.rerun.cli]), [[old, null, `exit-studio rerun trace ${old}`]]);
+  assert.equal(store.traces.discardInterrupted(old), true);
+  assert.equal(store.traces.discardInterrupted(id), false, 'a complete trace is never discarded as interrupted');
+});
+
+test('an interrupted import row is run again in-process and replaced', async () => {
+  const r = (await invoke(ctx(), 'trace.import', { path: tsv, name: 'again' })) as { traceId: number };
+  store.db.prepare(`UPDATE traces SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(r.traceId);
+  store.db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(r.traceId);
+  const out = (await invoke(ctx(), 'job.rerun', { kind: 'trace', id: r.traceId })) as { id: number; replaced: number };
+  assert.equal(out.replaced, r.traceId);
+  assert.equal(store.traces.status(r.traceId), undefined);
+  assert.equal(store.traces.meta(out.id).name, 'again');
+  assert.equal(store.traces.load(out.id).samples, 200);
+});

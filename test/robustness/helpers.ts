@@ -1,0 +1,38 @@
+/** Shared pieces of the robustness tests: hand-made .npy bytes and a fingerprint of what the store holds. */
+import type { Store } from '../../src/store/store.js';
+
+/** A .npy with any header text (lying, garbage, anything) and `bodyBytes` zero bytes after it. */
+export function npyWithHeader(dict: string, bodyBytes: number): Uint8Array {
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const header = dict + ' '.repeat(total - 10 - dict.length - 1) + '\n';
+  const out = new Uint8Array(total + bodyBytes);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  return out;
+}
+
+/** A minimal .npy with any descr, for dtypes the writer does not produce. */
+export function npyWithDescr(descr: string, shape: number[], bodyBytes: number): Uint8Array {
+  return npyWithHeader(`{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`, bodyBytes);
+}
+
+/** Row counts of every table that a command could write to. */
+export function readCounts(store: Store): Record<string, number> {
+  const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
+  const out: Record<string, number> = {};
+  for (const { name } of tables) out[name] = (store.db.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n;
+  return out;
+}
+
+/** Every row of every table: equal fingerprints mean nothing was written, renamed or deleted. */
+export function fingerprint(store: Store): string {
+  const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
+  const out: Record<string, unknown[]> = {};
+  for (const { name } of tables) {
+    out[name] = (store.db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[])
+      .map((r) => JSON.stringify(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? `blob:${v.length}:${v.toString('base64').slice(0, 64)}` : v])))
+      .sort();
+  }
+  return JSON.stringify(out);
+}
