@@ -74,22 +74,32 @@ export async function samplePaths(): Promise<SamplePaths> {
   return call<SamplePaths>('sample.paths', {});
 }
 
+/** A job a killed process left behind: listed so it can be run again (job.rerun). */
+export interface InterruptedJob {
+  kind: 'trace' | 'run';
+  id: number;
+  name: string;
+}
+
 export interface Recent {
   traces: TraceMeta[];
   runs: RunRecord[];
   models: { path: string; usedAt?: string }[];
   datasets: { path: string; usedAt?: string }[];
+  interrupted: InterruptedJob[];
 }
 
 /** Home's lists. */
 export async function recent(): Promise<Recent> {
   type Asset = { path: string; createdAt: string };
-  const r = await call<Omit<Recent, 'models' | 'datasets'> & { models: Asset[]; datasets: Asset[] }>('home.recent', {});
+  type Named = { id: number; name: string };
+  const r = await call<Omit<Recent, 'models' | 'datasets' | 'interrupted'> & { models: Asset[]; datasets: Asset[]; interrupted: Named[]; interruptedRuns: Named[] }>('home.recent', {});
   return {
     traces: r.traces,
     runs: r.runs,
     models: r.models.map((m) => ({ path: m.path, usedAt: m.createdAt })),
     datasets: r.datasets.map((d) => ({ path: d.path, usedAt: d.createdAt })),
+    interrupted: [...r.interrupted.map((t) => ({ kind: 'trace' as const, id: t.id, name: t.name })), ...r.interruptedRuns.map((x) => ({ kind: 'run' as const, id: x.id, name: x.name }))],
   };
 }
 
