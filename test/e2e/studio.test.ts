@@ -7,7 +7,8 @@
  * saves a screenshot of each under test-artifacts/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -221,6 +222,26 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await last.getByRole('button', { name: /Delete run/ }).click();
     await page.getByTestId('confirm-delete').click();
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid="runs-table"] tbody tr').length === 2);
+  });
+
+  step('an interrupted job is listed on Home and runs again from there', async () => {
+    // What a killed import leaves (test/robustness/crash.test.ts kills one for real): an
+    // 'interrupted' row holding the request that started it.
+    const tsv = join(dir, 'interrupted.tsv');
+    writeFileSync(tsv, 'a\tb\tlabel\n0\t1\t1\n1\t1\t1\n0\t0\t0\n');
+    const db = new Database(join(dir, 'studio.sqlite'));
+    db.prepare(
+      `INSERT INTO traces (name, source, status, samples, classes, exits_json, costs_json, cost_source, has_confidence, has_probs, has_labels, created_at, request_json)
+       VALUES ('interrupted.tsv', 'import', 'interrupted', 0, 0, '[]', '[]', 'uniform', 0, 0, 0, ?, ?)`,
+    ).run(new Date().toISOString(), JSON.stringify({ command: 'trace.import', payload: { path: tsv } }));
+    db.close();
+    await nav('Home').click();
+    const box = page.getByTestId('interrupted');
+    await box.waitFor({ timeout: 20_000 });
+    await screen('13-interrupted');
+    await box.getByRole('button', { name: /Run again: trace #\d+/ }).click();
+    await page.getByRole('heading', { name: 'Trace', exact: true }).waitFor({ timeout: 30_000 });
+    await page.getByText('3 samples × 2 exits').first().waitFor({ timeout: 20_000 });
   });
 
   step('"Open the sample" puts a newcomer on a finished comparison in one click', async () => {
