@@ -26,8 +26,8 @@ import * as zlib from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, ColumnData, Compressors, FileMetaData, SchemaElement } from 'hyparquet';
 import { inputError, StudioError } from '../errors.js';
-import { normalizeCosts } from './features.js';
 import type { Trace } from './types.js';
+import { importCosts } from './costs.js';
 
 export interface ParquetImportOptions {
   /** Name of the label column; default: a column named label, labels, op_labels or y (any case), if present. */
@@ -290,29 +290,13 @@ export async function readParquetTrace(path: string, opts: ParquetImportOptions 
   }
   if (n === 0) throw inputError(path, 'has no rows');
 
-  let costs: Float64Array;
-  if (opts.costs) {
-    if (opts.costs.length !== K) throw inputError(path, `has ${K} exit columns, but ${opts.costs.length} costs were given`);
-    for (let k = 0; k < K; k++) {
-      const c = opts.costs[k]!;
-      if (!(Number.isFinite(c) && c >= 0) || (k > 0 && c < opts.costs[k - 1]!)) {
-        throw inputError(path, `costs must be finite, >= 0 and non-decreasing by depth; got ${opts.costs.join(', ')}`);
-      }
-    }
-    try {
-      costs = normalizeCosts(opts.costs);
-    } catch (e) {
-      throw inputError(path, e instanceof Error ? e.message : String(e), e);
-    }
-  } else {
-    costs = Float64Array.from({ length: K }, (_, k) => (k + 1) / K);
-  }
+  const { costs, costSource } = importCosts(path, K, opts.costs);
   const trace: Trace = {
     samples: n,
     exits: exitNames.map((name) => ({ name })),
     classes: Math.max(2, maxClass + 1),
     costs,
-    costSource: opts.costs ? 'user' : 'uniform',
+    costSource,
     pred: pred.slice(0, n * K),
   };
   if (anyConfidence) {

@@ -11,7 +11,7 @@ import { labelsFromArray, readLabels } from '../data/labels.js';
 import { readNpyArray, type NpyArray } from '../data/npy.js';
 import { npzArrayNames, readNpz } from '../data/npz.js';
 import { inputError } from '../errors.js';
-import { normalizeCosts } from './features.js';
+import { importCosts } from './costs.js';
 import { readPredictionMatrix } from './import-matrix.js';
 import { readParquetTrace } from './import-parquet.js';
 import { traceFromScores, type ScoreLayout } from './import-probs.js';
@@ -55,12 +55,7 @@ export async function importTrace(path: string, opts: ImportOptions = {}): Promi
 }
 
 function setCosts(trace: Trace, costs: number[], source: CostSource, file: string): void {
-  const K = trace.exits.length;
-  if (costs.length !== K) throw inputError(file, `--costs has ${costs.length} numbers but the trace has ${K} exits`);
-  for (let k = 1; k < K; k++) {
-    if (costs[k]! < costs[k - 1]!) throw inputError(file, `--costs must be cumulative (non-decreasing): ${costs.join(', ')}`);
-  }
-  trace.costs = normalizeCosts(costs);
+  trace.costs = importCosts(file, trace.exits.length, costs).costs;
   trace.costSource = source;
 }
 
