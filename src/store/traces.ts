@@ -86,6 +86,20 @@ function toMeta(r: TraceRow): TraceMeta {
   return meta;
 }
 
+/** The header fields a trace's own arrays determine. */
+function headerOf(trace: Trace) {
+  return {
+    samples: trace.samples,
+    classes: trace.classes,
+    exits: trace.exits,
+    costs: Array.from(trace.costs),
+    costSource: trace.costSource,
+    hasConfidence: trace.maxProb !== undefined,
+    hasProbs: trace.probs !== undefined,
+    hasLabels: trace.labels !== undefined,
+  } satisfies Partial<TraceHeader>;
+}
+
 export class TraceStore {
   constructor(private readonly db: Db) {}
 
@@ -155,28 +169,11 @@ export class TraceStore {
     })();
   }
 
-  /** Stores a whole in-memory trace in one transaction (imports). */
-  save(trace: Trace, h: Omit<TraceHeader, 'samples' | 'classes' | 'exits' | 'costs' | 'costSource' | 'hasConfidence' | 'hasProbs' | 'hasLabels'>): number {
+  /** Stores a whole in-memory trace in one transaction. */
+  save(trace: Trace, h: Omit<TraceHeader, keyof ReturnType<typeof headerOf>>): number {
     return this.db.transaction(() => {
-      const id = this.begin({
-        ...h,
-        samples: trace.samples,
-        classes: trace.classes,
-        exits: trace.exits,
-        costs: Array.from(trace.costs),
-        costSource: trace.costSource,
-        hasConfidence: trace.maxProb !== undefined,
-        hasProbs: trace.probs !== undefined,
-        hasLabels: trace.labels !== undefined,
-      });
-      const chunk: TraceChunk = { pred: trace.pred };
-      if (trace.maxProb) chunk.maxProb = trace.maxProb;
-      if (trace.entropy) chunk.entropy = trace.entropy;
-      if (trace.margin) chunk.margin = trace.margin;
-      if (trace.probs) chunk.probs = trace.probs;
-      if (trace.labels) chunk.labels = trace.labels;
-      this.append(id, 0, chunk);
-      this.finish(id);
+      const id = this.begin({ ...h, ...headerOf(trace) });
+      this.fill(id, trace);
       return id;
     })();
   }
@@ -202,17 +199,7 @@ export class TraceStore {
       this.append(id, seq++, chunk);
       if (trace.samples === 0) break;
     }
-    this.finish(id, {
-      samples: trace.samples,
-      classes: trace.classes,
-      exits: trace.exits,
-      costs: Array.from(trace.costs),
-      costSource: trace.costSource,
-      hasConfidence: trace.maxProb !== undefined,
-      hasProbs: trace.probs !== undefined,
-      hasLabels: trace.labels !== undefined,
-      ...patch,
-    });
+    this.finish(id, { ...headerOf(trace), ...patch });
   }
 
   /** The status of a trace row of any status, or undefined when there is none. */
