@@ -1,11 +1,25 @@
 /** What every command handler gets: the store, a way to report progress, and a cancel signal. */
+import type { RunSeries, RunSummary } from '../policies/metrics.js';
+import type { LearnedPolicy } from '../policies/types.js';
 import type { Store } from '../store/store.js';
+
+/** One policy of a policy.run after each seed: the result over the seeds done so far, for live charts. */
+export interface PolicyPartial {
+  /** Position in the request's policy list. */
+  index: number;
+  spec: string;
+  summary: RunSummary;
+  /** Means and 95 % bands; every seed's values are left out (megabytes per run). */
+  series: RunSeries;
+  learned: LearnedPolicy;
+  seedsDone: number;
+}
 
 /** Events a long command emits while it works; the transports forward them as they come. */
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
   | { type: 'warning'; job: string; message: string }
-  | { type: 'partial'; job: string; data: unknown };
+  | { type: 'partial'; job: 'policy'; data: PolicyPartial };
 
 export interface CommandContext {
   store: Store;

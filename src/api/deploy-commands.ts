@@ -1,8 +1,6 @@
 /** Commands that take a tuned policy to deployment: a staged bundle, and applying it to data with measured savings. */
 import { resolve } from 'node:path';
 import { applyBundle, writeBundle } from '../export/bundle.js';
-import { StudioError } from '../errors.js';
-import type { LearnedPolicy } from '../policies/types.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
 import { applyInput, bundleInput } from './schemas.js';
@@ -11,18 +9,16 @@ export const deployCommands = {
   'run.bundle': command(
     bundleInput,
     async (ctx, input) => {
-      const run = ctx.store.runs.get(input.runId);
-      if (run.status !== 'complete') throw new StudioError(`run ${input.runId} is ${run.status}; run it again`);
+      const run = ctx.store.runs.getComplete(input.runId);
       const trace = ctx.store.traces.meta(run.traceId);
       const modelPath = resolve(input.model);
-      const config = run.config as { costs?: number[]; costSource?: string };
       const written = await writeBundle(resolve(input.out), {
         modelPath,
         policy: {
-          policy: run.learned as unknown as LearnedPolicy,
+          policy: run.learned,
           exitNames: trace.exits.map((e) => e.name),
-          costs: config.costs ?? trace.costs,
-          costUnit: config.costSource ?? trace.costSource,
+          costs: run.config.costs ?? trace.costs,
+          costUnit: run.config.costSource ?? trace.costSource,
           name: run.policy,
         },
         appVersion,

@@ -165,9 +165,8 @@ export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']
 }
 
 function runView(ctx: CommandContext, id: number) {
-  const r = ctx.store.runs.get(id);
-  if (r.status !== 'complete') throw new StudioError(`run ${id} is ${r.status}; run it again`);
-  return { ...r, means: meanSummary(r.summary as unknown as RunSummary) };
+  const r = ctx.store.runs.getComplete(id);
+  return { ...r, means: meanSummary(r.summary) };
 }
 
 export const policyCommands = {
@@ -176,7 +175,7 @@ export const policyCommands = {
 
   'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
 
-  'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary as unknown as RunSummary) }))),
+  'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary) }))),
   'run.show': command(idInput, (ctx, input) => ({ ...runView(ctx, input.id), series: ctx.store.runs.series(input.id) })),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
@@ -214,7 +213,7 @@ export const policyCommands = {
     models: ctx.store.assets.recentModels(),
     datasets: ctx.store.assets.recentDatasets(),
     traces: ctx.store.traces.list().slice(-10).reverse(),
-    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary as unknown as RunSummary) })),
+    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
     interrupted: ctx.store.traces.interrupted(),
     /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
     interruptedRuns: ctx.store.runs.interrupted(),

@@ -5,8 +5,7 @@
  * and its parameters, the decision rule, and the run's metrics.
  */
 import type { LearnedPolicy } from '../policies/types.js';
-import type { RunSummary } from '../policies/metrics.js';
-import type { RunRecord } from '../store/runs.js';
+import type { CompleteRun } from '../store/runs.js';
 import type { TraceMeta } from '../trace/types.js';
 
 export const POLICY_FORMAT = 'exit-studio/exit-policy';
@@ -42,9 +41,8 @@ export interface ExitPolicyFile {
   };
 }
 
-export function buildPolicyFile(run: RunRecord, trace: TraceMeta, appVersion: string, now = new Date()): ExitPolicyFile {
-  const summary = run.summary as unknown as RunSummary;
-  const config = run.config as { lambda?: number; costs?: number[]; costSource?: string; params?: Record<string, unknown> };
+export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: string, now = new Date()): ExitPolicyFile {
+  const { summary, config } = run;
   const costs = config.costs ?? trace.costs;
   return {
     format: POLICY_FORMAT,
@@ -57,7 +55,7 @@ export function buildPolicyFile(run: RunRecord, trace: TraceMeta, appVersion: st
     costSource: config.costSource ?? trace.costSource,
     lambda: config.lambda ?? 1,
     policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, params: config.params ?? {} },
-    decision: run.learned as unknown as LearnedPolicy,
+    decision: run.learned,
     metrics: {
       reference: summary.reference,
       accuracy: summary.accuracy ? summary.accuracy.mean : null,

@@ -49,7 +49,15 @@ export interface RunResult {
   learned: LearnedPolicy;
   learnedPerSeed: LearnedPolicy[];
   /** EENet: per fit, per epoch loss terms, achieved cost and accuracy; per seed. */
-  fits?: { seed: number; budget: number; target: string; history: EENetEpoch[] }[];
+  fits?: FitRecord[];
+}
+
+/** One EENet fit within a run: its seed, budget, training target and per-epoch history. */
+export interface FitRecord {
+  seed: number;
+  budget: number;
+  target: string;
+  history: EENetEpoch[];
 }
 
 function resolveCosts(trace: Trace, costs: number[] | undefined): Float64Array {

@@ -1,7 +1,26 @@
 /** Policy runs in SQLite: configuration, seeds, summary, what was learned, decimated series. */
 import { StudioError } from '../errors.js';
+import type { RunSeries, RunSummary } from '../policies/metrics.js';
+import type { FitRecord } from '../policies/run.js';
+import type { LearnedPolicy } from '../policies/types.js';
 import { nowIso, type Db } from './db.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
+
+/**
+ * How a run was configured: what a policy file and a bundle need to repeat it.
+ * Stored as JSON, like the summary, what was learned and the series: the
+ * types below are what this store wrote (JSON turns a non-finite number into
+ * null, which the metrics never hold once a run completes).
+ */
+export interface RunConfig {
+  lambda: number;
+  /** The costs the run used, in the reported unit (last exit usually 1). */
+  costs: number[];
+  costSource: string;
+  params: Record<string, unknown>;
+  /** Set at completion: the policy read the whole trace in hindsight. */
+  usesHindsight?: boolean;
+}
 
 export interface RunRecord {
   id: number;
@@ -11,12 +30,30 @@ export interface RunRecord {
   status: 'running' | 'complete' | 'interrupted';
   supervised: boolean;
   seeds: number[];
-  config: Record<string, unknown>;
+  config: RunConfig;
   appVersion: string;
-  summary: Record<string, unknown> | null;
-  learned: Record<string, unknown> | null;
+  /** null until the run completes. */
+  summary: RunSummary | null;
+  learned: LearnedPolicy | null;
   tags: string[];
   createdAt: string;
+}
+
+/** A completed run: summary and what was learned are there. */
+export interface CompleteRun extends RunRecord {
+  status: 'complete';
+  summary: RunSummary;
+  learned: LearnedPolicy;
+}
+
+/** A run's decimated series and, for EENet, its fits' training curves. */
+export interface StoredRunSeries {
+  series: RunSeries;
+  fits: FitRecord[] | null;
+}
+
+export function isComplete(r: RunRecord): r is CompleteRun {
+  return r.status === 'complete' && r.summary !== null && r.learned !== null;
 }
 
 interface RunRow {
@@ -44,10 +81,10 @@ function toRecord(r: RunRow): RunRecord {
     status: r.status,
     supervised: r.supervised === 1,
     seeds: JSON.parse(r.seeds_json) as number[],
-    config: JSON.parse(r.config_json) as Record<string, unknown>,
+    config: JSON.parse(r.config_json) as RunConfig,
     appVersion: r.app_version,
-    summary: r.summary_json === null ? null : (JSON.parse(r.summary_json) as Record<string, unknown>),
-    learned: r.learned_json === null ? null : (JSON.parse(r.learned_json) as Record<string, unknown>),
+    summary: r.summary_json === null ? null : (JSON.parse(r.summary_json) as RunSummary),
+    learned: r.learned_json === null ? null : (JSON.parse(r.learned_json) as LearnedPolicy),
     tags: JSON.parse(r.tags_json) as string[],
     createdAt: r.created_at,
   };
@@ -59,7 +96,7 @@ export interface NewRun {
   policy: string;
   supervised: boolean;
   seeds: number[];
-  config: Record<string, unknown>;
+  config: RunConfig;
   appVersion: string;
   /** The command that started it, to run it again if interrupted; default: the job request in scope. */
   request?: JobRequest;
@@ -83,7 +120,7 @@ export class RunStore {
   }
 
   /** Completes a running run; `patch` sets what is only known at the end (the seeds actually replayed, the configuration). */
-  complete(id: number, summary: unknown, learned: unknown, series: unknown, patch: { seeds?: number[]; supervised?: boolean; config?: Record<string, unknown> } = {}): void {
+  complete(id: number, summary: RunSummary, learned: LearnedPolicy, series: StoredRunSeries, patch: { seeds?: number[]; supervised?: boolean; config?: RunConfig } = {}): void {
     this.db
       .prepare(
         `UPDATE runs SET status = 'complete', owner_pid = NULL, summary_json = ?, learned_json = ?, series_json = ?,
@@ -99,8 +136,8 @@ export class RunStore {
     this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
   }
 
-  list(): RunRecord[] {
-    return (this.db.prepare(`SELECT * FROM runs WHERE status = 'complete' ORDER BY id`).all() as RunRow[]).map(toRecord);
+  list(): CompleteRun[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE status = 'complete' ORDER BY id`).all() as RunRow[]).map(toRecord).filter(isComplete);
   }
 
   /** Interrupted runs (their process died mid-replay), so a UI can offer to run them again. */
@@ -126,10 +163,17 @@ export class RunStore {
     return toRecord(r);
   }
 
-  series(id: number): unknown {
+  /** A run that can be shown, compared, exported or bundled: only a completed one. */
+  getComplete(id: number): CompleteRun {
+    const r = this.get(id);
+    if (!isComplete(r)) throw new StudioError(`run ${id} is ${r.status}; run it again`);
+    return r;
+  }
+
+  series(id: number): StoredRunSeries | null {
     const r = this.db.prepare('SELECT series_json FROM runs WHERE id = ?').get(id) as { series_json: string | null } | undefined;
     if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
-    return r.series_json === null ? null : (JSON.parse(r.series_json) as unknown);
+    return r.series_json === null ? null : (JSON.parse(r.series_json) as StoredRunSeries);
   }
 
   rename(id: number, name: string): void {

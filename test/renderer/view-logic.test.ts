@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, meanOf, normalizeCatalog, normalizeSeries, paretoFront, points, policySpec, quality, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, normalizeCatalog, paretoFront, points, policySpec, quality, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import type { RunRecord } from '../../renderer/src/lib/types.js';
 
@@ -62,21 +62,9 @@ describe('chart series', () => {
   });
 
   test('the exit mix stacks to one', () => {
-    const s = normalizeSeries({ rounds: [1, 2], exitShare: [{ mean: [1, 0.5], lo: [1, 0.5], hi: [1, 0.5] }, { mean: [0, 0.25] }, { mean: [0, 0.25] }] })!;
-    const layers = stackedShares(s);
+    const share = (mean: number[]) => ({ mean, lo: mean, hi: mean });
+    const layers = stackedShares({ rounds: [1, 2], exitShare: [share([1, 0.5]), share([0, 0.25]), share([0, 0.25])] });
     assert.deepEqual(layers.map((l) => l.map((p) => p.y)), [[1, 0.5], [1, 0.75], [1, 1]]);
-  });
-
-  test('series come as run.show stores them ({series, fits}), as live partials, or not at all', () => {
-    const inner = { rounds: [1, 2], cumRegret: { mean: [0, 1], lo: [0, 0], hi: [0, 2], perSeed: [[0, 1]] }, accuracy: null };
-    const a = normalizeSeries({ series: inner, fits: null })!;
-    assert.deepEqual(a.rounds, [1, 2]);
-    assert.deepEqual(a.cumRegret!.hi, [0, 2]);
-    assert.equal(a.accuracy, null);
-    const live = normalizeSeries({ rounds: [5], avgCost: [0.4] })!;
-    assert.deepEqual(live.avgCost, { mean: [0.4], lo: [0.4], hi: [0.4] });
-    assert.equal(normalizeSeries(null), null);
-    assert.equal(normalizeSeries({ nothing: true }), null);
   });
 });
 
@@ -148,14 +136,20 @@ describe('policies', () => {
   test('what a policy learned, in one line', () => {
     assert.equal(describeLearned({ kind: 'fixed', exit: 1 }, ['a', 'b']), 'always exits at b');
     assert.match(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, null, 0] }), /maxProb ≥ 0.9, —, 0/);
-    assert.match(describeLearned({ kind: 'eenet', thresholds: [0.5, 0] }), /EENet/);
+    assert.match(describeLearned({ kind: 'eenet', model: {}, thresholds: [0.5, 0] }), /EENet.*0\.5, 0/);
+    assert.equal(describeLearned({ kind: 'fixed', exit: 0, exitName: 'early' }), 'always exits at early');
+    assert.match(describeLearned({ kind: 'thresholds', measure: 'entropy', direction: 'below', thresholds: [0.25, 0] }), /entropy ≤ 0.25/);
     assert.equal(describeLearned(null), '—');
   });
 
-  test("EENet's training curves are found in run.show's fits", () => {
-    const run = { series: { series: {}, fits: [{ seed: 1, budget: 0.5, target: 'x', history: [{ epoch: 0, loss: 1, cost: 0.6, accuracy: 0.7 }, { epoch: 1, loss: 0.5, cost: 0.5, accuracy: 0.8 }] }] } };
-    const h = trainingCurves(run);
-    assert.deepEqual(h.map((e) => e.loss), [1, 0.5]);
-    assert.deepEqual(trainingCurves({ kind: 'fixed' }), []);
+  test("EENet's training curve is the first fit's epochs; no fits, no curve", () => {
+    const epoch = (e: number, loss: number) => ({ epoch: e, loss, bce: loss, kl: 0, costTerm: 0, cost: 0.5, accuracy: 0.8, shareCost: 0.5, shareAccuracy: 0.8 });
+    const fits = [
+      { seed: 1, budget: 0.5, target: 'labels', history: [epoch(0, 1), epoch(1, 0.5)] },
+      { seed: 2, budget: 0.5, target: 'labels', history: [epoch(0, 9)] },
+    ];
+    assert.deepEqual(trainingCurves(fits).map((e) => e.loss), [1, 0.5]);
+    assert.deepEqual(trainingCurves(null), []);
+    assert.deepEqual(trainingCurves([]), []);
   });
 });

@@ -3,7 +3,7 @@
  * tolerant of partial data (live runs) and of missing fields (a trace without
  * labels has no accuracy), tested under Node.
  */
-import type { CatalogEntry, PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
+import type { CatalogEntry, EENetEpoch, FitRecord, LearnedPolicy, PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
 
 export interface XY {
   x: number;
@@ -59,39 +59,6 @@ export function stackedShares(series: RunSeries): XY[][] {
     }
     return out;
   });
-}
-
-/**
- * Accepts a run's series in the shape run.show returns, or a live partial
- * (which may carry only some series, or plain arrays in place of {mean, lo,
- * hi}); returns a RunSeries or null when there is nothing to draw.
- */
-export function normalizeSeries(raw: unknown): RunSeries | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const o = raw as Record<string, unknown>;
-  // run.show stores {series, fits}: the series sit one level down.
-  if (!Array.isArray(o.rounds) && typeof o.series === 'object' && o.series !== null) return normalizeSeries(o.series);
-  const rounds = Array.isArray(o.rounds) ? (o.rounds as number[]) : Array.isArray(o.grid) ? (o.grid as number[]) : null;
-  if (!rounds) return null;
-  const stat = (v: unknown): SeriesStat | undefined => {
-    if (Array.isArray(v)) return { mean: v as (number | null)[], lo: v as (number | null)[], hi: v as (number | null)[] };
-    if (typeof v === 'object' && v !== null && Array.isArray((v as SeriesStat).mean)) {
-      const s = v as SeriesStat;
-      return { mean: s.mean, lo: s.lo ?? s.mean, hi: s.hi ?? s.mean, ...(s.perSeed ? { perSeed: s.perSeed } : {}) };
-    }
-    return undefined;
-  };
-  const out: RunSeries = { rounds };
-  const cr = stat(o.cumRegret);
-  if (cr) out.cumRegret = cr;
-  const ac = stat(o.avgCost);
-  if (ac) out.avgCost = ac;
-  const acc = stat(o.accuracy);
-  out.accuracy = acc ?? null;
-  const ag = stat(o.agreement);
-  if (ag) out.agreement = ag;
-  if (Array.isArray(o.exitShare)) out.exitShare = (o.exitShare as unknown[]).map(stat).filter((s): s is SeriesStat => s !== undefined);
-  return out;
 }
 
 export interface MetricDef {
@@ -166,39 +133,9 @@ export function runRow(r: RunRecord): { id: number; name: string; policy: string
   };
 }
 
-/** Training curves EENet reports (loss, accuracy, cost per epoch), found wherever `learned` keeps them. */
-export function trainingCurves(learned: unknown): { epoch: number; [metric: string]: number }[] {
-  const seen = new Set<unknown>();
-  const find = (x: unknown, depth: number): unknown[] | undefined => {
-    if (depth > 4 || typeof x !== 'object' || x === null || seen.has(x)) return undefined;
-    seen.add(x);
-    const o = x as Record<string, unknown>;
-    for (const key of ['history', 'training', 'curves', 'trainingCurves']) {
-      const v = o[key];
-      if (Array.isArray(v) && v.length && typeof v[0] === 'object' && v[0] !== null && 'epoch' in (v[0] as object)) return v;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        const inner = find(v, depth + 1);
-        if (inner) return inner;
-      }
-    }
-    for (const v of Object.values(o)) {
-      if (Array.isArray(v)) {
-        for (const item of v.slice(0, 3)) {
-          const inner = find(item, depth + 1);
-          if (inner) return inner;
-        }
-      } else {
-        const inner = find(v, depth + 1);
-        if (inner) return inner;
-      }
-    }
-    return undefined;
-  };
-  const arr = find(learned, 0) ?? [];
-  return arr.filter((e): e is { epoch: number } => typeof e === 'object' && e !== null && typeof (e as { epoch: unknown }).epoch === 'number') as {
-    epoch: number;
-    [metric: string]: number;
-  }[];
+/** EENet's training curve to chart: the first fit's epochs (one fit per seed, and per refit, share the shape). */
+export function trainingCurves(fits: readonly FitRecord[] | null | undefined): EENetEpoch[] {
+  return fits?.[0]?.history ?? [];
 }
 
 /** Builds a policy spec string ("eenet:0.5", "fixed:2", "uee-ucb") from a catalog entry and its argument. */
@@ -209,29 +146,21 @@ export function policySpec(entry: Pick<PolicyCatalogEntry, 'id' | 'arg'>, arg: n
 }
 
 /** One line saying what a policy learned (the part a deployment applies). */
-export function describeLearned(learned: unknown, exitNames: readonly string[] = []): string {
-  if (typeof learned !== 'object' || learned === null) return '—';
-  const l = learned as Record<string, unknown>;
+export function describeLearned(learned: LearnedPolicy | null | undefined, exitNames: readonly string[] = []): string {
+  if (!learned) return '—';
   const name = (k: number): string => exitNames[k] ?? `exit ${k + 1}`;
-  const fmt = (x: unknown): string => (typeof x === 'number' ? (Math.round(x * 1000) / 1000).toString() : x === null ? '—' : String(x));
-  switch (l.kind) {
+  const fmt = (x: number | null): string => (x === null ? '—' : (Math.round(x * 1000) / 1000).toString());
+  switch (learned.kind) {
     case 'fixed':
-      return typeof l.exit === 'number' ? `always exits at ${typeof l.exitName === 'string' ? l.exitName : name(l.exit)}` : 'a fixed exit';
+      return `always exits at ${learned.exitName ?? name(learned.exit)}`;
     case 'random':
-      return `random exit, shares ${Array.isArray(l.shares) ? (l.shares as number[]).map(fmt).join(' / ') : '?'}`;
-    case 'thresholds': {
-      const th = Array.isArray(l.thresholds) ? (l.thresholds as unknown[]) : [];
-      const op = l.direction === 'below' ? '≤' : '≥';
-      return `${String(l.measure)} ${op} ${th.map(fmt).join(', ')} (per exit; the last always exits)`;
-    }
+      return `random exit, shares ${learned.shares.map(fmt).join(' / ')}`;
+    case 'thresholds':
+      return `${learned.measure} ${learned.direction === 'below' ? '≤' : '≥'} ${learned.thresholds.map(fmt).join(', ')} (per exit; the last always exits)`;
     case 'patience':
-      return `exit after ${fmt(l.patience)} agreeing exits in a row`;
-    case 'eenet': {
-      const th = Array.isArray(l.thresholds) ? (l.thresholds as unknown[]) : [];
-      return `EENet scorer, score thresholds ${th.map(fmt).join(', ')}`;
-    }
-    default:
-      return typeof l.kind === 'string' ? l.kind : JSON.stringify(learned).slice(0, 120);
+      return `exit after ${learned.patience} agreeing exits in a row`;
+    case 'eenet':
+      return `EENet scorer, score thresholds ${learned.thresholds.map(fmt).join(', ')}`;
   }
 }
 

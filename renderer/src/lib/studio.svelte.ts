@@ -4,7 +4,7 @@
  * runes; big payloads are kept raw (not deeply reactive).
  */
 import { HostError, type Host } from './host.js';
-import type { ModelInfo, StudioEvent, TraceMeta, RunRecord } from './types.js';
+import type { HomeRecent, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
 import { parseRoute, routeHash, type Route } from './route.js';
 
 let host: Host | undefined;
@@ -58,16 +58,10 @@ export function call<T>(command: string, payload: unknown = {}, onEvent?: (e: St
   return getHost().invoke<T>(command, payload, onEvent).result;
 }
 
-/** True when the error says the engine has no such command (yet). */
+/** The message to show for a failed command. */
 export function errorText(e: unknown): string {
   if (e instanceof HostError) return e.message;
   return e instanceof Error ? e.message : String(e);
-}
-
-export interface SamplePaths {
-  model: string;
-  data: string;
-  labels?: string;
 }
 
 export async function samplePaths(): Promise<SamplePaths> {
@@ -91,9 +85,7 @@ export interface Recent {
 
 /** Home's lists. */
 export async function recent(): Promise<Recent> {
-  type Asset = { path: string; createdAt: string };
-  type Named = { id: number; name: string };
-  const r = await call<Omit<Recent, 'models' | 'datasets' | 'interrupted'> & { models: Asset[]; datasets: Asset[]; interrupted: Named[]; interruptedRuns: Named[] }>('home.recent', {});
+  const r = await call<HomeRecent>('home.recent', {});
   return {
     traces: r.traces,
     runs: r.runs,

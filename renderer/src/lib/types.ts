@@ -8,7 +8,17 @@
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
   | { type: 'warning'; job: string; message: string }
-  | { type: 'partial'; job: string; data: unknown };
+  | { type: 'partial'; job: 'policy'; data: PolicyPartial };
+
+/** One policy of a running policy.run after each seed (src/api/context.ts): what the live charts draw. */
+export interface PolicyPartial {
+  index: number;
+  spec: string;
+  summary: RunSummary;
+  series: RunSeries;
+  learned: LearnedPolicy | null;
+  seedsDone: number;
+}
 
 export interface TensorInfo {
   name: string;
@@ -114,6 +124,37 @@ export interface RunSummary {
   [key: string]: unknown;
 }
 
+/** What a policy learned, in the form a deployment applies (src/policies/types.ts). */
+export type LearnedPolicy =
+  | { kind: 'fixed'; exit: number; exitName?: string; counts?: number[] }
+  | { kind: 'random'; shares: number[] }
+  | { kind: 'thresholds'; measure: string; direction: 'above' | 'below'; thresholds: (number | null)[] }
+  | { kind: 'patience'; patience: number }
+  /** The scorer's weights are for the exported file; the views show the thresholds. */
+  | { kind: 'eenet'; model: unknown; thresholds: number[] };
+
+/** One epoch of an EENet fit (src/policies/eenet.ts). */
+export interface EENetEpoch {
+  epoch: number;
+  loss: number;
+  bce: number;
+  kl: number;
+  costTerm: number;
+  cost: number;
+  accuracy: number;
+  shareCost: number;
+  shareAccuracy: number;
+}
+
+/** One EENet fit of a run: per seed (and per refit), its training curve. */
+export interface FitRecord {
+  seed: number;
+  budget: number;
+  target: string;
+  history: EENetEpoch[];
+}
+
+/** run.list's entries: a completed run without its series. */
 export interface RunRecord {
   id: number;
   name: string;
@@ -124,10 +165,31 @@ export interface RunRecord {
   seeds: number[];
   config?: Record<string, unknown>;
   summary: RunSummary | null;
-  learned: Record<string, unknown> | null;
-  series?: RunSeries | null;
+  learned: LearnedPolicy | null;
   tags: string[];
   createdAt: string;
+}
+
+/** What a run stores beside its summary: the decimated series and EENet's fits. */
+export interface StoredRunSeries {
+  series: RunSeries;
+  fits: FitRecord[] | null;
+}
+
+/** run.show: the record with its stored series. */
+export interface RunShown extends RunRecord {
+  series: StoredRunSeries | null;
+}
+
+/** A run in the Policy lab: policy.run's entry, then its stored series and fits once loaded. */
+export interface LabRun {
+  runId?: number;
+  policy: string;
+  summary?: RunSummary | null;
+  learned?: LearnedPolicy | null;
+  /** undefined: not loaded yet; null: none to draw. */
+  series?: RunSeries | null;
+  fits?: FitRecord[] | null;
 }
 
 /** One policy's parameter as policy.catalog describes it. */
@@ -196,4 +258,22 @@ export interface DataPreview {
   }[];
   labels: { count: number; classes: number; first: number[] } | null;
   problems: string[];
+}
+
+/** sample.paths: the embedded sample's files. */
+export interface SamplePaths {
+  model: string;
+  data: string;
+  labels?: string;
+}
+
+/** home.recent: what Home lists. */
+export interface HomeRecent {
+  traces: TraceMeta[];
+  runs: RunRecord[];
+  models: { path: string; createdAt: string }[];
+  datasets: { path: string; createdAt: string }[];
+  /** Jobs a killed process left behind, to run again (job.rerun). */
+  interrupted: { id: number; name: string }[];
+  interruptedRuns: { id: number; name: string }[];
 }
