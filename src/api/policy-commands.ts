@@ -12,6 +12,7 @@ import { runPolicyInWorker } from '../policies/run-job.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
 import { appVersion } from '../version.js';
 import { samplePaths } from '../paths.js';
+import type { RunConfig } from '../store/runs.js';
 import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
@@ -145,8 +146,18 @@ function withoutSeeds(s: RunSeries): RunSeries {
   };
 }
 
-/** Which run is best on each metric: higher accuracy and agreement, lower cost and regret. */
-export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary'] }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+/**
+ * Regrets rank only when they measure the same thing: the same trace, costs and
+ * lambda, and the same comparator. DEE's regret is against its own best per-bin
+ * rule, in its reward units (confidence - lambda * cost); every other policy's
+ * is against the best fixed exit, in errors + lambda * cost (docs/policies.md).
+ */
+export function regretScale(r: { traceId: number; config: RunConfig; summary: { regretKind: string } }): string {
+  return JSON.stringify([r.traceId, r.config.lambda, r.config.costs, r.summary.regretKind === 'dee' ? 'dee' : 'fixed-exit']);
+}
+
+/** Which run is best on each metric: higher accuracy and agreement, lower cost and regret (regret only among runs on one scale). */
+export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']; regretScale: string }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
   const pick = (get: (s: RunOutcome['summary']) => number | null, better: (a: number, b: number) => boolean): number | null => {
     let best: { id: number; v: number } | null = null;
     for (const r of runs) {
@@ -160,8 +171,12 @@ export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']
     accuracy: pick((s) => s.accuracy, (a, b) => a > b),
     agreement: pick((s) => s.agreement, (a, b) => a > b),
     avgCost: pick((s) => s.avgCost, (a, b) => a < b),
-    cumRegret: pick((s) => s.cumRegret, (a, b) => a < b),
+    cumRegret: regretsComparable(runs) ? pick((s) => s.cumRegret, (a, b) => a < b) : null,
   };
+}
+
+function regretsComparable(runs: readonly { regretScale: string }[]): boolean {
+  return runs.every((r) => r.regretScale === runs[0]?.regretScale);
 }
 
 function runView(ctx: CommandContext, id: number) {
@@ -179,7 +194,8 @@ export const policyCommands = {
   'run.show': command(idInput, (ctx, input) => ({ ...runView(ctx, input.id), series: ctx.store.runs.series(input.id) })),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
-    return { runs, best: bestPerMetric(runs.map((r) => ({ id: r.id, summary: r.means }))) };
+    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r) }));
+    return { runs, best: bestPerMetric(scaled), regretComparable: regretsComparable(scaled) };
   }),
   'run.rename': command(renameInput, (ctx, input) => {
     ctx.store.runs.rename(input.id, input.name);

@@ -44,12 +44,22 @@ test('run side by side → runs list/show/compare → export → bundle → appl
   const list = json<{ id: number }[]>('runs', 'list');
   assert.equal(list.length, 4);
   const ids = r.runs.map((x) => String(x.runId));
-  const cmp = json<{ runs: { id: number }[]; best: Record<string, number | null> }>('runs', 'compare', ...ids);
+  type Compared = { runs: { id: number }[]; best: Record<string, number | null>; regretComparable: boolean };
+  const cmp = json<Compared>('runs', 'compare', ...ids);
   assert.equal(cmp.runs.length, 4);
   const costs = new Map(r.runs.map((x) => [x.runId, x.summary.avgCost]));
   assert.equal(cmp.best.avgCost, [...costs.entries()].sort((a, b) => a[1] - b[1])[0]![0]);
+  // DEE's regret is in its own units, against its own rule: with it in the set, regret is not ranked.
+  assert.equal(cmp.regretComparable, false);
+  assert.equal(cmp.best.cumRegret, null);
   const human = cli('runs', 'compare', ...ids);
   assert.match(human.stdout, /\*/);
+  assert.match(human.stdout, /cum\. regret is not ranked/);
+  // Without DEE, every regret is against the best fixed exit on the same trace, costs and lambda.
+  const sameScale = r.runs.filter((x) => x.policy !== 'dee');
+  const cmp2 = json<Compared>('runs', 'compare', ...sameScale.map((x) => String(x.runId)));
+  assert.equal(cmp2.regretComparable, true);
+  assert.equal(cmp2.best.cumRegret, [...sameScale].sort((a, b) => a.summary.cumRegret - b.summary.cumRegret)[0]!.runId);
 
   const policyFile = join(dir, 'policy.json');
   assert.equal(cli('export', ids[2]!, '--out', policyFile).code, 0);

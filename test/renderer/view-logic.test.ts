@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, meanOf, normalizeCatalog, paretoFront, points, policySpec, quality, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, groupBy, normalizeCatalog, paretoFront, points, policySpec, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import type { RunRecord } from '../../renderer/src/lib/types.js';
 
@@ -82,6 +82,30 @@ describe('tables', () => {
     assert.deepEqual([...best.agreement!].sort(), [0, 1]);
     assert.deepEqual([...best.avgCost!].sort(), [1, 2]);
     assert.deepEqual([...best.cumRegret!], [0]);
+  });
+
+  test('regret is ranked only among runs on one scale', () => {
+    const rows = [
+      { summary: { agreement: 0.9, cumRegret: 10 }, regretScale: 'a' },
+      { summary: { agreement: 0.8, cumRegret: 5 }, regretScale: 'a' },
+    ];
+    assert.deepEqual([...bestPerMetric(rows).cumRegret!], [1]);
+    const mixed = [...rows, { summary: { agreement: 0.7, cumRegret: 1 }, regretScale: 'b' }];
+    const best = bestPerMetric(mixed);
+    assert.equal(best.cumRegret, undefined);
+    assert.deepEqual([...best.agreement!], [0]);
+  });
+
+  test("a run's regret scale: trace, lambda, costs and reference (DEE apart, every other kind together)", () => {
+    const base = { traceId: 1, config: { lambda: 0.3, costs: [0.5, 1], costSource: 'macs', params: {} }, summary: { regretKind: 'fixed-exit' } };
+    assert.equal(regretScale(base), regretScale({ ...base, summary: { regretKind: 'contextual' } }));
+    assert.notEqual(regretScale(base), regretScale({ ...base, summary: { regretKind: 'dee' } }));
+    assert.notEqual(regretScale(base), regretScale({ ...base, traceId: 2 }));
+    assert.notEqual(regretScale(base), regretScale({ ...base, config: { ...base.config, lambda: 1 } }));
+    assert.notEqual(regretScale(base), regretScale({ ...base, config: { ...base.config, costs: [0.4, 1] } }));
+    assert.equal(regretReference('dee'), 'dee');
+    assert.equal(regretReference(undefined), 'fixed-exit');
+    assert.deepEqual(groupBy([1, 2, 3, 4, 5], (x) => String(x % 2)), [[1, 3, 5], [2, 4]]);
   });
 
   test('one run has no best; a metric nobody has is left out', () => {

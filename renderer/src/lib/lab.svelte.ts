@@ -3,13 +3,13 @@
  * policy.run (final, from its result) and the live series while it runs
  * (from its 'partial' events).
  */
-import type { LabRun, PolicyPartial, RunSeries } from './types.js';
+import type { LabRun, PolicyPartial } from './types.js';
 
 class LabState {
   /** Final runs of the latest policy.run, in the order the policies were asked for. */
   runs = $state.raw<LabRun[]>([]);
-  /** Live series by policy while a run goes on. */
-  live = $state.raw<Record<string, RunSeries>>({});
+  /** Each policy's latest partial result (series so far, summary) while a run goes on. */
+  live = $state.raw<Record<string, PolicyPartial>>({});
   running = $state(false);
   traceId = $state<number | null>(null);
   policies = $state.raw<string[]>([]);
@@ -24,9 +24,9 @@ class LabState {
     this.live = {};
   }
 
-  /** Folds one policy's 'partial' event in: its series so far replace the previous ones. */
+  /** Folds one policy's 'partial' event in: it replaces that policy's previous one. */
   partial(p: PolicyPartial): void {
-    this.live = { ...this.live, [p.spec]: p.series };
+    this.live = { ...this.live, [p.spec]: p };
   }
 }
 

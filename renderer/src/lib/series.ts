@@ -3,7 +3,7 @@
  * tolerant of partial data (live runs) and of missing fields (a trace without
  * labels has no accuracy), tested under Node.
  */
-import type { CatalogEntry, EENetEpoch, FitRecord, LearnedPolicy, PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, SeriesStat, Stat } from './types.js';
+import type { CatalogEntry, EENetEpoch, FitRecord, LearnedPolicy, PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, RunSummary, SeriesStat, Stat } from './types.js';
 
 export interface XY {
   x: number;
@@ -61,6 +61,48 @@ export function stackedShares(series: RunSeries): XY[][] {
   });
 }
 
+/**
+ * What a regret is measured against (docs/policies.md): DEE's against its own
+ * best per-bin rule, in its reward units (confidence - λ·cost); every other
+ * policy's against the best fixed exit, in errors + λ·cost. The two never
+ * share an axis or a ranking.
+ */
+export type RegretReference = 'fixed-exit' | 'dee';
+
+export function regretReference(kind: string | undefined): RegretReference {
+  return kind === 'dee' ? 'dee' : 'fixed-exit';
+}
+
+export const REGRET_AXIS: Record<RegretReference, string> = {
+  'fixed-exit': 'Regret (errors + λ·cost)',
+  dee: 'Regret (confidence − λ·cost)',
+};
+
+export const REGRET_TITLE: Record<RegretReference, string> = {
+  'fixed-exit': 'Cumulative regret vs the best fixed exit',
+  dee: 'Cumulative regret: DEE vs its best per-bin rule',
+};
+
+/**
+ * A saved run's regret scale: regrets rank and share an axis only on the same
+ * trace, lambda and costs, against the same reference (as the engine's run.compare).
+ */
+export function regretScale(r: Pick<RunRecord, 'traceId' | 'config' | 'summary'>): string {
+  return JSON.stringify([r.traceId, r.config?.lambda ?? null, r.config?.costs ?? null, regretReference(r.summary?.regretKind)]);
+}
+
+/** Items grouped by key, groups and items in first-seen order. */
+export function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const g = groups.get(k);
+    if (g) g.push(it);
+    else groups.set(k, [it]);
+  }
+  return [...groups.values()];
+}
+
 export interface MetricDef {
   key: 'accuracy' | 'agreement' | 'avgCost' | 'cumRegret';
   label: string;
@@ -76,9 +118,11 @@ export const METRICS: MetricDef[] = [
 ];
 
 /** For each metric, the indices of the rows holding the best value (ties all marked); metrics nobody has are absent. */
-export function bestPerMetric(rows: { summary: Record<string, unknown> | null }[], metrics: MetricDef[] = METRICS): Record<string, Set<number>> {
+export function bestPerMetric(rows: { summary: RunSummary | null; regretScale?: string }[], metrics: MetricDef[] = METRICS): Record<string, Set<number>> {
   const out: Record<string, Set<number>> = {};
+  const regretsRank = rows.every((r) => r.regretScale === rows[0]?.regretScale);
   for (const m of metrics) {
+    if (m.key === 'cumRegret' && !regretsRank) continue;
     let best: number | null = null;
     const vals = rows.map((r) => meanOf((r.summary?.[m.key] ?? null) as Stat | number | null));
     for (const v of vals) if (v !== null && (best === null || (m.better === 'max' ? v > best : v < best))) best = v;

@@ -154,6 +154,15 @@ export interface FitRecord {
   history: EENetEpoch[];
 }
 
+/** How a run was configured (src/store/runs.ts). */
+export interface RunConfig {
+  lambda: number;
+  costs: number[];
+  costSource: string;
+  params: Record<string, unknown>;
+  usesHindsight?: boolean;
+}
+
 /** run.list's entries: a completed run without its series. */
 export interface RunRecord {
   id: number;
@@ -163,7 +172,7 @@ export interface RunRecord {
   status?: string;
   supervised?: boolean;
   seeds: number[];
-  config?: Record<string, unknown>;
+  config?: RunConfig;
   summary: RunSummary | null;
   learned: LearnedPolicy | null;
   tags: string[];

@@ -127,6 +127,9 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
       ),
     );
     env.out.line('* best on that metric (higher accuracy and agreement, lower cost and regret)');
+    if (!r.regretComparable) {
+      env.out.line('cum. regret is not ranked: these runs measure it against different references (another trace, costs or lambda, or DEE against its own per-bin rule; docs/policies.md)');
+    }
     return;
   }
   const id = positiveId(positional(p, 1, 'a run ID'), 'run ID');
