@@ -83,9 +83,17 @@ test('stats, grids and LTTB', () => {
   assert.equal(s.mean, 2.5);
   assert.ok(Math.abs(s.ci95 - 3.182 * Math.sqrt(5 / 3 / 4)) < 1e-9);
   const g = gridRounds(1_000_000, 2000);
-  assert.equal(g.length, 2000);
+  assert.ok(g.length > 1500 && g.length <= 2000, `about 2000 points, got ${g.length}`);
+  assert.equal(g[0], 1);
   assert.equal(g[g.length - 1], 1_000_000);
+  for (let i = 1; i < g.length; i++) assert.ok(g[i]! > g[i - 1]!, 'strictly increasing');
+  // Dense early, where curves bend: the first 100 rounds get dozens of points, not none.
+  assert.ok(g.filter((r) => r <= 100).length >= 40, `${g.filter((r) => r <= 100).length} points in rounds 1..100`);
+  // And even late: no gap wider than an even grid of half the points would leave.
+  for (let i = 1; i < g.length; i++) assert.ok(g[i]! - g[i - 1]! <= Math.ceil(1_000_000 / 1000), `gap at ${g[i - 1]}`);
   assert.deepEqual(Array.from(gridRounds(5, 2000)), [1, 2, 3, 4, 5]);
+  // 4 points over 10 rounds: 5 and 10 evenly, 1 and 10 geometrically.
+  assert.deepEqual(Array.from(gridRounds(10, 4)), [1, 5, 10]);
   const ys = Float64Array.from({ length: 10000 }, (_, i) => (i === 5000 ? 100 : Math.sin(i / 100)));
   const idx = lttb(ys, 500);
   assert.equal(idx.length, 500);
