@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { StudioError, inputError } from '../errors.js';
 import { openDataset } from '../data/open.js';
 import { readLabels } from '../data/labels.js';
-import { chooseProvider } from '../inference/providers.js';
+import { usableProvider } from '../inference/providers.js';
 import { outputAsFloat, toFeeds } from '../inference/tensors.js';
 import { inspectModel } from '../model/inspect.js';
 import { loadModel } from '../model/load.js';
@@ -66,6 +66,9 @@ export interface WrittenBundle {
   verification: SplitVerification;
   /** Every file written, relative to dir. */
   files: string[];
+  /** The execution provider the verification ran on (cpu when the one asked for cannot start here). */
+  ep: string;
+  warnings: string[];
 }
 
 const MANIFEST = 'manifest.json';
@@ -101,7 +104,9 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions): Promis
   const specs = await exitSpecs(opts.modelPath, exits);
   const split = await splitStages(loaded, exits);
   const n = opts.verifySamples ?? 64;
-  const settings = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.threads ? { threads: opts.threads } : {}) };
+  const warnings: string[] = [];
+  const ep = await usableProvider(opts.ep ?? 'cpu', split.stages[0]!.bytes, warnings);
+  const settings = { ep, ...(opts.threads ? { threads: opts.threads } : {}) };
   const feeds =
     typeof opts.verifyData === 'string' ? await firstBatch(opts.verifyData, split.inputs, n) : (opts.verifyData ?? syntheticFeeds(split.inputs, n));
   const verification = await verifySplit(split, feeds, settings);
@@ -148,7 +153,7 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions): Promis
   await writeFile(join(dir, MANIFEST + '.tmp'), JSON.stringify(manifest, null, 2) + '\n');
   await rename(join(dir, MANIFEST + '.tmp'), join(dir, MANIFEST));
   files.push(MANIFEST);
-  return { dir, manifest, verification, files };
+  return { dir, manifest, verification, files, ep, warnings };
 }
 
 /** A bundle read and checked: every file present and matching its hash. */
@@ -321,9 +326,7 @@ export async function applyBundle(dir: string, dataPath: string, opts: ApplyOpti
   const bundle = await readBundle(dir);
   const { manifest } = bundle;
   const warnings: string[] = [];
-  const choice = chooseProvider(opts.ep ?? 'cpu');
-  warnings.push(...choice.warnings);
-  const ep = choice.providers[0]!;
+  const ep = await usableProvider(opts.ep ?? 'cpu', bundle.stages[0]!.bytes, warnings);
   const settings = { ep, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.optimize === false ? { optimize: false } : {}) };
   const batchSize = opts.batch ?? 64;
   const K = bundle.stages.length;

@@ -6,6 +6,19 @@
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 
+/**
+ * onnxruntime writes its own log lines to stderr, in its own format, ahead of
+ * the error it then throws (a provider that cannot load prints a red block
+ * before the studio's fallback warning says the same in words). Every failure
+ * reaches the user through the studio's messages, so only fatal lines pass;
+ * EXIT_STUDIO_ORT_LOG=verbose|info|warning|error brings the rest back. Set when
+ * this module loads, which is before any session is created: onnxruntime reads
+ * the level once, at its first session in the process.
+ */
+const ORT_LOG_LEVELS = ['verbose', 'info', 'warning', 'error', 'fatal'] as const;
+const wantedLog = process.env['EXIT_STUDIO_ORT_LOG'];
+ort.env.logLevel = (ORT_LOG_LEVELS as readonly string[]).includes(wantedLog ?? '') ? (wantedLog as (typeof ORT_LOG_LEVELS)[number]) : 'fatal';
+
 /** Names the user may ask for (onnxruntime's backend names). */
 const KNOWN = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
 
@@ -44,4 +57,45 @@ export function chooseProvider(requested: string): ProviderChoice {
     };
   }
   return { providers: [ep], warnings: [] };
+}
+
+/** What probing a provider found, per provider, for this process. */
+const probed = new Map<string, { ep: string; warning?: string }>();
+
+/**
+ * The provider that will actually run: the requested one when onnxruntime can
+ * start it here, otherwise cpu, with a warning (pushed to `warnings`) that says
+ * why. A listed provider can still fail to start (CUDA's libraries are a
+ * separate download, skipped by offline installs), and that is only known by
+ * opening a session: the first model opened with it is the probe, once per
+ * process, since its libraries are there for every model or for none.
+ * onnxruntime's own log is silenced for the probe: the warning says it in words.
+ */
+export async function usableProvider(requested: string, probeModel: string | Uint8Array, warnings: string[]): Promise<string> {
+  const choice = chooseProvider(requested);
+  warnings.push(...choice.warnings);
+  const ep = choice.providers[0]!;
+  if (ep === 'cpu') return ep;
+  let found = probed.get(ep);
+  if (!found) {
+    try {
+      const options: ort.InferenceSession.SessionOptions = { executionProviders: [ep], logSeverityLevel: 4, graphOptimizationLevel: 'disabled' };
+      const session = typeof probeModel === 'string' ? await ort.InferenceSession.create(probeModel, options) : await ort.InferenceSession.create(probeModel, options);
+      await session.release();
+      found = { ep };
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+      found = { ep: 'cpu', warning: `execution provider "${ep}" failed to start (${why}); running on cpu. ${installHint(ep)}` };
+    }
+    probed.set(ep, found);
+  }
+  if (found.warning) warnings.push(found.warning);
+  return found.ep;
+}
+
+function installHint(ep: string): string {
+  if (ep === 'cuda' || ep === 'tensorrt') {
+    return 'A normal install of onnxruntime-node on Linux x64 with network access downloads its CUDA 12 libraries (ONNXRUNTIME_NODE_INSTALL=cuda12 forces it; =skip, as offline installs use, leaves them out), and they need the CUDA 12 runtime and cuDNN 9 on the library path.';
+  }
+  return 'This onnxruntime-node build lists it, but it cannot start on this machine.';
 }

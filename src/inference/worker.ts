@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isStudioError } from '../errors.js';
 import { measureCascadeLatency } from './exit-latency.js';
-import { chooseProvider } from './providers.js';
+import { usableProvider } from './providers.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { outputAsFloat, toFeeds } from './tensors.js';
 
@@ -64,19 +64,12 @@ async function handle(m: ToWorker): Promise<void> {
 }
 
 async function createSession(modelPath: string, requested: string, intra: number, warnings: string[]): Promise<{ session: ort.InferenceSession; ep: string }> {
-  const choice = chooseProvider(requested);
-  warnings.push(...choice.warnings);
-  const options = (providers: string[]): ort.InferenceSession.SessionOptions => ({
-    executionProviders: providers,
+  const ep = await usableProvider(requested, modelPath, warnings);
+  const session = await ort.InferenceSession.create(modelPath, {
+    executionProviders: [ep],
     intraOpNumThreads: intra,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
-  try {
-    return { session: await ort.InferenceSession.create(modelPath, options(choice.providers)), ep: choice.providers[0]! };
-  } catch (e) {
-    if (choice.providers[0] === 'cpu') throw e;
-    warnings.push(`execution provider "${choice.providers[0]}" failed to start (${(e as Error).message.split('\n')[0]}); running on cpu`);
-    return { session: await ort.InferenceSession.create(modelPath, options(['cpu'])), ep: 'cpu' };
-  }
+  return { session, ep };
 }

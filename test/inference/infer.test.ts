@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { writeNpy, readNpyArray } from '../../src/data/npy.js';
 import { CancelledError, StudioError } from '../../src/errors.js';
 import { runInference } from '../../src/inference/job.js';
+import { listProviders, usableProvider } from '../../src/inference/providers.js';
 import { samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { softmaxInto } from '../../src/trace/features.js';
@@ -142,6 +143,33 @@ test('an execution provider the build lacks falls back to CPU with a clear messa
   const r = await runInference(store, { model: mlp, data: path, threads: 1, ep: 'coreml' }, { onWarning: (w) => warnings.push(w) });
   if (r.ep === 'cpu') assert.ok(warnings.some((w) => w.includes('coreml') && w.includes('cpu')), warnings.join('\n'));
   await assert.rejects(runInference(store, { model: mlp, data: path, threads: 1, ep: 'warp-drive', force: true }), /unknown execution provider "warp-drive"/);
+  store.close();
+});
+
+test('a provider the build lists but cannot start here (CUDA without its libraries) falls back to CPU, saying why and how to get it', async (t) => {
+  if (!listProviders().some((p) => p.name === 'cuda')) return t.skip('this onnxruntime-node build does not list cuda');
+  const warnings: string[] = [];
+  const ep = await usableProvider('cuda', mlp, warnings);
+  if (ep === 'cuda') {
+    // A machine with CUDA and the libraries: it runs there, and says nothing.
+    assert.deepEqual(warnings, []);
+    return;
+  }
+  assert.equal(ep, 'cpu');
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /execution provider "cuda" failed to start \(.+\); running on cpu/);
+  assert.match(warnings[0]!, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+  // The answer is kept for the process: asking again costs no second probe and says the same.
+  const again: string[] = [];
+  assert.equal(await usableProvider('cuda', mlp, again), 'cpu');
+  assert.deepEqual(again, warnings);
+  // And inference on it records the provider it really ran on, with the warning.
+  const store = freshStore();
+  const { path } = dataset(20, 8);
+  const seen: string[] = [];
+  const r = await runInference(store, { model: mlp, data: path, threads: 1, ep: 'cuda' }, { onWarning: (w) => seen.push(w) });
+  assert.equal(r.ep, 'cpu');
+  assert.ok(seen.some((w) => /"cuda" failed to start/.test(w)), seen.join('\n'));
   store.close();
 });
 

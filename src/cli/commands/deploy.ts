@@ -35,7 +35,8 @@ export async function runBundle(argv: string[], env: CliEnv, signal: AbortSignal
     ...(threads ? { threads } : {}),
     ...(flag(p, 'overwrite') ? { overwrite: true } : {}),
   });
-  if (flag(p, 'json')) return env.out.result({ dir: r.dir, files: r.files, manifest: r.manifest, verification: r.verification });
+  if (flag(p, 'json')) return env.out.result({ dir: r.dir, files: r.files, manifest: r.manifest, verification: r.verification, ep: r.ep, warnings: r.warnings });
+  for (const w of r.warnings) env.out.note(`warning: ${w}`);
   env.out.line(`wrote ${r.dir}: ${r.files.join(', ')}`);
   env.out.line(`  every stage verified against the full model (${JSON.stringify(r.verification).slice(0, 200)})`);
 }
