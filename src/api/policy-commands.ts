@@ -16,7 +16,7 @@ import type { RunConfig } from '../store/runs.js';
 import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
-import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, tagInput } from './schemas.js';
+import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, runShowInput, tagInput } from './schemas.js';
 
 type RunInput = z.output<typeof policyRunInput>;
 
@@ -133,7 +133,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
 /** Least time between two live 'partial' events of one policy. */
 const PARTIAL_EVERY_MS = 250;
 
-/** A run's series with means and 95 % bands only: what a live chart draws. */
+/** A run's series with means and 95 % bands only: what a chart draws (every seed's values left out). */
 function withoutSeeds(s: RunSeries): RunSeries {
   const strip = (x: SeriesStat): SeriesStat => ({ mean: x.mean, lo: x.lo, hi: x.hi, perSeed: [] });
   return {
@@ -191,7 +191,11 @@ export const policyCommands = {
   'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
 
   'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary) }))),
-  'run.show': command(idInput, (ctx, input) => ({ ...runView(ctx, input.id), series: ctx.store.runs.series(input.id) })),
+  'run.show': command(runShowInput, (ctx, input) => {
+    const stored = ctx.store.runs.series(input.id);
+    const series = stored && !input.perSeed ? { ...stored, series: withoutSeeds(stored.series) } : stored;
+    return { ...runView(ctx, input.id), series };
+  }),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
     const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r) }));

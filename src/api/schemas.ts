@@ -36,6 +36,8 @@ export const importInput = z
   .strict();
 
 export const idInput = z.object({ id }).strict();
+/** run.show: every seed's series values only when asked (megabytes per run; charts draw means and bands). */
+export const runShowInput = z.object({ id, perSeed: z.boolean().optional() }).strict();
 export const renameInput = z.object({ id, name: z.string().min(1).max(200) }).strict();
 export const exportTraceInput = z.object({ id, out: path }).strict();
 export const emptyInput = z.object({}).strict();

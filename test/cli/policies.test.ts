@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { call } from '../../src/api/commands.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
+import { openStore } from '../../src/store/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-cli-policy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,7 +27,7 @@ interface RunJson {
   runs: { runId: number; policy: string; seeds: number; summary: { accuracy: number; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number }; learned: { kind: string } }[];
 }
 
-test('run side by side → runs list/show/compare → export → bundle → apply → delete', (t) => {
+test('run side by side → runs list/show/compare → export → bundle → apply → delete', async (t) => {
   if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
   const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--limit', '600', '--threads', '1');
 
@@ -60,6 +62,20 @@ test('run side by side → runs list/show/compare → export → bundle → appl
   const cmp2 = json<Compared>('runs', 'compare', ...sameScale.map((x) => String(x.runId)));
   assert.equal(cmp2.regretComparable, true);
   assert.equal(cmp2.best.cumRegret, [...sameScale].sort((a, b) => a.summary.cumRegret - b.summary.cumRegret)[0]!.runId);
+
+  // runs show --json keeps every seed's series values; the studio's screens ask without them (megabytes per run).
+  type Shown = { series: { series: { rounds: number[]; cumRegret: { mean: number[]; perSeed: number[][] } }; fits: unknown } };
+  const shown = json<Shown>('runs', 'show', ids[0]!);
+  assert.equal(shown.series.series.cumRegret.perSeed.length, 3);
+  assert.equal(shown.series.series.cumRegret.perSeed[0]!.length, shown.series.series.rounds.length);
+  const store = openStore(db);
+  try {
+    const lean = await call({ store, emit: () => {} }, 'run.show', { id: Number(ids[0]) });
+    assert.deepEqual(lean.series?.series.cumRegret.perSeed, []);
+    assert.deepEqual(lean.series?.series.cumRegret.mean, shown.series.series.cumRegret.mean);
+  } finally {
+    store.close();
+  }
 
   const policyFile = join(dir, 'policy.json');
   assert.equal(cli('export', ids[2]!, '--out', policyFile).code, 0);

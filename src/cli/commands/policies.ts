@@ -134,7 +134,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
   }
   const id = positiveId(positional(p, 1, 'a run ID'), 'run ID');
   if (verb === 'show') {
-    const r = await call(ctx, 'run.show', { id });
+    const r = await call(ctx, 'run.show', { id, perSeed: true });
     if (json) return env.out.result(r);
     env.out.line(`run ${r.id}: ${r.name}`);
     env.out.line(`  policy ${r.policy} on trace ${r.traceId}, ${r.seeds.length} seeds, ${r.supervised ? 'supervised' : 'unsupervised'}, app ${r.appVersion}`);
