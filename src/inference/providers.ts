@@ -69,7 +69,6 @@ const probed = new Map<string, { ep: string; warning?: string }>();
  * separate download, skipped by offline installs), and that is only known by
  * opening a session: the first model opened with it is the probe, once per
  * process, since its libraries are there for every model or for none.
- * onnxruntime's own log is silenced for the probe: the warning says it in words.
  */
 export async function usableProvider(requested: string, probeModel: string | Uint8Array, warnings: string[]): Promise<string> {
   const choice = chooseProvider(requested);
@@ -79,7 +78,7 @@ export async function usableProvider(requested: string, probeModel: string | Uin
   let found = probed.get(ep);
   if (!found) {
     try {
-      const options: ort.InferenceSession.SessionOptions = { executionProviders: [ep], logSeverityLevel: 4, graphOptimizationLevel: 'disabled' };
+      const options: ort.InferenceSession.SessionOptions = { executionProviders: [ep], graphOptimizationLevel: 'disabled' };
       const session = typeof probeModel === 'string' ? await ort.InferenceSession.create(probeModel, options) : await ort.InferenceSession.create(probeModel, options);
       await session.release();
       found = { ep };

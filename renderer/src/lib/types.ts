@@ -2,7 +2,8 @@
  * The shapes the views read, as they arrive over a transport (JSON: typed
  * arrays are plain arrays, NaN is null). Written from src/api's outputs but
  * not imported from there: the renderer is built on its own and never pulls
- * engine code into the page.
+ * engine code into the page. test/renderer/wire-contract.ts checks at compile
+ * time that each command's output still fits the type declared here.
  */
 
 export type StudioEvent =
