@@ -142,6 +142,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const runner = new JobRunner(opts.store);
   const sockets = new Set<WebSocket>();
+  let connections = 0;
   let port = opts.port;
   const staticDir = resolve(opts.staticDir);
 
@@ -229,6 +230,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       // A bad frame (over maxPayload, invalid UTF-8, a protocol error) makes ws emit 'error' and close
       // the socket; without a listener that error would be thrown and end the whole server.
       ws.on('error', () => ws.terminate());
+      // Request ids are the page's own; the runner's are scoped to this socket, so two
+      // pages that happen to pick the same id never collide or cancel each other.
+      const scope = `ws${++connections}:`;
       const mine = new Set<string>();
       const send = (m: ServerMessage): void => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
@@ -239,11 +243,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const m = parseClientMessage(data.toString());
         if (!m) return;
         if (m.type === 'cancel') {
-          if (mine.has(m.id)) runner.cancel(m.id);
+          if (mine.has(m.id)) runner.cancel(scope + m.id);
           return;
         }
         mine.add(m.id);
-        void runner.run(m.id, m.command, m.payload, (event) => send({ type: 'event', id: m.id, event })).then((out) => {
+        void runner.run(scope + m.id, m.command, m.payload, (event) => send({ type: 'event', id: m.id, event })).then((out) => {
           mine.delete(m.id);
           send(out.ok ? { type: 'result', id: m.id, ok: true, result: out.result } : { type: 'result', id: m.id, ok: false, error: out.error });
         });
@@ -251,7 +255,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       ws.on('close', () => {
         sockets.delete(ws);
         // A closed page cancels what it started.
-        for (const id of mine) runner.cancel(id);
+        for (const id of mine) runner.cancel(scope + id);
       });
     });
   });

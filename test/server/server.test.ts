@@ -171,6 +171,27 @@ describe('serve mode', () => {
     }
   });
 
+  test('two pages may use the same request id at once; neither can cancel the other', async () => {
+    const cookie = { cookie: `exit_studio_token_${port}=${TOKEN}` };
+    const [a, b] = await Promise.all([socket(port, cookie), socket(port, cookie)]);
+    try {
+      const { samplePaths } = await import('../../src/paths.js');
+      const s = samplePaths();
+      const infer = { model: s.model, data: s.data, batch: 8, threads: 1, limit: 400, force: true };
+      const ra = invoke(a, 'same', 'trace.infer', infer);
+      const rb = invoke(b, 'same', 'trace.infer', infer);
+      // Page b cancels "its" request id while a runs one of the same name: only b's stops.
+      setTimeout(() => b.send(JSON.stringify({ type: 'cancel', id: 'same' })), 50);
+      const [outA, outB] = await Promise.all([ra, rb]);
+      assert.equal(outA.result.ok, true, JSON.stringify(outA.result));
+      if (!outB.result.ok) assert.equal((outB.result.error as { kind: string }).kind, 'cancelled', JSON.stringify(outB.result));
+      assert.deepEqual(server.runner.active, []);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test('cancel aborts a running job through its signal', async () => {
     const ws = await socket(port, { cookie: `exit_studio_token_${port}=${TOKEN}` });
     try {
