@@ -6,7 +6,7 @@ import { buildPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
 import { policyCatalog } from '../policies/catalog.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
-import type { RunResult } from '../policies/run.js';
+import type { RunResult, SeedResult } from '../policies/run.js';
 import { checkPolicyCanRun } from '../policies/spec.js';
 import { runPolicyInWorker } from '../policies/run-job.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
@@ -26,6 +26,34 @@ export interface RunOutcome {
   seeds: number;
   summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number; regretKind: string; reference: string };
   learned: RunResult['learned'];
+  /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
+  resumedSeeds: number;
+}
+
+/** The request a run keeps: this policy alone, without resumeFrom (a rerun sets its own). */
+function runRequest(input: RunInput, spec: string): { command: string; payload: unknown } {
+  const { resumeFrom: _resumed, ...rest } = input;
+  return { command: 'policy.run', payload: { ...rest, policies: [spec] } };
+}
+
+/** Two flat request payloads with the same fields and values, whatever their key order. */
+function samePayload(a: unknown, b: unknown): boolean {
+  const canon = (x: unknown): string => JSON.stringify(typeof x === 'object' && x !== null ? Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)) : x);
+  return canon(a) === canon(b);
+}
+
+/** The seeds an interrupted run of the same request kept, checked to be that run's. */
+function seedsToResume(ctx: CommandContext, input: RunInput): SeedResult[] {
+  if (input.resumeFrom === undefined) return [];
+  const from = input.resumeFrom;
+  if (input.policies.length !== 1) throw new StudioError('resumeFrom resumes one run: give exactly one policy');
+  const run = ctx.store.runs.get(from);
+  if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`);
+  const kept = ctx.store.runs.request(from);
+  if (!samePayload(kept?.payload, runRequest(input, input.policies[0]!).payload)) {
+    throw new StudioError(`run ${from} was started by another request; resume it with 'job.rerun' (exit-studio rerun run ${from})`);
+  }
+  return ctx.store.runs.keptSeeds(from);
 }
 
 /** Mean values of a summary: what tables and --json show first. */
@@ -42,6 +70,7 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
 }
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs: RunOutcome[] }> {
+  const resumed = seedsToResume(ctx, input);
   const trace = ctx.store.traces.load(input.traceId);
   const { costs, source } = resolveCostChoice(trace, input.costs);
   const params = {
@@ -85,15 +114,18 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
       seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
       config: { lambda: options.lambda, costs, costSource: source, params },
       appVersion,
-      request: { command: 'policy.run', payload: { ...input, policies: [spec] } },
+      request: runRequest(input, spec),
     }),
   );
+  // The new run keeps what it resumes from too: interrupted again, it loses nothing.
+  for (const r of resumed) ctx.store.runs.saveSeed(runIds[0]!, r);
   let results: RunResult[];
   try {
     results = await Promise.all(
       input.policies.map((spec, i) => {
         const key = `${i}:${spec}`;
-        return runPolicyInWorker(trace, spec, options, {
+        return runPolicyInWorker(trace, spec, resumed.length ? { ...options, resumed } : options, {
+          onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
           onProgress: (p) => {
             done.set(key, p.seedsDone);
             report();
@@ -124,8 +156,10 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
         supervised: r.supervised,
         config: { lambda: r.lambda, costs: r.costs, costSource: source, params, usesHindsight: r.usesHindsight },
       });
-      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned });
+      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, resumedSeeds: r.resumedSeeds });
     });
+    // The resumed run is replaced by the one that finished it.
+    if (input.resumeFrom !== undefined) ctx.store.runs.discardInterrupted(input.resumeFrom);
   })();
   return { runs };
 }

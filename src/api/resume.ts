@@ -58,7 +58,9 @@ async function rerun(ctx: CommandContext, input: z.output<typeof rerunInput>): P
     throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`);
   }
   const { invoke } = await import('./commands.js');
-  const result = await invoke(ctx, request.command, request.payload);
+  // A policy run resumes from the seeds it kept before it was interrupted.
+  const payload = kind === 'run' && request.command === 'policy.run' ? { ...(request.payload as object), resumeFrom: id } : request.payload;
+  const result = await invoke(ctx, request.command, payload);
   let newId: number;
   if (kind === 'trace') {
     newId = (result as { traceId: number }).traceId;

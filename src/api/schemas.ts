@@ -60,6 +60,11 @@ export const policyRunInput = z
     refitEvery: z.number().int().positive().optional(),
     epochs: z.number().int().positive().max(100000).optional(),
     name: z.string().min(1).max(200).optional(),
+    /**
+     * An interrupted run of this very request (one policy) whose kept seeds are
+     * reused instead of replayed; job.rerun sets it.
+     */
+    resumeFrom: id.optional(),
   })
   .strict();
 

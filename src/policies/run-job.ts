@@ -9,12 +9,14 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, StudioError } from '../errors.js';
 import { isShared, toShared } from '../store/blobs.js';
 import type { Trace } from '../trace/types.js';
-import type { RunResult } from './run.js';
+import type { RunResult, SeedResult } from './run.js';
 import type { ReplayMessage, ReplayStart, WorkerRunOptions } from './worker-protocol.js';
 
 export interface ReplayHooks {
   onProgress?: (p: { seedsDone: number; seeds: number }) => void;
   onPartial?: (r: RunResult) => void;
+  /** Each seed replayed in the worker, as it completes (kept so an interrupted run can resume). */
+  onSeed?: (r: SeedResult) => void;
   signal?: AbortSignal;
 }
 
@@ -71,6 +73,7 @@ export function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRun
       if (settled) return;
       if (m.type === 'progress') hooks.onProgress?.(m);
       else if (m.type === 'partial') hooks.onPartial?.(m.result);
+      else if (m.type === 'seed') hooks.onSeed?.(m.result);
       else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(new StudioError(m.message, { kind: m.kind })));
     });

@@ -15,6 +15,7 @@ runPolicy(start.trace, start.spec, {
   ...start.options,
   onProgress: (p) => post({ type: 'progress', ...p }),
   onPartial: (result) => post({ type: 'partial', result }),
+  onSeed: (result) => post({ type: 'seed', result }),
 })
   .then((result) => post({ type: 'done', result }))
   .catch((e: unknown) => post({ type: 'error', message: (e as Error).message, kind: isStudioError(e) && e.kind === 'input' ? 'input' : 'runtime' }));

@@ -30,6 +30,14 @@ export interface RunOptions extends PolicyParams {
   onProgress?: (p: { seedsDone: number; seeds: number }) => void;
   /** After each seed: the result over the seeds done so far (for live charts). */
   onPartial?: (result: RunResult) => void;
+  /** After each seed replayed here: its own result, to keep so an interrupted run can resume. */
+  onSeed?: (result: SeedResult) => void;
+  /**
+   * Seeds already replayed by an earlier, interrupted run of the same request:
+   * used as they are instead of replaying them (a seed's replay depends only
+   * on the trace, the request and the seed, so the result is the same).
+   */
+  resumed?: readonly SeedResult[];
   signal?: AbortSignal;
 }
 
@@ -50,6 +58,8 @@ export interface RunResult {
   learnedPerSeed: LearnedPolicy[];
   /** EENet: per fit, per epoch loss terms, achieved cost and accuracy; per seed. */
   fits?: FitRecord[];
+  /** How many seeds were taken from an interrupted run instead of replayed (0 normally). */
+  resumedSeeds: number;
 }
 
 /** One EENet fit within a run: its seed, budget, training target and per-epoch history. */
@@ -135,7 +145,15 @@ function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
   };
 }
 
-type SeedOut = { summary: SeedSummary; series: SeedSeries; learned: LearnedPolicy; fits?: RunResult['fits'] };
+/** One seed's replay, measured: what the run's summary and series aggregate. */
+export interface SeedResult {
+  seed: number;
+  summary: SeedSummary;
+  series: SeedSeries;
+  learned: LearnedPolicy;
+  fits?: FitRecord[];
+}
+type SeedOut = SeedResult;
 
 function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedOut; rec: ReplayRecord } {
   const env: PolicyEnv = {
@@ -151,7 +169,7 @@ function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | un
   const policy = p.parsed.create(env, p.costs);
   const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });
   const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid);
-  const out: SeedOut = { ...m, learned: policy.learned() };
+  const out: SeedOut = { seed, ...m, learned: policy.learned() };
   if (policy instanceof EENetPolicy) {
     out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, target: f.target, history: f.history }));
   }
@@ -172,6 +190,7 @@ function finish(trace: Trace, p: Prepared, outs: SeedOut[], opts: RunOptions): R
     series,
     learned: outs[0]!.learned,
     learnedPerSeed: outs.map((o) => o.learned),
+    resumedSeeds: resumedBySeed(p, opts).size,
   };
   const fits = outs.flatMap((o) => o.fits ?? []);
   if (fits.length > 0) result.fits = fits;
@@ -182,13 +201,17 @@ function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
   const p = prepare(trace, spec, opts);
   const outs: SeedOut[] = [];
   let buf: ReplayRecord | undefined;
+  const prior = resumedBySeed(p, opts);
   for (const seed of p.seedList) {
     if (opts.signal?.aborted) throw new CancelledError('the replay');
-    const r = runSeed(trace, p, seed, buf);
-    buf = r.rec;
-    outs.push(r.out);
-    opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
-    if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
+    let out = prior.get(seed);
+    if (!out) {
+      const r = runSeed(trace, p, seed, buf);
+      buf = r.rec;
+      out = r.out;
+      opts.onSeed?.(out);
+    }
+    seedDone(trace, p, outs, out, opts);
   }
   return finish(trace, p, outs, opts);
 }
@@ -197,16 +220,41 @@ async function runCoreAsync(trace: Trace, spec: string, opts: RunOptions): Promi
   const p = prepare(trace, spec, opts);
   const outs: SeedOut[] = [];
   let buf: ReplayRecord | undefined;
+  const prior = resumedBySeed(p, opts);
   for (const seed of p.seedList) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (opts.signal?.aborted) throw new CancelledError('the replay');
-    const r = runSeed(trace, p, seed, buf);
-    buf = r.rec;
-    outs.push(r.out);
-    opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
-    if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
+    let out = prior.get(seed);
+    if (!out) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (opts.signal?.aborted) throw new CancelledError('the replay');
+      const r = runSeed(trace, p, seed, buf);
+      buf = r.rec;
+      out = r.out;
+      opts.onSeed?.(out);
+    }
+    seedDone(trace, p, outs, out, opts);
   }
   return finish(trace, p, outs, opts);
+}
+
+/** The resumed seeds that belong to this run, by seed; a result of another shape is a bug, not a resume. */
+function resumedBySeed(p: Prepared, opts: RunOptions): Map<number, SeedOut> {
+  const wanted = new Set(p.seedList);
+  const K = p.costs.length;
+  const out = new Map<number, SeedOut>();
+  for (const r of opts.resumed ?? []) {
+    if (!wanted.has(r.seed)) continue;
+    if (r.summary.exitShare.length !== K || r.series.cumRegret.length !== p.grid.length) {
+      throw new StudioError(`seed ${r.seed} kept from an interrupted run does not match this run (exits or series points differ); run it afresh`);
+    }
+    out.set(r.seed, r);
+  }
+  return out;
+}
+
+function seedDone(trace: Trace, p: Prepared, outs: SeedOut[], out: SeedOut, opts: RunOptions): void {
+  outs.push(out);
+  opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
+  if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
 }
 
 /**

@@ -1,9 +1,9 @@
 /** Messages between a replay job and its worker thread. */
 import type { Trace } from '../trace/types.js';
-import type { RunOptions, RunResult } from './run.js';
+import type { RunOptions, RunResult, SeedResult } from './run.js';
 
 /** Options that cross the thread boundary (no callbacks, no signal). */
-export type WorkerRunOptions = Omit<RunOptions, 'onProgress' | 'signal'>;
+export type WorkerRunOptions = Omit<RunOptions, 'onProgress' | 'onPartial' | 'onSeed' | 'signal'>;
 
 export interface ReplayStart {
   /**
@@ -19,5 +19,6 @@ export interface ReplayStart {
 export type ReplayMessage =
   | { type: 'progress'; seedsDone: number; seeds: number }
   | { type: 'partial'; result: RunResult }
+  | { type: 'seed'; result: SeedResult }
   | { type: 'done'; result: RunResult }
   | { type: 'error'; message: string; kind: 'input' | 'runtime' };

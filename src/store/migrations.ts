@@ -97,6 +97,18 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN request_json TEXT;
     `,
   },
+  {
+    version: 4,
+    name: "each seed of a running policy run as it completes, so an interrupted run resumes",
+    sql: `
+      CREATE TABLE run_seeds (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        seed INTEGER NOT NULL,
+        result_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, seed)
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's user_version; returns the version reached. */

@@ -1,9 +1,10 @@
 /** Policy runs in SQLite: configuration, seeds, summary, what was learned, decimated series. */
 import { StudioError } from '../errors.js';
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
-import type { FitRecord } from '../policies/run.js';
+import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import { nowIso, type Db } from './db.js';
+import { decodeExact, encodeExact } from './exact-json.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
 
 /**
@@ -119,7 +120,7 @@ export class RunStore {
     return Number(res.lastInsertRowid);
   }
 
-  /** Completes a running run; `patch` sets what is only known at the end (the seeds actually replayed, the configuration). */
+  /** Completes a running run (call inside a transaction); `patch` sets what is only known at the end (the seeds actually replayed, the configuration). */
   complete(id: number, summary: RunSummary, learned: LearnedPolicy, series: StoredRunSeries, patch: { seeds?: number[]; supervised?: boolean; config?: RunConfig } = {}): void {
     this.db
       .prepare(
@@ -130,6 +131,19 @@ export class RunStore {
         JSON.stringify(summary), JSON.stringify(learned), JSON.stringify(series),
         patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null, id,
       );
+    // Kept seeds serve only to resume; a complete run holds its results.
+    this.db.prepare('DELETE FROM run_seeds WHERE run_id = ?').run(id);
+  }
+
+  /** Keeps one seed of a running run as it completes: an interrupted run resumes from its kept seeds. */
+  saveSeed(id: number, result: SeedResult): void {
+    this.db.prepare('INSERT OR REPLACE INTO run_seeds (run_id, seed, result_json) VALUES (?, ?, ?)').run(id, result.seed, encodeExact(result));
+  }
+
+  /** The seeds a run kept (an interrupted one's, to resume), in seed order. */
+  keptSeeds(id: number): SeedResult[] {
+    const rows = this.db.prepare('SELECT result_json FROM run_seeds WHERE run_id = ? ORDER BY seed').all(id) as { result_json: string }[];
+    return rows.map((r) => decodeExact<SeedResult>(r.result_json));
   }
 
   abort(id: number): void {

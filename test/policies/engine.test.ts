@@ -13,6 +13,8 @@ import {
   type LearnedPolicy,
   type Policy,
 } from '../../src/policies/index.js';
+import type { SeedResult } from '../../src/policies/run.js';
+import { decodeExact, encodeExact } from '../../src/store/exact-json.js';
 import type { Trace } from '../../src/trace/types.js';
 
 const small = syntheticTrace({ samples: 300, exits: 4, classes: 5, seed: 2 });
@@ -157,4 +159,34 @@ test('runPolicy results are JSON-serializable and carry CIs per seed', async () 
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(runPolicy(small, 'random', { signal: ac.signal }), /cancelled/);
+});
+
+test('a run resumed from kept seeds equals the uninterrupted run, bit for bit; only the missing seeds are replayed', () => {
+  const labelled = syntheticTrace({ samples: 400, exits: 4, classes: 5, seed: 9 });
+  for (const spec of ['uee-ucb', 'dee', 'eenet:0.5']) {
+    const kept: SeedResult[] = [];
+    const full = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, epochs: 5, onSeed: (r) => kept.push(r) });
+    assert.deepEqual(kept.map((r) => r.seed), [1, 2, 3, 4, 5, 6], spec);
+    // Interrupted after three seeds; what was kept went through the store's JSON.
+    const fromStore = kept.slice(0, 3).map((r) => decodeExact<SeedResult>(encodeExact(r)));
+    const replayed: number[] = [];
+    const resumed = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, epochs: 5, resumed: fromStore, onSeed: (r) => replayed.push(r.seed) });
+    assert.deepEqual(replayed, [4, 5, 6], `${spec}: only the missing seeds replay`);
+    assert.equal(resumed.resumedSeeds, 3);
+    assert.equal(full.resumedSeeds, 0);
+    assert.deepStrictEqual(resumed.summary, full.summary, spec);
+    assert.deepStrictEqual(resumed.series, full.series, spec);
+    assert.deepStrictEqual(resumed.learnedPerSeed, full.learnedPerSeed, spec);
+    assert.deepStrictEqual(resumed.fits, full.fits, spec);
+  }
+});
+
+test('kept seeds of another shape are refused, not mixed in', () => {
+  const kept: SeedResult[] = [];
+  runPolicySync(small, 'uee-ucb', { seeds: 2, onSeed: (r) => kept.push(r) });
+  const other = syntheticTrace({ samples: 300, exits: 3, classes: 5, seed: 2 });
+  assert.throws(() => runPolicySync(other, 'uee-ucb', { seeds: 2, resumed: kept }), /does not match this run/);
+  // Seeds outside this run's list are simply not used.
+  const r = runPolicySync(small, 'uee-ucb', { seeds: 2, firstSeed: 10, resumed: kept });
+  assert.equal(r.resumedSeeds, 0);
 });

@@ -73,3 +73,18 @@ test('an interrupted import row is run again in-process and replaced', async () 
   assert.equal(store.traces.meta(out.id).name, 'again');
   assert.equal(store.traces.load(out.id).samples, 200);
 });
+
+test('resumeFrom takes only an interrupted run of the very same request', async () => {
+  const id = store.traces.list()[0]!.id;
+  const done = (await invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 3 })) as { runs: { runId: number }[] };
+  const runId = done.runs[0]!.runId;
+  await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 3, resumeFrom: runId }), /is complete; only an interrupted run can be resumed/);
+  store.db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(runId);
+  await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb', 'last'], seeds: 3, resumeFrom: runId }), /give exactly one policy/);
+  await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 4, resumeFrom: runId }), /started by another request/);
+  await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 3, lambda: 0.5, resumeFrom: runId }), /started by another request/);
+  // The same request, key order aside, is accepted (it has no kept seeds: a completed run drops them).
+  const again = (await invoke(ctx(), 'policy.run', { seeds: 3, policies: ['uee-ucb'], traceId: id, resumeFrom: runId })) as { runs: { resumedSeeds: number }[] };
+  assert.equal(again.runs[0]!.resumedSeeds, 0);
+  assert.throws(() => store.runs.get(runId), /no run with id/, 'the resumed row is replaced by the finished one');
+});

@@ -237,17 +237,22 @@ test('SIGKILL mid-import: an interrupted trace row with no chunks, and `rerun tr
   assert.equal(cli(['rerun', 'trace', String(r.id)]).code, 2, 'a complete trace is not run again');
 });
 
-test('SIGKILL mid multi-seed run: the run is interrupted with no series, and `rerun run` completes it', { timeout: 180_000 }, async () => {
+test('SIGKILL mid multi-seed run: the run is interrupted with no series, its finished seeds kept, and `rerun run` resumes it', { timeout: 180_000 }, async () => {
   const job = start(['run', String(beforeId), '--policy', 'dee', '--seeds', '60', '--name', 'killed run']);
   const id = await waitFor('a running policy run', job, () => peek<{ id: number }>(`SELECT id FROM runs WHERE status = 'running'`)?.id);
-  await sleep(200); // into the replay; 60 seeds of DEE take seconds more
+  // Into the replay: a few seeds finished and kept, most of the 60 still to go.
+  await waitFor('three seeds kept', job, () => ((peek<{ n: number }>('SELECT COUNT(*) AS n FROM run_seeds WHERE run_id = ?', id)?.n ?? 0) >= 3 ? true : undefined));
   await killHard(job);
 
+  let kept = 0;
   const store = checkAfterKill();
   try {
     const run = store.runs.get(id);
     assert.equal(run.status, 'interrupted');
     assert.equal(store.runs.series(id), null, 'no partial series');
+    kept = store.runs.keptSeeds(id).length;
+    assert.ok(kept >= 3 && kept < 60, `${kept} seeds kept`);
+    assert.deepEqual(store.runs.keptSeeds(id).map((r) => r.seed), Array.from({ length: kept }, (_, i) => i + 1), 'the seeds finished, in order');
     assert.equal(run.summary, null);
     assert.ok(!store.runs.list().some((x) => x.id === id));
     assert.equal(store.runs.request(id)?.command, 'policy.run');
@@ -262,8 +267,14 @@ test('SIGKILL mid multi-seed run: the run is interrupted with no series, and `re
   assert.match(cli(['runs', 'list']).stdout, new RegExp(`exit-studio rerun run ${id}`));
   assert.ok(!cliJson<{ id: number }[]>(['runs', 'list']).some((x) => x.id === id), 'runs list --json keeps listing complete runs only');
 
-  const r = cliJson<{ replaced: number; id: number }>(['rerun', 'run', String(id)]);
+  const r = cliJson<{ replaced: number; id: number; result: { runs: { resumedSeeds: number; summary: unknown }[] } }>(['rerun', 'run', String(id)]);
   assert.equal(r.replaced, id);
+  assert.equal(r.result.runs[0]!.resumedSeeds, kept, 'the kept seeds were used, not replayed');
+  // Resumed is the same as never interrupted: a fresh run of the same request gives the same numbers.
+  const fresh = cliJson<{ runs: { runId: number; resumedSeeds: number; summary: unknown }[] }>(['run', String(beforeId), '--policy', 'dee', '--seeds', '60', '--name', 'killed run']);
+  assert.equal(fresh.runs[0]!.resumedSeeds, 0);
+  assert.deepEqual(r.result.runs[0]!.summary, fresh.runs[0]!.summary);
+  const freshId = fresh.runs[0]!.runId;
   const reopened = openStore(db);
   try {
     assert.equal(reopened.db.pragma('integrity_check', { simple: true }), 'ok');
@@ -274,6 +285,11 @@ test('SIGKILL mid multi-seed run: the run is interrupted with no series, and `re
     assert.ok(reopened.runs.series(r.id) !== null);
     if (r.id !== id) assert.throws(() => reopened.runs.get(id), /no run with id/, 'the interrupted row is gone');
     assert.equal(reopened.runs.interrupted().length, 0);
+    assert.equal(reopened.runs.keptSeeds(r.id).length, 0, 'a complete run keeps no seeds aside');
+    // Every seed's numbers and every series point, not only the means.
+    assert.deepEqual(reopened.runs.get(r.id).summary, reopened.runs.get(freshId).summary);
+    assert.deepEqual(reopened.runs.series(r.id), reopened.runs.series(freshId));
+    assert.equal(reopened.runs.keptSeeds(id).length, 0, 'nor does the interrupted row it replaced');
     assert.deepEqual(fingerprint(reopened.traces.load(beforeId)), beforePrint);
   } finally {
     reopened.close();

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { decodeExact, encodeExact } from '../../src/store/exact-json.js';
 import { openStore } from '../../src/store/store.js';
 import { migrations } from '../../src/store/migrations.js';
 import { resolveDbPath } from '../../src/store/location.js';
@@ -133,4 +134,20 @@ test('the database path: --db, then EXIT_STUDIO_DB, then the per-user app-data f
   assert.equal(resolveDbPath('/x/a.sqlite', { EXIT_STUDIO_DB: '/y/b.sqlite' }), '/x/a.sqlite');
   assert.equal(resolveDbPath(undefined, { EXIT_STUDIO_DB: '/y/b.sqlite' }), '/y/b.sqlite');
   assert.equal(resolveDbPath(undefined, { XDG_CONFIG_HOME: '/home/u/.config' }), join('/home/u/.config', 'Exit Studio', 'studio.sqlite'));
+});
+
+test('exact JSON gives back Float64Arrays, NaN, infinities and -0 as they were', () => {
+  const value = {
+    a: Float64Array.from([1.1, NaN, -0, Infinity, -Infinity, 2 ** -1074, 0.1 + 0.2]),
+    n: NaN,
+    z: -0,
+    nested: [{ x: Infinity, s: 'NaN', list: [1, null, 'a'] }],
+  };
+  const back = decodeExact<typeof value>(encodeExact(value));
+  assert.ok(back.a instanceof Float64Array);
+  assert.deepStrictEqual(back, value);
+  assert.ok(Object.is(back.a[2], -0) && Object.is(back.z, -0));
+  assert.equal(back.nested[0]!.s, 'NaN', 'a string stays a string');
+  assert.throws(() => encodeExact({ a: new Int32Array(2) }), /Int32Array is not supported/);
+  assert.throws(() => encodeExact({ a: { $num: 'NaN' } }), /shaped like a tag/);
 });

@@ -19,7 +19,12 @@ export async function runRerun(argv: string[], env: CliEnv, signal: AbortSignal)
   env.out.endProgress();
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`interrupted ${kind} ${id} ran again as ${kind} ${r.id} (${r.command}); the interrupted one is gone`);
-  if (kind === 'run') printComparison((r.result as { runs: RunOutcome[] }).runs, env);
+  if (kind === 'run') {
+    const runs = (r.result as { runs: RunOutcome[] }).runs;
+    const resumed = runs[0]?.resumedSeeds ?? 0;
+    if (resumed > 0) env.out.line(`  resumed: ${resumed} of ${runs[0]!.seeds} seeds were kept from the interrupted run, the rest replayed`);
+    printComparison(runs, env);
+  }
 }
 
 /** Lines listing interrupted traces or runs, each with the command that runs it again; empty when none. */
@@ -27,7 +32,9 @@ export function interruptedLines(kind: 'trace' | 'run', rows: { id: number; name
   if (rows.length === 0) return [];
   return [
     '',
-    `interrupted (the process stopped mid-job; nothing of them is stored): run one again with \`exit-studio rerun ${kind} ID\``,
+    kind === 'run'
+      ? 'interrupted (the process stopped mid-run; the seeds it finished are kept): resume one with `exit-studio rerun run ID`'
+      : 'interrupted (the process stopped mid-job; nothing of them is stored): run one again with `exit-studio rerun trace ID`',
     table(['id', 'name', 'started', 'run again with'], rows.map((r) => [r.id, r.name, r.createdAt.slice(0, 19).replace('T', ' '), `exit-studio rerun ${kind} ${r.id}`])),
   ];
 }
