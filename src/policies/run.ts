@@ -118,6 +118,8 @@ interface Prepared {
   grid: Uint32Array;
   regret: RegretModel;
   labelled: boolean;
+  /** Seeds kept from an interrupted run, by seed: used instead of replayed. */
+  prior: Map<number, SeedResult>;
 }
 
 function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
@@ -132,16 +134,19 @@ function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
   const first = opts.firstSeed ?? 1;
   const scaled = Float64Array.from(costs, (c) => c * lambda);
   const labelled = hasLabels(trace);
+  const seedList = Array.from({ length: S }, (_, i) => first + i);
+  const grid = gridRounds(trace.samples, opts.seriesPoints ?? 2000);
   return {
     parsed: can.parsed,
     costs,
     scaled,
     lambda,
     supervised,
-    seedList: Array.from({ length: S }, (_, i) => first + i),
-    grid: gridRounds(trace.samples, opts.seriesPoints ?? 2000),
+    seedList,
+    grid,
     regret: regretModel(trace, can.parsed, scaled, labelled, opts.bins ?? 10),
     labelled,
+    prior: resumedBySeed(opts, seedList, costs.length, grid.length),
   };
 }
 
@@ -153,9 +158,8 @@ export interface SeedResult {
   learned: LearnedPolicy;
   fits?: FitRecord[];
 }
-type SeedOut = SeedResult;
 
-function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedOut; rec: ReplayRecord } {
+function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedResult; rec: ReplayRecord } {
   const env: PolicyEnv = {
     exits: trace.exits.length,
     classes: trace.classes,
@@ -169,14 +173,14 @@ function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | un
   const policy = p.parsed.create(env, p.costs);
   const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });
   const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid);
-  const out: SeedOut = { seed, ...m, learned: policy.learned() };
+  const out: SeedResult = { seed, ...m, learned: policy.learned() };
   if (policy instanceof EENetPolicy) {
     out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, target: f.target, history: f.history }));
   }
   return { out, rec };
 }
 
-function finish(trace: Trace, p: Prepared, outs: SeedOut[], opts: RunOptions): RunResult {
+function finish(trace: Trace, p: Prepared, outs: SeedResult[], opts: RunOptions): RunResult {
   const { summary, series } = aggregate(outs, p.grid, p.parsed.regretKind, p.labelled ? 'labels' : 'final-exit');
   const result: RunResult = {
     spec: p.parsed.spec,
@@ -190,7 +194,7 @@ function finish(trace: Trace, p: Prepared, outs: SeedOut[], opts: RunOptions): R
     series,
     learned: outs[0]!.learned,
     learnedPerSeed: outs.map((o) => o.learned),
-    resumedSeeds: resumedBySeed(p, opts).size,
+    resumedSeeds: outs.filter((o) => p.prior.get(o.seed) === o).length,
   };
   const fits = outs.flatMap((o) => o.fits ?? []);
   if (fits.length > 0) result.fits = fits;
@@ -199,12 +203,11 @@ function finish(trace: Trace, p: Prepared, outs: SeedOut[], opts: RunOptions): R
 
 function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
   const p = prepare(trace, spec, opts);
-  const outs: SeedOut[] = [];
+  const outs: SeedResult[] = [];
   let buf: ReplayRecord | undefined;
-  const prior = resumedBySeed(p, opts);
   for (const seed of p.seedList) {
     if (opts.signal?.aborted) throw new CancelledError('the replay');
-    let out = prior.get(seed);
+    let out = p.prior.get(seed);
     if (!out) {
       const r = runSeed(trace, p, seed, buf);
       buf = r.rec;
@@ -218,11 +221,10 @@ function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
 
 async function runCoreAsync(trace: Trace, spec: string, opts: RunOptions): Promise<RunResult> {
   const p = prepare(trace, spec, opts);
-  const outs: SeedOut[] = [];
+  const outs: SeedResult[] = [];
   let buf: ReplayRecord | undefined;
-  const prior = resumedBySeed(p, opts);
   for (const seed of p.seedList) {
-    let out = prior.get(seed);
+    let out = p.prior.get(seed);
     if (!out) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (opts.signal?.aborted) throw new CancelledError('the replay');
@@ -237,13 +239,12 @@ async function runCoreAsync(trace: Trace, spec: string, opts: RunOptions): Promi
 }
 
 /** The resumed seeds that belong to this run, by seed; a result of another shape is a bug, not a resume. */
-function resumedBySeed(p: Prepared, opts: RunOptions): Map<number, SeedOut> {
-  const wanted = new Set(p.seedList);
-  const K = p.costs.length;
-  const out = new Map<number, SeedOut>();
+function resumedBySeed(opts: RunOptions, seedList: readonly number[], K: number, gridPoints: number): Map<number, SeedResult> {
+  const wanted = new Set(seedList);
+  const out = new Map<number, SeedResult>();
   for (const r of opts.resumed ?? []) {
     if (!wanted.has(r.seed)) continue;
-    if (r.summary.exitShare.length !== K || r.series.cumRegret.length !== p.grid.length) {
+    if (r.summary.exitShare.length !== K || r.series.cumRegret.length !== gridPoints) {
       throw new StudioError(`seed ${r.seed} kept from an interrupted run does not match this run (exits or series points differ); run it afresh`);
     }
     out.set(r.seed, r);
@@ -251,7 +252,7 @@ function resumedBySeed(p: Prepared, opts: RunOptions): Map<number, SeedOut> {
   return out;
 }
 
-function seedDone(trace: Trace, p: Prepared, outs: SeedOut[], out: SeedOut, opts: RunOptions): void {
+function seedDone(trace: Trace, p: Prepared, outs: SeedResult[], out: SeedResult, opts: RunOptions): void {
   outs.push(out);
   opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
   if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
