@@ -27,9 +27,9 @@ import { readBundle, writeBundle } from '../src/export/bundle.js';
 import { outputAsFloat } from '../src/inference/tensors.js';
 import { inspectModel } from '../src/model/inspect.js';
 import { proto } from '../src/model/proto.js';
-import { mergeStages, prepareStages } from '../src/model/split-optimize.js';
+import { mergeStages, prepareStages, standalone } from '../src/model/split-optimize.js';
 import { describeSplit, splitStages } from '../src/model/split.js';
-import { gatherRows, sessionOptions, type SessionSettings } from '../src/model/split-run.js';
+import { gatherRows, sessionOptions, type SessionSettings, type StageIO } from '../src/model/split-run.js';
 import { samplePaths } from '../src/paths.js';
 import { firstBatch } from '../src/runtime/data.js';
 import { measureStageLatency, StageTimer } from '../src/runtime/latency.js';
@@ -162,9 +162,11 @@ function contrasted(data: Float32Array, count: number): Float32Array {
 async function fullWithCutTensors(modelPath: string, exits: string[], settings: SessionSettings): Promise<{ bytes: Uint8Array; names: string[]; layout: string }> {
   const split = await splitStages(modelPath, exits);
   const prepared = await prepareStages(split.stages.map((s) => ({ ...s, carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: 0 })) })), settings);
-  const model = proto.ModelProto.decode(mergeStages(prepared.stages));
+  const parts: (StageIO & { bytes: Uint8Array })[] = [];
+  for (const s of prepared.stages) parts.push({ ...s, bytes: await standalone(s) });
+  const model = proto.ModelProto.decode(mergeStages(parts));
   const names: string[] = [];
-  for (const s of prepared.stages) {
+  for (const s of parts) {
     const outs = proto.ModelProto.decode(s.bytes).graph?.output ?? [];
     for (const o of outs.slice(1)) {
       if (o.name && !names.includes(o.name)) {

@@ -1,6 +1,7 @@
 /** What every command handler gets: the store, a way to report progress, and a cancel signal. */
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
 import type { LearnedPolicy } from '../policies/types.js';
+import type { PhaseProgress } from '../progress.js';
 import type { Store } from '../store/store.js';
 
 /** One policy of a policy.run after each seed: the result over the seeds done so far, for live charts. */
@@ -15,11 +16,20 @@ export interface PolicyPartial {
   seedsDone: number;
 }
 
-/** Events a long command emits while it works; the transports forward them as they come. */
+/**
+ * Events a long command emits while it works; the transports forward them as they come. A
+ * progress event with a `phase` is one step of a job's preparation or wrap-up (hashing,
+ * making sessions, splitting, verifying, timing), counted in `unit`.
+ */
 export type StudioEvent =
-  | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
+  | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string; phase?: string; unit?: 'bytes' | 'samples' | 'steps' }
   | { type: 'warning'; job: string; message: string }
   | { type: 'partial'; job: 'policy'; data: PolicyPartial };
+
+/** Progress of a job's named phase, as an event of that job. */
+export function phaseEvent(job: string, p: PhaseProgress): StudioEvent {
+  return { type: 'progress', job, done: p.done, total: p.total, phase: p.phase, ...(p.unit ? { unit: p.unit } : {}) };
+}
 
 export interface CommandContext {
   store: Store;

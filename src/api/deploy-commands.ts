@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { applyBundle, writeBundle } from '../export/bundle.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
+import { phaseEvent } from './context.js';
 import { applyInput, bundleInput } from './schemas.js';
 
 export const deployCommands = {
@@ -26,21 +27,21 @@ export const deployCommands = {
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),
         ...(input.overwrite ? { overwrite: true } : {}),
-      });
+      }, (p) => ctx.emit(phaseEvent('bundle', p)));
       return written;
     },
     true,
   ),
   'bundle.apply': command(
     applyInput,
-    (_ctx, input) =>
+    (ctx, input) =>
       applyBundle(resolve(input.dir), resolve(input.data), {
         ...(input.labels ? { labels: resolve(input.labels) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),
         ...(input.batch ? { batch: input.batch } : {}),
         ...(input.limit ? { limit: input.limit } : {}),
-      }),
+      }, (p) => ctx.emit(phaseEvent('apply', p))),
     true,
   ),
 };

@@ -4,7 +4,15 @@ import { z } from 'zod';
 const path = z.string().min(1, 'a file path is required');
 const id = z.number().int().positive();
 
-export const inspectInput = z.object({ path, latency: z.boolean().optional(), threads: z.number().int().positive().optional() }).strict();
+export const inspectInput = z
+  .object({
+    path,
+    latency: z.boolean().optional(),
+    threads: z.number().int().positive().optional(),
+    /** Samples per timed pass of the latency profile: the batch the inference will use (default 64, as it does). */
+    batch: z.number().int().positive().max(65536).optional(),
+  })
+  .strict();
 
 export const inferInput = z
   .object({

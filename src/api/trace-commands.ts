@@ -4,25 +4,29 @@ import { previewDataset } from '../data/preview.js';
 import { inspectModel } from '../model/inspect.js';
 import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
-import { measureCascadeLatency } from '../inference/exit-latency.js';
+import { measureCascadeLatency, type LatencyProfile } from '../inference/exit-latency.js';
 import { runInference } from '../inference/job.js';
 import { listProviders } from '../inference/providers.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
+import { phaseEvent } from './context.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, renameInput } from './schemas.js';
 
-/** Samples per timed batch when inspect measures the latency profile. */
-const LATENCY_BATCH = 32;
+/** Samples per timed pass when inspect measures the latency profile: the inference's default batch. */
+const LATENCY_BATCH = 64;
+/** Timed passes of that profile, for its quartiles. */
+const LATENCY_PASSES = 10;
 
 export const traceCommands = {
-  'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string }> => {
-    const info = await inspectModel(resolve(input.path));
+  'model.inspect': command(inspectInput, async (ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string; latency?: LatencyProfile }> => {
+    const info = await inspectModel(resolve(input.path), { onProgress: (p) => ctx.emit(phaseEvent('inspect', p)) });
     if (!input.latency) return info;
     // Timed on a synthetic batch: latency depends on shapes, not on values, for the models this targets.
-    const l = await measureCascadeLatency(info, syntheticFeeds(info.inputs, LATENCY_BATCH), input.threads ? { threads: input.threads } : {});
-    return { ...info, latencyMs: l.ms, latencyMethod: l.method };
+    ctx.emit(phaseEvent('inspect', { phase: 'timing the exits', done: 0, total: 1, unit: 'steps' }));
+    const l = await measureCascadeLatency(info, syntheticFeeds(info.inputs, input.batch ?? LATENCY_BATCH), { repeats: LATENCY_PASSES, ...(input.threads ? { threads: input.threads } : {}) });
+    return { ...info, latencyMs: l.ms, latencyMethod: l.method, latency: l };
   }),
 
   'data.preview': command(previewInput, async (_ctx, input) => {
@@ -37,6 +41,7 @@ export const traceCommands = {
     (ctx, input) =>
       runInference(ctx.store, input, {
         onProgress: (p) => ctx.emit({ type: 'progress', job: 'infer', ...p }),
+        onPhase: (p) => ctx.emit(phaseEvent('infer', p)),
         onWarning: (message) => ctx.emit({ type: 'warning', job: 'infer', message }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),

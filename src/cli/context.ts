@@ -21,7 +21,7 @@ export function makeEnv(out: Output): CliEnv {
     if (e.type === 'progress') {
       const rate = e.samplesPerSecond ? `${e.samplesPerSecond.toFixed(0)}/s` : '';
       const eta = e.etaSeconds !== undefined && e.done < e.total ? ` ETA ${seconds(e.etaSeconds)}` : '';
-      out.progress(e.job, e.done, e.total, `${rate}${eta}${e.message ? ' ' + e.message : ''}`);
+      out.progress(e.phase ? `${e.job}: ${e.phase}` : e.job, e.done, e.total, `${rate}${eta}${e.message ? ' ' + e.message : ''}`, e.unit);
     } else if (e.type === 'warning') {
       out.note(`warning: ${e.message}`);
     }

@@ -8,13 +8,15 @@ export interface Output {
   note(text: string): void;
   /** The machine-readable result (stdout, with --json only). */
   result(value: unknown): void;
-  progress(label: string, done: number, total: number, extra?: string): void;
+  /** A progress bar (terminals only); `unit` 'bytes' prints the counts in MB. */
+  progress(label: string, done: number, total: number, extra?: string, unit?: 'bytes' | 'samples' | 'steps'): void;
   endProgress(): void;
 }
 
 export function makeOutput(json: boolean, stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): Output {
   let barShown = false;
   let lastDraw = 0;
+  let lastLabel = '';
   return {
     json,
     line: (text = '') => {
@@ -30,16 +32,19 @@ export function makeOutput(json: boolean, stdout: NodeJS.WriteStream = process.s
     result: (value) => {
       if (json) stdout.write(JSON.stringify(value, null, 2) + '\n');
     },
-    progress: (label, done, total, extra = '') => {
+    progress: (label, done, total, extra = '', unit) => {
       // Bars only on a terminal: logs and pipes get no carriage-return noise.
       if (!stderr.isTTY) return;
       const now = Date.now();
-      if (now - lastDraw < 100 && done < total) return;
+      // A new phase is drawn at once, so a short one still shows its name.
+      if (now - lastDraw < 100 && done < total && label === lastLabel) return;
       lastDraw = now;
+      lastLabel = label;
       const width = 28;
       const frac = total > 0 ? Math.min(1, done / total) : 0;
       const fill = Math.round(frac * width);
-      stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} ${extra}\x1b[K`);
+      const counts = unit === 'bytes' ? `${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MB` : `${done}/${total}`;
+      stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${counts} ${extra}\x1b[K`);
       barShown = true;
     },
     endProgress: () => {

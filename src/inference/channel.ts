@@ -2,6 +2,7 @@
 import type { Worker } from 'node:worker_threads';
 import { StudioError } from '../errors.js';
 import type { Batch } from '../data/types.js';
+import type { PhaseProgress } from '../progress.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export class WorkerChannel {
@@ -11,10 +12,18 @@ export class WorkerChannel {
   /** Settles when the worker thread has ended, however it ended. */
   readonly exited: Promise<void>;
 
-  constructor(private readonly worker: Worker) {
+  /** @param onPhase hears the worker's phase messages as they come; they are not queued with the rest */
+  constructor(
+    private readonly worker: Worker,
+    private readonly onPhase?: (p: PhaseProgress) => void,
+  ) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'error') return this.fail(new StudioError(m.message, { kind: m.kind, ...(m.file ? { file: m.file } : {}) }));
+      if (m.type === 'phase') {
+        const { type: _type, ...p } = m;
+        return this.onPhase?.(p);
+      }
       const w = this.waiting.shift();
       if (w) w.resolve(m);
       else this.inbox.push(m);
@@ -55,12 +64,5 @@ function transferables(batch: Batch): ArrayBuffer[] {
     const b = t.data.buffer;
     if (b instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === b.byteLength && !out.includes(b)) out.push(b);
   }
-  return out;
-}
-
-/** A deep copy of a batch, kept to measure latency after its original moved to the worker. */
-export function copyBatch(batch: Batch): Batch {
-  const out: Batch = {};
-  for (const [name, t] of Object.entries(batch)) out[name] = { type: t.type, dims: [...t.dims], data: t.data.slice() };
   return out;
 }

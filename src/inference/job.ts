@@ -6,20 +6,22 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { readLabels } from '../data/labels.js';
 import { openDataset } from '../data/open.js';
-import type { Batch, Dataset, ImageOptions } from '../data/types.js';
+import type { Dataset, ImageOptions } from '../data/types.js';
 import { CancelledError, StudioError } from '../errors.js';
 import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
 import type { ModelInfo } from '../model/types.js';
-import { sha256Path } from '../store/assets.js';
+import { sha256Path, sizeOfPath } from '../hash.js';
+import type { OnPhase } from '../progress.js';
 import type { Store } from '../store/store.js';
 import { normalizeCosts } from '../trace/features.js';
 import type { CostSource, TraceExit } from '../trace/types.js';
-import { copyBatch, WorkerChannel } from './channel.js';
+import { WorkerChannel } from './channel.js';
+import type { LatencyProfile } from './exit-latency.js';
 import { chooseProvider } from './providers.js';
 import { Featurizer, type ScoreKind } from './featurize.js';
 
@@ -51,9 +53,18 @@ export interface InferResult {
   traceId: number;
   samples: number;
   exits: number;
+  /** Seconds of the inference loop (every batch through the model); `jobSeconds` is the whole job. */
   seconds: number;
   samplesPerSecond: number;
+  /** The latency profile's medians (cumulative ms per sample to each exit); [] when none was measured. */
   exitLatencyMs: number[];
+  /** The latency profile: what was timed, its spread, and what it cost the job. */
+  latency: LatencyProfile | null;
+  /** Wall seconds of the whole job: hashing, sessions, inference, profile, storing. */
+  jobSeconds: number;
+  /** onnxruntime's intra-op threads, and why that many (asked for, or the default's reason). */
+  threads: number;
+  threadsWhy: string;
   /** True when an identical earlier inference was found and nothing ran. */
   reused: boolean;
   ep: string;
@@ -62,6 +73,8 @@ export interface InferResult {
 
 export interface JobHooks {
   onProgress?: (p: InferProgress) => void;
+  /** Steps before and after the inference loop (hashing, cutting, making sessions, timing). */
+  onPhase?: OnPhase;
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
@@ -69,15 +82,18 @@ export interface JobHooks {
 const CHUNK_SAMPLES = 16384;
 
 export async function runInference(store: Store, req: InferRequest, hooks: JobHooks = {}): Promise<InferResult> {
+  const tJob = performance.now();
   const modelPath = resolve(req.model);
   const dataPath = resolve(req.data);
   const batch = positiveInt(req.batch ?? 64, '--batch');
-  const threads = positiveInt(req.threads ?? Math.max(1, cpus().length), '--threads');
+  const auto = defaultThreads();
+  const threads = req.threads !== undefined ? positiveInt(req.threads, '--threads') : auto.threads;
+  const threadsWhy = req.threads !== undefined ? 'as asked' : auto.why;
   if (req.limit !== undefined) positiveInt(req.limit, '--limit');
 
   // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
   chooseProvider(req.ep ?? 'cpu');
-  const info = await inspectModel(modelPath);
+  const info = await inspectModel(modelPath, hooks.onPhase ? { onProgress: hooks.onPhase } : {});
   const selected = req.exits ? applySelection(info, req.exits) : info;
   const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
@@ -101,14 +117,15 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       labels = await readLabels(file, req.limit !== undefined ? dataset.samples : undefined);
       if (labels.length !== dataset.samples) throw new StudioError(`${file}: ${labels.length} labels for ${dataset.samples} samples in ${dataPath}`, { file });
     }
-    const [dataSha, labelsSha] = await Promise.all([sha256Path(dataPath), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
+    const [dataSha, labelsSha] = await Promise.all([hashData(dataPath, hooks.onPhase), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
     if (!req.force) {
       const found = store.traces.findByKey(key);
       if (found && (!req.probs || found.hasProbs)) {
         return {
           traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
-          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [],
+          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), latency: found.latency ?? null, jobSeconds: (performance.now() - tJob) / 1000,
+          threads, threadsWhy, reused: true, ep: req.ep ?? 'cpu', warnings: [],
         };
       }
     }
@@ -126,17 +143,21 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const out = await drive(store, traceId, selected, dataset, { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
     if (labels) store.traces.append(traceId, 0, { labels });
     traceExits.forEach((e, k) => {
-      if (out.latencyMs[k] !== undefined) e.latencyMs = out.latencyMs[k];
+      if (out.latency?.ms[k] !== undefined) e.latencyMs = out.latency.ms[k];
     });
     const { costs, costSource } = defaultCosts(traceExits);
     const datasetId = store.assets.upsertDataset(dataPath, dataSha, dataset.format, out.samples);
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
-      meta: { ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings },
+      meta: {
+        ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latency?.method ?? null, latency: out.latency,
+        probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings,
+      },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,
-      samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: out.latencyMs, reused: false, ep: out.ep, warnings: out.warnings,
+      samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: out.latency?.ms ?? [], latency: out.latency,
+      jobSeconds: (performance.now() - tJob) / 1000, threads, threadsWhy, reused: false, ep: out.ep, warnings: out.warnings,
     };
   } catch (e) {
     if (traceId !== undefined) store.traces.abort(traceId);
@@ -159,31 +180,36 @@ interface DriveOutcome {
   samples: number;
   seconds: number;
   kinds: ScoreKind[];
-  latencyMs: number[];
-  /** How the latency profile was timed: as deployment stages, or exit by exit as pruned models. */
-  latencyMethod: string | null;
+  latency: LatencyProfile | null;
   ep: string;
   warnings: string[];
 }
+
+/** Timed passes the latency profile wants: enough for quartiles, few enough to stay a small part of the job. */
+const PROFILE_PASSES = 10;
+/** Fewest timed passes: a job with fewer batches times its last batch again. */
+const PROFILE_MIN_PASSES = 3;
 
 /** Batches kept in flight: one computing in the worker while the next is read and the last featurized here. */
 const IN_FLIGHT = 2;
 
 async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Dataset, o: DriveOptions, hooks: JobHooks): Promise<DriveOutcome> {
   const worker = new Worker(new URL('./worker.js', import.meta.url));
-  const ch = new WorkerChannel(worker);
+  const ch = new WorkerChannel(worker, hooks.onPhase);
   const onAbort = (): void => ch.fail(new CancelledError('inference'));
   hooks.signal?.addEventListener('abort', onAbort);
   try {
     if (hooks.signal?.aborted) throw new CancelledError('inference');
-    ch.send({ type: 'start', modelPath: o.modelPath, ep: o.ep, threads: o.threads, fetches: info.exits.map((e) => e.name) });
+    // The profile is timed on the first batches (after one to warm up), at most PROFILE_PASSES of them.
+    const batches = Math.ceil(dataset.samples / o.batch);
+    const profile = { passes: Math.max(PROFILE_MIN_PASSES, Math.min(PROFILE_PASSES, batches - 1)), minPasses: PROFILE_MIN_PASSES };
+    ch.send({ type: 'start', modelPath: o.modelPath, ep: o.ep, threads: o.threads, fetches: info.exits.map((e) => e.name), profile });
     const ready = await ch.next('ready');
     for (const w of ready.warnings) hooks.onWarning?.(w);
 
     let seq = 0;
     const feats = new Featurizer(info.exits.map((e) => e.classes), info.exits.map((e) => e.kind), o.probs, CHUNK_SAMPLES, (chunk) => store.traces.append(traceId, seq++, chunk));
-    const batches = dataset.batches(o.batch)[Symbol.asyncIterator]();
-    let firstBatch: Batch | undefined;
+    const reader = dataset.batches(o.batch)[Symbol.asyncIterator]();
     let inFlight = 0;
     let exhausted = false;
     let sent = 0;
@@ -192,12 +218,11 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     const t0 = performance.now();
     for (;;) {
       while (!exhausted && inFlight < IN_FLIGHT) {
-        const r = await batches.next();
+        const r = await reader.next();
         if (r.done) {
           exhausted = true;
           break;
         }
-        firstBatch ??= copyBatch(r.value);
         ch.send({ type: 'batch', seq: sent++, feeds: r.value });
         inFlight++;
       }
@@ -212,16 +237,10 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     }
     feats.flush();
     const seconds = (performance.now() - t0) / 1000;
-    let latencyMs: number[] = [];
-    let latencyMethod: string | null = null;
-    if (firstBatch) {
-      ch.send({ type: 'latency', info, feeds: firstBatch });
-      const l = await ch.next('latency');
-      latencyMs = l.ms;
-      latencyMethod = l.method;
-      if (l.note) ready.warnings.push(`latency timed exit by exit, not as stages: ${l.note}`);
-    }
-    return { samples: done, seconds, kinds: feats.kinds, latencyMs, latencyMethod, ep: ready.ep, warnings: ready.warnings };
+    ch.send({ type: 'latency', info });
+    const { profile: latency } = await ch.next('latency');
+    if (latency?.note) ready.warnings.push(`latency timed exit by exit, not as stages: ${latency.note}`);
+    return { samples: done, seconds, kinds: feats.kinds, latency, ep: ready.ep, warnings: ready.warnings };
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);
     await closeWorker(worker, ch);
@@ -250,6 +269,14 @@ async function closeWorker(worker: Worker, ch: WorkerChannel): Promise<void> {
   if (outcome === 'late') await worker.terminate();
 }
 
+/**
+ * The intra-op thread count when the request names none, and why.
+ */
+export function defaultThreads(): { threads: number; why: string } {
+  const cores = availableParallelism();
+  return { threads: cores, why: `as many as the machine's cores (${cores})` };
+}
+
 /** MACs when the graph gave them, else measured latency, else equal steps. */
 function defaultCosts(exits: TraceExit[]): { costs: number[]; costSource: CostSource } {
   const macs = exits.map((e) => e.macs ?? 0);
@@ -263,6 +290,14 @@ function defaultCosts(exits: TraceExit[]): { costs: number[]; costSource: CostSo
     return { costs: Array.from(normalizeCosts(lat)), costSource: 'latency' };
   }
   return { costs: exits.map((_, i) => (i + 1) / exits.length), costSource: 'uniform' };
+}
+
+/** The dataset's content hash, with progress for a big file or folder. */
+async function hashData(path: string, onPhase: OnPhase | undefined): Promise<string> {
+  if (!onPhase) return sha256Path(path);
+  const total = sizeOfPath(path);
+  let done = 0;
+  return sha256Path(path, (n) => onPhase({ phase: 'hashing the data', done: (done += n), total, unit: 'bytes' }));
 }
 
 function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: string, req: InferRequest): string {

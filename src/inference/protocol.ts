@@ -1,24 +1,40 @@
 /**
  * Messages between an inference job (calling thread) and its session worker.
  *
- * The worker owns only the onnxruntime session: onnxruntime-node runs a batch
- * synchronously on the thread that calls it, so the job reads the next batch
- * and turns the previous batch's scores into trace features while the worker
- * computes. Two batches in flight keep the session busy; memory stays O(batch).
+ * The worker owns the onnxruntime sessions: onnxruntime-node runs a batch synchronously on the
+ * thread that calls it, so the job reads the next batch and turns the previous batch's scores
+ * into trace features while the worker computes. Two batches in flight keep the session busy;
+ * memory stays O(batch).
+ *
+ * With a profile asked for, the first batches run through the model's stages, one session per
+ * exit, each stage timed (the latency profile), and then the worker swaps the stages for one
+ * session of the whole model: one copy of the weights in memory at any time.
  */
 import type { Batch } from '../data/types.js';
 import type { ModelInfo } from '../model/types.js';
+import type { PhaseProgress } from '../progress.js';
+import type { LatencyProfile } from './exit-latency.js';
+
+export interface ProfileRequest {
+  /** Timed passes wanted (after one untimed warm-up batch). */
+  passes: number;
+  /** Fewest timed passes: a job with fewer batches times its last one again until it has these. */
+  minPasses: number;
+}
 
 export type ToWorker =
-  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[] }
+  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[]; profile?: ProfileRequest }
   | { type: 'batch'; seq: number; feeds: Batch }
-  /** Measure the per-exit latency profile on one batch (after the pass, so it does not disturb its timing). */
-  | { type: 'latency'; info: ModelInfo; feeds: Batch }
+  /** The latency profile, once every batch is done (the model is passed for timing exit by exit when it could not be split). */
+  | { type: 'latency'; info: ModelInfo }
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; ep: string; warnings: string[] }
+  /** `staged`: the first batches run as stages (a profile was asked for and the model splits at the exits). */
+  | { type: 'ready'; ep: string; warnings: string[]; staged: boolean }
   /** Scores of every fetched exit for one batch, in fetch order, [n, C_k] row-major. */
   | { type: 'output'; seq: number; n: number; scores: (Float32Array | Float64Array)[] }
-  | { type: 'latency'; ms: number[]; method: 'staged' | 'pruned'; note?: string }
+  | { type: 'latency'; profile: LatencyProfile | null }
+  /** A step of the worker's own work (cutting the model, making sessions, timing), for progress. */
+  | ({ type: 'phase' } & PhaseProgress)
   | { type: 'error'; message: string; kind: 'input' | 'runtime'; file?: string };

@@ -1,23 +1,58 @@
 /**
- * The session worker: owns the onnxruntime session and runs the batches the
- * job sends, off the calling thread, so the CLI's progress bar, the server and
- * the desktop window stay responsive while a batch computes.
+ * The session worker: owns the onnxruntime sessions and runs the batches the job sends, off the
+ * calling thread, so the CLI's progress bar, the server and the desktop window stay responsive
+ * while a batch computes.
+ *
+ * With a profile asked for, it first cuts the model into stages at the exits and runs the first
+ * batches through them, timing every stage (StageTimer): those passes are the job's own
+ * inference, at its batch size, so the latency profile costs the stage sessions and nothing
+ * more. Then the stages are released and one session of the whole model runs the rest. The
+ * stages compute the model's own nodes, so their exits are the model's (bundles verify this
+ * exactly; the tests check the traces match).
  */
 import { parentPort } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { isStudioError } from '../errors.js';
-import { measureCascadeLatency } from './exit-latency.js';
+import { measureExitLatency } from '../model/latency.js';
+import { createSession, type SessionSettings } from '../model/split-run.js';
+import { splitStages } from '../model/split.js';
+import { summarizePasses } from '../model/timing.js';
+import type { PhaseProgress } from '../progress.js';
+import { StageTimer } from '../runtime/latency.js';
+import type { LatencyProfile } from './exit-latency.js';
 import { usableProvider } from './providers.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import type { FromWorker, ProfileRequest, ToWorker } from './protocol.js';
 import { outputAsFloat, toFeeds } from './tensors.js';
 
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
+const phase = (p: PhaseProgress): void => post({ type: 'phase', ...p });
 
-let session: ort.InferenceSession | undefined;
+/** Timing the first batches as stages, until the profile has its passes. */
+interface Profiling {
+  timer: StageTimer;
+  want: ProfileRequest;
+  /** ms of each stage, per timed pass. */
+  passes: number[][];
+  /** Samples in a timed pass: the first batch's size (a smaller last batch is not timed). */
+  batch: number;
+  /** The last batch run as stages, for extra passes when the job is short. */
+  last: Record<string, ort.Tensor> | undefined;
+  /** Seconds spent cutting the model and making the stage sessions. */
+  prepSeconds: number;
+}
+
+let modelPath = '';
+let settings: SessionSettings = {};
 let fetches: string[] = [];
-let ep = 'cpu';
-let threads = 1;
+let session: ort.InferenceSession | undefined;
+let profiling: Profiling | undefined;
+/** The profile, once the stages are done with. */
+let profile: LatencyProfile | null = null;
+/** Why the stages could not be timed (the profile is then timed exit by exit at the end). */
+let splitNote: string | undefined;
+/** The first batch, kept for timing exit by exit when the model does not split. */
+let firstFeeds: Record<string, ort.Tensor> | undefined;
 
 // Messages are handled one at a time, in order: the job relies on outputs coming back in batch order.
 let queue: Promise<void> = Promise.resolve();
@@ -36,26 +71,40 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
     case 'start': {
       const warnings: string[] = [];
-      const s = await createSession(m.modelPath, m.ep, m.threads, warnings);
-      session = s.session;
-      ep = s.ep;
-      threads = m.threads;
+      modelPath = m.modelPath;
       fetches = m.fetches;
-      post({ type: 'ready', ep, warnings });
+      settings = { ep: await usableProvider(m.ep, m.modelPath, warnings), threads: m.threads };
+      if (m.profile) profiling = await startStages(m.profile);
+      if (!profiling) session = await fullSession();
+      post({ type: 'ready', ep: settings.ep!, warnings, staged: profiling !== undefined });
       return;
     }
     case 'batch': {
-      const out = await session!.run(toFeeds(m.feeds), fetches);
+      const feeds = toFeeds(m.feeds);
       const first = Object.values(m.feeds)[0];
-      post({ type: 'output', seq: m.seq, n: first ? first.dims[0]! : 0, scores: fetches.map((name) => outputAsFloat(out[name]!, name)) });
+      const n = first ? first.dims[0]! : 0;
+      if (profiling) {
+        post({ type: 'output', seq: m.seq, n, scores: await stagedBatch(profiling, feeds, n) });
+        if (profiling.passes.length >= profiling.want.passes) await finishStages(profiling);
+        return;
+      }
+      firstFeeds ??= feeds;
+      if (!session) {
+        phase({ phase: 'loading the model', done: 0, total: 1, unit: 'steps' });
+        session = await fullSession();
+      }
+      const out = await session.run(feeds, fetches);
+      post({ type: 'output', seq: m.seq, n, scores: fetches.map((name) => outputAsFloat(out[name]!, name)) });
       return;
     }
     case 'latency': {
-      const l = await measureCascadeLatency(m.info, toFeeds(m.feeds), { threads, ep });
-      post({ type: 'latency', ...l });
+      if (profiling) await finishStages(profiling);
+      else if (!profile && firstFeeds && splitNote !== undefined) profile = await prunedProfile(m.info);
+      post({ type: 'latency', profile });
       return;
     }
     case 'close':
+      await profiling?.timer.release();
       await session?.release();
       session = undefined;
       port.close();
@@ -63,13 +112,65 @@ async function handle(m: ToWorker): Promise<void> {
   }
 }
 
-async function createSession(modelPath: string, requested: string, intra: number, warnings: string[]): Promise<{ session: ort.InferenceSession; ep: string }> {
-  const ep = await usableProvider(requested, modelPath, warnings);
-  const session = await ort.InferenceSession.create(modelPath, {
-    executionProviders: [ep],
-    intraOpNumThreads: intra,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
-  return { session, ep };
+function fullSession(): Promise<ort.InferenceSession> {
+  return createSession({ path: modelPath }, settings);
+}
+
+/** The stage sessions, or undefined (with the reason kept) when the model does not split at the exits. */
+async function startStages(want: ProfileRequest): Promise<Profiling | undefined> {
+  const t0 = performance.now();
+  try {
+    phase({ phase: 'cutting the model into stages', done: 0, total: 2, unit: 'steps' });
+    const split = await splitStages(modelPath, fetches);
+    phase({ phase: 'making the stage sessions', done: 1, total: 2, unit: 'steps' });
+    const timer = await StageTimer.create(split.stages, settings);
+    return { timer, want, passes: [], batch: 0, last: undefined, prepSeconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    if (!isStudioError(e)) throw e;
+    splitNote = e.message;
+    return undefined;
+  }
+}
+
+/** One batch through the stages: the exits' scores in fetch order; timed unless it is the warm-up or a short last batch. */
+async function stagedBatch(p: Profiling, feeds: Record<string, ort.Tensor>, n: number): Promise<(Float32Array | Float64Array)[]> {
+  const pass = await p.timer.pass(feeds);
+  if (p.batch === 0) p.batch = n; // the first pass warms the sessions up: not timed
+  else if (n === p.batch) p.passes.push(pass.ms);
+  if (n === p.batch) p.last = feeds;
+  return pass.exits.map((t, k) => outputAsFloat(t, fetches[k]!));
+}
+
+/**
+ * Extra passes when the job was short, the profile summarized, the stages released. The whole
+ * model is loaded by the next batch, if one comes: never both in memory at once.
+ */
+async function finishStages(p: Profiling): Promise<void> {
+  const t0 = performance.now();
+  while (p.passes.length < p.want.minPasses && p.last) {
+    phase({ phase: 'timing the stages', done: p.passes.length, total: p.want.minPasses, unit: 'steps' });
+    p.passes.push((await p.timer.pass(p.last)).ms);
+  }
+  const extraSeconds = (performance.now() - t0) / 1000;
+  if (p.passes.length) {
+    profile = {
+      ...summarizePasses(p.passes, p.batch),
+      method: 'staged',
+      layout: p.timer.layout,
+      inputs: 'inference',
+      ep: settings.ep ?? 'cpu',
+      threads: settings.threads ?? null,
+      seconds: p.prepSeconds + extraSeconds,
+    };
+  }
+  await p.timer.release();
+  profiling = undefined;
+}
+
+/** Exit by exit as pruned models, on the first batch: for a model the stages cannot be cut from. */
+async function prunedProfile(info: Extract<ToWorker, { type: 'latency' }>['info']): Promise<LatencyProfile> {
+  phase({ phase: 'timing the exits one by one', done: 0, total: 1, unit: 'steps' });
+  const t0 = performance.now();
+  const summary = await measureExitLatency(modelPath, info, firstFeeds!, settings);
+  return { ...summary, method: 'pruned', inputs: 'inference', ep: settings.ep ?? 'cpu', threads: settings.threads ?? null, seconds: (performance.now() - t0) / 1000, note: splitNote! };
 }

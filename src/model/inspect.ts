@@ -1,9 +1,10 @@
 /** inspectModel: everything the studio needs to know about a multi-exit ONNX model. */
-import { createHash } from 'node:crypto';
+import type { OnPhase } from '../progress.js';
+import { digestBytes, modelDigest } from './digest.js';
 import type { ExitInfo, IgnoredOutput, ModelInfo, TensorInfo } from './types.js';
 import { detectExits, type ExitCandidate } from './exits.js';
 import { ancestorNodes, indexGraph, type GraphIndex } from './graph.js';
-import { loadModel } from './load.js';
+import { loadModel, type LoadedModel } from './load.js';
 import { nodeMacs, sumMacs } from './macs.js';
 import { applySelection, orderExits, tooFewExits } from './order.js';
 import { probeOutputShapes } from './probe.js';
@@ -17,6 +18,8 @@ export interface InspectOptions {
   allowFewerExits?: boolean;
   /** Run one sample through onnxruntime when an output's shape cannot be worked out statically (default true). */
   probe?: boolean;
+  /** Hears how far hashing the model (its weights included) got. */
+  onProgress?: OnPhase;
 }
 
 const MAX_WARNINGS = 20;
@@ -59,7 +62,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
 
   let info: ModelInfo = {
     path,
-    sha256: createHash('sha256').update(loaded.bytes).digest('hex'),
+    sha256: await hashModel(loaded, opts.onProgress),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' ') || 'unknown',
     opset,
     inputs,
@@ -75,6 +78,13 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
   if (opts.select) info = applySelection(info, opts.select);
   else if (exits.length < 2 && !opts.allowFewerExits) throw tooFewExits(path, info);
   return info;
+}
+
+async function hashModel(loaded: LoadedModel, onProgress: OnPhase | undefined): Promise<string> {
+  if (!onProgress) return modelDigest(loaded);
+  const total = await digestBytes(loaded);
+  let done = 0;
+  return modelDigest(loaded, (n) => onProgress({ phase: 'hashing the model', done: (done += n), total, unit: 'bytes' }));
 }
 
 function costed(g: GraphIndex, macs: number[], c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {

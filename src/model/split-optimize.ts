@@ -13,22 +13,27 @@
  * inputs) before they are used, which also finds the batch axis of every new boundary tensor.
  * Such stages are specific to this CPU and onnxruntime build, so they are made at load time and
  * never written into a bundle; when anything fails the portable stages run, with the reason.
+ *
+ * Only convolutions get the NCHWc layout, so a model without them (a transformer, an MLP) runs its
+ * portable stages as they are: re-cutting would give the same graph at the price of the whole
+ * model optimized, saved, read back and verified, several copies of a big model's weights.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from './load.js';
 import { proto, type onnx } from './proto.js';
-import { sessionOptions, type SessionSettings, type StageIO } from './split-run.js';
+import { sessionOptions, type SessionSettings, type StageIO, type StageSource } from './split-run.js';
 import { syntheticFeeds, verifySplit } from './split-verify.js';
 import { splitStages } from './split.js';
+import { inlineWeights } from './weights.js';
 
-/** A stage ready to run: its model and the batch axis of everything it hands on. */
-export interface PreparedStage extends StageIO {
-  bytes: Uint8Array;
-  carriedOut: { name: string; batchAxis: number | null }[];
-}
+/**
+ * A stage ready to run: its model, the batch axis of everything it hands on, and (when known
+ * without reading the model) the op types it computes.
+ */
+export type PreparedStage = Omit<StageIO, 'carriedOut'> & StageSource & { carriedOut: { name: string; batchAxis: number | null }[]; opTypes?: string[] };
 
 export interface PreparedStages {
   stages: PreparedStage[];
@@ -104,27 +109,48 @@ export function mergeStages(stages: (StageIO & { bytes: Uint8Array })[]): Uint8A
   return proto.ModelProto.encode(proto.ModelProto.create({ ...first, graph })).finish();
 }
 
-function portable(stages: (StageIO & { bytes: Uint8Array; carriedOut: { name: string; batchAxis: number | null }[] })[], note?: string): PreparedStages {
+function portable(stages: PreparedStage[], note?: string): PreparedStages {
   return { stages: stages.map((s) => ({ ...s })), layout: 'portable', ...(note ? { note } : {}) };
+}
+
+/** Op types onnxruntime's CPU EP runs in its NCHWc layout, and so the ones a cut can cost a conversion at. */
+const LAYOUT_OPS = new Set(['Conv', 'FusedConv']);
+
+/** The stage's model with its weights inline, as a file written alone needs it. */
+export async function standalone(stage: StageSource): Promise<Uint8Array> {
+  return stage.path !== undefined ? new Uint8Array(await readFile(stage.path)) : inlineWeights(stage.bytes, stage.weightsDir);
+}
+
+/** True when some stage holds an op that runs in NCHWc. Stages whose op types are not given are read, one at a time. */
+async function hasLayoutOps(stages: PreparedStage[]): Promise<boolean> {
+  for (const s of stages) {
+    if (s.opTypes) {
+      if (s.opTypes.some((op) => LAYOUT_OPS.has(op))) return true;
+      continue;
+    }
+    const bytes = s.path !== undefined ? new Uint8Array(await readFile(s.path)) : s.bytes;
+    if ((proto.ModelProto.decode(bytes).graph?.node ?? []).some((n) => LAYOUT_OPS.has(n.opType ?? ''))) return true;
+  }
+  return false;
 }
 
 /**
  * The stages to run on this machine: cut from onnxruntime's optimized graph when that works and
  * reproduces the model (CPU EP, `optimize` not false), else the portable stages as given.
  */
-export async function prepareStages(
-  stages: (StageIO & { bytes: Uint8Array; carriedOut: { name: string; batchAxis: number | null }[] })[],
-  settings: SessionSettings = {},
-): Promise<PreparedStages> {
+export async function prepareStages(stages: PreparedStage[], settings: SessionSettings = {}): Promise<PreparedStages> {
   if (settings.optimize === false) return portable(stages, 'optimization turned off');
   const ep = settings.ep ?? 'cpu';
   if (ep !== 'cpu') return portable(stages, `stages are re-cut for the CPU EP only (EP ${ep})`);
   if (stages.length < 2) return portable(stages);
+  if (!(await hasLayoutOps(stages))) return portable(stages, 'no convolutions: the portable stages are what the model runs');
   const dir = await mkdtemp(join(tmpdir(), 'exit-studio-stages-'));
   try {
     const full = join(dir, 'model.onnx');
     const optimized = join(dir, 'model.optimized.onnx');
-    await writeFile(full, mergeStages(stages));
+    const parts: (StageIO & { bytes: Uint8Array })[] = [];
+    for (const s of stages) parts.push({ ...s, bytes: await standalone(s) });
+    await writeFile(full, mergeStages(parts));
     // Level 'all' is where the CPU layout work happens; onnxruntime warns (level 2) that the saved
     // file fits this machine only, which is why it lives in a temporary folder.
     const session = await ort.InferenceSession.create(full, { ...sessionOptions(settings), graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
@@ -133,16 +159,18 @@ export async function prepareStages(
     // Checked against the merged model as onnxruntime runs it here; the portable stages were
     // verified against the original model when the bundle was written.
     const check = await verifySplit({ ...split, modelPath: full }, syntheticFeeds(split.inputs, CHECK_SAMPLES), settings);
-    return {
-      layout: 'optimized',
-      stages: split.stages.map((s) => ({
+    const out: PreparedStage[] = [];
+    for (const s of split.stages) {
+      out.push({
         exit: s.exit,
         modelInputs: s.modelInputs,
         carriedIn: s.carriedIn.map((b) => ({ name: b.name })),
         carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: check.batchAxes[b.name] ?? 0 })),
-        bytes: s.bytes,
-      })),
-    };
+        // The temporary folder is removed below: weights onnxruntime saved beside the file come inline.
+        bytes: await inlineWeights(s.bytes, s.weightsDir),
+      });
+    }
+    return { layout: 'optimized', stages: out };
   } catch (e) {
     return portable(stages, `the optimized graph could not be cut and verified (${e instanceof Error ? e.message : String(e)}); running the portable stages`);
   } finally {

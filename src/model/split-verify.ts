@@ -4,7 +4,7 @@
  *  1. the full model, every exit fetched;
  *  2. the stages in order on the whole batch: every exit must match run 1 (max |diff| within
  *     tolerance, same argmax on every row);
- *  3. the stages on half the samples: each boundary tensor's batch axis is where its size
+ *  3. the stages on half the samples (each stage runs 2 and 3 before the next is made): each boundary tensor's batch axis is where its size
  *     follows the batch, and the exits must match run 1's rows. This is exactly what the runtime
  *     does when samples exit, so a tensor whose values depend on the batch without a batch axis
  *     (a carried shape, say) is caught here, not in deployment.
@@ -12,7 +12,7 @@
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
-import { createStageSessions, gatherRows, runAllStages, sessionOptions, type SessionSettings } from './split-run.js';
+import { createStageSession, gatherRows, sessionOptions, stageFeeds, stageFetches, type SessionSettings } from './split-run.js';
 import type { StageSplit } from './split.js';
 import type { TensorInfo } from './types.js';
 
@@ -102,78 +102,104 @@ function batchAxisOf(full: ort.Tensor, half: ort.Tensor, n: number, m: number): 
   return sameValues(full, half) ? null : 'broken';
 }
 
+/** Called as each session is made and released, so a long verification shows where it is. */
+export type VerifyStep = (step: string, done: number, total: number) => void;
+
 /**
  * Runs the full model and the stages on `feeds` (a batch of the user's data, every graph input)
  * and throws a StudioError saying what differs when the stages do not reproduce every exit.
+ *
+ * One session at a time: the full model runs and is released before the first stage is made,
+ * and each stage is released before the next, so a big model is never in memory twice. Each
+ * stage runs on the whole batch and on the half, from what the previous stage handed on.
  */
-export async function verifySplit(split: StageSplit, feeds: Record<string, ort.Tensor>, opts: VerifyOptions = {}): Promise<SplitVerification> {
+export async function verifySplit(split: StageSplit, feeds: Record<string, ort.Tensor>, opts: VerifyOptions = {}, onStep?: VerifyStep): Promise<SplitVerification> {
   const tolerance = opts.tolerance ?? 1e-5;
   const first = Object.values(feeds)[0];
   const n = first && first.dims.length ? Number(first.dims[0]) : 0;
   if (!(n > 0)) throw new StudioError('verifySplit: the batch is empty');
   const where = `${split.modelPath}`;
+  const K = split.stages.length;
 
+  onStep?.('running the full model', 0, K + 1);
   const full = await ort.InferenceSession.create(split.modelPath, sessionOptions(opts)).catch((e: unknown) => {
     throw new StudioError(`${where}: onnxruntime cannot load the model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', file: where, cause: e });
   });
-  let sessions: ort.InferenceSession[] = [];
+  const ownFeeds: Record<string, ort.Tensor> = {};
+  let ref: ort.InferenceSession.OnnxValueMapType;
   try {
-    sessions = await createStageSessions(split.stages, opts, `${where}: stage`);
-    const ownFeeds: Record<string, ort.Tensor> = {};
     for (const name of full.inputNames) {
       const t = feeds[name];
       if (!t) throw new StudioError(`verifySplit: no data for model input '${name}'`);
       ownFeeds[name] = t;
     }
-    const ref = await full.run(ownFeeds, split.exits);
-    const whole = await runAllStages(sessions, split.stages, ownFeeds);
-
-    const rows = Array.from({ length: Math.ceil(n / 2) }, (_, i) => i * 2);
-    const m = rows.length;
-    const batchAxes: Record<string, number | null> = {};
-    const checks: ExitCheck[] = split.exits.map((name, k) => ({ name, ...compare(name, ref[name]!, whole.exits[k]!) }));
-
-    if (n >= 2) {
-      // Graph inputs come from the data loader: the batch is their first axis.
-      const halfFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(ownFeeds)) halfFeeds[name] = gatherRows(t, 0, rows);
-      const half = await runAllStages(sessions, split.stages, halfFeeds);
-      split.stages.forEach((stage, k) => {
-        for (const b of stage.carriedOut) {
-          const axis = batchAxisOf(whole.carried[k]![b.name]!, half.carried[k]![b.name]!, n, m);
-          if (axis === 'broken') {
-            throw new StudioError(
-              `${where}: tensor '${b.name}' crosses the cut after stage ${k + 1} but changes with the batch without a batch axis ` +
-                `(shape [${whole.carried[k]![b.name]!.dims}] for ${n} samples, [${half.carried[k]![b.name]!.dims}] for ${m}); ` +
-                `samples cannot leave the batch early there, so this model cannot be deployed with early exits at these exits`,
-              { kind: 'input', file: where },
-            );
-          }
-          if (!(b.name in batchAxes)) batchAxes[b.name] = axis;
-        }
-      });
-      split.exits.forEach((name, k) => {
-        const c = compare(name, gatherRows(ref[name]!, 0, rows), half.exits[k]!);
-        checks[k]!.maxAbsDiff = Math.max(checks[k]!.maxAbsDiff, c.maxAbsDiff);
-        checks[k]!.argmaxMismatches += c.argmaxMismatches;
-      });
-    } else {
-      // One sample shows no batch axis; axis 0 is what exporters use (a one-sample batch never needs a gather anyway).
-      for (const s of split.stages) for (const b of s.carriedOut) batchAxes[b.name] = 0;
-    }
-
-    const bad = checks.filter((c) => !(c.maxAbsDiff <= tolerance) || c.argmaxMismatches > 0);
-    if (bad.length) {
-      const lines = bad.map((c) => `exit '${c.name}': max |diff| ${c.maxAbsDiff.toExponential(2)} (allowed ${tolerance}), argmax differs on ${c.argmaxMismatches} row(s)`);
-      throw new StudioError(
-        `${where}: the stage models do not reproduce the full model on ${n} samples: ${lines.join('; ')}. ` +
-          `The split is not safe to deploy; the stage files were not written.`,
-        { kind: 'runtime', file: where },
-      );
-    }
-    return { samples: n, exits: checks, batchAxes };
+    ref = await full.run(ownFeeds, split.exits);
   } finally {
     await full.release();
-    await Promise.all(sessions.map((s) => s.release()));
   }
+
+  const rows = Array.from({ length: Math.ceil(n / 2) }, (_, i) => i * 2);
+  const m = rows.length;
+  // Graph inputs come from the data loader: the batch is their first axis.
+  const halfFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(ownFeeds)) halfFeeds[name] = gatherRows(t, 0, rows);
+  const batchAxes: Record<string, number | null> = {};
+  const checks: ExitCheck[] = [];
+  let whole: Record<string, ort.Tensor> = {};
+  let half: Record<string, ort.Tensor> = {};
+  for (let k = 0; k < K; k++) {
+    const stage = split.stages[k]!;
+    onStep?.(`stage ${k + 1} of ${K}`, k + 1, K + 1);
+    const session = await createStageSession(stage, k, opts, `${where}: stage`);
+    let outWhole: ort.InferenceSession.OnnxValueMapType;
+    let outHalf: ort.InferenceSession.OnnxValueMapType | undefined;
+    try {
+      outWhole = await session.run(stageFeeds(stage, ownFeeds, whole), stageFetches(stage));
+      if (n >= 2) outHalf = await session.run(stageFeeds(stage, halfFeeds, half), stageFetches(stage));
+    } finally {
+      await session.release();
+    }
+    const check: ExitCheck = { name: stage.exit, ...compare(stage.exit, ref[stage.exit]!, outWhole[stage.exit]!) };
+    if (outHalf) {
+      const c = compare(stage.exit, gatherRows(ref[stage.exit]!, 0, rows), outHalf[stage.exit]!);
+      check.maxAbsDiff = Math.max(check.maxAbsDiff, c.maxAbsDiff);
+      check.argmaxMismatches += c.argmaxMismatches;
+      for (const b of stage.carriedOut) {
+        const axis = batchAxisOf(outWhole[b.name]!, outHalf[b.name]!, n, m);
+        if (axis === 'broken') {
+          throw new StudioError(
+            `${where}: tensor '${b.name}' crosses the cut after stage ${k + 1} but changes with the batch without a batch axis ` +
+              `(shape [${outWhole[b.name]!.dims}] for ${n} samples, [${outHalf[b.name]!.dims}] for ${m}); ` +
+              `samples cannot leave the batch early there, so this model cannot be deployed with early exits at these exits`,
+            { kind: 'input', file: where },
+          );
+        }
+        if (!(b.name in batchAxes)) batchAxes[b.name] = axis;
+      }
+    } else {
+      // One sample shows no batch axis; axis 0 is what exporters use (a one-sample batch never needs a gather anyway).
+      for (const b of stage.carriedOut) batchAxes[b.name] = 0;
+    }
+    checks.push(check);
+    whole = carriedFrom(stage, outWhole);
+    half = outHalf ? carriedFrom(stage, outHalf) : {};
+  }
+
+  const bad = checks.filter((c) => !(c.maxAbsDiff <= tolerance) || c.argmaxMismatches > 0);
+  if (bad.length) {
+    const lines = bad.map((c) => `exit '${c.name}': max |diff| ${c.maxAbsDiff.toExponential(2)} (allowed ${tolerance}), argmax differs on ${c.argmaxMismatches} row(s)`);
+    throw new StudioError(
+      `${where}: the stage models do not reproduce the full model on ${n} samples: ${lines.join('; ')}. ` +
+        `The split is not safe to deploy; the stage files were not written.`,
+      { kind: 'runtime', file: where },
+    );
+  }
+  return { samples: n, exits: checks, batchAxes };
+}
+
+/** What a stage hands on, by name, from its outputs. */
+function carriedFrom(stage: StageSplit['stages'][number], out: ort.InferenceSession.OnnxValueMapType): Record<string, ort.Tensor> {
+  const next: Record<string, ort.Tensor> = {};
+  for (const { name } of stage.carriedOut) next[name] = out[name]!;
+  return next;
 }

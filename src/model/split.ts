@@ -10,17 +10,21 @@
  *   constants and tensor shapes are copied into every stage that uses them. Shape-derived values
  *   must not cross a cut: once samples exit, the batch shrinks and a carried shape would be stale.
  *
+ * A stage of a model with external weights names the model's own side file instead of copying
+ * its weights (weights.ts): cutting a 440 MB model costs kilobytes, and onnxruntime reads each
+ * stage's tensors from `weightsDir` when it makes the stage's session.
+ *
  * splitStages only cuts; verifySplit (split-verify.ts) proves the stages compute what the
  * model computes before anything is written.
  */
 import { inputError } from '../errors.js';
 import { indexGraph, type GraphIndex } from './graph.js';
 import { loadModel, type LoadedModel } from './load.js';
-import { inlineExternal } from './prune.js';
 import { proto, toNumber, type onnx } from './proto.js';
 import { elementType, formatShape, propagateShapes, type Shape } from './shapes.js';
 import { inferElementTypes } from './split-types.js';
 import type { Dim, ElementType, TensorInfo } from './types.js';
+import { cutInitializers } from './weights.js';
 
 /** A tensor that crosses a cut between two stages. */
 export interface BoundaryTensor {
@@ -45,8 +49,12 @@ export interface Stage {
   carriedOut: BoundaryTensor[];
   /** Number of nodes of the original graph this stage computes (copied constants included). */
   nodes: number;
-  /** The standalone stage model, encoded. */
+  /** The op types among them, sorted (what the stage computes, without decoding its model). */
+  opTypes: string[];
+  /** The stage model, encoded. */
   bytes: Uint8Array;
+  /** Folder its external weights are read from (the model's); absent when they are all inline. */
+  weightsDir?: string;
 }
 
 export interface StageSplit {
@@ -227,15 +235,15 @@ export async function splitStages(model: LoadedModel | string, exits: string[]):
     return { name: v, type: elementType(code), shape: shapes.get(v) ?? [], from: stageOf.get(g.producer.get(v)!)! };
   };
 
-  const cache = new Map<string, Uint8Array>();
   const stages: Stage[] = [];
   for (let k = 0; k < exits.length; k++) {
     const plan = plans[k]!;
     const carriedIn = k > 0 ? cuts[k - 1]!.map(boundary) : [];
     const carriedOut = k < exits.length - 1 ? cuts[k]!.map(boundary) : [];
     const modelInputs = loaded.graph.inputs.map((v) => v.name ?? '').filter((v) => plan.modelInputs.has(v));
-    const bytes = await buildStage(loaded, a, plan, exits[k]!, modelInputs, carriedIn, carriedOut, types, cache);
-    stages.push({ index: k, exit: exits[k]!, modelInputs, carriedIn, carriedOut, nodes: plan.own.size + plan.copied.size, bytes });
+    const { bytes, weightsDir } = await buildStage(loaded, a, plan, exits[k]!, modelInputs, carriedIn, carriedOut, types);
+    const opTypes = [...new Set([...plan.own, ...plan.copied].map((i) => g.nodes[i]!.opType))].sort();
+    stages.push({ index: k, exit: exits[k]!, modelInputs, carriedIn, carriedOut, nodes: plan.own.size + plan.copied.size, opTypes, bytes, ...(weightsDir ? { weightsDir } : {}) });
   }
   const inputs = loaded.graph.inputs
     .filter((v) => a.graphInputs.has(v.name ?? ''))
@@ -263,17 +271,14 @@ async function buildStage(
   carriedIn: BoundaryTensor[],
   carriedOut: BoundaryTensor[],
   types: Map<string, number>,
-  cache: Map<string, Uint8Array>,
-): Promise<Uint8Array> {
+): Promise<{ bytes: Uint8Array; weightsDir?: string }> {
   const src = loaded.model.graph as onnx.IGraphProto;
   const take = new Set([...plan.own, ...plan.copied]);
   // Original node order when it is topological, else the computed one (ORT wants sorted nodes).
   const nodes = a.g.topo.filter((i) => take.has(i)).map((i) => (src.node ?? [])[i]!);
   const used = new Set<string>();
   for (const i of take) for (const v of a.deps[i]!) used.add(v);
-  const initializer: onnx.ITensorProto[] = [];
-  // A stage file is written alone, without the side file: its weights go inline.
-  for (const t of src.initializer ?? []) if (used.has(t.name ?? '')) initializer.push(await inlineExternal(loaded, t, cache));
+  const { initializer, weightsDir } = await cutInitializers(loaded.path, (src.initializer ?? []).filter((t) => used.has(t.name ?? '')));
 
   const declared = new Map<string, onnx.IValueInfoProto>();
   for (const v of src.input ?? []) if (v.name) declared.set(v.name, v);
@@ -291,7 +296,7 @@ async function buildStage(
   const sparseInitializer = (src.sparseInitializer ?? []).filter((t) => used.has(t.values?.name ?? ''));
   const graph: onnx.IGraphProto = { ...src, node: nodes, initializer, input, output, valueInfo, sparseInitializer };
   const model = proto.ModelProto.create({ ...loaded.model, graph });
-  return proto.ModelProto.encode(model).finish();
+  return { bytes: proto.ModelProto.encode(model).finish(), ...(weightsDir ? { weightsDir } : {}) };
 }
 
 /** One line per stage for messages and the CLI: what it computes and what crosses its cuts. */

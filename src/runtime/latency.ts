@@ -7,32 +7,31 @@
  * included, so it is the cost model to tune against (`--costs latency`). The stages are prepared
  * as the runner prepares them (prepareStages: re-cut from the optimized graph on the CPU), so the
  * costs are those of the stages a deployment runs.
+ *
+ * A profile is a set of timed passes, summarized per exit by the median and the interquartile
+ * range: one pass on a busy machine can be off by a factor, and the spread says how far to trust
+ * the figures.
  */
 import type * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
 import { prepareStages, type PreparedStage } from '../model/split-optimize.js';
-import { copyRows, createStageSessions, RowBuffers, stageFeeds, stageFetches, type SessionSettings, type StageIO } from '../model/split-run.js';
+import { copyRows, createStageSessions, RowBuffers, stageFeeds, stageFetches, type SessionSettings, type StageIO, type StageSource } from '../model/split-run.js';
+import { quantile, summarizePasses, type PassSummary } from '../model/timing.js';
 import { featuresOf, softmaxInto, type Features } from '../trace/features.js';
 
 export interface StageLatencyOptions extends SessionSettings {
-  /** Timed passes after one warm-up pass; the median of each stage counts (default 5). */
+  /** Timed passes after one warm-up pass (default 5). */
   repeats?: number;
 }
 
-export interface StageLatency {
-  /** ms per sample of each stage alone. */
+export interface StageLatency extends PassSummary {
+  /** ms per sample of each stage alone (median over the passes). */
   perStage: number[];
-  /** ms per sample up to and including each stage: the cost of exit k. */
+  /** ms per sample up to and including each stage: the cost of exit k (the same as `ms`). */
   cumulative: number[];
   /** Which stages were timed (see prepareStages). */
   layout: 'optimized' | 'portable';
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function batchOf(feeds: Record<string, ort.Tensor>): number {
@@ -42,7 +41,13 @@ function batchOf(feeds: Record<string, ort.Tensor>): number {
   return batch;
 }
 
-/** Times the stages of a deployment pass by pass; measureStageLatency and the bench use it. */
+/** One pass through every stage: each stage's time (ms, the whole batch) and its exit's output. */
+export interface TimedPass {
+  ms: number[];
+  exits: ort.Tensor[];
+}
+
+/** Times the stages of a deployment pass by pass; measureStageLatency, inference and the bench use it. */
 export class StageTimer {
   private readonly buffers = new RowBuffers();
   private readonly f: Features = { pred: 0, maxProb: 0, entropy: 0, margin: 0 };
@@ -52,22 +57,30 @@ export class StageTimer {
     private readonly stages: PreparedStage[],
     private readonly sessions: ort.InferenceSession[],
     readonly layout: 'optimized' | 'portable',
+    /** Why the portable stages run, when they do. */
+    readonly note: string | undefined,
   ) {}
 
-  static async create(stages: (StageIO & { bytes: Uint8Array })[], settings: SessionSettings = {}): Promise<StageTimer> {
+  static async create(stages: (StageIO & StageSource)[], settings: SessionSettings = {}): Promise<StageTimer> {
     // The batch axes come with the prepared stages; portable stages without them copy along axis 0 (the cost is the same).
     const prepared = await prepareStages(
       stages.map((s) => ({ ...s, carriedOut: s.carriedOut.map((b) => ({ name: b.name, batchAxis: 'batchAxis' in b ? (b.batchAxis as number | null) : 0 })) })),
       settings,
     );
-    return new StageTimer(prepared.stages, await createStageSessions(prepared.stages, settings), prepared.layout);
+    return new StageTimer(prepared.stages, await createStageSessions(prepared.stages, settings), prepared.layout, prepared.note);
   }
 
   /** ms of each stage (with its exit's features and the hand-over) on the batch `feeds`. */
   async time(feeds: Record<string, ort.Tensor>): Promise<number[]> {
+    return (await this.pass(feeds)).ms;
+  }
+
+  /** One timed pass, keeping every exit's output (inference records them). */
+  async pass(feeds: Record<string, ort.Tensor>): Promise<TimedPass> {
     const batch = batchOf(feeds);
     const all = Int32Array.from({ length: batch }, (_, i) => i);
-    const times: number[] = [];
+    const ms: number[] = [];
+    const exits: ort.Tensor[] = [];
     let carried: Record<string, ort.Tensor> = {};
     for (let k = 0; k < this.stages.length; k++) {
       const stage = this.stages[k]!;
@@ -85,10 +98,11 @@ export class StageTimer {
       for (const b of stage.carriedOut) {
         next[b.name] = b.batchAxis === null ? out[b.name]! : copyRows(out[b.name]!, b.batchAxis, all, this.buffers.for(b.name));
       }
-      times.push(performance.now() - t0);
+      ms.push(performance.now() - t0);
+      exits.push(out[stage.exit]!);
       carried = next;
     }
-    return times;
+    return { ms, exits };
   }
 
   async release(): Promise<void> {
@@ -96,9 +110,9 @@ export class StageTimer {
   }
 }
 
-/** Per-stage and cumulative ms per sample of `stages` on the batch `feeds` (every graph input). */
+/** Per-stage and cumulative ms per sample of `stages` on the batch `feeds` (every graph input), with their spread. */
 export async function measureStageLatency(
-  stages: (StageIO & { bytes: Uint8Array })[],
+  stages: (StageIO & StageSource)[],
   feeds: Record<string, ort.Tensor>,
   opts: StageLatencyOptions = {},
 ): Promise<StageLatency> {
@@ -106,16 +120,12 @@ export async function measureStageLatency(
   const repeats = Math.max(1, opts.repeats ?? 5);
   const timer = await StageTimer.create(stages, opts);
   try {
-    const times: number[][] = stages.map(() => []);
+    const passes: number[][] = [];
     await timer.time(feeds); // warm-up
-    for (let pass = 0; pass < repeats; pass++) (await timer.time(feeds)).forEach((t, k) => times[k]!.push(t));
-    const perStage = times.map((t) => median(t) / batch);
-    const cumulative: number[] = [];
-    perStage.reduce((acc, t) => {
-      cumulative.push(acc + t);
-      return acc + t;
-    }, 0);
-    return { perStage, cumulative, layout: timer.layout };
+    for (let pass = 0; pass < repeats; pass++) passes.push(await timer.time(feeds));
+    const summary = summarizePasses(passes, batch);
+    const perStage = stages.map((_, k) => quantile(passes.map((p) => p[k]!), 0.5) / batch);
+    return { ...summary, perStage, cumulative: summary.ms, layout: timer.layout };
   } finally {
     await timer.release();
   }

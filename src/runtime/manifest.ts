@@ -34,6 +34,8 @@ export const manifestSchema = z.object({
         modelInputs: z.array(z.string()),
         carriedIn: z.array(tensor),
         carriedOut: z.array(tensor.extend({ batchAxis: z.number().int().nonnegative().nullable() })),
+        /** Op types the stage computes (sorted); older bundles lack it, and the runner then reads the stage file to learn them. */
+        opTypes: z.array(z.string()).optional(),
       }),
     )
     .min(1),

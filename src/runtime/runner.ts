@@ -7,17 +7,14 @@
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
-import { prepareStages } from '../model/split-optimize.js';
-import { createStageSessions, gatherRows, RowBuffers, stageFeeds, stageFetches, type RowAllocator, type SessionSettings, type StageIO } from '../model/split-run.js';
+import { prepareStages, type PreparedStage } from '../model/split-optimize.js';
+import { createStageSessions, gatherRows, RowBuffers, stageFeeds, stageFetches, type RowAllocator, type SessionSettings } from '../model/split-run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import type { Features } from '../trace/features.js';
 import { makeDecider, predOf, viewOf, type Decider, type ExitSpec, type ExitView } from './decide.js';
 
-/** A stage as the runner takes it: its model, and the batch axis of everything it hands on. */
-export interface RunnerStage extends StageIO {
-  bytes: Uint8Array;
-  carriedOut: { name: string; batchAxis: number | null }[];
-}
+/** A stage as the runner takes it: its model (in memory or a file), and the batch axis of everything it hands on. */
+export type RunnerStage = PreparedStage;
 
 export interface RunnerSpec {
   stages: RunnerStage[];

@@ -1,38 +1,7 @@
 /** Models and datasets as the store records them: by path and content hash. */
-import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { nowIso, type Db } from './db.js';
 
-/** SHA-256 of a file, streamed (datasets can be larger than memory). */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (d) => h.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
-
-/**
- * Content identity of a dataset: a file's SHA-256, or for a folder (images)
- * the SHA-256 over every file's relative path and content hash, in name order.
- */
-export async function sha256Path(path: string): Promise<string> {
-  if (!statSync(path).isDirectory()) return sha256File(path);
-  const h = createHash('sha256');
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const name of readdirSync(dir).sort()) {
-      const full = join(dir, name);
-      const r = rel ? `${rel}/${name}` : name;
-      if (statSync(full).isDirectory()) await walk(full, r);
-      else h.update(`${r}\0${await sha256File(full)}\n`);
-    }
-  };
-  await walk(path, '');
-  return h.digest('hex');
-}
+export { sha256File, sha256Path } from '../hash.js';
 
 export class AssetStore {
   constructor(private readonly db: Db) {}

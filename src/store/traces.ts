@@ -5,6 +5,7 @@
  */
 import { StudioError } from '../errors.js';
 import type { CostSource, Trace, TraceExit, TraceMeta } from '../trace/types.js';
+import type { LatencyProfile } from '../model/timing.js';
 import { readBlobsShared, sharedArray, toBlob, toShared, type NumericArray, type NumericCtor } from './blobs.js';
 import { nowIso, type Db } from './db.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
@@ -83,6 +84,8 @@ function toMeta(r: TraceRow): TraceMeta {
   if (r.model_sha256 !== null) meta.modelSha256 = r.model_sha256;
   if (r.dataset_path !== null) meta.datasetPath = r.dataset_path;
   if (r.dataset_sha256 !== null) meta.datasetSha256 = r.dataset_sha256;
+  const latency = (JSON.parse(r.meta_json || '{}') as { latency?: LatencyProfile | null }).latency;
+  if (latency) meta.latency = latency;
   return meta;
 }
 

@@ -7,6 +7,8 @@
  * hot loop in cache. Column-wise typed arrays, never arrays of objects.
  */
 
+import type { LatencyProfile } from '../model/timing.js';
+
 /** Where a trace's per-exit cost numbers came from. */
 export type CostSource = 'macs' | 'latency' | 'user' | 'layers' | 'uniform';
 
@@ -68,5 +70,7 @@ export interface TraceMeta {
   modelSha256?: string;
   datasetPath?: string;
   datasetSha256?: string;
+  /** The latency profile the inference measured (its medians are the exits' latencyMs). */
+  latency?: LatencyProfile;
   createdAt: string;
 }

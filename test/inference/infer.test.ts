@@ -42,22 +42,33 @@ function dataset(samples: number, seed = 1): { path: string; data: Float32Array 
 
 test('the stored trace holds, per sample and exit, what onnxruntime computes (exits in depth order)', async () => {
   const store = freshStore();
-  const { path, data } = dataset(300);
+  const N = 600;
+  const { path, data } = dataset(N);
   const r = await runInference(store, { model: mlp, data: path, batch: 32, threads: 1, probs: true });
-  assert.equal(r.samples, 300);
+  assert.equal(r.samples, N);
   assert.equal(r.exits, 3);
   assert.equal(r.reused, false);
   assert.equal(r.exitLatencyMs.length, 3);
+  // The first 11 of the 19 batches ran as stages (one to warm up, ten timed), the rest as the whole model.
+  const l = r.latency!;
+  assert.equal(l.method, 'staged');
+  assert.equal(l.inputs, 'inference');
+  assert.deepEqual([l.repeats, l.batch], [10, 32]);
+  assert.deepEqual(r.exitLatencyMs, l.ms);
+  assert.ok(l.ms.every((m, k) => l.q1[k]! <= m && m <= l.q3[k]! && (k === 0 || m >= l.ms[k - 1]!)), JSON.stringify(l));
+  assert.ok(l.seconds > 0 && l.seconds < r.jobSeconds);
+  assert.deepEqual(store.traces.meta(r.traceId).latency, l, 'the profile is stored with the trace');
   const trace = store.traces.load(r.traceId);
   assert.deepEqual(trace.exits.map((e) => e.name), ['exit_0', 'exit_1', 'exit_2'], 'depth order, not declaration order');
 
-  // An independent session over the same data: argmax and softmax must match the trace.
+  // An independent session over the same data: argmax and softmax must match the trace, on the
+  // batches that ran as stages and on those that ran as the whole model.
   const session = await ort.InferenceSession.create(mlp);
-  const out = await session.run({ x: new ort.Tensor('float32', data, [300, INPUT]) });
+  const out = await session.run({ x: new ort.Tensor('float32', data, [N, INPUT]) });
   const p = new Float64Array(CLASSES);
   for (let k = 0; k < 3; k++) {
     const logits = out[`exit_${k}`]!.data as Float32Array;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < N; i++) {
       softmaxInto(logits, i * CLASSES, CLASSES, p);
       let best = 0;
       for (let c = 1; c < CLASSES; c++) if (p[c]! > p[best]!) best = c;

@@ -1,10 +1,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { inspectModel } from '../../src/model/inspect.js';
 import { measureExitLatency } from '../../src/model/latency.js';
 import { pruneToOutput } from '../../src/model/prune.js';
 import { loadModel } from '../../src/model/load.js';
+import { createSession } from '../../src/model/split-run.js';
+import { proto } from '../../src/model/proto.js';
+import { externalRef } from '../../src/model/weights.js';
 import { buildMlpMultiExit, cleanupTempModels, saveWithExternalData, writeTempModel } from '../helpers/onnx-builder.js';
 
 after(cleanupTempModels);
@@ -23,7 +27,11 @@ describe('pruneToOutput', () => {
     await full.release();
     for (const name of ['exit_0', 'exit_2']) {
       const pruned = await pruneToOutput(loaded, name);
-      const s = await ort.InferenceSession.create(pruned.bytes);
+      // The pruned model names the model's side file instead of copying the weights.
+      assert.equal(pruned.weightsDir, dirname(ext.modelPath));
+      const inits = proto.ModelProto.decode(pruned.bytes).graph?.initializer ?? [];
+      assert.ok(inits.length > 0 && inits.every((t) => externalRef(t) && !t.rawData?.length), 'every weight a reference');
+      const s = await createSession({ bytes: pruned.bytes, weightsDir: pruned.weightsDir! });
       assert.deepEqual(s.outputNames, [name]);
       const got = await s.run(feed(3, 6));
       await s.release();
@@ -37,7 +45,9 @@ describe('measureExitLatency', () => {
     // Exit 0 needs one 64x512 layer; exit 3 adds three 512x512 layers: about 13x the MACs.
     const path = writeTempModel(buildMlpMultiExit({ inputDim: 64, hidden: 512, classes: 10, exits: 4 }));
     const info = await inspectModel(path);
-    const ms = await measureExitLatency(path, info, feed(32, 64), { threads: 1, repeats: 7 });
+    const { ms, q1, q3, repeats } = await measureExitLatency(path, info, feed(32, 64), { threads: 1, repeats: 7 });
+    assert.equal(repeats, 7);
+    assert.ok(ms.every((v, i) => q1[i]! <= v && v <= q3[i]!), `median within the quartiles: ${q1} / ${ms} / ${q3}`);
     assert.equal(ms.length, 4);
     assert.ok(ms.every((v) => Number.isFinite(v) && v > 0), `positive: ${ms}`);
     assert.ok(ms.every((v, i) => i === 0 || v >= ms[i - 1]!), `non-decreasing: ${ms}`);

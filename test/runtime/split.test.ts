@@ -1,10 +1,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildCnnMultiExit, buildMlpMultiExit, cleanupTempModels, floatTensor, makeModel, node, prng, randomFloats, saveWithExternalData, valueInfo, writeTempModel } from '../helpers/onnx-builder.js';
 import { splitStages } from '../../src/model/split.js';
 import { verifySplit } from '../../src/model/split-verify.js';
+import { createSession } from '../../src/model/split-run.js';
+import { externalRef, inlineWeights } from '../../src/model/weights.js';
+import { proto } from '../../src/model/proto.js';
 import { inspectModel } from '../../src/model/inspect.js';
 import { samplePaths } from '../../src/paths.js';
 import { firstBatch } from '../../src/runtime/data.js';
@@ -41,11 +45,20 @@ describe('splitStages + verifySplit', () => {
     for (const e of v.exits) assert.ok(e.maxAbsDiff <= 1e-5 && e.argmaxMismatches === 0, JSON.stringify(e));
   });
 
-  it('external weights go inline into the stage files', async () => {
+  it('external weights stay in the side file: stages name it, and inlineWeights makes a stage stand alone', async () => {
     const { modelPath } = saveWithExternalData(buildMlpMultiExit({ inputDim: 4, hidden: 3, classes: 2, exits: 2 }));
     const split = await splitStages(modelPath, ['exit_0', 'exit_1']);
-    const s = await ort.InferenceSession.create(split.stages[0]!.bytes);
+    assert.ok(split.stages.every((s) => s.weightsDir === dirname(modelPath)));
+    // Bytes alone cannot find the weights: onnxruntime needs the folder.
+    await assert.rejects(ort.InferenceSession.create(split.stages[0]!.bytes), /External data/);
+    const s = await createSession(split.stages[0]!);
     await s.release();
+    const external = (bytes: Uint8Array): boolean[] => (proto.ModelProto.decode(bytes).graph?.initializer ?? []).map((t) => externalRef(t) !== undefined);
+    assert.ok(external(split.stages[0]!.bytes).every(Boolean), 'the stage names the side file');
+    const alone = await inlineWeights(split.stages[0]!.bytes, split.stages[0]!.weightsDir);
+    assert.ok(!external(alone).some(Boolean), 'inline');
+    const t = await ort.InferenceSession.create(alone);
+    await t.release();
     await verifySplit(split, { x: randomInput([4, 4]) });
   });
 

@@ -151,3 +151,27 @@ export function scatterChart(o: { series: ScatterSeries[]; xLabel: string; yLabe
     } as ChartConfiguration['options'],
   } as ChartConfiguration;
 }
+
+/**
+ * A measured quantity per category with its spread: the interquartile range as a floating bar,
+ * the median as a line with points over it. Categories are labels (exit numbers), not a numeric
+ * axis, so ticks never fall between two exits.
+ */
+export function spreadChart(o: { labels: string[]; median: number[]; q1: number[]; q3: number[]; what: string; xLabel: string; yLabel: string }): ChartConfiguration {
+  return {
+    type: 'bar',
+    data: {
+      labels: o.labels,
+      datasets: [
+        { type: 'line', label: `${o.what}, median`, data: o.median, borderColor: color(0), backgroundColor: color(0), borderWidth: 2, pointRadius: 4, order: 0 },
+        { type: 'bar', label: 'Interquartile range', data: o.q1.map((lo, i) => [lo, o.q3[i]!]), backgroundColor: alpha(color(0), 0.3), borderColor: color(0), borderWidth: 1, order: 1 },
+      ],
+    },
+    options: {
+      scales: {
+        x: { title: { display: true, text: o.xLabel } },
+        y: { title: { display: true, text: o.yLabel }, beginAtZero: true },
+      },
+    },
+  } as ChartConfiguration;
+}

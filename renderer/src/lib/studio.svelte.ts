@@ -4,7 +4,7 @@
  * runes; big payloads are kept raw (not deeply reactive).
  */
 import { HostError, type Host } from './host.js';
-import type { HomeRecent, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
+import type { HomeRecent, LatencyProfile, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
 import { parseRoute, routeHash, type Route } from './route.js';
 
 let host: Host | undefined;
@@ -34,8 +34,8 @@ export const studio = $state({
   model: null as ModelInfo | null,
   exits: [] as ExitChoice[],
   traceId: null as number | null,
-  /** Measured cumulative latency per exit (ms per sample) from the latest inference of this model. */
-  latencyMs: null as number[] | null,
+  /** The latency profile of the latest inference of this model, with the exits it was timed at. */
+  latency: null as (LatencyProfile & { exits: string[] }) | null,
   /** Runs from the latest policy.run, for Compare and Export. */
   lastRunIds: [] as number[],
   route: parseRoute(typeof location === 'undefined' ? '' : location.hash) as Route,
@@ -95,9 +95,16 @@ export async function recent(): Promise<Recent> {
   };
 }
 
+/** A job's preparation or wrap-up step as one line ("hashing the model: 120 of 429 MB"), or undefined for sample progress. */
+export function phaseText(e: StudioEvent): string | undefined {
+  if (e.type !== 'progress' || !e.phase) return undefined;
+  if (e.unit === 'bytes') return `${e.phase}: ${Math.round(e.done / 2 ** 20)} of ${Math.round(e.total / 2 ** 20)} MB`;
+  return e.unit === 'steps' ? `${e.phase}…` : `${e.phase}: ${e.done} of ${e.total}`;
+}
+
 /** Sets the model and resets what depends on it. */
 export function useModel(info: ModelInfo): void {
-  if (studio.model?.sha256 !== info.sha256) studio.latencyMs = null;
+  if (studio.model?.sha256 !== info.sha256) studio.latency = null;
   studio.model = info;
   studio.modelPath = info.path;
   const last = info.exits.at(-1)?.macs || 1;

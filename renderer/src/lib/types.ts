@@ -7,7 +7,7 @@
  */
 
 export type StudioEvent =
-  | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
+  | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string; phase?: string; unit?: 'bytes' | 'samples' | 'steps' }
   | { type: 'warning'; job: string; message: string }
   | { type: 'partial'; job: 'policy'; data: PolicyPartial };
 
@@ -48,6 +48,25 @@ export interface ModelInfo {
   totalMacs: number;
   /** Measured cumulative latency per exit (ms per sample), when asked for. */
   latencyMs?: number[];
+  /** The same with its spread and how it was timed. */
+  latency?: LatencyProfile;
+}
+
+/** Cumulative ms per sample to each exit: median and quartiles over timed passes (src/model/timing.ts). */
+export interface LatencyProfile {
+  ms: number[];
+  q1: number[];
+  q3: number[];
+  repeats: number;
+  batch: number;
+  method: 'staged' | 'pruned';
+  layout?: 'optimized' | 'portable';
+  inputs: 'inference' | 'synthetic';
+  ep: string;
+  threads: number | null;
+  /** Seconds the profile added to its job. */
+  seconds: number;
+  note?: string;
 }
 
 export interface ProviderInfo {
@@ -63,6 +82,10 @@ export interface InferResult {
   seconds: number;
   samplesPerSecond: number;
   exitLatencyMs: number[];
+  latency: LatencyProfile | null;
+  jobSeconds: number;
+  threads: number;
+  threadsWhy: string;
   reused: boolean;
   ep: string;
   warnings: string[];

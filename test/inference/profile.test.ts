@@ -1,0 +1,58 @@
+/**
+ * The latency profile an inference job measures: timed as stages on the job's own batches, with
+ * its spread; a short job times its last batch again; every phase of the job is named in
+ * progress events.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNpy } from '../../src/data/npy.js';
+import { runInference } from '../../src/inference/job.js';
+import type { PhaseProgress } from '../../src/progress.js';
+import { openStore } from '../../src/store/store.js';
+import { buildMlpMultiExit, cleanupTempModels, prng, randomFloats, saveWithExternalData, writeTempModel } from '../helpers/onnx-builder.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'es-profile-'));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  cleanupTempModels();
+});
+
+function data(samples: number, dim: number): string {
+  const path = join(dir, `x-${samples}-${dim}.npy`);
+  writeNpy(path, 'float', [samples, dim], randomFloats(prng(samples), samples * dim, 1));
+  return path;
+}
+
+test('a model with external weights: phases named in order, the profile timed as stages during the job', async () => {
+  const store = openStore(join(dir, 'a.sqlite'));
+  const { modelPath } = saveWithExternalData(buildMlpMultiExit({ inputDim: 8, hidden: 16, classes: 3, exits: 3 }));
+  const phases: PhaseProgress[] = [];
+  const r = await runInference(store, { model: modelPath, data: data(200, 8), batch: 16, threads: 1 }, { onPhase: (p) => phases.push(p) });
+  const names = [...new Set(phases.map((p) => p.phase))];
+  assert.deepEqual(names, ['hashing the model', 'hashing the data', 'cutting the model into stages', 'making the stage sessions', 'loading the model']);
+  for (const p of phases) assert.ok(p.done <= p.total, JSON.stringify(p));
+  const hashed = phases.filter((p) => p.phase === 'hashing the model').at(-1)!;
+  assert.equal(hashed.unit, 'bytes');
+  assert.equal(hashed.done, hashed.total);
+  // 13 batches: one warm-up and ten timed as stages, then the whole model for the last two.
+  const l = r.latency!;
+  assert.deepEqual([l.method, l.inputs, l.repeats, l.batch, l.layout], ['staged', 'inference', 10, 16, 'portable']);
+  assert.equal(l.threads, 1);
+  assert.ok(r.jobSeconds >= r.seconds && l.seconds < r.jobSeconds);
+  store.close();
+});
+
+test('a job shorter than the profile wants times its last batch again, up to three passes', async () => {
+  const store = openStore(join(dir, 'b.sqlite'));
+  const model = writeTempModel(buildMlpMultiExit({ inputDim: 8, hidden: 16, classes: 3, exits: 3 }));
+  const phases: string[] = [];
+  const r = await runInference(store, { model, data: data(20, 8), batch: 16, threads: 1 }, { onPhase: (p) => phases.push(p.phase) });
+  // Two batches: 16 (the warm-up) and 4 (too short to time): three extra passes of the first.
+  assert.deepEqual([r.latency!.repeats, r.latency!.batch], [3, 16]);
+  assert.ok(phases.includes('timing the stages'));
+  assert.ok(!phases.includes('loading the model'), 'every batch ran as stages: the whole model was never loaded');
+  store.close();
+});
