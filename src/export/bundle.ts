@@ -24,7 +24,7 @@ import { loadModel } from '../model/load.js';
 import { sessionOptions } from '../model/split-run.js';
 import { splitStages } from '../model/split.js';
 import { syntheticFeeds, verifySplit, type SplitVerification } from '../model/split-verify.js';
-import { inlineWeights } from '../model/weights.js';
+import { weightBytes, writeStandalone } from '../model/weights.js';
 import { sha256File } from '../hash.js';
 import type { OnPhase } from '../progress.js';
 import type { LearnedPolicy } from '../policies/types.js';
@@ -63,6 +63,11 @@ export interface WriteBundleOptions {
   threads?: number;
   /** Replace a bundle already in `dir` (default: refuse). */
   overwrite?: boolean;
+  /**
+   * A stage whose weights reach this many bytes keeps its larger tensors in a side file,
+   * `stage_K.onnx.data` (default 16 MB): onnxruntime loads them with less memory than inline.
+   */
+  sideFileFrom?: number;
 }
 
 export interface WrittenBundle {
@@ -78,6 +83,10 @@ export interface WrittenBundle {
 
 const MANIFEST = 'manifest.json';
 const POLICY = 'policy.json';
+/** Stages with at least this much weight data get a side file (see WriteBundleOptions.sideFileFrom). */
+const SIDE_FILE_FROM = 16 * 2 ** 20;
+/** In a side file go the tensors of at least this size; smaller ones stay in the stage model (as onnx's own saver does). */
+const SIDE_TENSOR_FROM = 1024;
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -121,17 +130,21 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions, onProgr
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
   const stages: BundleManifest['stages'] = [];
+  const sideFileFrom = opts.sideFileFrom ?? SIDE_FILE_FROM;
   for (const s of split.stages) {
     onProgress?.({ phase: `writing stage ${s.index + 1} of ${split.stages.length}`, done: s.index, total: split.stages.length, unit: 'steps' });
     const file = `stage_${s.index + 1}.onnx`;
-    // A stage file stands alone, without the model's side file: its weights go inline.
-    const bytes = await inlineWeights(s.bytes, s.weightsDir);
-    await writeFile(join(dir, file), bytes);
+    // A stage file stands alone, without the model's side file: its weights are read in, tensor
+    // by tensor, into the stage file or (a big stage) its own side file.
+    const side = weightBytes(s.bytes) >= sideFileFrom ? { name: `${file}.data`, minBytes: SIDE_TENSOR_FROM } : undefined;
+    const written = await writeStandalone(s.bytes, s.weightsDir, join(dir, file), side);
     files.push(file);
+    if (written.data) files.push(side!.name);
     stages.push({
       file,
-      sha256: sha256(bytes),
-      bytes: bytes.length,
+      sha256: written.model.sha256,
+      bytes: written.model.bytes,
+      ...(written.data ? { weights: { file: side!.name, ...written.data } } : {}),
       exit: s.exit,
       modelInputs: s.modelInputs,
       carriedIn: s.carriedIn.map(({ name, type, shape }) => ({ name, type, shape })),
@@ -144,7 +157,8 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions, onProgr
   files.push(POLICY);
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
+    // Side files need format 2; without them the bundle stays readable by versions that read 1.
+    formatVersion: stages.some((st) => st.weights) ? BUNDLE_FORMAT_VERSION : 1,
     appVersion: opts.appVersion ?? currentVersion,
     createdAt: new Date().toISOString(),
     source: { file: basename(opts.modelPath), path: resolve(opts.modelPath), sha256: info.sha256 },
@@ -256,11 +270,12 @@ export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bun
   }
 
   const stages: RunnerStage[] = [];
-  const total = manifest.stages.reduce((t, s) => t + s.bytes, 0);
+  const total = manifest.stages.reduce((t, s) => t + s.bytes + (s.weights?.bytes ?? 0), 0);
   let done = 0;
   const onBytes = onProgress ? (n: number): void => onProgress({ phase: 'checking the stage files', done: (done += n), total, unit: 'bytes' }) : undefined;
   for (const [k, s] of manifest.stages.entries()) {
     const path = await checkFile(dir, s.file, s.sha256, `stage ${k + 1} (${s.file})`, onBytes);
+    if (s.weights) await checkFile(dir, s.weights.file, s.weights.sha256, `the weights of stage ${k + 1} (${s.weights.file})`, onBytes);
     stages.push({ path, exit: s.exit, modelInputs: s.modelInputs, carriedIn: s.carriedIn, carriedOut: s.carriedOut, ...(s.opTypes ? { opTypes: s.opTypes } : {}) });
   }
   const exits = manifest.exits.map(({ name, classes, kind }) => ({ name, classes, kind }));

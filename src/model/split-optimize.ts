@@ -20,7 +20,7 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from './load.js';
 import { proto, type onnx } from './proto.js';
@@ -118,7 +118,8 @@ const LAYOUT_OPS = new Set(['Conv', 'FusedConv']);
 
 /** The stage's model with its weights inline, as a file written alone needs it. */
 export async function standalone(stage: StageSource): Promise<Uint8Array> {
-  return stage.path !== undefined ? new Uint8Array(await readFile(stage.path)) : inlineWeights(stage.bytes, stage.weightsDir);
+  // A stage file (a bundle's) may keep its weights in a side file beside it.
+  return stage.path !== undefined ? inlineWeights(new Uint8Array(await readFile(stage.path)), dirname(stage.path)) : inlineWeights(stage.bytes, stage.weightsDir);
 }
 
 /** True when some stage holds an op that runs in NCHWc. Stages whose op types are not given are read, one at a time. */

@@ -7,7 +7,12 @@
 import { z } from 'zod';
 
 export const BUNDLE_FORMAT = 'exit-studio-bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+/**
+ * The newest format this version reads and writes. 2: a stage's weights may be in a side file
+ * (`stages[k].weights`); a bundle without side files is still written as 1, which older
+ * versions read.
+ */
+export const BUNDLE_FORMAT_VERSION = 2;
 
 const dim = z.union([z.number().int(), z.string(), z.null()]);
 const elementType = z.enum(['float', 'float16', 'bfloat16', 'double', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'string', 'unknown']);
@@ -36,6 +41,8 @@ export const manifestSchema = z.object({
         carriedOut: z.array(tensor.extend({ batchAxis: z.number().int().nonnegative().nullable() })),
         /** Op types the stage computes (sorted); older bundles lack it, and the runner then reads the stage file to learn them. */
         opTypes: z.array(z.string()).optional(),
+        /** The side file holding the stage's larger weights (format 2), named in the stage model as its external data. */
+        weights: z.object({ file, sha256, bytes: z.number().int().nonnegative() }).optional(),
       }),
     )
     .min(1),

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildMlpMultiExit, cleanupTempModels, floatTensor, makeModel, makeTempDir, node, prng, randomFloats, valueInfo, writeTempModel } from '../helpers/onnx-builder.js';
+import { buildMlpMultiExit, cleanupTempModels, floatTensor, makeModel, makeTempDir, node, prng, randomFloats, saveWithExternalData, valueInfo, writeTempModel } from '../helpers/onnx-builder.js';
 import { applyBundle, readBundle, writeBundle, type BundlePolicy } from '../../src/export/bundle.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { StudioError } from '../../src/errors.js';
@@ -68,6 +68,44 @@ describe('bundle', () => {
     assert.equal(portable.agreement, 1);
     assert.deepEqual(all.exitCounts, [0, 0, 50]);
     assert.equal(all.accuracy, null);
+  });
+
+  it('a model with external weights: big stages keep them in side files, checked and loaded from there', async () => {
+    const { data, labels } = mlpWithData();
+    // Hidden 64: the 6x64 and 64x64 weights are over the 1 KB a tensor needs to go to a side file.
+    const { modelPath } = saveWithExternalData(buildMlpMultiExit({ inputDim: 6, hidden: 64, classes: 4, exits: 3, seed: 11 }));
+    const dir = join(makeTempDir(), 'side');
+    const phases = new Set<string>();
+    const w = await writeBundle(dir, { modelPath, policy, verifyData: data, sideFileFrom: 1 }, (p) => phases.add(p.phase));
+    assert.deepEqual([...phases].filter((p) => !p.startsWith('verifying')), ['hashing the model', 'splitting the model into stages', 'writing stage 1 of 3', 'writing stage 2 of 3', 'writing stage 3 of 3']);
+    assert.ok([...phases].some((p) => p.startsWith('verifying the stages: stage 3 of 3')));
+    assert.equal(w.manifest.formatVersion, 2);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.data')).sort(), ['stage_1.onnx.data', 'stage_2.onnx.data', 'stage_3.onnx.data']);
+    assert.deepEqual(w.manifest.stages.map((st) => st.weights?.file), ['stage_1.onnx.data', 'stage_2.onnx.data', 'stage_3.onnx.data']);
+    assert.deepEqual(w.manifest.stages[0]!.opTypes, ['Gemm', 'Identity', 'Relu']);
+    // The same decisions as a bundle with every weight inline.
+    const inline = join(makeTempDir(), 'inline');
+    const v = await writeBundle(inline, { modelPath, policy, verifyData: data });
+    assert.equal(v.manifest.formatVersion, 1, 'no side file: still readable by versions that read format 1');
+    assert.ok(v.manifest.stages.every((st) => st.weights === undefined));
+    const a = await applyBundle(dir, data, { labels, batch: 16, threads: 1 });
+    const b = await applyBundle(inline, data, { labels, batch: 16, threads: 1 });
+    assert.deepEqual(a.exitCounts, b.exitCounts);
+    assert.equal(a.accuracy, b.accuracy);
+    assert.equal(a.baseline, 'model');
+
+    // A bundle whose manifest does not list op types (written before they were recorded) still runs.
+    const mpath = join(dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(mpath, 'utf8')) as { stages: { opTypes?: string[] }[] };
+    for (const st of m.stages) delete st.opTypes;
+    writeFileSync(mpath, JSON.stringify(m));
+    assert.deepEqual((await applyBundle(dir, data, { labels, batch: 16, threads: 1 })).exitCounts, a.exitCounts);
+
+    const side = join(dir, 'stage_2.onnx.data');
+    const bytes = readFileSync(side);
+    bytes[0] ^= 0xff;
+    writeFileSync(side, bytes);
+    await rejectsWith(readBundle(dir), /stage_2\.onnx\.data: the weights of stage 2 \(stage_2\.onnx\.data\) does not match its hash/);
   });
 
   it('a changed or missing file is detected and named', async () => {
