@@ -14,3 +14,20 @@ export interface PhaseProgress {
 }
 
 export type OnPhase = (p: PhaseProgress) => void;
+
+/**
+ * A byte counter for a phase that reads `total` bytes in chunks: reports at each whole percent
+ * and at the end, not at every chunk (hashing 440 MB reads 7,000 of them, each an event to the
+ * CLI, the window or a WebSocket).
+ */
+export function byteProgress(onPhase: OnPhase, phase: string, total: number): (n: number) => void {
+  let done = 0;
+  let shown = -1;
+  return (n) => {
+    done += n;
+    const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+    if (pct === shown && done < total) return;
+    shown = pct;
+    onPhase({ phase, done, total, unit: 'bytes' });
+  };
+}

@@ -26,7 +26,7 @@ import { splitStages } from '../model/split.js';
 import { syntheticFeeds, verifySplit, type SplitVerification } from '../model/split-verify.js';
 import { weightBytes, writeStandalone } from '../model/weights.js';
 import { sha256File } from '../hash.js';
-import type { OnPhase } from '../progress.js';
+import { byteProgress, type OnPhase } from '../progress.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import { firstBatch } from '../runtime/data.js';
 import type { ExitSpec } from '../runtime/decide.js';
@@ -271,8 +271,7 @@ export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bun
 
   const stages: RunnerStage[] = [];
   const total = manifest.stages.reduce((t, s) => t + s.bytes + (s.weights?.bytes ?? 0), 0);
-  let done = 0;
-  const onBytes = onProgress ? (n: number): void => onProgress({ phase: 'checking the stage files', done: (done += n), total, unit: 'bytes' }) : undefined;
+  const onBytes = onProgress ? byteProgress(onProgress, 'checking the stage files', total) : undefined;
   for (const [k, s] of manifest.stages.entries()) {
     const path = await checkFile(dir, s.file, s.sha256, `stage ${k + 1} (${s.file})`, onBytes);
     if (s.weights) await checkFile(dir, s.weights.file, s.weights.sha256, `the weights of stage ${k + 1} (${s.weights.file})`, onBytes);
@@ -362,9 +361,7 @@ async function baselineModel(bundle: Bundle, override: string | undefined, warni
     return undefined;
   }
   const loaded = await loadModel(path);
-  const total = await digestBytes(loaded);
-  let done = 0;
-  const got = await modelDigest(loaded, onProgress ? (n) => onProgress({ phase: 'hashing the full model', done: (done += n), total, unit: 'bytes' }) : undefined);
+  const got = await modelDigest(loaded, onProgress ? byteProgress(onProgress, 'hashing the full model', await digestBytes(loaded)) : undefined);
   if (got !== bundle.manifest.source.sha256 && sha256(loaded.bytes) === bundle.manifest.source.sha256) {
     // Bundles written before the digest covered external data hold the hash of the .onnx file alone.
     warnings.push(`the bundle records the hash of ${basename(path)} alone, not of its external weights, so those were not checked; write the bundle again to record both`);

@@ -4,7 +4,6 @@
  * job leaves no trace behind; a finished one is reused by later identical
  * requests unless forced.
  */
-import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
@@ -16,11 +15,13 @@ import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
 import type { ModelInfo } from '../model/types.js';
 import { sha256Path, sizeOfPath } from '../hash.js';
-import type { OnPhase } from '../progress.js';
+import { byteProgress, type OnPhase } from '../progress.js';
 import type { Store } from '../store/store.js';
 import { normalizeCosts } from '../trace/features.js';
 import type { CostSource, TraceExit } from '../trace/types.js';
-import { WorkerChannel } from './channel.js';
+import { digestFiles, filesBytes } from '../model/digest.js';
+import type { ToWorker } from './protocol.js';
+import { SessionWorker } from './session-worker.js';
 import type { LatencyProfile } from './exit-latency.js';
 import { chooseProvider } from './providers.js';
 import { Featurizer, type ScoreKind } from './featurize.js';
@@ -93,7 +94,8 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
   // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
   chooseProvider(req.ep ?? 'cpu');
-  const info = await inspectModel(modelPath, hooks.onPhase ? { onProgress: hooks.onPhase } : {});
+  // The model is hashed below, beside the worker making its sessions.
+  const info = await inspectModel(modelPath, { hash: false });
   const selected = req.exits ? applySelection(info, req.exits) : info;
   const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
@@ -108,6 +110,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
   let traceId: number | undefined;
   // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
   let newModelId: number | undefined;
+  let worker: SessionWorker | undefined;
   try {
     // Labels are checked before the run too: a bad labels file must not cost a whole inference.
     let labels: Int32Array | undefined = dataset.labels;
@@ -117,7 +120,16 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       labels = await readLabels(file, req.limit !== undefined ? dataset.samples : undefined);
       if (labels.length !== dataset.samples) throw new StudioError(`${file}: ${labels.length} labels for ${dataset.samples} samples in ${dataPath}`, { file });
     }
-    const [dataSha, labelsSha] = await Promise.all([hashData(dataPath, hooks.onPhase), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
+    // The worker cuts the model and makes its sessions (a core's work) while this thread hashes
+    // the model and the data (another core's); if an identical trace is stored, it goes unused.
+    const o: DriveOptions = { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true };
+    worker = SessionWorker.start(startMessage(selected, dataset, o), hooks.onPhase);
+    const modelSha = await hashModel(modelPath, info.weightFiles ?? [], hooks.onPhase);
+    const dataSha = await hashData(dataPath, hooks.onPhase);
+    const labelsSha = req.labels ? await sha256Path(resolve(req.labels)) : '';
+    if (hooks.signal?.aborted) throw new CancelledError('inference');
+    info.sha256 = modelSha;
+    selected.sha256 = modelSha;
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
     if (!req.force) {
       const found = store.traces.findByKey(key);
@@ -140,7 +152,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       source: 'inference', modelId, samples: 0, classes, exits: traceExits,
       costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
     });
-    const out = await drive(store, traceId, selected, dataset, { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
+    const out = await drive(store, traceId, selected, dataset, worker, o, hooks);
     if (labels) store.traces.append(traceId, 0, { labels });
     traceExits.forEach((e, k) => {
       if (out.latency?.ms[k] !== undefined) e.latencyMs = out.latency.ms[k];
@@ -164,6 +176,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     if (newModelId !== undefined) store.assets.forgetUnusedModel(newModelId);
     throw e;
   } finally {
+    await worker?.close();
     await dataset.close();
   }
 }
@@ -193,17 +206,18 @@ const PROFILE_MIN_PASSES = 3;
 /** Batches kept in flight: one computing in the worker while the next is read and the last featurized here. */
 const IN_FLIGHT = 2;
 
-async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Dataset, o: DriveOptions, hooks: JobHooks): Promise<DriveOutcome> {
-  const worker = new Worker(new URL('./worker.js', import.meta.url));
-  const ch = new WorkerChannel(worker, hooks.onPhase);
-  const onAbort = (): void => ch.fail(new CancelledError('inference'));
-  hooks.signal?.addEventListener('abort', onAbort);
+/** The worker's start message: the model, its exits, and the latency profile's passes. */
+function startMessage(info: ModelInfo, dataset: Dataset, o: DriveOptions): Extract<ToWorker, { type: 'start' }> {
+  // The profile is timed on the first batches (after one to warm up), at most PROFILE_PASSES of them.
+  const batches = Math.ceil(dataset.samples / o.batch);
+  const profile = { passes: Math.max(PROFILE_MIN_PASSES, Math.min(PROFILE_PASSES, batches - 1)), minPasses: PROFILE_MIN_PASSES };
+  return { type: 'start', modelPath: o.modelPath, ep: o.ep, threads: o.threads, fetches: info.exits.map((e) => e.name), profile };
+}
+
+async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Dataset, worker: SessionWorker, o: DriveOptions, hooks: JobHooks): Promise<DriveOutcome> {
+  const { ch } = worker;
+  const unwatch = worker.watch(hooks.signal);
   try {
-    if (hooks.signal?.aborted) throw new CancelledError('inference');
-    // The profile is timed on the first batches (after one to warm up), at most PROFILE_PASSES of them.
-    const batches = Math.ceil(dataset.samples / o.batch);
-    const profile = { passes: Math.max(PROFILE_MIN_PASSES, Math.min(PROFILE_PASSES, batches - 1)), minPasses: PROFILE_MIN_PASSES };
-    ch.send({ type: 'start', modelPath: o.modelPath, ep: o.ep, threads: o.threads, fetches: info.exits.map((e) => e.name), profile });
     const ready = await ch.next('ready');
     for (const w of ready.warnings) hooks.onWarning?.(w);
 
@@ -242,31 +256,8 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     if (latency?.note) ready.warnings.push(`latency timed exit by exit, not as stages: ${latency.note}`);
     return { samples: done, seconds, kinds: feats.kinds, latency, ep: ready.ep, warnings: ready.warnings };
   } finally {
-    hooks.signal?.removeEventListener('abort', onAbort);
-    await closeWorker(worker, ch);
+    unwatch();
   }
-}
-
-/** How long a cancelled job waits for the batch in flight before the worker is stopped hard. */
-const CLOSE_GRACE_MS = 60_000;
-
-/**
- * Ends the worker by asking it to close: it finishes the batch onnxruntime is
- * running, releases the session and exits. Terminating a thread inside a
- * native onnxruntime call can abort the whole process, so termination is only
- * the last resort for a worker that does not answer.
- */
-async function closeWorker(worker: Worker, ch: WorkerChannel): Promise<void> {
-  try {
-    ch.send({ type: 'close' });
-  } catch {
-    // The worker is already gone.
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), CLOSE_GRACE_MS)));
-  const outcome = await Promise.race([ch.exited.then(() => 'exited' as const), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') await worker.terminate();
 }
 
 /**
@@ -292,12 +283,16 @@ function defaultCosts(exits: TraceExit[]): { costs: number[]; costSource: CostSo
   return { costs: exits.map((_, i) => (i + 1) / exits.length), costSource: 'uniform' };
 }
 
+/** The model's content digest (its weights included), streamed from its files, with progress. */
+async function hashModel(path: string, weightFiles: string[], onPhase: OnPhase | undefined): Promise<string> {
+  if (!onPhase) return digestFiles(path, weightFiles);
+  return digestFiles(path, weightFiles, byteProgress(onPhase, 'hashing the model', await filesBytes([path, ...weightFiles])));
+}
+
 /** The dataset's content hash, with progress for a big file or folder. */
 async function hashData(path: string, onPhase: OnPhase | undefined): Promise<string> {
   if (!onPhase) return sha256Path(path);
-  const total = sizeOfPath(path);
-  let done = 0;
-  return sha256Path(path, (n) => onPhase({ phase: 'hashing the data', done: (done += n), total, unit: 'bytes' }));
+  return sha256Path(path, byteProgress(onPhase, 'hashing the data', sizeOfPath(path)));
 }
 
 function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: string, req: InferRequest): string {

@@ -26,8 +26,13 @@ export function externalFiles(loaded: LoadedModel): string[] {
 
 /** Bytes modelDigest reads: the .onnx file and its external data files. */
 export async function digestBytes(loaded: LoadedModel): Promise<number> {
-  let total = loaded.bytes.length;
-  for (const f of externalFiles(loaded)) total += (await stat(f)).size;
+  return filesBytes([loaded.path, ...externalFiles(loaded)]);
+}
+
+/** Total size of the files. */
+export async function filesBytes(files: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const f of files) total += (await stat(f)).size;
   return total;
 }
 
@@ -39,10 +44,18 @@ export async function digestBytes(loaded: LoadedModel): Promise<number> {
 export async function modelDigest(loaded: LoadedModel, onBytes?: (n: number) => void): Promise<string> {
   const own = createHash('sha256').update(loaded.bytes).digest('hex');
   onBytes?.(loaded.bytes.length);
-  const files = externalFiles(loaded);
+  return combine(loaded.path, own, externalFiles(loaded), onBytes);
+}
+
+/** modelDigest from the files alone, streamed (the .onnx and the `weightFiles` inspect lists): nothing is held in memory. */
+export async function digestFiles(modelPath: string, weightFiles: readonly string[], onBytes?: (n: number) => void): Promise<string> {
+  return combine(modelPath, await sha256File(modelPath, onBytes), weightFiles, onBytes);
+}
+
+async function combine(modelPath: string, own: string, files: readonly string[], onBytes?: (n: number) => void): Promise<string> {
   if (files.length === 0) return own;
   const h = createHash('sha256').update(`onnx\0${own}\n`);
-  const dir = dirname(loaded.path);
+  const dir = dirname(modelPath);
   for (const f of files) {
     const name = f.startsWith(dir) ? f.slice(dir.length + 1) : f;
     h.update(`${name}\0${await sha256File(f, onBytes)}\n`);

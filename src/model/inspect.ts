@@ -1,6 +1,6 @@
 /** inspectModel: everything the studio needs to know about a multi-exit ONNX model. */
-import type { OnPhase } from '../progress.js';
-import { digestBytes, modelDigest } from './digest.js';
+import { byteProgress, type OnPhase } from '../progress.js';
+import { digestBytes, externalFiles, modelDigest } from './digest.js';
 import type { ExitInfo, IgnoredOutput, ModelInfo, TensorInfo } from './types.js';
 import { detectExits, type ExitCandidate } from './exits.js';
 import { ancestorNodes, indexGraph, type GraphIndex } from './graph.js';
@@ -20,6 +20,11 @@ export interface InspectOptions {
   probe?: boolean;
   /** Hears how far hashing the model (its weights included) got. */
   onProgress?: OnPhase;
+  /**
+   * false: leave `sha256` empty, for a caller that hashes the model itself beside other work
+   * (digestFiles with `weightFiles`; the inference job does while its sessions are made).
+   */
+  hash?: boolean;
 }
 
 const MAX_WARNINGS = 20;
@@ -62,7 +67,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
 
   let info: ModelInfo = {
     path,
-    sha256: await hashModel(loaded, opts.onProgress),
+    sha256: opts.hash === false ? '' : await hashModel(loaded, opts.onProgress),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' ') || 'unknown',
     opset,
     inputs,
@@ -71,6 +76,8 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     ignored,
     totalMacs: sumMacs(costs.macs, g.topo),
   };
+  const weightFiles = externalFiles(loaded);
+  if (weightFiles.length) info.weightFiles = weightFiles;
   if (warnings.length) {
     const extra = warnings.length - MAX_WARNINGS;
     info.warnings = extra > 0 ? [...warnings.slice(0, MAX_WARNINGS), `... and ${extra} more`] : warnings;
@@ -82,9 +89,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
 
 async function hashModel(loaded: LoadedModel, onProgress: OnPhase | undefined): Promise<string> {
   if (!onProgress) return modelDigest(loaded);
-  const total = await digestBytes(loaded);
-  let done = 0;
-  return modelDigest(loaded, (n) => onProgress({ phase: 'hashing the model', done: (done += n), total, unit: 'bytes' }));
+  return modelDigest(loaded, byteProgress(onProgress, 'hashing the model', await digestBytes(loaded)));
 }
 
 function costed(g: GraphIndex, macs: number[], c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {

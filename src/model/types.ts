@@ -53,6 +53,8 @@ export interface ModelInfo {
   ignored: IgnoredOutput[];
   /** Total MACs of the whole graph (batch 1). */
   totalMacs: number;
+  /** The external data files holding the model's weights (absolute paths, name order); absent when they are inline. */
+  weightFiles?: string[];
   /** Things the user may want to know: ops whose shapes or costs could not be worked out. */
   warnings?: string[];
 }
