@@ -13,7 +13,9 @@
 import type { Batch } from '../data/types.js';
 import type { ModelInfo } from '../model/types.js';
 import type { PhaseProgress } from '../progress.js';
+import type { TraceChunk } from '../store/traces.js';
 import type { LatencyProfile } from './exit-latency.js';
+import type { ScoreKind } from './featurize.js';
 
 export interface ProfileRequest {
   /** Timed passes wanted (after one untimed warm-up batch). */
@@ -22,9 +24,19 @@ export interface ProfileRequest {
   minPasses: number;
 }
 
+/** What the worker needs to turn scores into trace features itself (see FeatureSite in job.ts). */
+export interface FeatureSpec {
+  classes: number[];
+  kinds: ScoreKind[];
+  probs: boolean;
+  chunkSamples: number;
+}
+
 export type ToWorker =
-  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[]; profile?: ProfileRequest }
+  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[]; profile?: ProfileRequest; features?: FeatureSpec }
   | { type: 'batch'; seq: number; feeds: Batch }
+  /** The last, partial chunk of features (when the worker makes them), once every batch is done. */
+  | { type: 'flush' }
   /** The latency profile, once every batch is done (the model is passed for timing exit by exit when it could not be split). */
   | { type: 'latency'; info: ModelInfo }
   | { type: 'close' };
@@ -32,8 +44,12 @@ export type ToWorker =
 export type FromWorker =
   /** `staged`: the first batches run as stages (a profile was asked for and the model splits at the exits). */
   | { type: 'ready'; ep: string; warnings: string[]; staged: boolean }
-  /** Scores of every fetched exit for one batch, in fetch order, [n, C_k] row-major. */
-  | { type: 'output'; seq: number; n: number; scores: (Float32Array | Float64Array)[] }
+  /**
+   * One batch done: the scores of every fetched exit, in fetch order, [n, C_k] row-major; or,
+   * when the worker makes the features, the chunks of them this batch completed (often none).
+   */
+  | { type: 'output'; seq: number; n: number; scores?: (Float32Array | Float64Array)[]; chunks?: TraceChunk[] }
+  | { type: 'flushed'; chunks: TraceChunk[]; kinds: ScoreKind[] }
   | { type: 'latency'; profile: LatencyProfile | null }
   /** A step of the worker's own work (cutting the model, making sessions, timing), for progress. */
   | ({ type: 'phase' } & PhaseProgress)

@@ -19,7 +19,9 @@ import { splitStages } from '../model/split.js';
 import { summarizePasses } from '../model/timing.js';
 import type { PhaseProgress } from '../progress.js';
 import { StageTimer } from '../runtime/latency.js';
+import type { TraceChunk } from '../store/traces.js';
 import type { LatencyProfile } from './exit-latency.js';
+import { Featurizer } from './featurize.js';
 import { usableProvider } from './providers.js';
 import type { FromWorker, ProfileRequest, ToWorker } from './protocol.js';
 import { outputAsFloat, toFeeds } from './tensors.js';
@@ -53,6 +55,10 @@ let profile: LatencyProfile | null = null;
 let splitNote: string | undefined;
 /** The first batch, kept for timing exit by exit when the model does not split. */
 let firstFeeds: Record<string, ort.Tensor> | undefined;
+/** Features made here, when the job asked (onnxruntime has every core: see FeatureSite in job.ts). */
+let features: Featurizer | undefined;
+/** Chunks of features completed and not yet sent. */
+let done: TraceChunk[] = [];
 
 // Messages are handled one at a time, in order: the job relies on outputs coming back in batch order.
 let queue: Promise<void> = Promise.resolve();
@@ -74,6 +80,11 @@ async function handle(m: ToWorker): Promise<void> {
       modelPath = m.modelPath;
       fetches = m.fetches;
       settings = { ep: await usableProvider(m.ep, m.modelPath, warnings), threads: m.threads };
+      if (m.features) {
+        const f = m.features;
+        // The featurizer refills its buffers after each chunk: a completed chunk is copied out at once.
+        features = new Featurizer(f.classes, f.kinds, f.probs, f.chunkSamples, (chunk) => done.push(copyChunk(chunk)));
+      }
       if (m.profile) profiling = await startStages(m.profile);
       if (!profiling) session = await fullSession();
       post({ type: 'ready', ep: settings.ep!, warnings, staged: profiling !== undefined });
@@ -84,7 +95,7 @@ async function handle(m: ToWorker): Promise<void> {
       const first = Object.values(m.feeds)[0];
       const n = first ? first.dims[0]! : 0;
       if (profiling) {
-        post({ type: 'output', seq: m.seq, n, scores: await stagedBatch(profiling, feeds, n) });
+        output(m.seq, n, await stagedBatch(profiling, feeds, n));
         if (profiling.passes.length >= profiling.want.passes) await finishStages(profiling);
         return;
       }
@@ -94,7 +105,14 @@ async function handle(m: ToWorker): Promise<void> {
         session = await fullSession();
       }
       const out = await session.run(feeds, fetches);
-      post({ type: 'output', seq: m.seq, n, scores: fetches.map((name) => outputAsFloat(out[name]!, name)) });
+      output(m.seq, n, fetches.map((name) => outputAsFloat(out[name]!, name)));
+      return;
+    }
+    case 'flush': {
+      features!.flush();
+      const chunks = done;
+      done = [];
+      port.postMessage({ type: 'flushed', chunks, kinds: features!.kinds } satisfies FromWorker, chunkBuffers(chunks));
       return;
     }
     case 'latency': {
@@ -112,6 +130,26 @@ async function handle(m: ToWorker): Promise<void> {
   }
 }
 
+/** A batch's scores to the job, or the features they make, whichever the job asked for. */
+function output(seq: number, n: number, scores: (Float32Array | Float64Array)[]): void {
+  if (!features) return post({ type: 'output', seq, n, scores });
+  features.add(scores, n);
+  const chunks = done;
+  done = [];
+  port.postMessage({ type: 'output', seq, n, chunks } satisfies FromWorker, chunkBuffers(chunks));
+}
+
+function copyChunk(chunk: TraceChunk): TraceChunk {
+  const out: TraceChunk = {};
+  for (const [k, v] of Object.entries(chunk) as [keyof TraceChunk, NonNullable<TraceChunk[keyof TraceChunk]>][]) out[k] = v.slice();
+  return out;
+}
+
+/** The chunks' own buffers (copies made here), moved to the job rather than copied again. */
+function chunkBuffers(chunks: TraceChunk[]): ArrayBuffer[] {
+  return chunks.flatMap((c) => Object.values(c).map((v) => v.buffer as ArrayBuffer));
+}
+
 function fullSession(): Promise<ort.InferenceSession> {
   return createSession({ path: modelPath }, settings);
 }
@@ -123,7 +161,11 @@ async function startStages(want: ProfileRequest): Promise<Profiling | undefined>
     phase({ phase: 'cutting the model into stages', done: 0, total: 2, unit: 'steps' });
     const split = await splitStages(modelPath, fetches);
     phase({ phase: 'making the stage sessions', done: 1, total: 2, unit: 'steps' });
-    const timer = await StageTimer.create(split.stages, settings);
+    // The stages as cut from the model, not re-cut for this CPU (split-optimize.ts): the re-cut
+    // makes and verifies a dozen sessions, which cost a 50,000-sample job on the sample model 7 %
+    // of its time. Only convolution stages differ (their NCHWc hand-overs, about 8 % of the model
+    // on the sample), and the profile says which stages it timed.
+    const timer = await StageTimer.create(split.stages, { ...settings, optimize: false });
     return { timer, want, passes: [], batch: 0, last: undefined, prepSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     if (!isStudioError(e)) throw e;
