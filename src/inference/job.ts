@@ -290,9 +290,9 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
 /**
  * The intra-op thread count when the request names none, and why: every core. The job's own
  * work (reading batches, features, storing) is a few percent of onnxruntime's, so a core kept
- * back for it would idle most of the time, and onnxruntime scales with cores on the models this
- * runs (BERT-base: 1.8x from 1 to 2 threads). The features move into the worker between runs
- * then (FeatureSite), so the job's work does not stall onnxruntime's parallel loops.
+ * back for it would idle most of the time, while onnxruntime's kernels (convolutions, matrix
+ * products) use every core they get. The features move into the worker between runs then
+ * (FeatureSite), so the job's work does not stall onnxruntime's parallel loops.
  */
 export function defaultThreads(): { threads: number; why: string } {
   const cores = availableParallelism();
