@@ -196,7 +196,8 @@ interface DriveOptions {
  * onnxruntime computing the next batch, for free. When onnxruntime has every core, work here
  * takes a core from it in the middle of its parallel loops, and the whole loop waits for that
  * thread: computing the features in the worker between two runs costs only their own time
- * (on the sample model at 2 threads, 50,000 samples: features here cost 7-10 % of the job).
+ * (on the sample model at 2 threads, 50,000 samples, the job without its features ran 7 % faster
+ * against the bare loop: 0.974 against 0.908, one run on a loaded 2-core machine).
  */
 type FeatureSite = 'job' | 'worker';
 
