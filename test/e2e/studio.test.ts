@@ -130,11 +130,16 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('inference-result').waitFor({ timeout: 120_000 });
     const text = await page.getByTestId('inference-result').innerText();
     assert.match(text, /samples × \d+ exits/);
+    // The thread count and why, and what the latency profile measured.
+    assert.match(text, /\d+ threads?: /);
+    assert.match(await page.getByTestId('latency-summary').innerText(), /median of \d+ timed batches of 128/);
     await screen('04-inference');
-    // The model screen now shows the measured latency profile.
+    // The model screen now shows the measured latency profile, with its spread and how it was timed.
     await nav('Model').click();
     await drewData('chart-latency');
     await drewData('chart-cost-models');
+    assert.match(await page.getByTestId('latency-how').innerText(), /Median and interquartile range of \d+ timed passes at batch 128, timed as the \d+ stages a deployment runs, on the inference’s own batches/);
+    await screen('04b-model-latency');
   });
 
   step('trace screen draws its diagnostics', async () => {
