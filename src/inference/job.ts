@@ -18,7 +18,7 @@ import type { ModelInfo } from '../model/types.js';
 import { sha256Path } from '../store/assets.js';
 import type { Store } from '../store/store.js';
 import { defaultCosts } from '../trace/costs.js';
-import { describeShard, shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
+import { shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
 import type { TraceExit } from '../trace/types.js';
 import { copyBatch, WorkerChannel } from './channel.js';
 import { chooseProvider } from './providers.js';
@@ -101,7 +101,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
   // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
   let newModelId: number | undefined;
   try {
-    if (shard?.samples === 0) throw inputError(dataPath, `${describeShard(shard)} holds no samples: use at most ${whole.samples} shards`);
+    if (shard?.samples === 0) throw inputError(dataPath, `shard ${shard.index}/${shard.count} of ${shard.total} samples would be empty: use at most ${shard.total} shards`);
     // Labels are checked before the run too: a bad labels file must not cost a whole inference.
     let labels: Int32Array | undefined = dataset.labels;
     if (req.labels) {

@@ -136,6 +136,6 @@ test('an output path that cannot be written is refused before any inference', as
   await assert.rejects(recordToFile({ model: mlp, data: X, out: tmp.file('s.tsv') }), /\.npz/);
   mkdirSync(tmp.file('folder.npz'));
   await assert.rejects(recordToFile({ model: mlp, data: X, out: tmp.file('folder.npz') }), /is a folder/);
-  await assert.rejects(recordToFile({ model: mlp, data: X, shard: { index: 0, count: 200 }, out: tmp.file('empty.npz') }), /shard 0\/200 \(no samples of 101\) holds no samples: use at most 101 shards/);
+  await assert.rejects(recordToFile({ model: mlp, data: X, shard: { index: 0, count: 200 }, out: tmp.file('empty.npz') }), /shard 0\/200 of 101 samples would be empty: use at most 101 shards/);
   assert.ok(!existsSync(tmp.file('empty.npz')));
 });
