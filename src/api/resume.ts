@@ -12,7 +12,7 @@ import { command } from './command.js';
 import type { CommandContext } from './context.js';
 import { emptyInput } from './schemas.js';
 
-/** Payload fields that are file paths, per command: stored absolute so a rerun works from any folder. */
+/** Payload fields that are file paths (or lists of them), per command: stored absolute so a rerun works from any folder. */
 const PATH_FIELDS: Record<string, readonly string[]> = {
   'trace.infer': ['model', 'data', 'labels'],
   'trace.import': ['path', 'labels'],
@@ -26,7 +26,11 @@ export function recordedRequest(name: string, input: unknown): JobRequest {
   const fields = PATH_FIELDS[name];
   if (!fields || typeof input !== 'object' || input === null) return { command: name, payload: input };
   const payload: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-  for (const f of fields) if (typeof payload[f] === 'string') payload[f] = resolve(payload[f] as string);
+  for (const f of fields) {
+    const v = payload[f];
+    if (typeof v === 'string') payload[f] = resolve(v);
+    else if (Array.isArray(v)) payload[f] = v.map((p: unknown) => (typeof p === 'string' ? resolve(p) : p));
+  }
   return { command: name, payload };
 }
 

@@ -24,9 +24,22 @@ export const inferInput = z
   })
   .strict();
 
+/** Shard I of N, I from 0 (a Kubernetes completion index is one as it is). */
+export const shardSpec = z
+  .object({ index: z.number().int().nonnegative(), count: z.number().int().positive().max(1_000_000) })
+  .strict()
+  .refine((s) => s.index < s.count, { message: 'the shard index must be below the shard count (0 to N-1)' });
+
+/** trace.record: an inference written to an .npz instead of the database, optionally one shard of the data. */
+export const recordInput = inferInput
+  .omit({ force: true, name: true })
+  .extend({ out: path, shard: shardSpec.optional() })
+  .strict();
+
 export const importInput = z
   .object({
-    path,
+    /** One file, or the shard files of one job (merged in shard order). */
+    path: z.union([path, z.array(path).min(1).max(100_000)]),
     labelColumn: z.string().min(1).optional(),
     labels: path.optional(),
     costs: z.array(z.number().nonnegative()).min(2).optional(),

@@ -48,7 +48,12 @@ export interface DatasetParts {
 
 /** Readers that can read any range on demand (npy, npz, images). */
 export function makeDataset(parts: DatasetParts): Dataset {
-  const { readers, samples } = parts;
+  return datasetOver(parts, 0, parts.samples);
+}
+
+/** The samples [first, first + samples) of the readers' data, as a Dataset; slices share the readers. */
+function datasetOver(parts: DatasetParts, first: number, samples: number): Dataset {
+  const { readers } = parts;
   const inputs = readers.map((r) => r.input);
   const dataset: Dataset = {
     path: parts.path,
@@ -58,8 +63,8 @@ export function makeDataset(parts: DatasetParts): Dataset {
       const size = effectiveBatchSize(batchSize, inputs);
       return {
         async *[Symbol.asyncIterator]() {
-          for (let start = 0; start < samples; start += size) {
-            const count = Math.min(size, samples - start);
+          for (let start = first; start < first + samples; start += size) {
+            const count = Math.min(size, first + samples - start);
             const batch: Batch = {};
             for (const r of readers) {
               batch[r.input.name] = { type: r.input.type, dims: [count, ...r.sampleDims], data: await r.read(start, count) };
@@ -69,10 +74,16 @@ export function makeDataset(parts: DatasetParts): Dataset {
         },
       };
     },
+    slice(from: number, count: number): Dataset {
+      if (!Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > samples) {
+        throw new StudioError(`samples [${from}, ${from + count}) are not within the ${samples} samples of ${parts.path}`);
+      }
+      return datasetOver(parts, first + from, count);
+    },
     async close() {
       await parts.close?.();
     },
   };
-  if (parts.labels) dataset.labels = parts.labels.length > samples ? parts.labels.subarray(0, samples) : parts.labels;
+  if (parts.labels) dataset.labels = parts.labels.subarray(first, first + samples);
   return dataset;
 }

@@ -42,6 +42,11 @@ export interface Dataset {
   labels?: Int32Array;
   /** Batches of at most batchSize samples, in order; memory O(batch). */
   batches(batchSize: number): AsyncIterable<Batch>;
+  /**
+   * Samples [first, first + count) as a dataset of their own, read lazily from
+   * the same file (a shard of a cluster job). Closing either closes the file.
+   */
+  slice(first: number, count: number): Dataset;
   close(): Promise<void>;
 }
 

@@ -11,14 +11,15 @@ import { basename, resolve } from 'node:path';
 import { readLabels } from '../data/labels.js';
 import { openDataset } from '../data/open.js';
 import type { Batch, Dataset, ImageOptions } from '../data/types.js';
-import { CancelledError, StudioError } from '../errors.js';
+import { CancelledError, StudioError, inputError } from '../errors.js';
 import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
 import type { ModelInfo } from '../model/types.js';
 import { sha256Path } from '../store/assets.js';
 import type { Store } from '../store/store.js';
-import { normalizeCosts } from '../trace/features.js';
-import type { CostSource, TraceExit } from '../trace/types.js';
+import { defaultCosts } from '../trace/costs.js';
+import { shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
+import type { TraceExit } from '../trace/types.js';
 import { copyBatch, WorkerChannel } from './channel.js';
 import { chooseProvider } from './providers.js';
 import { Featurizer, type ScoreKind } from './featurize.js';
@@ -38,6 +39,8 @@ export interface InferRequest {
   force?: boolean;
   image?: ImageOptions;
   name?: string;
+  /** Record only this shard of the (limited) dataset. */
+  shard?: ShardSpec;
 }
 
 export interface InferProgress {
@@ -58,6 +61,8 @@ export interface InferResult {
   reused: boolean;
   ep: string;
   warnings: string[];
+  /** Where the recorded shard lies in the dataset, when one was asked for. */
+  shard?: ShardPlace;
 }
 
 export interface JobHooks {
@@ -84,22 +89,27 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     throw new StudioError(`${modelPath}: --probs needs every exit to have the same number of classes; found ${exits.map((e) => `${e.name}: ${e.classes}`).join(', ')}`, { file: modelPath });
   }
   // Opening the dataset validates it against the model's inputs: bad data fails here, before any work.
-  const dataset = await openDataset(dataPath, selected.inputs, {
+  const whole = await openDataset(dataPath, selected.inputs, {
     ...(req.limit !== undefined ? { limit: req.limit } : {}),
     ...(req.image ? { image: req.image } : {}),
     ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
   });
+  // A shard reads only its block of samples; labels are checked against the whole dataset, then cut the same way.
+  const shard = req.shard ? shardPlace(req.shard, whole.samples) : undefined;
+  const dataset = shard ? whole.slice(shard.first, shard.samples) : whole;
   let traceId: number | undefined;
   // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
   let newModelId: number | undefined;
   try {
+    if (shard?.samples === 0) throw inputError(dataPath, `shard ${shard.index}/${shard.count} of ${shard.total} samples would be empty: use at most ${shard.total} shards`);
     // Labels are checked before the run too: a bad labels file must not cost a whole inference.
     let labels: Int32Array | undefined = dataset.labels;
     if (req.labels) {
       const file = resolve(req.labels);
       // With --limit only the first labels apply; without it, the counts must match.
-      labels = await readLabels(file, req.limit !== undefined ? dataset.samples : undefined);
-      if (labels.length !== dataset.samples) throw new StudioError(`${file}: ${labels.length} labels for ${dataset.samples} samples in ${dataPath}`, { file });
+      labels = await readLabels(file, req.limit !== undefined ? whole.samples : undefined);
+      if (labels.length !== whole.samples) throw new StudioError(`${file}: ${labels.length} labels for ${whole.samples} samples in ${dataPath}`, { file });
+      if (shard) labels = labels.subarray(shard.first, shard.first + shard.samples);
     }
     const [dataSha, labelsSha] = await Promise.all([sha256Path(dataPath), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
@@ -108,7 +118,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       if (found && (!req.probs || found.hasProbs)) {
         return {
           traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
-          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [],
+          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [], ...(shard ? { shard } : {}),
         };
       }
     }
@@ -132,11 +142,12 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const datasetId = store.assets.upsertDataset(dataPath, dataSha, dataset.format, out.samples);
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
-      meta: { ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings },
+      meta: { ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}) },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,
       samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: out.latencyMs, reused: false, ep: out.ep, warnings: out.warnings,
+      ...(shard ? { shard } : {}),
     };
   } catch (e) {
     if (traceId !== undefined) store.traces.abort(traceId);
@@ -250,23 +261,12 @@ async function closeWorker(worker: Worker, ch: WorkerChannel): Promise<void> {
   if (outcome === 'late') await worker.terminate();
 }
 
-/** MACs when the graph gave them, else measured latency, else equal steps. */
-function defaultCosts(exits: TraceExit[]): { costs: number[]; costSource: CostSource } {
-  const macs = exits.map((e) => e.macs ?? 0);
-  if (macs[macs.length - 1]! > 0 && macs.every((m, i) => i === 0 || m >= macs[i - 1]!)) {
-    return { costs: Array.from(normalizeCosts(macs)), costSource: 'macs' };
-  }
-  const lat = exits.map((e) => e.latencyMs ?? 0);
-  if (lat[lat.length - 1]! > 0) {
-    // Measured timings are noisy: keep them cumulative (non-decreasing).
-    for (let i = 1; i < lat.length; i++) lat[i] = Math.max(lat[i]!, lat[i - 1]!);
-    return { costs: Array.from(normalizeCosts(lat)), costSource: 'latency' };
-  }
-  return { costs: exits.map((_, i) => (i + 1) / exits.length), costSource: 'uniform' };
-}
-
 function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: string, req: InferRequest): string {
-  const identity = { model: info.sha256, data: dataSha, exits, labels: labelsSha, limit: req.limit ?? null, image: req.image ?? null, labelColumn: req.labelColumn ?? null };
+  // A shard joins the identity only when given, so the keys of whole-dataset traces stored earlier stay valid.
+  const identity = {
+    model: info.sha256, data: dataSha, exits, labels: labelsSha, limit: req.limit ?? null, image: req.image ?? null, labelColumn: req.labelColumn ?? null,
+    ...(req.shard ? { shard: req.shard } : {}),
+  };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 

@@ -1,11 +1,11 @@
 /** Writing a stored trace back out: a prediction matrix (.tsv) or an .npz, so it round-trips through import-trace. */
-import { createWriteStream, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { accessSync, constants, createWriteStream, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, extname } from 'node:path';
 import { once } from 'node:events';
 import { zipSync } from 'fflate';
 import { encodeNpy } from '../data/npy.js';
 import { StudioError, writeError } from '../errors.js';
-import { NPZ_META, type NpzMeta } from './npz-format.js';
+import { NPZ_META, type NpzMeta, type NpzRecording } from './npz-format.js';
 import type { Trace } from './types.js';
 
 export async function exportTrace(trace: Trace, out: string): Promise<void> {
@@ -42,7 +42,12 @@ async function writeMatrix(trace: Trace, out: string): Promise<void> {
   await once(ws, 'finish');
 }
 
-function writeTraceNpz(trace: Trace, out: string): void {
+/**
+ * Writes a trace as an .npz, with what it was recorded from when known. The
+ * file appears whole or not at all (written aside, then renamed): a cluster
+ * job killed mid-write never leaves a shard file that looks complete.
+ */
+export function writeTraceNpz(trace: Trace, out: string, recording?: NpzRecording): void {
   const N = trace.samples;
   const K = trace.exits.length;
   const files: Record<string, Uint8Array> = {
@@ -54,7 +59,24 @@ function writeTraceNpz(trace: Trace, out: string): void {
   if (trace.margin) files['margin.npy'] = encodeNpy('float', [N, K], trace.margin);
   if (trace.probs) files['probs.npy'] = encodeNpy('float', [N, K, trace.classes], trace.probs);
   if (trace.labels) files['labels.npy'] = encodeNpy('int32', [N], trace.labels);
-  const meta: NpzMeta = { format: 'exit-studio/trace', version: 1, classes: trace.classes, costSource: trace.costSource, exits: trace.exits };
+  const meta: NpzMeta = { format: 'exit-studio/trace', version: 1, classes: trace.classes, costSource: trace.costSource, exits: trace.exits, ...(recording ? { recording } : {}) };
   files[NPZ_META] = new TextEncoder().encode(JSON.stringify(meta, null, 2));
-  writeFileSync(out, zipSync(files, { level: 0 }));
+  const aside = `${out}.partial-${process.pid}`;
+  try {
+    writeFileSync(aside, zipSync(files, { level: 0 }));
+    renameSync(aside, out);
+  } catch (e) {
+    rmSync(aside, { force: true });
+    throw writeError(out, e);
+  }
+}
+
+/** Fails now, before a long job, when `out` cannot be written: no such folder, no permission, a folder in the way. */
+export function checkWritable(out: string): void {
+  try {
+    if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    accessSync(dirname(out), constants.W_OK);
+  } catch (e) {
+    throw writeError(out, e);
+  }
 }

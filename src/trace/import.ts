@@ -45,12 +45,17 @@ export async function importTrace(path: string, opts: ImportOptions = {}): Promi
   } else {
     throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
   }
+  return applyImportOptions(trace, path, opts);
+}
+
+/** The labels (--labels) and costs (--costs) given with an import, applied to the trace read from `source`. */
+export async function applyImportOptions(trace: Trace, source: string, opts: ImportOptions): Promise<Trace> {
   if (opts.labels) {
     const labels = await readLabels(opts.labels, trace.samples);
-    if (labels.length !== trace.samples) throw inputError(opts.labels, `${labels.length} labels for ${trace.samples} samples in ${path}`);
+    if (labels.length !== trace.samples) throw inputError(opts.labels, `${labels.length} labels for ${trace.samples} samples in ${source}`);
     trace.labels = labels;
   }
-  if (opts.costs) setCosts(trace, opts.costs, 'user', path);
+  if (opts.costs) setCosts(trace, opts.costs, 'user', source);
   return trace;
 }
 
@@ -76,7 +81,7 @@ async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
   const pred = a.pred!;
   if (pred.shape.length !== 2) throw inputError(path, `"pred" must be [N, K]; found [${pred.shape.join(', ')}]`);
   const [N, K] = pred.shape as [number, number];
-  const meta = readMeta(path);
+  const meta = readNpzMeta(path);
   const trace: Trace = {
     samples: N,
     exits: meta?.exits ?? Array.from({ length: K }, (_, k) => ({ name: `exit_${k + 1}` })),
@@ -114,7 +119,8 @@ async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
   return trace;
 }
 
-function readMeta(path: string): NpzMeta | undefined {
+/** The description an exported or recorded .npz carries (exits.json), or undefined when it has none. */
+export function readNpzMeta(path: string): NpzMeta | undefined {
   const files = unzipSync(readFileSync(path), { filter: (f) => f.name === NPZ_META });
   const bytes = files[NPZ_META];
   if (!bytes) return undefined;
