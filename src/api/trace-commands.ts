@@ -11,6 +11,7 @@ import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
+import { firstSample } from './first-sample.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, renameInput } from './schemas.js';
 
 /** Samples per timed batch when inspect measures the latency profile. */
@@ -18,7 +19,10 @@ const LATENCY_BATCH = 32;
 
 export const traceCommands = {
   'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string }> => {
-    const info = await inspectModel(resolve(input.path));
+    const info = await inspectModel(resolve(input.path), {
+      ...(input.data ? { sample: firstSample(resolve(input.data)) } : {}),
+      ...(input.dims ? { dims: input.dims } : {}),
+    });
     if (!input.latency) return info;
     // Timed on a synthetic batch: latency depends on shapes, not on values, for the models this targets.
     const l = await measureCascadeLatency(info, syntheticFeeds(info.inputs, LATENCY_BATCH), input.threads ? { threads: input.threads } : {});
