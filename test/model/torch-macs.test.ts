@@ -120,6 +120,26 @@ describe('MACs of torch-exported models', () => {
     await assert.rejects(inspectModel(join(dir, 'decoder.onnx'), { dims: { batch: 4 } }), /dim 'batch' is the batch: MACs are counted per sample/);
   });
 
+  it("ViT of torch's nn.TransformerEncoderLayer over conv patches (opset 17): exact", async (t) => {
+    if (!ready(t)) return;
+    const info = await inspectModel(join(dir, 'vit-patches.onnx'));
+    // Patches: a 4×4 stride-4 conv 1 → 48 over 28×28 gives 7×7 = 49 tokens, and the CLS token: 50 of width 48.
+    const patches = 48 * 7 * 7 * 16;
+    const layer = encoderLayer(50, 48, 96);
+    assert.deepEqual(info.exits.map((e) => e.macs), [1, 2, 3, 4].map((k) => patches + k * layer + 48 * 10));
+    assert.deepEqual(info.exits.map((e) => e.macsSource), new Array(4).fill('static'));
+  });
+
+  it('BERT-style encoder with an attention mask, two symbolic inputs sharing one length', async (t) => {
+    if (!ready(t)) return;
+    const info = await inspectModel(join(dir, 'bert.onnx'), { dims: { seq: 16 } });
+    // Per layer: Q, K, V and output projections are separate Linears (4 n d²), the rest as in encoderLayer; each exit a pooler d × d and a 5-class head.
+    const layer = encoderLayer(16, 32, 64);
+    assert.deepEqual(info.exits.map((e) => e.macs), [1, 2, 3].map((k) => k * layer + 32 * 32 + 32 * 5));
+    assert.deepEqual(info.exits.map((e) => e.macsSource), ['static', 'static', 'static']);
+    assert.deepEqual(info.macsBasis.inputs, [{ name: 'ids', shape: [1, 16] }, { name: 'mask', shape: [1, 16] }]);
+  });
+
   it('CNN with grouped, depthwise, dilated and transposed convolutions: exact', async (t) => {
     if (!ready(t)) return;
     const info = await inspectModel(join(dir, 'cnn.onnx'));
