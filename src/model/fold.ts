@@ -172,7 +172,9 @@ export function foldNode(n: OnnxNode, known: FoldedValues, shapeOf: (v: string) 
   }
   if (op === 'Cast') {
     const to = attrInt(n, 'to', 0);
-    if (a) set(INT_TYPES.has(to) ? a.v.map((d) => (typeof d === 'number' ? Math.trunc(d) : d)) : a.v, FLOAT_TYPES.has(to));
+    const BOOL = 9;
+    const cast = (d: Dim): Dim => (typeof d !== 'number' ? (to === BOOL ? null : d) : to === BOOL ? (d ? 1 : 0) : INT_TYPES.has(to) ? Math.trunc(d) : d);
+    if (a) set(a.v.map(cast), FLOAT_TYPES.has(to));
     return;
   }
   if (UNARY[op]) {
