@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/paths.js';
-import { cleanupTempModels, floatTensor, makeModel, makeTempDir, node, prng, randomFloats, valueInfo, writeTempModel } from '../helpers/onnx-builder.js';
+import { cleanupTempModels, makeTempDir, prng, randomFloats, writeTempModel } from '../helpers/onnx-builder.js';
+import { buildSeqModel, seqModelMacs } from '../helpers/seq-model.js';
 
 after(cleanupTempModels);
 
@@ -24,21 +25,9 @@ function writeNpy(path: string, shape: number[], values: Float32Array): void {
   writeFileSync(path, Buffer.concat([head, Buffer.from(values.buffer)]));
 }
 
-// x [batch, seq, 4] → h = x·W0 [4, 8] → exit 0 (mean over seq, 8 → 3); h·W1 [8, 8] → exit 1 (same head).
-const rand = prng(5);
-const model = writeTempModel(makeModel({
-  nodes: [
-    node('MatMul', ['x', 'w0'], ['h']), node('ReduceMean', ['h'], ['p0'], { axes: [1], keepdims: 0 }), node('Gemm', ['p0', 'head0'], ['exit_0'], { transB: 1 }),
-    node('MatMul', ['h', 'w1'], ['h1']), node('ReduceMean', ['h1'], ['p1'], { axes: [1], keepdims: 0 }), node('Gemm', ['p1', 'head1'], ['exit_1'], { transB: 1 }),
-  ],
-  initializers: [
-    floatTensor('w0', [4, 8], randomFloats(rand, 32, 0.5)), floatTensor('w1', [8, 8], randomFloats(rand, 64, 0.5)),
-    floatTensor('head0', [3, 8], randomFloats(rand, 24, 0.5)), floatTensor('head1', [3, 8], randomFloats(rand, 24, 0.5)),
-  ],
-  inputs: [valueInfo('x', ['batch', 'seq', 4])],
-  outputs: [valueInfo('exit_0', ['batch', 3]), valueInfo('exit_1', ['batch', 3])],
-}), 'seq-model.onnx');
-const macsAt = (seq: number): number[] => [seq * 4 * 8 + 8 * 3, seq * 4 * 8 + seq * 8 * 8 + 8 * 3];
+const rand = prng(6);
+const model = writeTempModel(buildSeqModel(), 'seq-model.onnx');
+const macsAt = seqModelMacs;
 
 interface InspectJson {
   exits: { name: string; macs: number; macsSource: string }[];
