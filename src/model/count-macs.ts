@@ -71,7 +71,8 @@ function bindInputs(inputs: TensorInfo[], opts: CountOptions): Bound {
       return value;
     });
     const fits = sample && sample.dims.length > 0 && (shape.length === 0 || sample.dims.length === shape.length);
-    bound.set(input.name, fits ? [1, ...sample.dims.slice(1)] : shape);
+    // A model with a fixed batch keeps it: the count is divided by it below.
+    bound.set(input.name, fits ? [shape[0] ?? 1, ...sample.dims.slice(1)] : shape);
   }
   for (const name of Object.keys(given)) {
     if (symbols.get(name) === 1 && !dims.some((d) => d.name === name)) throw new Error(`dim '${name}' is the batch: MACs are counted per sample, at batch 1`);
@@ -84,8 +85,10 @@ function bindInputs(inputs: TensorInfo[], opts: CountOptions): Bound {
   return { inputs: bound, symbols, dims, batch: first && first > 0 ? first : 1 };
 }
 
+/** The sample when it has exactly the bound dims (a fixed-batch model cannot take a batch of one), else zeros. */
 function feedsFor(inputs: TensorInfo[], bound: Bound, opts: CountOptions): Record<string, ort.Tensor> | string {
-  if (opts.sample && inputs.every((i) => opts.sample![i.name])) return opts.sample;
+  const sample = opts.sample;
+  if (sample && inputs.every((i) => sample[i.name]?.dims.join() === bound.inputs.get(i.name)!.join())) return sample;
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of inputs) {
     const dims = bound.inputs.get(input.name)!;
