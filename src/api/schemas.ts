@@ -4,7 +4,17 @@ import { z } from 'zod';
 const path = z.string().min(1, 'a file path is required');
 const id = z.number().int().positive();
 
-export const inspectInput = z.object({ path, latency: z.boolean().optional(), threads: z.number().int().positive().optional() }).strict();
+export const inspectInput = z
+  .object({
+    path,
+    latency: z.boolean().optional(),
+    threads: z.number().int().positive().optional(),
+    /** A dataset whose first sample gives the input shapes the MACs are counted at (a sequence length, an image size). */
+    data: path.optional(),
+    /** Values for symbolic input dims by name ("seq": 256), where no dataset gives them. */
+    dims: z.record(z.string().min(1), z.number().int().positive()).optional(),
+  })
+  .strict();
 
 export const inferInput = z
   .object({

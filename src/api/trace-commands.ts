@@ -14,6 +14,7 @@ import { importShards, isShardFile, type MergedRecording } from '../trace/merge-
 import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
+import { firstSample } from './first-sample.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, recordInput, renameInput } from './schemas.js';
 
 /** Samples per timed batch when inspect measures the latency profile. */
@@ -21,7 +22,10 @@ const LATENCY_BATCH = 32;
 
 export const traceCommands = {
   'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string }> => {
-    const info = await inspectModel(resolve(input.path));
+    const info = await inspectModel(resolve(input.path), {
+      ...(input.data ? { sample: firstSample(resolve(input.data)) } : {}),
+      ...(input.dims ? { dims: input.dims } : {}),
+    });
     if (!input.latency) return info;
     // Timed on a synthetic batch: latency depends on shapes, not on values, for the models this targets.
     const l = await measureCascadeLatency(info, syntheticFeeds(info.inputs, LATENCY_BATCH), input.threads ? { threads: input.threads } : {});

@@ -1,21 +1,26 @@
 /** inspectModel: everything the studio needs to know about a multi-exit ONNX model. */
 import { createHash } from 'node:crypto';
-import type { ExitInfo, IgnoredOutput, ModelInfo, TensorInfo } from './types.js';
+import type * as ort from 'onnxruntime-node';
+import type { ExitInfo, IgnoredOutput, MacsBasis, MacsSource, ModelInfo, TensorInfo } from './types.js';
+import { countMacs, type CountOptions, type NodeSource } from './count-macs.js';
 import { detectExits, type ExitCandidate } from './exits.js';
 import { ancestorNodes, indexGraph, type GraphIndex } from './graph.js';
 import { loadModel } from './load.js';
-import { nodeMacs, sumMacs } from './macs.js';
+import { sumMacs } from './macs.js';
 import { applySelection, orderExits, tooFewExits } from './order.js';
 import { probeOutputShapes } from './probe.js';
 import { toNumber } from './proto.js';
+import { withSmallConstants } from './shape-constants.js';
 import { declaredShape, merge, propagateShapes, tensorInfo } from './shapes.js';
 
-export interface InspectOptions {
+export interface InspectOptions extends Pick<CountOptions, 'dims'> {
+  /** One real sample (a batch of one) for the model's inputs: the MACs are counted at its shapes, and a probing run is fed with it. */
+  sample?: (inputs: TensorInfo[]) => Promise<Record<string, ort.Tensor> | undefined>;
   /** Exit names chosen by the user, in the order to use (overrides detection and depth order). */
   select?: string[];
   /** Return a ModelInfo even with fewer than two exits instead of throwing. */
   allowFewerExits?: boolean;
-  /** Run one sample through onnxruntime when an output's shape cannot be worked out statically (default true). */
+  /** Run the model once when an output's shape, or a shape the MAC count needs, cannot be worked out statically (default true). */
   probe?: boolean;
 }
 
@@ -27,7 +32,8 @@ function needsProbe(t: TensorInfo): boolean {
 
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<ModelInfo> {
   const loaded = await loadModel(path);
-  const { model, graph } = loaded;
+  const { model } = loaded;
+  const graph = await withSmallConstants(loaded);
   const g = indexGraph(path, graph);
   const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name ?? '')).map((v) => tensorInfo(v));
@@ -46,10 +52,15 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     });
   }
 
-  const costs = nodeMacs(g, shapes);
+  const sample = opts.sample ? await opts.sample(inputs) : undefined;
+  const costs = await countMacs({ ...loaded, graph }, g, opset, inputs, {
+    ...(opts.dims ? { dims: opts.dims } : {}),
+    ...(sample ? { sample } : {}),
+    ...(opts.probe === false ? { probe: false } : {}),
+  });
   warnings.push(...costs.warnings);
   const { exits: found, ignored: ignoredRaw } = detectExits(g, outputs);
-  const cost = (c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } => costed(g, costs.macs, c);
+  const cost = (c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } => costed(g, costs.macs, costs.source, costs.basis, c);
   const exits = orderExits(found.map(cost));
   const ignored: IgnoredOutput[] = ignoredRaw.map(({ candidate, ...i }) => {
     if (!candidate) return i;
@@ -67,6 +78,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     exits,
     ignored,
     totalMacs: sumMacs(costs.macs, g.topo),
+    macsBasis: costs.basis,
   };
   if (warnings.length) {
     const extra = warnings.length - MAX_WARNINGS;
@@ -77,7 +89,21 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
   return info;
 }
 
-function costed(g: GraphIndex, macs: number[], c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {
+/** Exact when every arithmetic node on the way was sized and no input dim was a guess. */
+function sourceOf(nodes: Set<number>, source: NodeSource[], basis: MacsBasis): MacsSource {
+  let probed = false;
+  for (const i of nodes) {
+    if (source[i] === 'unsized') return 'estimate';
+    if (source[i] === 'probed') probed = true;
+  }
+  if (basis.dims.some((d) => d.from === 'default')) return 'estimate';
+  return probed ? 'probed' : 'static';
+}
+
+function costed(g: GraphIndex, macs: number[], source: NodeSource[], basis: MacsBasis, c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {
   const ancestors = ancestorNodes(g, c.name);
-  return { name: c.name, classes: c.classes, kind: c.kind, squeeze: c.squeeze, macs: sumMacs(macs, ancestors), nodes: ancestors.size, ancestors };
+  return {
+    name: c.name, classes: c.classes, kind: c.kind, squeeze: c.squeeze,
+    macs: sumMacs(macs, ancestors), macsSource: sourceOf(ancestors, source, basis), nodes: ancestors.size, ancestors,
+  };
 }

@@ -102,6 +102,10 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('exits-table').waitFor({ timeout: 30_000 });
     const rows = await page.locator('[data-testid="exits-table"] tbody tr').count();
     assert.ok(rows >= 2, `expected two or more exits, got ${rows}`);
+    // How the MACs were counted: the input shapes, and per exit whether the count is exact.
+    assert.match(await page.getByTestId('macs-basis').innerText(), /^MACs per sample at \S+ \[1, [\d, ]+\]/);
+    const counts = await page.locator('[data-testid="exits-table"] tbody tr td:nth-child(6)').allInnerTexts();
+    assert.deepEqual(counts, counts.map(() => 'exact'));
     await drewData('chart-macs');
     await screen('02-model');
   });

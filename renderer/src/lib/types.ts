@@ -33,7 +33,19 @@ export interface ExitInfo {
   classes: number;
   kind: 'logits' | 'probs';
   macs: number;
+  /** static: sized from the graph; probed: shapes read from one run; estimate: a node unsized or an input dim assumed. */
+  macsSource: 'static' | 'probed' | 'estimate';
   nodes: number;
+}
+
+/** The input shapes the MAC counts are for and how they were obtained. */
+export interface MacsBasis {
+  inputs: { name: string; shape: number[] }[];
+  dims: { name: string; value: number; from: 'data' | 'user' | 'default' }[];
+  nodes: number;
+  probed: number;
+  probeFeed?: 'data' | 'zeros';
+  unsized: number;
 }
 
 export interface ModelInfo {
@@ -46,6 +58,8 @@ export interface ModelInfo {
   exits: ExitInfo[];
   ignored: { name: string; reason: string }[];
   totalMacs: number;
+  macsBasis: MacsBasis;
+  warnings?: string[];
   /** Measured cumulative latency per exit (ms per sample), when asked for. */
   latencyMs?: number[];
 }
