@@ -16,13 +16,12 @@
  * The event loop's delay is sampled every 10 ms (perf_hooks); the longest
  * stall and the 99th percentile are printed for each way, and their ratio.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { projectRoot } from '../src/paths.js';
-import { EngineClient, type EngineProcess } from '../src/server/engine-client.js';
+import { EngineClient } from '../src/server/engine-client.js';
+import { forkEngine } from '../src/server/engine-fork.js';
 import { JobRunner, type JobOutcome } from '../src/server/jobs.js';
 import { openStore, type Store } from '../src/store/store.js';
 
@@ -83,14 +82,7 @@ async function inProcess(matrix: string): Promise<Measured> {
 }
 
 async function engineHost(matrix: string): Promise<Measured> {
-  const client = new EngineClient((): EngineProcess => {
-    const child = fork(join(projectRoot(), 'dist', 'src', 'server', 'engine-process.js'), [], {
-      serialization: 'advanced',
-      env: { ...process.env, EXIT_STUDIO_DB: join(dir, 'engine-host.sqlite') },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    return { post: (m) => void child.send(m), onMessage: (l) => void child.on('message', l), onExit: (l) => void child.once('exit', l), kill: () => void child.kill() };
-  });
+  const client = new EngineClient(() => forkEngine({ env: { ...process.env, EXIT_STUDIO_DB: join(dir, 'engine-host.sqlite') } }));
   // Started (and loaded) before the clock runs, as the app starts it with the window.
   await client.run('warm', 'trace.list', {}, () => {});
   try {

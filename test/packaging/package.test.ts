@@ -19,7 +19,7 @@
  *   the same ones unpacked, the same names, the same native rebuild.
  */
 import assert from 'node:assert/strict';
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,8 @@ import sharp from 'sharp';
 import forgeConfig, { ignored as forgeIgnores } from '../../forge.config.js';
 import { documentationCandidates } from '../../electron/menu.js';
 import { projectRoot } from '../../src/paths.js';
-import { EngineClient, type EngineProcess } from '../../src/server/engine-client.js';
+import { EngineClient } from '../../src/server/engine-client.js';
+import { forkEngine } from '../../src/server/engine-fork.js';
 import type { JobOutcome } from '../../src/server/jobs.js';
 
 const root = projectRoot();
@@ -216,13 +217,8 @@ describe('the packaged engine runs', () => {
 
   before(() => {
     asar.extractAll(archive, app);
-    client = new EngineClient(
-      (): EngineProcess => {
-        // Started the way the app starts it: the packaged entry, with the environment (here the database's path).
-        const child = fork(join(app, 'dist', 'src', 'server', 'engine-process.js'), [], { cwd: dir, serialization: 'advanced', env: { ...process.env, EXIT_STUDIO_DB: db }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        return { post: (m) => void child.send(m), onMessage: (l) => void child.on('message', l), onExit: (l) => void child.once('exit', l), kill: () => void child.kill() };
-      },
-    );
+    // Started the way the app starts it: the packaged entry, with the environment (here the database's path).
+    client = new EngineClient(() => forkEngine({ entry: join(app, 'dist', 'src', 'server', 'engine-process.js'), env: { ...process.env, EXIT_STUDIO_DB: db }, cwd: dir }));
   });
   after(() => client.close());
 

@@ -6,7 +6,7 @@
  * desktop main process uses (EngineClient); only the process launcher differs.
  */
 import assert from 'node:assert/strict';
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +14,13 @@ import { after, before, describe, test } from 'node:test';
 import type { StudioEvent } from '../../src/api/context.js';
 import { projectRoot } from '../../src/paths.js';
 import { EngineClient, type EngineProcess } from '../../src/server/engine-client.js';
+import { engineEntry, forkEngine } from '../../src/server/engine-fork.js';
 import { parseHostReply, parseHostRequest } from '../../src/server/engine-protocol.js';
 import type { JobOutcome } from '../../src/server/jobs.js';
 import { openStore } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
 
-const ENTRY = join(projectRoot(), 'dist', 'src', 'server', 'engine-process.js');
+const ENTRY = engineEntry();
 
 const dir = mkdtempSync(join(tmpdir(), 'es-engine-host-'));
 const db = join(dir, 'studio.sqlite');
@@ -36,15 +37,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const children: ChildProcess[] = [];
 
 /** The launcher the tests use in place of utilityProcess.fork: the same module, a Node child with structured-clone IPC. */
-function forkEngine(entry = ENTRY): EngineProcess {
-  const child = fork(entry, [], { serialization: 'advanced', env: { ...process.env, EXIT_STUDIO_DB: db }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  return {
-    post: (m) => void child.send(m),
-    onMessage: (listener) => void child.on('message', listener),
-    onExit: (listener) => void child.once('exit', (code) => listener(code)),
-    kill: () => void child.kill(),
-  };
+function startEngine(entry = ENTRY): EngineProcess {
+  const proc = forkEngine({ entry, env: { ...process.env, EXIT_STUDIO_DB: db } });
+  children.push(proc.child);
+  return proc;
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -73,7 +69,7 @@ function error(o: JobOutcome): { message: string; kind: string } {
 }
 
 describe('the engine host answers serve mode’s job protocol from its own process', () => {
-  const client = new EngineClient(() => forkEngine());
+  const client = new EngineClient(() => startEngine());
   after(() => client.close());
 
   test('a command runs in the engine process and its result comes back', async () => {
@@ -154,7 +150,7 @@ describe('the engine host answers serve mode’s job protocol from its own proce
 
 describe('the engine process ends cleanly, or says why it could not go on', () => {
   test('an engine that dies fails the requests in flight, and the next request starts a new engine', async () => {
-    const client = new EngineClient(() => forkEngine());
+    const client = new EngineClient(() => startEngine());
     const started = children.length;
     let killed = false;
     const job = run(client, 'doomed', 'policy.run', { traceId, policies: ['uee-ucb'], seeds: 400, name: 'killed' }, () => {
@@ -173,7 +169,7 @@ describe('the engine process ends cleanly, or says why it could not go on', () =
   });
 
   test('close() cancels the jobs, closes the database (its WAL is folded back) and the process exits 0', async () => {
-    const client = new EngineClient(() => forkEngine());
+    const client = new EngineClient(() => startEngine());
     let closing: Promise<void> | undefined;
     const job = run(client, 'busy', 'policy.run', { traceId, policies: ['uee-ucb'], seeds: 400, name: 'at close' }, () => {
       closing ??= client.close();
@@ -196,7 +192,7 @@ describe('the engine process ends cleanly, or says why it could not go on', () =
     mkdirSync(lonely, { recursive: true });
     copyFileSync(ENTRY, join(lonely, 'engine-process.js'));
     copyFileSync(join(projectRoot(), 'package.json'), join(lonely, 'package.json'));
-    const client = new EngineClient(() => forkEngine(join(lonely, 'engine-process.js')));
+    const client = new EngineClient(() => startEngine(join(lonely, 'engine-process.js')));
     const e = error(await client.run('x', 'trace.list', {}, () => {}));
     assert.match(e.message, /^the engine could not load \(.*engine-host\.js.*\); this request did not finish/);
     assert.equal(await exitOf(children.at(-1)!), 1);
@@ -204,7 +200,7 @@ describe('the engine process ends cleanly, or says why it could not go on', () =
   });
 
   test('an engine whose parent goes away shuts down by itself', async () => {
-    const child = fork(ENTRY, [], { serialization: 'advanced', env: { ...process.env, EXIT_STUDIO_DB: db }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { child } = forkEngine({ env: { ...process.env, EXIT_STUDIO_DB: db } });
     await new Promise<void>((ok) => child.once('message', () => ok()));
     child.disconnect();
     assert.equal(await exitOf(child), 0);
@@ -234,7 +230,7 @@ describe('host messages are checked on arrival', () => {
   });
 
   test('a malformed message reaching the engine is ignored and it keeps answering', async () => {
-    const proc = forkEngine();
+    const proc = startEngine();
     const child = children.at(-1)!;
     const replies: unknown[] = [];
     proc.onMessage((m) => replies.push(m));
