@@ -30,7 +30,7 @@ const metadata = require(join(dir, 'script', 'install-metadata.js'));
 
 if (!(metadata.requirements[platform] ?? []).includes('cuda12')) {
   console.error(
-    `setup:cuda: onnxruntime-node ${version} has no CUDA download for ${process.platform}-${process.arch} (only for linux-x64); \`exit-studio infer --ep cpu\` runs here, and the providers this build holds are the ones it lists.`,
+    `setup:cuda: onnxruntime-node ${version} has no CUDA download for ${process.platform}-${process.arch} (only for linux-x64); inference here runs on the providers the npm package ships for this platform.`,
   );
   process.exit(1);
 }
@@ -47,7 +47,7 @@ if (missing().length === 0) {
 
 console.error(`Fetching onnxruntime-node ${version}'s CUDA 12 libraries from NuGet (api.nuget.org, package Microsoft.ML.OnnxRuntime.Gpu.Linux)...`);
 const run = spawnSync(process.execPath, [join(dir, 'script', 'install.js'), '--onnxruntime-node-install=cuda12'], {
-  // The installer skips everything when told to by the variable that offline installs used to set.
+  // A leftover ONNXRUNTIME_NODE_INSTALL=skip (the old offline recipe) would win over the flag.
   env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12' },
   stdio: ['ignore', 'inherit', 'pipe'],
   encoding: 'utf8',
