@@ -46,12 +46,13 @@ if (missing().length === 0) {
 }
 
 console.error(`Fetching onnxruntime-node ${version}'s CUDA 12 libraries from NuGet (api.nuget.org, package Microsoft.ML.OnnxRuntime.Gpu.Linux)...`);
-const run = spawnSync(process.execPath, [join(dir, 'script', 'install.js'), '--onnxruntime-node-install=cuda12'], {
-  // A leftover ONNXRUNTIME_NODE_INSTALL=skip (the old offline recipe) would win over the flag.
-  env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12' },
-  stdio: ['ignore', 'inherit', 'pipe'],
-  encoding: 'utf8',
-});
+// ONNXRUNTIME_NODE_INSTALL=1 makes the installer fetch this platform's extras (cuda12 on linux-x64): a
+// named value such as `cuda12` falls through its flag parser as "not set", and "not set" under `npm run`
+// reads npm's variables for this project as onnxruntime's own checkout and quietly does nothing.
+const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: '1' };
+delete env.npm_config_local_prefix;
+delete env.npm_package_json;
+const run = spawnSync(process.execPath, [join(dir, 'script', 'install.js')], { env, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
 const left = missing();
 if (run.status === 0 && left.length === 0) {
   console.error(`Installed ${files.length} libraries in ${folder}. ${after}`);

@@ -111,6 +111,8 @@ describe('the downloads on request', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   // A port nothing listens on: connections are refused at once, on any machine, with or without a network.
   const nowhere = 'http://127.0.0.1:9/';
+  // The variables `npm run` sets for this project: onnxruntime's installer once mistook them for its own checkout and did nothing.
+  const npmRun = { npm_config_local_prefix: root, npm_package_json: join(root, 'package.json'), npm_lifecycle_event: 'setup' };
 
   test('npm start fetches Electron first; setup:electron says in one line what to do when it cannot', () => {
     assert.match(manifest.scripts['start']!, /^node scripts\/setup-electron\.mjs && /);
@@ -118,7 +120,7 @@ describe('the downloads on request', () => {
     const r = spawnSync(process.execPath, [join(root, 'scripts', 'setup-electron.mjs')], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, ELECTRON_MIRROR: nowhere, electron_config_cache: dir, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
+      env: { ...process.env, ...npmRun, ELECTRON_MIRROR: nowhere, electron_config_cache: dir, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
     });
     const electron = JSON.parse(readFileSync(require.resolve('electron/package.json'), 'utf8')) as { version: string };
     if (r.status === 0) {
@@ -139,7 +141,7 @@ describe('the downloads on request', () => {
       cwd: root,
       encoding: 'utf8',
       // onnxruntime's installer sends its requests through global-agent, which reads this proxy.
-      env: { ...process.env, GLOBAL_AGENT_HTTPS_PROXY: nowhere, GLOBAL_AGENT_HTTP_PROXY: nowhere },
+      env: { ...process.env, ...npmRun, GLOBAL_AGENT_HTTPS_PROXY: nowhere, GLOBAL_AGENT_HTTP_PROXY: nowhere },
     });
     const last = r.stderr.trim().split('\n').at(-1)!;
     if (process.platform !== 'linux' || process.arch !== 'x64') {
