@@ -11,12 +11,19 @@
  * Then memory: the peak resident size while inferring over SAMPLES and over
  * 5 x SAMPLES samples. Inference streams the data in batches and the trace to
  * the database in chunks, so the peak must not grow with the dataset.
+ *
+ * Last, the embedded sample as shipped (a compressed .npz, whose one member is
+ * inflated whole when opened) against the same images as a plain .npy (read
+ * batch by batch at file offsets): the whole `infer` wall time per sample,
+ * opening included, alternating rounds, and the peak resident size of each
+ * (target: the .npz no slower per sample than the .npy).
  */
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { encodeNpyHeader, readNpyArray, writeNpy } from '../src/data/npy.js';
+import { encodeNpyHeader, writeNpy } from '../src/data/npy.js';
+import { readNpz } from '../src/data/npz.js';
 import { runInference } from '../src/inference/job.js';
 import { inspectModel } from '../src/model/inspect.js';
 import { samplePaths } from '../src/paths.js';
@@ -63,7 +70,8 @@ async function main(): Promise<void> {
   const sample = samplePaths();
   const dir = mkdtempSync(join(tmpdir(), 'es-bench-'));
   try {
-    const src = await readNpyArray(sample.data, 'float');
+    const src = (await readNpz(sample.data, ['image']))['image'];
+    if (src?.dtype !== 'float') throw new Error(`${sample.data}: expected a float32 array "image"`);
     const per = src.shape.slice(1).reduce((a, b) => a * b, 1);
     const n0 = src.shape[0]!;
     const data = new Float32Array(SAMPLES * per);
@@ -103,6 +111,23 @@ async function main(): Promise<void> {
       peaks.push({ samples: n, mb: await peakRss(() => runInference(store, { model: sample.model, data: p, batch: BATCH, threads: THREADS, force: true })) });
       rmSync(p);
     }
+
+    // The sample as shipped (.npz) and as a plain .npy, same images, same settings; wall time of the whole job.
+    const asNpy = join(dir, 'sample.npy');
+    writeNpy(asNpy, 'float', src.shape, src.data as Float32Array);
+    const wallMsPerSample = async (path: string): Promise<number> => {
+      const t0 = performance.now();
+      await runInference(store, { model: sample.model, data: path, batch: BATCH, threads: THREADS, force: true });
+      return (performance.now() - t0) / n0;
+    };
+    const npzMs: number[] = [];
+    const npyMs: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      npzMs.push(await wallMsPerSample(sample.data));
+      npyMs.push(await wallMsPerSample(asNpy));
+    }
+    const npzPeak = await peakRss(() => runInference(store, { model: sample.model, data: sample.data, batch: BATCH, threads: THREADS, force: true }));
+    const npyPeak = await peakRss(() => runInference(store, { model: sample.model, data: asNpy, batch: BATCH, threads: THREADS, force: true }));
     store.close();
     const b = median(bareRates);
     const s = median(studioRates);
@@ -113,6 +138,11 @@ async function main(): Promise<void> {
     console.log(`  ratio studio / bare        ${(s / b).toFixed(3)}   (target >= 0.95)`);
     for (const p of peaks) console.log(`  peak RSS, ${String(p.samples).padStart(7)} samples   ${p.mb.toFixed(0).padStart(6)} MB`);
     console.log(`  peak RSS ratio (5x the data)  ${(peaks[1]!.mb / peaks[0]!.mb).toFixed(3)}   (O(batch): about 1)`);
+    const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(3)).join(', ');
+    console.log(`  the sample's ${n0} images, whole infer (open, inflate, infer, store, latency profile), ${ROUNDS} alternating rounds (median)`);
+    console.log(`  ${sample.data} (deflated, inflated whole)  ${median(npzMs).toFixed(3).padStart(7)} ms/sample   [${fmt(npzMs)}]   peak RSS ${npzPeak.toFixed(0)} MB`);
+    console.log(`  the same images as .npy (read by batch)   ${median(npyMs).toFixed(3).padStart(7)} ms/sample   [${fmt(npyMs)}]   peak RSS ${npyPeak.toFixed(0)} MB`);
+    console.log(`  ratio .npz / .npy time per sample  ${(median(npzMs) / median(npyMs)).toFixed(3)}   (target <= 1.05)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
