@@ -104,10 +104,13 @@ export async function openNpz(path: string, inputs: TensorInfo[], options?: Data
     const to = input.type as NumericType;
     return {
       input, type: to, sampleDims,
-      // A copy, not a view: a batch that owns its buffer moves to the inference worker as is, where a view
-      // would be cloned with the whole member behind it (31 MB per batch for the embedded sample).
-      read: (start, count) =>
-        castOrFail(file, `input "${input.name}"`, a.data.slice(start * F, (start + count) * F), a.dtype, to, start, F),
+      read: (start, count) => {
+        const rows = a.data.subarray(start * F, (start + count) * F);
+        // A copy, not a view (a cast makes one anyway): a batch that owns its buffer moves to the inference
+        // worker as is, where a view would be cloned with the whole member behind it (31 MB per batch for the
+        // embedded sample).
+        return a.dtype === to ? rows.slice() : castOrFail(file, `input "${input.name}"`, rows, a.dtype, to, start, F);
+      },
     };
   });
   let labels: Int32Array | undefined;
