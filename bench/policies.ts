@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     ok: fit.ms < 10_000,
   });
 
-  // 5. EENet against maxprob@budget on the embedded sample's trace (a real 4-exit CNN on 2,000 Fashion-MNIST
+  // 5. EENet against maxprob@budget on the embedded sample's trace (a real 4-exit CNN on the 10,000 Fashion-MNIST test
   // images), supervised and not: the bar is the budget within 2 % and accuracy >= maxprob@budget - 0.5 points.
   const sample = samplePaths();
   if (existsSync(sample.model) && existsSync(sample.data) && existsSync(sample.labels)) {

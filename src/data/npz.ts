@@ -4,7 +4,8 @@
  * name (`x.npy` feeds input `x`).
  *
  * A zip member can only be inflated whole, so each needed member is held in
- * memory once it is opened; batches are still cut from it lazily, one at a time.
+ * memory once it is opened; batches are still cut from it lazily, one at a
+ * time, each into a buffer of its own.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { unzipSync, zipSync, type Unzipped } from 'fflate';
@@ -103,8 +104,13 @@ export async function openNpz(path: string, inputs: TensorInfo[], options?: Data
     const to = input.type as NumericType;
     return {
       input, type: to, sampleDims,
-      read: (start, count) =>
-        castOrFail(file, `input "${input.name}"`, a.data.subarray(start * F, (start + count) * F), a.dtype, to, start, F),
+      read: (start, count) => {
+        const rows = a.data.subarray(start * F, (start + count) * F);
+        // A copy, not a view (a cast makes one anyway): a batch that owns its buffer moves to the inference
+        // worker as is, where a view would be cloned with the whole member behind it (31 MB per batch for the
+        // embedded sample).
+        return a.dtype === to ? rows.slice() : castOrFail(file, `input "${input.name}"`, rows, a.dtype, to, start, F);
+      },
     };
   });
   let labels: Int32Array | undefined;

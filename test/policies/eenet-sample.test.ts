@@ -1,5 +1,5 @@
 // EENet's bar on a real trace: the embedded sample model (a 4-exit CNN) on its
-// 2,000 Fashion-MNIST test images. "In supervised mode on the sample model's
+// 10,000 Fashion-MNIST test images. "In supervised mode on the sample model's
 // trace, EENet meets its budget within 2 %, and its accuracy is at least that
 // of the max-probability threshold calibrated to the same budget, less 0.5
 // points." Both are fitted in hindsight on the whole trace (EENet's default,

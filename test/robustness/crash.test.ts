@@ -14,16 +14,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { invoke } from '../../src/api/commands.js';
-import { encodeNpyHeader, parseNpyHeader } from '../../src/data/npy.js';
+import { encodeNpyHeader } from '../../src/data/npy.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import type { Trace } from '../../src/trace/types.js';
+import { sampleImages } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-crash-'));
 const db = join(dir, 'studio.sqlite');
@@ -108,15 +109,13 @@ function checkAfterKill(): Store {
 
 /** `count` samples of the embedded sample's images, tiled, as one .npy. */
 function tiledNpy(path: string, count: number): void {
-  const bytes = readFileSync(sample.data);
-  const h = parseNpyHeader(bytes, sample.data);
-  const body = bytes.subarray(h.dataOffset, h.dataOffset + h.dataBytes);
-  const per = h.dataBytes / h.shape[0]!;
+  const { dtype, shape, body } = images;
+  const per = body.length / shape[0]!;
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, encodeNpyHeader(h.dtype, [count, ...h.shape.slice(1)]));
+    writeSync(fd, encodeNpyHeader(dtype, [count, ...shape.slice(1)]));
     for (let left = count; left > 0; ) {
-      const n = Math.min(left, h.shape[0]!);
+      const n = Math.min(left, shape[0]!);
       writeSync(fd, body, 0, n * per);
       left -= n;
     }
@@ -128,10 +127,13 @@ function tiledNpy(path: string, count: number): void {
 let beforeId = 0;
 let beforeRunId = 0;
 let beforePrint: Record<string, string | number> = {};
+let images: Awaited<ReturnType<typeof sampleImages>>;
 
-before(() => {
-  // What is stored before any kill: a trace with probabilities and labels, and a run on it.
-  beforeId = cliJson<{ traceId: number }>(['infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--name', 'before']).traceId;
+before(async () => {
+  images = await sampleImages();
+  // What is stored before any kill: a trace with probabilities and labels, and a run on it. The first 2,000
+  // samples: the 60-seed run killed below is sized for a trace this long (seconds per few seeds).
+  beforeId = cliJson<{ traceId: number }>(['infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--limit', '2000', '--name', 'before']).traceId;
   beforeRunId = cliJson<{ runs: { runId: number }[] }>(['run', String(beforeId), '--policy', 'dee', '--seeds', '3']).runs[0]!.runId;
   const store = openStore(db);
   beforePrint = fingerprint(store.traces.load(beforeId));

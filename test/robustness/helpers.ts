@@ -1,4 +1,7 @@
-/** Shared pieces of the robustness tests: hand-made .npy bytes and a fingerprint of what the store holds. */
+/** Shared pieces of the robustness tests: hand-made .npy bytes, the sample's images, and a fingerprint of what the store holds. */
+import { readNpz } from '../../src/data/npz.js';
+import type { NumericType } from '../../src/data/elements.js';
+import { samplePaths } from '../../src/paths.js';
 import type { Store } from '../../src/store/store.js';
 
 /** A .npy with any header text (lying, garbage, anything) and `bodyBytes` zero bytes after it. */
@@ -15,6 +18,15 @@ export function npyWithHeader(dict: string, bodyBytes: number): Uint8Array {
 /** A minimal .npy with any descr, for dtypes the writer does not produce. */
 export function npyWithDescr(descr: string, shape: number[], bodyBytes: number): Uint8Array {
   return npyWithHeader(`{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`, bodyBytes);
+}
+
+/** The embedded sample's images (its .npz member inflated): raw float32 bytes in C order, and their shape. */
+export async function sampleImages(): Promise<{ dtype: NumericType; shape: number[]; body: Uint8Array }> {
+  const path = samplePaths().data;
+  const a = (await readNpz(path, ['image']))['image'];
+  if (!a) throw new Error(`${path}: no "image" array`);
+  const d = a.data;
+  return { dtype: a.dtype, shape: a.shape, body: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) };
 }
 
 /** Row counts of every table that a command could write to. */
