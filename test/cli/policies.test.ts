@@ -122,3 +122,51 @@ test('a policy the trace cannot serve is refused before any work, saying what to
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /wizard/);
 });
+
+test('policies --json: every policy with its parameters as JSON Schema; run --help lists the flags made from them', () => {
+  type Catalog = { policies: { id: string; title: string; kind: string; needs: string[]; params: { type: string; properties: Record<string, { type: string; description?: string }> } }[] };
+  const c = json<Catalog>('policies');
+  assert.ok(c.policies.length >= 12, `${c.policies.length} policies`);
+  for (const p of c.policies) {
+    assert.ok(p.id && p.title && ['online', 'fitted', 'baseline'].includes(p.kind), p.id);
+    assert.equal(p.params.type, 'object', p.id);
+  }
+  const eenet = c.policies.find((p) => p.id === 'eenet')!;
+  assert.deepEqual(eenet.needs, ['probs', 'confidence', 'entropy']);
+  assert.deepEqual(Object.keys(eenet.params.properties), ['budget', 'warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
+  const human = cli('policies');
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /^eenet:BUDGET {2}\(fitted\) EENet/m);
+  const help = cli('run', '--help');
+  assert.equal(help.code, 0);
+  for (const flag of ['--alpha', '--bins', '--budget', '--warmup', '--refit-every', '--epochs', '--hidden', '--lr', '--beta', '--param']) assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
+});
+
+test("EENet's hidden units, learning rate and beta are set from the command line, shared or for one policy", (t) => {
+  if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
+  const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--limit', '300', '--threads', '1');
+  const id = String(inf.traceId);
+  type Learned = { runs: { runId: number; learned: { kind: string; model: { hidden: number } } }[] };
+  const shared = json<Learned>('run', id, '--policy', 'eenet:0.5', '--hidden', '4', '--lr', '0.05', '--beta', '2', '--epochs', '3', '--seeds', '1');
+  assert.equal(shared.runs[0]!.learned.model.hidden, 4);
+  const shown = json<{ config: { params: Record<string, number> } }>('runs', 'show', String(shared.runs[0]!.runId));
+  assert.deepEqual(shown.config.params, { budget: 0.5, warmup: 0, refitEvery: 0, epochs: 3, hidden: 4, lr: 0.05, beta: 2 });
+  // --param POLICY.NAME=VALUE reaches that policy alone; the run's --hidden stays for the others.
+  const scoped = json<Learned>('run', id, '--policy', 'eenet:0.5', '--policy', 'eenet:0.7', '--param', 'eenet.hidden=5', '--epochs', '2', '--seeds', '1');
+  assert.deepEqual(scoped.runs.map((r) => r.learned.model.hidden), [5, 5]);
+  const bad = [
+    [['--hidden', 'x'], /--hidden must be a whole number in \[1, 1024\]; got "x"/],
+    [['--hidden', '0'], /policy "eenet:0.5": hidden must be a whole number in \[1, 1024\]; got 0/],
+    [['--param', 'nope=1'], /no policy has a parameter named nope/],
+    [['--param', 'dee.alpha=0.1'], /dee is not one of the chosen policies/],
+    [['--param', 'eenet.alpha=0.1'], /eenet has no parameter alpha/],
+  ] as const;
+  for (const [args, why] of bad) {
+    const r = cli('run', id, '--policy', 'eenet:0.5', '--seeds', '1', ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+  const unread = cli('run', id, '--policy', 'last', '--bins', '4', '--seeds', '1');
+  assert.equal(unread.code, 0);
+  assert.match(unread.stderr, /no chosen policy reads --bins/);
+});
