@@ -12,6 +12,7 @@ export { gridRounds, lttb } from './decimate.js';
 export { UeeUcb } from './uee-ucb.js';
 export { Dee, deeOptimalRule, confidenceBin } from './dee.js';
 export { EENetPolicy } from './eenet-policy.js';
+export { CeeBert, CEEBERT_GRID } from './ceebert.js';
 export { fitEENet, eenetDataFromTrace, eenetForward, fillThresholds, type EENetData, type EENetFit, type EENetEpoch, type EENetFitOptions } from './eenet.js';
 export { FixedExit } from './fixed.js';
 export { RandomExit } from './random.js';

@@ -3,6 +3,7 @@
  * holds). The spec parser, the CLI's flags and help, `exit-studio policies`,
  * the Policy lab's form and policy.run's payload checks all read this list.
  */
+import { ceebert } from './ceebert.js';
 import { dee } from './dee.js';
 import { eenet } from './eenet-policy.js';
 import { fixed, last } from './fixed.js';
@@ -17,6 +18,7 @@ import { ueeUcb } from './uee-ucb.js';
 export const policyModules: readonly PolicyModule[] = [
   ueeUcb,
   dee,
+  ceebert,
   eenet,
   last,
   fixed,

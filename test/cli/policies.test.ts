@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { call } from '../../src/api/commands.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
 import { openStore } from '../../src/store/store.js';
+import { bestArmInHindsight } from '../helpers/ceebert-arms.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-cli-policy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,4 +170,27 @@ test("EENet's hidden units, learning rate and beta are set from the command line
   const unread = cli('run', id, '--policy', 'last', '--bins', '4', '--seeds', '1');
   assert.equal(unread.code, 0);
   assert.match(unread.stderr, /no chosen policy reads --bins/);
+});
+
+test('run --policy ceebert --lambda 0.3 --seeds 5 --json learns the best threshold in hindsight (runs[0].learned.threshold)', (t) => {
+  if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
+  const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--threads', '1');
+  const r = json<{ runs: { runId: number; learned: { kind: string; threshold: number; thresholds: number[] } }[] }>('run', String(inf.traceId), '--lambda', '0.3', '--policy', 'ceebert', '--seeds', '5');
+  const store = openStore(db);
+  let best: number;
+  try {
+    best = bestArmInHindsight(store.traces.load(inf.traceId), 0.3);
+  } finally {
+    store.close();
+  }
+  assert.equal(r.runs[0]!.learned.kind, 'thresholds');
+  assert.equal(r.runs[0]!.learned.threshold, best);
+  assert.deepEqual(r.runs[0]!.learned.thresholds, [best, best, best, 0]);
+  // The exported file carries the rule a deployment applies, with the threshold it settled on.
+  const out = join(dir, 'ceebert.json');
+  assert.equal(cli('export', String(r.runs[0]!.runId), '--out', out).code, 0);
+  const file = JSON.parse(readFileSync(out, 'utf8')) as { policy: { spec: string; params: Record<string, unknown> }; decision: { threshold: number } };
+  assert.equal(file.policy.spec, 'ceebert');
+  assert.deepEqual(file.policy.params, { c: 2, update: 'lower' });
+  assert.equal(file.decision.threshold, best);
 });

@@ -152,6 +152,10 @@ describe('policies', () => {
     const deeForm = policyFields(byId.get('dee')!);
     assert.equal(deeForm.arg, undefined);
     assert.deepEqual(deeForm.rest.map((f) => [f.name, f.control, f.step, f.initial]), [['alpha', 'number', 'any', 1], ['bins', 'number', 1, 10]]);
+    const cee = policyFields(byId.get('ceebert')!).rest.find((f) => f.name === 'update')!;
+    assert.equal(cee.control, 'select');
+    assert.deepEqual(cee.options, ['lower', 'order', 'chosen']);
+    assert.equal(cee.initial, 'lower');
     const eenetForm = policyFields(byId.get('eenet')!);
     assert.equal(eenetForm.arg?.name, 'budget');
     assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
@@ -177,6 +181,7 @@ describe('policies', () => {
     assert.match(describeLearned({ kind: 'eenet', model: { classes: 2, hidden: 1, exits: [] }, thresholds: [0.5, 0] }), /EENet.*0\.5, 0/);
     assert.equal(describeLearned({ kind: 'fixed', exit: 0, exitName: 'early' }), 'always exits at early');
     assert.match(describeLearned({ kind: 'thresholds', measure: 'entropy', direction: 'below', thresholds: [0.25, 0] }), /entropy ≤ 0.25/);
+    assert.equal(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.8, 0.8, 0], threshold: 0.8 }), 'maxProb ≥ 0.8, one threshold shared by every exit but the last');
     assert.equal(describeLearned(null), '—');
   });
 

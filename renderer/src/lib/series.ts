@@ -193,6 +193,7 @@ export function describeLearned(learned: LearnedPolicy | null | undefined, exitN
     case 'random':
       return `random exit, shares ${learned.shares.map(fmt).join(' / ')}`;
     case 'thresholds':
+      if (learned.threshold !== undefined) return `${learned.measure} ≥ ${fmt(learned.threshold)}, one threshold shared by every exit but the last`;
       return `${learned.measure} ${learned.direction === 'below' ? '≤' : '≥'} ${learned.thresholds.map(fmt).join(', ')} (per exit; the last always exits)`;
     case 'patience':
       return `exit after ${learned.patience} agreeing exits in a row`;

@@ -13,6 +13,10 @@ const schema = z.object({
   /** 'above': exit at k when measure >= thresholds[k]; 'below': when <= . */
   direction: z.enum(['above', 'below']),
   thresholds: z.array(z.number().nullable()),
+  /** A shared-threshold bandit (CeeBERT): the one threshold it settled on, shared by exits 1..K-1. */
+  threshold: z.number().optional(),
+  /** A shared-threshold bandit: each arm of its grid with its mean reward Q and update count N. */
+  arms: z.array(z.object({ threshold: z.number(), q: z.number(), n: z.number() })).optional(),
 });
 
 export const thresholdsRule: DecisionRule<typeof schema> = {
