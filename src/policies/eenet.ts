@@ -21,7 +21,6 @@ import { Adam, EENetModel } from './eenet-model.js';
 import { commonThreshold, refineThresholds, type RuleProblem } from './eenet-thresholds.js';
 import { Rng } from './rng.js';
 
-
 /** Training data: everything a fully computed sample shows, plus the target "exit k is right". */
 export interface EENetData {
   n: number;
@@ -116,6 +115,7 @@ function inputOf(data: EENetData, s: number, k: number, q: Float64Array, qOff: n
   for (let j = 0; j < k; j++) x[xOff + C + 2 + j] = q[qOff + j]!;
 }
 
+/** A score clamped to [0, 1], as the scorer and the policy both clamp it. */
 export const clamp01 = (u: number): number => (u < 0 ? 0 : u > 1 ? 1 : u);
 
 /** Forward pass over all of data: clamped scores q (n*K) and assignment a (n*K). */

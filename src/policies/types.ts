@@ -71,7 +71,7 @@ export interface PolicyEnv {
   /**
    * The whole trace, for the baselines that are defined in hindsight (oracle,
    * budget-calibrated thresholds, EENet fitted offline). Learning policies
-   * never read it; the spec table says which policies do.
+   * never read it; each module says whether it does (usesHindsight).
    */
   hindsight: Trace;
   /** Cancels long work inside a policy (an EENet fit) when a run is cancelled. */

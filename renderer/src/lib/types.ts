@@ -1,10 +1,13 @@
 /**
  * The shapes the views read, as they arrive over a transport (JSON: typed
- * arrays are plain arrays, NaN is null). Written from src/api's outputs but
- * not imported from there: the renderer is built on its own and never pulls
- * engine code into the page. test/renderer/wire-contract.ts checks at compile
- * time that each command's output still fits the type declared here.
+ * arrays are plain arrays, NaN is null). Most are written from src/api's
+ * outputs; the policy types are imported from the engine as types only, which
+ * brings no engine code into the page (the engine files they come from must
+ * stay free of Node's own types: svelte-check reads them with the page's
+ * settings). test/renderer/wire-contract.ts checks at compile time that each
+ * command's output still fits the type declared here.
  */
+import type { LearnedPolicy } from '../../../src/policies/rules/index.js';
 
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
@@ -133,7 +136,6 @@ export interface RunSummary {
 export type { LearnedPolicy } from '../../../src/policies/rules/index.js';
 export type { PolicyDescription } from '../../../src/policies/registry.js';
 export type { ParamJsonSchema, ParamsJsonSchema } from '../../../src/policies/params.js';
-import type { LearnedPolicy } from '../../../src/policies/rules/index.js';
 
 /** One epoch of an EENet fit (src/policies/eenet.ts). */
 export interface EENetEpoch {

@@ -39,14 +39,15 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     name: { type: 'string' },
     'label-column': { type: 'string' },
   });
-  const ctx = env.context(str(p, 'db'), signal);
-  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const policies = list(p, 'policy');
   if (policies.length === 0) throw new UsageError('give at least one --policy (e.g. --policy uee-ucb --policy dee)');
+  // Flags are read before a TRACE file is imported: a mistyped value costs no import.
+  const { params, entries } = readParams(p, policies);
+  const ctx = env.context(str(p, 'db'), signal);
+  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const costsText = str(p, 'costs');
   const named = ['trace', 'macs', 'latency', 'uniform'] as const;
   const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
-  const { params, entries } = readParams(p, policies);
   const unread = unreadParams(params, policies);
   if (unread.length) env.out.note(`note: no chosen policy reads ${unread.map((n) => `--${kebab(n)}`).join(', ')} (\`exit-studio policies\` lists who reads what)`);
   const r = await call(ctx, 'policy.run', {
