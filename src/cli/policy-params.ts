@@ -78,17 +78,24 @@ export function unreadParams(params: ParamValues, policies: string[]): string[] 
   return Object.keys(params).filter((name) => !(shared.get(name)?.users ?? []).some((id) => chosen.has(id)));
 }
 
-/** The help of the parameter flags: name, the policies that read it, what it is, its domain and default. */
+/** The help of the parameter flags: name, domain and default, then what it means to each policy that reads it. */
 export function paramHelp(): string {
   const rows = [...sharedParams()].map(([name, { schema, users }]) => {
     const flag = `--${kebab(name)}${schema.type === 'boolean' ? '' : ` ${kebab(name).toUpperCase()}`}`;
     const dflt = schema.default === undefined ? '' : `; default ${String(schema.default)}`;
-    return { flag, text: `${schema.title ?? name} (${users.join(', ')}): ${domainText(schema)}${dflt}` };
+    // Policies that mean the same by it share one line.
+    const byMeaning = new Map<string, string[]>();
+    for (const id of users) {
+      const d = paramsJsonSchema(policyModule(id)!).properties[name]?.description ?? '';
+      byMeaning.set(d, [...(byMeaning.get(d) ?? []), id]);
+    }
+    const meanings = [...byMeaning].map(([d, ids]) => `${ids.join(', ')}: ${d}`);
+    return { flag, text: `${schema.title ?? name}: ${domainText(schema)}${dflt}`, meanings };
   });
   const w = Math.max(...rows.map((r) => r.flag.length));
   return [
     'Policy parameters, each for every chosen policy that reads it (--param NAME=VALUE is the same;',
     '--param POLICY.NAME=VALUE sets one policy alone; `exit-studio policies` describes them all):',
-    ...rows.map((r) => `  ${r.flag.padEnd(w)}  ${r.text}`),
+    ...rows.flatMap((r) => [`  ${r.flag.padEnd(w)}  ${r.text}`, ...r.meanings.map((m) => `  ${''.padEnd(w)}    ${m}`)]),
   ].join('\n');
 }

@@ -3,7 +3,6 @@ import { call } from '../../api/commands.js';
 import { domainText } from '../../policies/params.js';
 import { flag, parse, str } from '../args.js';
 import type { CliEnv } from '../context.js';
-import { paramHelp } from '../policy-params.js';
 
 export const usage = 'policies [--json]\n                                   the policies `run` knows, with what each needs and its parameters';
 
@@ -24,5 +23,6 @@ export async function run(argv: string[], env: CliEnv): Promise<void> {
     }
   }
   env.out.line('');
-  env.out.line(paramHelp());
+  env.out.line('Give a parameter to `run` as a flag (--hidden 32, --refit-every 500: every chosen policy that reads it),');
+  env.out.line('or --param POLICY.NAME=VALUE for one policy alone; `exit-studio run --help` lists the flags.');
 }
