@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       store.close();
       for (const supervised of [true, false]) {
         for (const B of [0.3, 0.5, 0.7]) {
-          const t = time(() => runPolicySync(trace, 'eenet', { seeds: 1, budget: B, supervised }));
+          const t = time(() => runPolicySync(trace, 'eenet', { seeds: 1, params: { budget: B }, supervised }));
           const e = t.value.summary;
           const m = runPolicySync(trace, `maxprob@budget:${B}`, { seeds: 1 }).summary;
           const gap = (e.accuracy!.mean - m.accuracy!.mean) * 100;

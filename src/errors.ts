@@ -30,7 +30,7 @@ export function inputError(file: string, problem: string, cause?: unknown): Stud
  * folder in the way) is bad input; anything else is a failure while running.
  */
 export function writeError(out: string, e: unknown): StudioError {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const code = (e as { code?: string } | undefined)?.code;
   const why = code === 'ENOENT' ? 'no such folder to write into' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'ENOTDIR' ? 'part of the path is a file, not a folder' : undefined;
   if (why) return new StudioError(`${out}: cannot write: ${why}`, { file: out, kind: 'input', cause: e });
   return new StudioError(`${out}: cannot write (${e instanceof Error ? e.message : String(e)})`, { file: out, kind: 'runtime', cause: e });

@@ -1,5 +1,6 @@
 /** Payload schemas of the commands: what every transport (CLI, IPC, HTTP) must send. */
 import { z } from 'zod';
+import { checkPolicyEntries, liftFlatParams, paramValues, policyEntry } from './policy-input.js';
 
 const path = z.string().min(1, 'a file path is required');
 const id = z.number().int().positive();
@@ -67,29 +68,29 @@ export const emptyInput = z.object({}).strict();
 
 export const costSpec = z.union([z.array(z.number().nonnegative()).min(2), z.enum(['trace', 'macs', 'latency', 'uniform'])]);
 
-export const policyRunInput = z
-  .object({
-    traceId: id,
-    policies: z.array(z.string().min(1).max(100)).min(1).max(32),
-    seeds: z.number().int().positive().max(10000).optional(),
-    firstSeed: z.number().int().optional(),
-    lambda: z.number().nonnegative().optional(),
-    costs: costSpec.optional(),
-    supervised: z.boolean().optional(),
-    alpha: z.number().nonnegative().optional(),
-    bins: z.number().int().positive().max(1000).optional(),
-    budget: z.number().positive().optional(),
-    warmup: z.number().int().nonnegative().optional(),
-    refitEvery: z.number().int().positive().optional(),
-    epochs: z.number().int().positive().max(100000).optional(),
-    name: z.string().min(1).max(200).optional(),
-    /**
-     * An interrupted run of this very request (one policy) whose kept seeds are
-     * reused instead of replayed; job.rerun sets it.
-     */
-    resumeFrom: id.optional(),
-  })
-  .strict();
+export const policyRunInput = z.preprocess(
+  liftFlatParams,
+  z
+    .object({
+      traceId: id,
+      policies: z.array(policyEntry).min(1).max(32),
+      seeds: z.number().int().positive().max(10000).optional(),
+      firstSeed: z.number().int().optional(),
+      lambda: z.number().nonnegative().optional(),
+      costs: costSpec.optional(),
+      supervised: z.boolean().optional(),
+      /** Values for every chosen policy that reads the name (the CLI's --alpha, --param NAME=VALUE). */
+      params: paramValues.optional(),
+      name: z.string().min(1).max(200).optional(),
+      /**
+       * An interrupted run of this very request (one policy) whose kept seeds are
+       * reused instead of replayed; job.rerun sets it.
+       */
+      resumeFrom: id.optional(),
+    })
+    .strict()
+    .superRefine(checkPolicyEntries),
+);
 
 export const idsInput = z.object({ ids: z.array(id).min(1).max(64) }).strict();
 export const tagInput = z.object({ id, tags: z.array(z.string().min(1).max(50)).max(32) }).strict();

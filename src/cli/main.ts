@@ -7,6 +7,7 @@
 import { isStudioError } from '../errors.js';
 import { makeEnv, type CliEnv } from './context.js';
 import { makeOutput } from './output.js';
+import { paramHelp } from './policy-params.js';
 import * as inspect from './commands/inspect.js';
 import * as infer from './commands/infer.js';
 import * as traces from './commands/traces.js';
@@ -15,16 +16,19 @@ import * as policies from './commands/policies.js';
 import * as deploy from './commands/deploy.js';
 import * as serve from './commands/serve.js';
 import * as rerun from './commands/rerun.js';
+import * as catalog from './commands/catalog.js';
 
 type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
 
-const table: Record<string, { run: Handler; usage: string }> = {
+/** usage: one line (or two) in the overview; help: what `COMMAND --help` adds below it. */
+const table: Record<string, { run: Handler; usage: string; help?: () => string }> = {
   inspect: { run: inspect.run, usage: inspect.usage },
   infer: { run: infer.run, usage: infer.usage },
   'import-trace': { run: traces.runImport, usage: traces.importUsage },
   traces: { run: traces.runTraces, usage: traces.tracesUsage },
   trace: { run: traces.runExport, usage: traces.exportUsage },
-  run: { run: policies.runRun, usage: policies.runUsage },
+  policies: { run: catalog.run, usage: catalog.usage },
+  run: { run: policies.runRun, usage: policies.runUsage, help: paramHelp },
   runs: { run: policies.runRuns, usage: policies.runsUsage },
   export: { run: policies.runExport, usage: policies.exportUsage },
   diagnose: { run: policies.runDiagnose, usage: policies.diagnoseUsage },
@@ -65,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = rest.includes('--json');
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`usage: exit-studio ${cmd.usage}\n`);
+    process.stdout.write(`usage: exit-studio ${cmd.usage}\n${cmd.help ? `\n${cmd.help()}\n` : ''}`);
     return 0;
   }
   const env = makeEnv(makeOutput(json));

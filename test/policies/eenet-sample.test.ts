@@ -36,7 +36,7 @@ const BUDGETS = [0.3, 0.5, 0.7];
 function checkBar(trace: Trace, supervised: boolean): string[] {
   const lines: string[] = [];
   for (const B of BUDGETS) {
-    const e = runPolicySync(trace, 'eenet', { seeds: 1, budget: B, supervised });
+    const e = runPolicySync(trace, 'eenet', { seeds: 1, params: { budget: B }, supervised });
     const m = runPolicySync(trace, `maxprob@budget:${B}`, { seeds: 1, supervised });
     const cost = e.summary.avgCost.mean;
     const acc = e.summary.accuracy!.mean;

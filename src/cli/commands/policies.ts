@@ -7,11 +7,12 @@ import { UsageError, flag, int, list, num, numbers, opt, parse, positional, posi
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
+import { kebab, paramFlags, readParams, unreadParams } from '../policy-params.js';
 import { interruptedLines } from './rerun.js';
 
 export const runUsage =
   'run TRACE --policy NAME [--policy NAME ...] [--seeds S] [--lambda L] [--costs c1,..|macs|latency|uniform] [--supervised]\n' +
-  '      [--alpha A] [--bins B] [--budget B] [--warmup N] [--refit-every R] [--epochs E] [--label-column NAME] [--db PATH] [--json]\n' +
+  '      [--PARAMETER VALUE ...] [--param [POLICY.]NAME=VALUE ...] [--label-column NAME] [--db PATH] [--json]\n' +
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
 export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
@@ -34,37 +35,30 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     lambda: { type: 'string' },
     costs: { type: 'string' },
     supervised: { type: 'boolean' },
-    alpha: { type: 'string' },
-    bins: { type: 'string' },
-    budget: { type: 'string' },
-    warmup: { type: 'string' },
-    'refit-every': { type: 'string' },
-    epochs: { type: 'string' },
+    ...paramFlags(),
     name: { type: 'string' },
     'label-column': { type: 'string' },
   });
-  const ctx = env.context(str(p, 'db'), signal);
-  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const policies = list(p, 'policy');
   if (policies.length === 0) throw new UsageError('give at least one --policy (e.g. --policy uee-ucb --policy dee)');
+  // Flags are read before a TRACE file is imported: a mistyped value costs no import.
+  const { params, entries } = readParams(p, policies);
+  const ctx = env.context(str(p, 'db'), signal);
+  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const costsText = str(p, 'costs');
   const named = ['trace', 'macs', 'latency', 'uniform'] as const;
   const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
-  const warmup = str(p, 'warmup');
+  const unread = unreadParams(params, policies);
+  if (unread.length) env.out.note(`note: no chosen policy reads ${unread.map((n) => `--${kebab(n)}`).join(', ')} (\`exit-studio policies\` lists who reads what)`);
   const r = await call(ctx, 'policy.run', {
     traceId,
-    policies,
+    policies: entries,
     ...opt('seeds', int(p, 'seeds')),
     ...opt('firstSeed', int(p, 'first-seed')),
     ...opt('lambda', num(p, 'lambda')),
     ...opt('costs', costs),
     supervised: flag(p, 'supervised'),
-    ...opt('alpha', num(p, 'alpha')),
-    ...opt('bins', int(p, 'bins')),
-    ...opt('budget', num(p, 'budget')),
-    ...opt('warmup', warmup === undefined ? undefined : Number(warmup)),
-    ...opt('refitEvery', int(p, 'refit-every')),
-    ...opt('epochs', int(p, 'epochs')),
+    ...(Object.keys(params).length ? { params } : {}),
     ...opt('name', str(p, 'name')),
   });
   env.out.endProgress();
