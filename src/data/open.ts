@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { TensorInfo } from '../model/types.js';
 import { inputError } from '../errors.js';
+import { notRegular, openError } from '../files/regular.js';
 import { openCsv } from './csv.js';
 import { IMAGE_EXTENSIONS, openImages } from './images.js';
 import { openJsonl } from './jsonl.js';
@@ -28,11 +29,12 @@ export async function openDataset(path: string, inputs: TensorInfo[], options?: 
   try {
     st = statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw inputError(path, code === 'ENOENT' ? 'no such file or folder' : `cannot read it (${code ?? String(e)})`, e);
+    throw openError(path, e, 'file or folder');
   }
   if (inputs.length === 0) throw inputError(path, 'the model has no inputs to feed');
   if (st.isDirectory()) return openImages(path, inputs, options);
+  const odd = notRegular(st);
+  if (odd) throw inputError(path, odd);
   const ext = extname(path).toLowerCase();
   const open = BY_EXTENSION[ext];
   if (!open) {
