@@ -80,7 +80,7 @@ export const traceCommands = {
   'trace.export': command(exportTraceInput, async (ctx, input) => {
     const trace = ctx.store.traces.load(input.id);
     const out = resolve(input.out);
-    await exportTrace(trace, out);
+    await exportTrace(trace, out, { force: input.force === true });
     return { path: out, samples: trace.samples, exits: trace.exits.length };
   }),
 };

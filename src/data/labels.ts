@@ -42,6 +42,19 @@ function labelCellProblem(cell: string): string | undefined {
   return `not a number (${cell.length} characters of text); labels are class indices, whole numbers from 0: is this the labels file?`;
 }
 
+/**
+ * Labels must name classes the model has: a label of 7 for a 5-class model
+ * is a labels file of other data, and every accuracy computed with it would
+ * be wrong without a word.
+ */
+export function checkLabelClasses(file: string, labels: Int32Array, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]! >= classes) {
+      throw inputError(file, `label ${i} is ${labels[i]}, but the model has ${classes} classes (0–${classes - 1}): are these the labels of this data and model?`);
+    }
+  }
+}
+
 /** Labels from a 1-D array (or [N, 1]), as read from .npy or .npz. */
 export function labelsFromArray(file: string, a: NpyArray): Int32Array {
   if (!(a.shape.length === 1 || (a.shape.length === 2 && a.shape[1] === 1))) {

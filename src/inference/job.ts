@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { readLabels } from '../data/labels.js';
+import { checkLabelClasses, readLabels } from '../data/labels.js';
 import { openDataset } from '../data/open.js';
 import type { Batch, Dataset, ImageOptions } from '../data/types.js';
 import { CancelledError, StudioError } from '../errors.js';
@@ -22,6 +22,7 @@ import type { CostSource, TraceExit } from '../trace/types.js';
 import { copyBatch, WorkerChannel } from './channel.js';
 import { chooseProvider } from './providers.js';
 import { Featurizer, type ScoreKind } from './featurize.js';
+import { checkScores } from './nonfinite.js';
 
 export interface InferRequest {
   model: string;
@@ -38,6 +39,8 @@ export interface InferRequest {
   force?: boolean;
   image?: ImageOptions;
   name?: string;
+  /** Feed NaN and Inf in the data to the model; refused by default. */
+  allowNonFinite?: boolean;
 }
 
 export interface InferProgress {
@@ -68,6 +71,25 @@ export interface JobHooks {
 
 const CHUNK_SAMPLES = 16384;
 
+/** How often a request waits to see whether the identical inference running elsewhere has finished. */
+const WAIT_MS = 500;
+
+/** Waits `ms`, or throws CancelledError as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError('inference'));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError('inference'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export async function runInference(store: Store, req: InferRequest, hooks: JobHooks = {}): Promise<InferResult> {
   const modelPath = resolve(req.model);
   const dataPath = resolve(req.data);
@@ -88,6 +110,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     ...(req.limit !== undefined ? { limit: req.limit } : {}),
     ...(req.image ? { image: req.image } : {}),
     ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
+    ...(req.allowNonFinite ? { allowNonFinite: true } : {}),
   });
   let traceId: number | undefined;
   // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
@@ -101,29 +124,40 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       labels = await readLabels(file, req.limit !== undefined ? dataset.samples : undefined);
       if (labels.length !== dataset.samples) throw new StudioError(`${file}: ${labels.length} labels for ${dataset.samples} samples in ${dataPath}`, { file });
     }
+    if (labels) checkLabelClasses(req.labels ? resolve(req.labels) : dataPath, labels, Math.max(...exits.map((e) => e.classes)));
     const [dataSha, labelsSha] = await Promise.all([sha256Path(dataPath), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
-    if (!req.force) {
-      const found = store.traces.findByKey(key);
-      if (found && (!req.probs || found.hasProbs)) {
-        return {
-          traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
-          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [],
-        };
-      }
-    }
-
     const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
-    const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
-    if (!knownModel) newModelId = modelId;
     const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
     const classes = Math.max(...exits.map((e) => e.classes));
-    traceId = store.traces.begin({
-      name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
-      source: 'inference', modelId, samples: 0, classes, exits: traceExits,
-      costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
-    });
-    const out = await drive(store, traceId, selected, dataset, { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
+    for (let waited = false; traceId === undefined; ) {
+      if (!req.force) {
+        const found = store.traces.findByKey(key);
+        if (found && (!req.probs || found.hasProbs)) {
+          if (newModelId !== undefined) store.assets.forgetUnusedModel(newModelId);
+          return {
+            traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
+            exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [],
+          };
+        }
+      }
+      const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
+      if (!knownModel) newModelId = modelId;
+      // The same inference started twice at once (two windows, two shells) runs once: the second waits and reuses it.
+      const started = store.traces.beginUnique({
+        name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
+        source: 'inference', key, modelId, samples: 0, classes, exits: traceExits,
+        costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
+      }, req.force === true);
+      if ('id' in started) {
+        traceId = started.id;
+        break;
+      }
+      if (!waited) hooks.onWarning?.(`the same inference is already running (trace ${started.running}); waiting for it, to reuse its trace (--force runs it again)`);
+      waited = true;
+      await pause(WAIT_MS, hooks.signal);
+    }
+    const out = await drive(store, traceId, selected, dataset, { modelPath, dataPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
     if (labels) store.traces.append(traceId, 0, { labels });
     traceExits.forEach((e, k) => {
       if (out.latencyMs[k] !== undefined) e.latencyMs = out.latencyMs[k];
@@ -149,6 +183,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
 interface DriveOptions {
   modelPath: string;
+  dataPath: string;
   ep: string;
   batch: number;
   threads: number;
@@ -204,6 +239,7 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
       if (inFlight === 0) break;
       const m = await ch.next('output');
       inFlight--;
+      checkScores(o.modelPath, o.dataPath, info.exits, m.scores, done, m.n);
       feats.add(m.scores, m.n);
       done += m.n;
       const secs = (performance.now() - t0) / 1000;

@@ -6,7 +6,7 @@ import { seconds } from '../output.js';
 
 export const usage =
   'infer MODEL DATA [--labels FILE] [--label-column NAME] [--exits a,b,..] [--ep cpu|cuda|...] [--batch N] [--threads N]\n' +
-  '      [--limit N] [--probs] [--force] [--mean m,..] [--std s,..] [--name NAME] [--db PATH] [--json]\n' +
+  '      [--limit N] [--probs] [--force] [--allow-nan] [--mean m,..] [--std s,..] [--name NAME] [--db PATH] [--json]\n' +
   '                                   run the model over a dataset and store its exit trace';
 
 export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
@@ -20,6 +20,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     limit: { type: 'string' },
     probs: { type: 'boolean' },
     force: { type: 'boolean' },
+    'allow-nan': { type: 'boolean' },
     mean: { type: 'string' },
     std: { type: 'string' },
     name: { type: 'string' },
@@ -42,6 +43,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     ...opt('name', str(p, 'name')),
     probs: flag(p, 'probs'),
     force: flag(p, 'force'),
+    ...(flag(p, 'allow-nan') ? { allowNonFinite: true } : {}),
     ...(mean || std ? { image: { ...opt('mean', mean), ...opt('std', std) } } : {}),
   });
   env.out.endProgress();

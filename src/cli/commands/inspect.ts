@@ -10,7 +10,7 @@ export const usage = 'inspect MODEL [--json]            inputs, outputs and dete
 export async function run(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, {});
   const path = positional(p, 0, 'MODEL (an .onnx file)');
-  const info = await call(env.context(str(p, 'db')), 'model.inspect', { path });
+  const info = await call(env.context(str(p, 'db'), undefined, 'read'), 'model.inspect', { path });
   if (flag(p, 'json')) {
     env.out.result(toJson(info));
     return;
