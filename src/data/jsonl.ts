@@ -45,7 +45,8 @@ function flatten(v: unknown, out: number[], nonFinite = false, depth = 0): numbe
   let shape: number[] | undefined;
   for (let i = 0; i < v.length; i++) {
     const s = flatten(v[i], out, nonFinite, depth + 1);
-    if (typeof s === 'string') return `[${i}]: ${s}`;
+    // The element's position, as [2][0]: the innermost problem with the path to it.
+    if (typeof s === 'string') return /^(\[\d+\])+: /.test(s) ? `[${i}]${s}` : `[${i}]: ${s}`;
     if (!shape) shape = s;
     else if (s.length !== shape.length || s.some((d, k) => d !== shape![k])) {
       return `ragged array: element [${i}] has shape ${formatDims(s)} but element [0] has ${formatDims(shape)}`;

@@ -75,6 +75,15 @@ function withArchive<T>(path: string, f: (npz: Npz) => T): T {
   }
 }
 
+async function withArchiveAsync<T>(path: string, f: (npz: Npz) => Promise<T>): Promise<T> {
+  const npz = openArchive(path);
+  try {
+    return await f(npz);
+  } finally {
+    npz.close();
+  }
+}
+
 /** A member's .npy header, read from its first bytes and checked against the size its entry declares. */
 function memberHeader(npz: Npz, m: ZipMember): NpyHeader {
   const label = `${npz.path}:${m.name}`;
@@ -89,7 +98,7 @@ function memberHeader(npz: Npz, m: ZipMember): NpyHeader {
 }
 
 /** The whole array of a member whose header was checked; a deflated one only within `budget` bytes. */
-function readArray(npz: Npz, m: ZipMember, budget: { left: number }): NpyArray {
+async function readArray(npz: Npz, m: ZipMember, budget: { left: number }): Promise<NpyArray> {
   if (m.method === 8) {
     if (m.size > budget.left) {
       throw inputError(
@@ -100,7 +109,7 @@ function readArray(npz: Npz, m: ZipMember, budget: { left: number }): NpyArray {
     }
     budget.left -= m.size;
   }
-  return decodeNpy(readMember(npz.zip, m), `${npz.path}:${m.name}`);
+  return decodeNpy(await readMember(npz.zip, m), `${npz.path}:${m.name}`);
 }
 
 function member(npz: Npz, name: string): ZipMember {
@@ -128,20 +137,20 @@ export function npzShapes(path: string, only?: string[]): Record<string, { dtype
 
 /** Reads every array (or those named) of an .npz file into memory, in C order, after checking every header. */
 export async function readNpz(path: string, only?: string[]): Promise<Record<string, NpyArray>> {
-  return withArchive(path, (npz) => {
+  return withArchiveAsync(path, async (npz) => {
     const names = (only ?? [...npz.arrays.keys()]).filter((n) => npz.arrays.has(n));
     const members = names.map((n) => member(npz, n));
     members.forEach((m) => memberHeader(npz, m));
     const budget = { left: inflateLimit() };
     const out: Record<string, NpyArray> = {};
-    names.forEach((n, i) => (out[n] = readArray(npz, members[i]!, budget)));
+    for (const [i, n] of names.entries()) out[n] = await readArray(npz, members[i]!, budget);
     return out;
   });
 }
 
 /** The raw bytes of one member (a JSON description, say), or undefined without one; at most `maxBytes`. */
-export function readNpzMember(path: string, name: string, maxBytes: number): Uint8Array | undefined {
-  return withArchive(path, (npz) => {
+export async function readNpzMember(path: string, name: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  return withArchiveAsync(path, async (npz) => {
     const m = npz.zip.members.find((x) => x.name === name);
     if (!m) return undefined;
     if (m.size > maxBytes) throw inputError(`${path}:${name}`, `holds ${m.size} bytes; at most ${maxBytes} are read`);
@@ -197,23 +206,25 @@ export async function openNpz(path: string, inputs: TensorInfo[], options?: Data
     }
 
     const budget = { left: inflateLimit() };
-    const readers: InputReader[] = planned.map(({ input, m, h, file, sampleDims }) => {
+    const readers: InputReader[] = [];
+    for (const { input, m, h, file, sampleDims } of planned) {
       if (m.method === 0) {
         // Stored: read in batches at the member's place in the file, like an .npy.
-        return npyInputReader(file, npz.zip.fd, { ...h, dataOffset: dataOffset(npz.zip, m) + h.dataOffset }, input, sampleDims);
+        readers.push(npyInputReader(file, npz.zip.fd, { ...h, dataOffset: dataOffset(npz.zip, m) + h.dataOffset }, input, sampleDims));
+        continue;
       }
-      const a = readArray(npz, m, budget);
+      const a = await readArray(npz, m, budget);
       const F = product(a.shape.slice(1));
       const to = input.type as NumericType;
-      return {
+      readers.push({
         input, type: to, sampleDims,
         read: (start: number, count: number) =>
           castOrFail(file, `input "${input.name}"`, a.data.subarray(start * F, (start + count) * F), a.dtype, to, start, F),
-      };
-    });
+      });
+    }
     let labels: Int32Array | undefined;
     if (labelMember) {
-      labels = labelsFromArray(`${path}:${labelMember.name}`, readArray(npz, labelMember, budget));
+      labels = labelsFromArray(`${path}:${labelMember.name}`, await readArray(npz, labelMember, budget));
       if (labels.length !== total) {
         throw inputError(path, `label array "${label}" has ${labels.length} labels but the inputs have ${total} samples`);
       }

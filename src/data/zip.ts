@@ -9,8 +9,9 @@
  * Members are read at their offsets in the open file, so a stored (not
  * deflated) member never has to be held in memory whole.
  */
-import { readSync } from 'node:fs';
-import { Inflate } from 'fflate';
+import { read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { constants as zlibConstants, inflateRaw, inflateRawSync } from 'node:zlib';
 import { excerpt, inputError, type StudioError } from '../errors.js';
 
 /** More members than any .npz of a dataset or a trace holds (one array per input or trace column). */
@@ -57,6 +58,7 @@ function readAt(fd: number, length: number, position: number): Buffer {
 }
 
 const u64 = (b: Buffer, at: number): number => Number(b.readBigUInt64LE(at));
+const inflateRawAsync = promisify(inflateRaw);
 
 /** Reads and checks an archive's central directory. */
 export function readZip(file: string, fd: number, size: number): ZipArchive {
@@ -150,58 +152,68 @@ export function dataOffset(zip: ZipArchive, m: ZipMember): number {
   return start;
 }
 
-/**
- * Inflates a deflated member into a buffer of `limit` bytes, feeding the
- * compressed bytes a slice at a time and stopping as soon as the output would
- * pass the limit: a bomb costs one slice's worth of work, not gigabytes.
- * Returns the bytes produced, and whether the stream had more.
- */
-function inflateUpTo(zip: ZipArchive, m: ZipMember, start: number, limit: number, stopWhenFull: boolean): { bytes: Uint8Array; more: boolean } {
-  const out = new Uint8Array(limit);
-  let got = 0;
-  let more = false;
-  const inflater = new Inflate((chunk) => {
-    const n = Math.min(chunk.length, limit - got);
-    out.set(chunk.subarray(0, n), got);
-    got += n;
-    if (n < chunk.length) more = true;
-  });
-  const step = 64 * 1024;
-  try {
-    for (let off = 0; off < m.compressedSize && !more && !(stopWhenFull && got === limit); off += step) {
-      const n = Math.min(step, m.compressedSize - off);
-      inflater.push(readAt(zip.fd, n, start + off), off + n >= m.compressedSize);
-    }
-  } catch (e) {
-    throw inputError(zip.file, `member ${excerpt(m.name, 64)} does not inflate (${e instanceof Error ? e.message : String(e)}): the archive is damaged`, e);
-  }
-  return { bytes: got === limit ? out : out.subarray(0, got), more };
+/** A member that does not inflate cleanly: the archive is damaged. */
+function damaged(zip: ZipArchive, m: ZipMember, why: string, e?: unknown): StudioError {
+  return inputError(zip.file, `member ${excerpt(m.name, 64)} ${why}: the archive is damaged`, e);
 }
 
 /**
  * The first `length` bytes of a member (fewer when it is shorter), inflating
  * only as much as that takes: for reading an .npy header before deciding
- * whether the whole member is worth inflating.
+ * whether the whole member is worth inflating. The compressed bytes are read
+ * a little at a time (a kilobyte of deflate inflates to a megabyte at most).
  */
 export function readPrefix(zip: ZipArchive, m: ZipMember, length: number): Uint8Array {
   const start = dataOffset(zip, m);
   const want = Math.min(length, m.size);
   if (m.method === 0) return readAt(zip.fd, want, start);
-  return inflateUpTo(zip, m, start, want, true).bytes;
+  for (let take = 1024; ; take *= 4) {
+    const n = Math.min(take, m.compressedSize);
+    let out: Buffer;
+    try {
+      // SYNC_FLUSH: a cut-off stream gives what it holds instead of an error.
+      out = inflateRawSync(readAt(zip.fd, n, start), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw damaged(zip, m, `does not inflate (${e instanceof Error ? e.message : String(e)})`, e);
+    }
+    if (out.length >= want || n === m.compressedSize) return out.subarray(0, want);
+  }
+}
+
+function readAtAsync(fd: number, length: number, position: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.alloc(length);
+    const step = (got: number): void => {
+      if (got === length) return resolve(buf);
+      read(fd, buf, got, length - got, position + got, (err, n) => {
+        if (err) reject(err);
+        else if (n === 0) resolve(buf.subarray(0, got));
+        else step(got + n);
+      });
+    };
+    step(0);
+  });
 }
 
 /**
  * A whole member, held to its declared size: a deflated stream that would
- * inflate past it (a zip bomb lying about its size) or fall short of it is
- * refused as damaged. The caller checks the declared size against what it is
- * willing to hold first.
+ * inflate past it (a zip bomb lying about its size) stops inflating at that
+ * size and is refused, as is one that falls short. The caller checks the
+ * declared size against what it is willing to hold first. Read and inflated
+ * off the event loop (zlib's thread pool).
  */
-export function readMember(zip: ZipArchive, m: ZipMember): Uint8Array {
+export async function readMember(zip: ZipArchive, m: ZipMember): Promise<Uint8Array> {
   const start = dataOffset(zip, m);
-  if (m.method === 0) return readAt(zip.fd, m.size, start);
-  const { bytes, more } = inflateUpTo(zip, m, start, m.size, false);
-  const damaged = (why: string): StudioError => inputError(zip.file, `member ${excerpt(m.name, 64)} ${why}: the archive is damaged`);
-  if (more) throw damaged(`inflates to more than the ${m.size} bytes its entry declares`);
-  if (bytes.length < m.size) throw damaged(`inflates to ${bytes.length} bytes, not the ${m.size} its entry declares`);
-  return bytes;
+  const bytes = await readAtAsync(zip.fd, m.compressedSize, start);
+  if (bytes.length < m.compressedSize) throw damaged(zip, m, 'is cut short');
+  if (m.method === 0) return bytes;
+  let out: Buffer;
+  try {
+    out = await inflateRawAsync(bytes, { maxOutputLength: Math.max(1, m.size) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw damaged(zip, m, `inflates to more than the ${m.size} bytes its entry declares`);
+    throw damaged(zip, m, `does not inflate (${e instanceof Error ? e.message : String(e)})`, e);
+  }
+  if (out.length !== m.size) throw damaged(zip, m, `inflates to ${out.length} bytes, not the ${m.size} its entry declares`);
+  return out;
 }

@@ -11,7 +11,8 @@ import { basename, extname } from 'node:path';
 import { readLines } from '../data/lines.js';
 import { excerpt, inputError, nameList } from '../errors.js';
 import { statRegular } from '../files/regular.js';
-import { MAX_EXITS, type Trace } from './types.js';
+import { MAX_EXITS } from '../model/types.js';
+import type { Trace } from './types.js';
 import { importCosts } from './costs.js';
 
 /** The longest row of a prediction matrix: a class number per exit is a short line. */

@@ -25,7 +25,8 @@ import { open, stat } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, ColumnData, Compressors, FileMetaData, SchemaElement } from 'hyparquet';
-import { inputError, StudioError } from '../errors.js';
+import { inputError, nameList, StudioError } from '../errors.js';
+import { MAX_EXITS } from '../model/types.js';
 import type { Trace } from './types.js';
 import { importCosts } from './costs.js';
 
@@ -104,7 +105,7 @@ function isFloatColumn(el: SchemaElement): boolean {
 }
 
 function quoteList(names: readonly string[]): string {
-  return names.map((x) => `"${x}"`).join(', ');
+  return nameList(names);
 }
 
 export async function readParquetTrace(path: string, opts: ParquetImportOptions = {}): Promise<Trace> {
@@ -164,6 +165,7 @@ export async function readParquetTrace(path: string, opts: ParquetImportOptions 
   if (K < 2) {
     throw inputError(path, `needs at least 2 exit columns (one predicted class per exit, in depth order); found ${K}${K ? ` (${quoteList(exitNames)})` : ''} among the columns ${quoteList(names)}`);
   }
+  if (K > MAX_EXITS) throw inputError(path, `has ${K} exit columns; the studio takes at most ${MAX_EXITS} exits`);
   const roles = new Map<string, Role>();
   exitCols.forEach((i, k) => {
     const el = top[i]!.element;

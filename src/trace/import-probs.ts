@@ -7,7 +7,8 @@ import { inputError } from '../errors.js';
 import type { NpyArray } from '../data/npy.js';
 import { toNumbers } from '../data/elements.js';
 import { featuresOf, rowsAreProbabilities, softmaxInto, type Features } from './features.js';
-import { MAX_EXITS as MOST_EXITS, type Trace } from './types.js';
+import { MAX_EXITS as MOST_EXITS } from '../model/types.js';
+import type { Trace } from './types.js';
 
 export type ScoreLayout = 'KNC' | 'NKC';
 

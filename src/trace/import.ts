@@ -18,7 +18,8 @@ import { readPredictionMatrix } from './import-matrix.js';
 import { readParquetTrace } from './import-parquet.js';
 import { traceFromScores, type ScoreLayout } from './import-probs.js';
 import { NPZ_META, type NpzMeta } from './npz-format.js';
-import { MAX_EXITS, type CostSource, type Trace } from './types.js';
+import { MAX_EXITS } from '../model/types.js';
+import type { CostSource, Trace } from './types.js';
 
 export interface ImportOptions {
   labelColumn?: string;
@@ -117,7 +118,7 @@ function checkExportedShapes(path: string, names: string[]): { N: number; K: num
 async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
   const { N, K } = checkExportedShapes(path, names);
   const a = await readNpz(path, ['pred', ...CONFIDENCE, 'probs', 'labels', 'costs'].filter((n) => names.includes(n)));
-  const meta = readMeta(path);
+  const meta = await readMeta(path);
   const trace: Trace = {
     samples: N,
     exits: meta?.exits ?? Array.from({ length: K }, (_, k) => ({ name: `exit_${k + 1}` })),
@@ -176,8 +177,8 @@ const metaSchema = z.object({
   })).max(MAX_EXITS),
 });
 
-function readMeta(path: string): NpzMeta | undefined {
-  const bytes = readNpzMember(path, NPZ_META, 1 << 20);
+async function readMeta(path: string): Promise<NpzMeta | undefined> {
+  const bytes = await readNpzMember(path, NPZ_META, 1 << 20);
   if (!bytes) return undefined;
   let raw: unknown;
   try {

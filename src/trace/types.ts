@@ -7,13 +7,6 @@
  * hot loop in cache. Column-wise typed arrays, never arrays of objects.
  */
 
-/**
- * The most exits a trace (and a model the studio runs) may have. Multi-exit
- * networks have a few dozen at most; a file or model claiming thousands is
- * refused at once rather than costing minutes of work per exit pair.
- */
-export const MAX_EXITS = 256;
-
 /** Where a trace's per-exit cost numbers came from. */
 export type CostSource = 'macs' | 'latency' | 'user' | 'layers' | 'uniform';
 
