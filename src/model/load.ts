@@ -28,7 +28,6 @@ async function readModelBytes(path: string): Promise<Uint8Array> {
     throw inputError(path, `cannot read the model file (${code ?? String(e)})`, e);
   }
   if (st.isDirectory()) throw inputError(path, 'is a folder, not an ONNX model file');
-  if (st.size === 0) throw inputError(path, 'file is empty (0 bytes), not an ONNX model');
   await sniffOnnx(path);
   try {
     return new Uint8Array(await readFile(path));
