@@ -15,7 +15,8 @@ import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import { CastRangeError, fromNumbers, isIntType } from './elements.js';
 import { labelProblem } from './labels.js';
 import type { Dataset, DatasetOptions } from './types.js';
-import { LineCursor, delimiterOf, looksLikeHeader, parseNumber, readLines, splitCells } from './text.js';
+import { eachLine } from './lines.js';
+import { LineCursor, delimiterOf, looksLikeHeader, parseNumber, splitCells } from './text.js';
 import { matchSampleDims, mismatch, singleInput, targetType } from './validate.js';
 
 interface Layout {
@@ -60,14 +61,14 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
   let rows = 0;
   let firstLine = 0;
   const labels: number[] = [];
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim() === '') continue;
+  await eachLine(path, (text, line) => {
+    if (text.trim() === '') return;
     if (!layout) {
       layout = layoutOf(path, text, line, options?.labelColumn);
       firstLine = line;
-      if (layout.header) continue;
+      if (layout.header) return;
     }
-    if (limit !== undefined && rows >= limit) break;
+    if (limit !== undefined && rows >= limit) return false;
     const cells = splitCells(text, layout.delimiter, { file: path, line });
     if (cells.length !== layout.columns) {
       throw inputError(path, `line ${line} has ${cells.length} cells but line ${firstLine} has ${layout.columns}; every row needs the same columns`);
@@ -83,7 +84,7 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
       if (c === layout.labelIndex) labels.push(v as number);
     }
     rows++;
-  }
+  });
   if (!layout) throw inputError(path, 'holds no rows');
   const samples = applyLimit(path, rows, options);
   const F = layout.features.length;

@@ -11,7 +11,8 @@ import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import { CastRangeError, fromNumbers, isIntType, type NumericType } from './elements.js';
 import { labelProblem } from './labels.js';
 import type { Dataset, DatasetOptions } from './types.js';
-import { LineCursor, readLines } from './text.js';
+import { eachLine } from './lines.js';
+import { LineCursor } from './text.js';
 import { formatDims, matchSampleDims, mismatch, product, targetType } from './validate.js';
 
 /** Deeper nesting than any tensor's rank: a line of "[[[[…" is refused, not recursed into until the stack ends. */
@@ -88,9 +89,9 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
   const nonFinite = options?.allowNonFinite === true;
   const labels: number[] = [];
   let rows = 0;
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim() === '') continue;
-    if (limit !== undefined && rows >= limit) break;
+  await eachLine(path, (text, line) => {
+    if (text.trim() === '') return;
+    if (limit !== undefined && rows >= limit) return false;
     const obj = parseObject(path, text, line);
     for (const slot of slots) {
       const key = slot.input.name;
@@ -119,7 +120,7 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
       labels.push(v as number);
     }
     rows++;
-  }
+  });
   const samples = applyLimit(path, rows, options);
   const cursor = new LineCursor(path, false);
   // All inputs come from the same lines: parse each batch once and hand each input its share.

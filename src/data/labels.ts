@@ -12,9 +12,9 @@ import { extname } from 'node:path';
 import { excerpt, inputError, nameList } from '../errors.js';
 import { statRegularSync } from '../files/regular.js';
 import { toNumbers } from './elements.js';
-import { MAX_DATA_LINE } from './lines.js';
+import { MAX_DATA_LINE, eachLine } from './lines.js';
 import { readNpyArray, type NpyArray } from './npy.js';
-import { delimiterOf, looksLikeHeader, parseNumber, readLines, splitCells } from './text.js';
+import { delimiterOf, looksLikeHeader, parseNumber, splitCells } from './text.js';
 import { formatDims } from './validate.js';
 
 /** The longest line of a one-label-per-line file: a label is a short number. */
@@ -85,9 +85,9 @@ async function labelsFromText(file: string, column: string | undefined): Promise
   let columnName = '';
   let pendingBlank = 0;
   const delimited = column !== undefined || /\.(csv|tsv)$/i.test(file);
-  const lines = delimited ? readLines(file, MAX_DATA_LINE, 'one row per sample') : readLines(file, MAX_LABEL_LINE, 'one label per line');
-  for await (const { text, line } of lines) {
-    if (text.trim() === '') { pendingBlank = pendingBlank || line; continue; }
+  const bound = delimited ? MAX_DATA_LINE : MAX_LABEL_LINE;
+  await eachLine(file, (text, line) => {
+    if (text.trim() === '') { pendingBlank = pendingBlank || line; return; }
     if (pendingBlank) throw inputError(file, `line ${pendingBlank} is empty; every sample needs a label`);
     let cell = text;
     if (delimited) {
@@ -108,7 +108,7 @@ async function labelsFromText(file: string, column: string | undefined): Promise
           throw inputError(file, `has ${cells.length} columns; say which holds the labels as ${file}:COLUMN`);
         }
         columnName = header ? `column ${excerpt(cells[index]!, 64)}` : `column ${index}`;
-        if (header) continue;
+        if (header) return;
       }
       const cells = splitCells(text, delimiter, { file, line });
       if (cells.length <= index) throw inputError(file, `line ${line} has ${cells.length} cells; ${columnName} is missing`);
@@ -117,7 +117,7 @@ async function labelsFromText(file: string, column: string | undefined): Promise
     const problem = labelCellProblem(cell);
     if (problem) throw inputError(file, `line ${line}${columnName ? `, ${columnName}` : ''}: ${problem}`);
     labels.push(parseNumber(cell) as number);
-  }
+  }, bound, delimited ? 'one row per sample' : 'one label per line');
   return Int32Array.from(labels);
 }
 

@@ -1,6 +1,6 @@
 /** Reading text data line by line, and the strict number syntax CSV, TSV and label files share. */
 import { StudioError, excerpt, inputError } from '../errors.js';
-import { MAX_DATA_LINE, readLines, type Line } from './lines.js';
+import { MAX_DATA_LINE, readLineBatches, type Line } from './lines.js';
 
 export { readLines } from './lines.js';
 
@@ -89,7 +89,10 @@ export function delimiterOf(path: string, firstLine: string): string {
  * full pass streams the file once.
  */
 export class LineCursor {
-  private lines: AsyncGenerator<Line> | undefined;
+  private lines: AsyncGenerator<Line[]> | undefined;
+  /** Lines read from the file and not taken yet. */
+  private buffered: Line[] = [];
+  private at = 0;
   private next = 0;
 
   constructor(private readonly path: string, private readonly skipHeader: boolean, private readonly maxLine = MAX_DATA_LINE) {}
@@ -99,18 +102,25 @@ export class LineCursor {
     if (!this.lines || start < this.next) await this.reset();
     const out: Line[] = [];
     while (out.length < count) {
-      const r = await this.lines!.next();
-      if (r.done) throw new StudioError(`${this.path}: the file has fewer lines than when it was opened (was it changed?)`, { kind: 'runtime', file: this.path });
-      if (r.value.text.trim() === '') continue;
+      if (this.at === this.buffered.length) {
+        const r = await this.lines!.next();
+        if (r.done) throw new StudioError(`${this.path}: the file has fewer lines than when it was opened (was it changed?)`, { kind: 'runtime', file: this.path });
+        this.buffered = r.value;
+        this.at = 0;
+      }
+      const l = this.buffered[this.at++]!;
+      if (l.text.trim() === '') continue;
       if (this.skipHeader && this.next === -1) { this.next = 0; continue; }
-      if (this.next++ >= start) out.push(r.value);
+      if (this.next++ >= start) out.push(l);
     }
     return out;
   }
 
   private async reset(): Promise<void> {
     await this.close();
-    this.lines = readLines(this.path, this.maxLine);
+    this.lines = readLineBatches(this.path, this.maxLine);
+    this.buffered = [];
+    this.at = 0;
     this.next = this.skipHeader ? -1 : 0;
   }
 

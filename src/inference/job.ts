@@ -48,6 +48,8 @@ export interface InferProgress {
   total: number;
   samplesPerSecond: number;
   etaSeconds: number;
+  /** What is being done when it is not the pass over the data (the latency profile after it). */
+  message?: string;
 }
 
 export interface InferResult {
@@ -251,6 +253,8 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     let latencyMs: number[] = [];
     let latencyMethod: string | null = null;
     if (firstBatch) {
+      // Timing each exit as a stage takes a while for a model of many exits: say so rather than go quiet.
+      hooks.onProgress?.({ done, total, samplesPerSecond: seconds > 0 ? done / seconds : 0, etaSeconds: 0, message: `timing the latency of ${info.exits.length} exits…` });
       ch.send({ type: 'latency', info, feeds: firstBatch });
       const l = await ch.next('latency');
       latencyMs = l.ms;

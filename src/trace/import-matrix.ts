@@ -8,7 +8,7 @@
  * million rows never exists as strings all at once.
  */
 import { basename, extname } from 'node:path';
-import { readLines } from '../data/lines.js';
+import { eachLine } from '../data/lines.js';
 import { excerpt, inputError, nameList } from '../errors.js';
 import { statRegular } from '../files/regular.js';
 import { MAX_EXITS } from '../model/types.js';
@@ -51,7 +51,6 @@ function grow(a: Int32Array, need: number): Int32Array {
 
 export async function readPredictionMatrix(path: string, opts: MatrixImportOptions = {}): Promise<Trace> {
   await statRegular(path);
-  const lines = readLines(path, MAX_MATRIX_LINE, 'a header, then one row of class numbers per sample');
   let names: string[] | undefined;
   let split: ((l: string) => string[]) | undefined;
   let labelCol = -1;
@@ -61,8 +60,8 @@ export async function readPredictionMatrix(path: string, opts: MatrixImportOptio
   let labels: Int32Array = new Int32Array(1 << 14);
   let n = 0;
   let maxClass = -1;
-  for await (const { text: line, line: lineNo } of lines) {
-    if (line.trim() === '') continue;
+  await eachLine(path, (line, lineNo) => {
+    if (line.trim() === '') return;
     if (!names) {
       split = splitterFor(path, line);
       names = split(line).map((s) => s.trim());
@@ -80,7 +79,7 @@ export async function readPredictionMatrix(path: string, opts: MatrixImportOptio
         throw inputError(path, `line 1: needs at least 2 exit columns (one predicted class per exit, in depth order); found ${K}`);
       }
       if (K > MAX_EXITS) throw inputError(path, `line 1: ${K} exit columns; the studio takes at most ${MAX_EXITS} exits`);
-      continue;
+      return;
     }
     const cells = split!(line);
     if (cells.length !== names.length) {
@@ -107,7 +106,7 @@ export async function readPredictionMatrix(path: string, opts: MatrixImportOptio
       if (v > maxClass) maxClass = v;
     }
     n++;
-  }
+  }, MAX_MATRIX_LINE, 'a header, then one row of class numbers per sample');
   if (!names) throw inputError(path, 'is empty: expected a header line and one row per sample');
   if (n === 0) throw inputError(path, 'has a header but no rows');
   const { costs, costSource } = importCosts(path, K, opts.costs);

@@ -65,16 +65,15 @@ test('line breaks and multi-byte characters split across 1 MiB chunks', async ()
 test('a line at the bound is read; one byte more is refused, naming the file and the line', async () => {
   const t = tempDir();
   try {
+    const ok = t.file('at-bound.txt');
+    writeFileSync(ok, `ok\n${'x'.repeat(4096)}\n`);
+    assert.deepEqual((await lines(ok, 4096)).map((l) => l.length), [2, 4096]);
     const p = t.file('bound.csv');
     writeFileSync(p, `ok\n${'x'.repeat(4096)}\n${'y'.repeat(4097)}\nnever read\n`);
-    const seen: number[] = [];
     await assert.rejects(
-      (async () => {
-        for await (const l of readLines(p, 4096, 'one label per line')) seen.push(l.line);
-      })(),
-      (e: unknown) => e instanceof StudioError && e.kind === 'input' && e.message === `${p}: line 3 is longer than 4 KiB without a line break; this reader takes one label per line: is this the right file?`,
+      lines(p, 4096),
+      (e: unknown) => e instanceof StudioError && e.kind === 'input' && e.message === `${p}: line 3 is longer than 4 KiB without a line break; this reader takes one sample per line: is this the right file?`,
     );
-    assert.deepEqual(seen, [1, 2]);
   } finally {
     t.cleanup();
   }
