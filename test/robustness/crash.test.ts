@@ -14,16 +14,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { invoke } from '../../src/api/commands.js';
-import { encodeNpyHeader, parseNpyHeader } from '../../src/data/npy.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import type { Trace } from '../../src/trace/types.js';
+import { tiledNpy } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-crash-'));
 const db = join(dir, 'studio.sqlite');
@@ -104,25 +104,6 @@ function checkAfterKill(): Store {
   assert.equal(store.runs.get(beforeRunId).status, 'complete');
   assert.ok(store.runs.series(beforeRunId) !== null, 'the run stored before keeps its series');
   return store;
-}
-
-/** `count` samples of the embedded sample's images, tiled, as one .npy. */
-function tiledNpy(path: string, count: number): void {
-  const bytes = readFileSync(sample.data);
-  const h = parseNpyHeader(bytes, sample.data);
-  const body = bytes.subarray(h.dataOffset, h.dataOffset + h.dataBytes);
-  const per = h.dataBytes / h.shape[0]!;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, encodeNpyHeader(h.dtype, [count, ...h.shape.slice(1)]));
-    for (let left = count; left > 0; ) {
-      const n = Math.min(left, h.shape[0]!);
-      writeSync(fd, body, 0, n * per);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 let beforeId = 0;

@@ -19,7 +19,7 @@ import { startServer, type RunningServer } from '../../src/server/server.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
 import { COMMAND_NAMES, payloadFor, prototypeClean, READ_ONLY, schemaAccepts, type Fuzzed } from './arbitraries.js';
-import { fingerprint } from './helpers.js';
+import { fingerprint, wsInvoke } from './helpers.js';
 
 const SEED = 424242;
 const RUNS_PER_COMMAND = 12;
@@ -52,21 +52,6 @@ function openSocket(port: number, headers: Record<string, string> = { authorizat
     ws.once('open', () => ok(ws));
     ws.once('error', fail);
     ws.once('unexpected-response', (_req, res) => fail(new Error(`refused with ${res.statusCode}`)));
-  });
-}
-
-/** Sends one invoke frame and waits for its result. */
-function wsInvoke(ws: WebSocket, id: string, command: string, payload: unknown): Promise<Record<string, unknown>> {
-  return new Promise((ok) => {
-    const onMessage = (data: Buffer): void => {
-      const m = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (m.id === id && m.type === 'result') {
-        ws.off('message', onMessage);
-        ok(m);
-      }
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ type: 'invoke', id, command, payload }));
   });
 }
 

@@ -1,4 +1,8 @@
-/** Shared pieces of the robustness tests: hand-made .npy bytes and a fingerprint of what the store holds. */
+/** Shared pieces of the robustness tests: hand-made .npy bytes, big data files, a fingerprint of what the store holds, a WebSocket request. */
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { WebSocket } from 'ws';
+import { encodeNpyHeader, parseNpyHeader } from '../../src/data/npy.js';
+import { samplePaths } from '../../src/paths.js';
 import type { Store } from '../../src/store/store.js';
 
 /** A .npy with any header text (lying, garbage, anything) and `bodyBytes` zero bytes after it. */
@@ -35,4 +39,39 @@ export function fingerprint(store: Store): string {
       .sort();
   }
   return JSON.stringify(out);
+}
+
+/** `count` samples of the embedded sample's images, tiled, as one .npy: an inference that lasts seconds. */
+export function tiledNpy(path: string, count: number): void {
+  const sample = samplePaths();
+  const bytes = readFileSync(sample.data);
+  const h = parseNpyHeader(bytes, sample.data);
+  const body = bytes.subarray(h.dataOffset, h.dataOffset + h.dataBytes);
+  const per = h.dataBytes / h.shape[0]!;
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, encodeNpyHeader(h.dtype, [count, ...h.shape.slice(1)]));
+    for (let left = count; left > 0; ) {
+      const n = Math.min(left, h.shape[0]!);
+      writeSync(fd, body, 0, n * per);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sends one invoke frame and waits for its result. */
+export function wsInvoke(ws: WebSocket, id: string, command: string, payload: unknown): Promise<Record<string, unknown>> {
+  return new Promise((ok) => {
+    const onMessage = (data: Buffer): void => {
+      const m = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (m.id === id && m.type === 'result') {
+        ws.off('message', onMessage);
+        ok(m);
+      }
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ type: 'invoke', id, command, payload }));
+  });
 }

@@ -8,16 +8,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { encodeNpyHeader, parseNpyHeader } from '../../src/data/npy.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
 import { ownersDir } from '../../src/store/liveness.js';
 import { openStore } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
+import { tiledNpy } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-liveness-'));
 const db = join(dir, 'studio.sqlite');
@@ -30,25 +30,6 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** `count` samples of the embedded sample's images, tiled, as one .npy. */
-function tiledNpy(path: string, count: number): void {
-  const bytes = readFileSync(sample.data);
-  const h = parseNpyHeader(bytes, sample.data);
-  const body = bytes.subarray(h.dataOffset, h.dataOffset + h.dataBytes);
-  const per = h.dataBytes / h.shape[0]!;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, encodeNpyHeader(h.dtype, [count, ...h.shape.slice(1)]));
-    for (let left = count; left > 0; ) {
-      const n = Math.min(left, h.shape[0]!);
-      writeSync(fd, body, 0, n * per);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 before(() => tiledNpy(data, 40_000));
 

@@ -11,14 +11,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { MAX_DATA_LINE } from '../../src/data/lines.js';
-import { encodeNpyHeader, parseNpyHeader } from '../../src/data/npy.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
+import { tiledNpy, wsInvoke } from './helpers.js';
 import { deflatedZeros, fifo, longLine, manyMembers, npyMember, rawZip } from './hostile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-serve-hostile-'));
@@ -32,41 +32,8 @@ let ws: WebSocket;
 /** Every message the socket received, in order. */
 const received: Record<string, unknown>[] = [];
 
-/** `count` samples of the embedded sample's images, tiled, as one .npy: an inference that lasts seconds. */
-function tiledNpy(path: string, count: number): void {
-  const bytes = readFileSync(sample.data);
-  const h = parseNpyHeader(bytes, sample.data);
-  const body = bytes.subarray(h.dataOffset, h.dataOffset + h.dataBytes);
-  const per = h.dataBytes / h.shape[0]!;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, encodeNpyHeader(h.dtype, [count, ...h.shape.slice(1)]));
-    for (let left = count; left > 0; ) {
-      const n = Math.min(left, h.shape[0]!);
-      writeSync(fd, body, 0, n * per);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 let seq = 0;
-/** Sends an invoke and resolves with its result message. */
-function invoke(command: string, payload: unknown): Promise<Record<string, unknown>> {
-  const id = `q${++seq}`;
-  return new Promise((ok) => {
-    const onMessage = (d: Buffer): void => {
-      const m = JSON.parse(d.toString()) as Record<string, unknown>;
-      if (m.id === id && m.type === 'result') {
-        ws.off('message', onMessage);
-        ok(m);
-      }
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ type: 'invoke', id, command, payload }));
-  });
-}
+const invoke = (command: string, payload: unknown): Promise<Record<string, unknown>> => wsInvoke(ws, `q${++seq}`, command, payload);
 
 function http(path: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
