@@ -8,11 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { StudioError, inputError, writeError } from '../errors.js';
+import { notRegular, statRegular } from '../files/regular.js';
 import { bundleFolder } from './bundle-folder.js';
 import { openDataset } from '../data/open.js';
 import { readLabels } from '../data/labels.js';
@@ -175,6 +176,9 @@ export interface Bundle {
 async function readChecked(dir: string, file: string, want: string, what: string): Promise<Uint8Array> {
   const path = join(dir, file);
   let bytes: Uint8Array;
+  // A pipe or device under a bundle file's name would block the read: refused first (a missing file is reported below).
+  const odd = await stat(path).then(notRegular, () => undefined);
+  if (odd) throw inputError(path, odd);
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
@@ -194,6 +198,7 @@ export async function readBundle(dir: string): Promise<Bundle> {
   if (!statSync(dir).isDirectory()) throw inputError(dir, 'is a file; a bundle is a folder holding manifest.json, policy.json and stage_*.onnx');
   const mpath = join(dir, MANIFEST);
   if (!existsSync(mpath)) throw inputError(dir, 'has no manifest.json: not an Exit Studio bundle (write one with `exit-studio bundle`)');
+  await statRegular(mpath);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(mpath, 'utf8'));

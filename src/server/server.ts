@@ -191,7 +191,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     res.writeHead(200, headers);
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).pipe(res);
+    // A file that vanishes mid-read (a rebuild) ends this response, not the server.
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {

@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
+import sharp from 'sharp';
 import { invoke } from '../../src/api/commands.js';
 import type { CommandContext } from '../../src/api/context.js';
 import { writeNpy } from '../../src/data/npy.js';
@@ -32,6 +33,7 @@ import {
 import { syntheticTrace } from '../helpers/trace.js';
 import { npyWithDescr, npyWithHeader, readCounts } from './helpers.js';
 import { hostileCases, type Case } from './hostile-cases.js';
+import { fifo } from './hostile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-corpus-'));
 const store = openStore(join(dir, 'studio.sqlite'));
@@ -191,6 +193,15 @@ for (const c of [...cases, ...hostile.cases]) {
 test('the corpus holds at least 25 cases beyond the first 21, and a hostile case for each kind of attack', () => {
   assert.ok(cases.length >= 25, `${cases.length} cases`);
   assert.ok(hostile.cases.length >= 50, `${hostile.cases.length} hostile cases`);
+});
+
+test('a named pipe hidden in an image folder is neither read nor hashed: the inference runs', { timeout: 60_000 }, async () => {
+  const images = folder('images-with-hidden-pipe');
+  for (const n of ['a', 'b']) await sharp(new Uint8Array(64).fill(128), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(images, `${n}.png`));
+  fifo(join(images, '.thumbnail.png'));
+  const r = (await invoke(ctx, 'trace.infer', { model: cnn, data: images })) as { traceId: number; samples: number };
+  assert.equal(r.samples, 2);
+  assert.equal(store.traces.load(r.traceId).samples, 2);
 });
 
 test('after the whole corpus, a normal inference still succeeds', async () => {

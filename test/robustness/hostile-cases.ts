@@ -72,6 +72,8 @@ export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; cle
   fifo(at('pipe.onnx'));
   fifo(at('pipe-trace.tsv'));
   fifo(at('pipe-out.tsv'));
+  const pipeBundle = folder('pipe-bundle');
+  fifo(join(pipeBundle, 'manifest.json'));
   const socket: Server = await socketFile(at('socket.npy'));
   symlinkSync('/dev/zero', at('zero.npy'));
   symlinkSync('/dev/zero', at('zero-labels.txt'));
@@ -197,6 +199,7 @@ export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; cle
     { what: 'a socket as .npy data', command: 'trace.infer', payload: () => infer(at('socket.npy')), file: () => at('socket.npy'), says: /socket/ },
     { what: '/dev/zero linked as .npy data', command: 'trace.infer', payload: () => infer(at('zero.npy')), file: () => at('zero.npy'), says: /character device/ },
     { what: '/dev/zero linked as labels', command: 'trace.infer', payload: () => infer(goodData, { labels: at('zero-labels.txt') }), file: () => at('zero-labels.txt'), says: /character device/ },
+    { what: 'a bundle whose manifest is a named pipe', command: 'bundle.apply', payload: () => ({ dir: pipeBundle, data: goodData }), file: () => join(pipeBundle, 'manifest.json'), says: /named pipe/ },
     { what: 'a trace exported onto a named pipe', command: 'trace.export', payload: () => ({ id: s.keptTrace, out: at('pipe-out.tsv'), force: true }), file: () => at('pipe-out.tsv'), says: /named pipe/ },
     // Non-finite values
     { what: 'an all-NaN .npy', command: 'trace.infer', payload: () => infer(nanData), file: () => nanData, says: /sample 0, input "x": NaN is not a finite number/ },
