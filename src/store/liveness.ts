@@ -58,14 +58,15 @@ export class OwnerLock {
         mkdirSync(ownersDir(this.dbPath), { recursive: true });
         // Locked under another name first, then renamed: a lock file is never seen unlocked
         // (a sweeper would take it for a dead writer's). No journal, so the open file is all there is.
-        const fresh = `${file}.new`;
+        // Windows cannot rename a file SQLite holds open, nor delete one: there it gets its name at once.
+        const fresh = process.platform === 'win32' ? file : `${file}.new`;
         const db = new Database(fresh);
         db.pragma('journal_mode = OFF');
         // Exclusive locking mode keeps the lock of the first write until the connection closes.
         db.pragma('locking_mode = EXCLUSIVE');
         db.exec(`CREATE TABLE owner (pid INTEGER, started TEXT); INSERT INTO owner VALUES (${process.pid}, '${new Date().toISOString()}')`);
         this.held = db;
-        renameSync(fresh, file);
+        if (fresh !== file) renameSync(fresh, file);
       } catch (e) {
         throw new StudioError(`${file}: cannot create the lock that marks this process's jobs as alive (${(e as Error).message})`, { kind: 'runtime', file, cause: e });
       }
@@ -83,7 +84,11 @@ export class OwnerLock {
     if (!this.held || !this.id) return;
     this.held.close();
     this.held = undefined;
-    rmSync(lockFile(this.dbPath, this.id), { force: true });
+    try {
+      rmSync(lockFile(this.dbPath, this.id), { force: true });
+    } catch {
+      // Being probed this instant (Windows will not delete an open file): unlocked now, the next sweep removes it.
+    }
   }
 }
 
@@ -120,6 +125,11 @@ export function sweepOwners(dbPath: string): void {
   if (dbPath === ':memory:' || !existsSync(ownersDir(dbPath))) return;
   for (const name of readdirSync(ownersDir(dbPath))) {
     const owner = name.replace(/\.lock$/, '');
-    if (OWNER_ID.test(owner) && name.endsWith('.lock') && !ownerAlive(dbPath, owner)) rmSync(join(ownersDir(dbPath), name), { force: true });
+    if (!OWNER_ID.test(owner) || !name.endsWith('.lock') || ownerAlive(dbPath, owner)) continue;
+    try {
+      rmSync(join(ownersDir(dbPath), name), { force: true });
+    } catch {
+      // Another process is removing it, or holds it after all: either way it is not ours to remove.
+    }
   }
 }
