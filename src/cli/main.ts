@@ -85,9 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     abort.abort();
   };
   let outputGone = false;
-  const onOutputError = (e: NodeJS.ErrnoException): void => {
-    // EPIPE: the reader closed the pipe. Nothing more can be shown, so the job stops like a cancel.
-    if (e.code !== 'EPIPE' && e.code !== 'EOF') throw e;
+  // EPIPE (the reader closed the pipe), EIO (the terminal went away): nothing more can be shown, so the job stops like a cancel.
+  const onOutputError = (): void => {
     outputGone = true;
     abort.abort();
   };
