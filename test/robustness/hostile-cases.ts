@@ -10,6 +10,8 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parquetWriteFile } from 'hyparquet-writer/src/node.js';
 import type { Server } from 'node:net';
 import { invoke } from '../../src/api/commands.js';
 import type { CommandContext } from '../../src/api/context.js';
@@ -117,6 +119,14 @@ export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; cle
     z.writeUInt16LE(12, 30 + 'x.npy'.length + small.length + 10);
     return file('bzip.npz', z);
   })();
+  // A Parquet page whose gzip stream holds 256 MiB of zeros past the page it declares.
+  const parquetBomb = at('bomb.parquet');
+  parquetWriteFile({
+    filename: parquetBomb,
+    columnData: ['e1', 'e2'].map((name) => ({ name, data: Int32Array.from({ length: 64 }, (_, i) => i % 3), type: 'INT32' as const })),
+    codec: 'GZIP',
+    compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(Buffer.concat([b, Buffer.alloc(256 << 20)]), { level: 1 })) },
+  });
   const hugeHeader = (() => {
     const b = Buffer.alloc(64);
     Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]).copy(b);
@@ -218,6 +228,7 @@ export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; cle
     { what: 'a fake zip claiming 65,535 members', command: 'trace.infer', payload: () => infer(fake), file: () => fake, says: /claims 65535 members/ },
     { what: 'an archive of 100,000 members (a bounded message)', command: 'trace.import', payload: () => ({ path: many }), file: () => many, says: /claims 100000 members/ },
     { what: 'an .npz member said to lie past the end of the file', command: 'trace.infer', payload: () => infer(farMember), file: () => farMember, says: /lies outside the file/ },
+    { what: 'a Parquet page that inflates past its declared size', command: 'trace.import', payload: () => ({ path: parquetBomb }), file: () => parquetBomb, says: /row group 1 cannot be decoded: a page inflates past the \d+ bytes its header declares/ },
     { what: 'an .npz member compressed with bzip2', command: 'trace.infer', payload: () => infer(bzip), file: () => bzip, says: /method 12/ },
     // Files that are no model, models that reach out of their folder
     { what: '1.9 GB of zeros named .onnx', command: 'model.inspect', payload: () => ({ path: zeros }), file: () => zeros, says: /byte 0 does not start a protobuf field/ },
