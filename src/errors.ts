@@ -49,6 +49,17 @@ export function inputError(file: string, problem: string, cause?: unknown): Stud
 }
 
 /**
+ * A failure while reading `file` that the file caused: the engine's own
+ * limits (a stack too deep, a string or array too long, memory for a buffer)
+ * become bad input naming the file, where they would otherwise surface as
+ * "unexpected failure" without it. Anything else (a bug) is returned as it is.
+ */
+export function fromFile(file: string, e: unknown): unknown {
+  if (e instanceof RangeError) return inputError(file, `cannot be read: ${e.message} (the file holds more, or nests deeper, than the studio reads)`, e);
+  return e;
+}
+
+/**
  * A short, quoted, escaped excerpt of text read from a file, for a message
  * that must show what it found ("abc" is not a number). Control and
  * non-ASCII characters are escaped so a message stays one printable line,

@@ -9,7 +9,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { excerpt, inputError, nameList } from '../errors.js';
+import { excerpt, fromFile, inputError, nameList } from '../errors.js';
 import { statRegularSync } from '../files/regular.js';
 import { toNumbers } from './elements.js';
 import { MAX_DATA_LINE, eachLine } from './lines.js';
@@ -130,10 +130,14 @@ export async function readLabels(path: string, samples?: number): Promise<Int32A
   if (st.size === 0) throw inputError(file, 'the labels file is empty');
   let labels: Int32Array;
   const ext = extname(file).toLowerCase();
-  if (ext === '.npy') labels = labelsFromArray(file, await readNpyArray(file));
-  else if (ext === '.npz' || ext === '.jsonl' || ext === '.parquet') {
+  if (ext === '.npz' || ext === '.jsonl' || ext === '.parquet') {
     throw inputError(file, 'labels are read from .npy, a text file (one per line) or a CSV/TSV column (file.csv:column)');
-  } else labels = await labelsFromText(file, column);
+  }
+  try {
+    labels = ext === '.npy' ? labelsFromArray(file, await readNpyArray(file)) : await labelsFromText(file, column);
+  } catch (e) {
+    throw fromFile(file, e);
+  }
   if (labels.length === 0) throw inputError(file, 'holds no labels');
   if (samples !== undefined) {
     if (labels.length < samples) throw inputError(file, `${labels.length} labels for ${samples} samples; there must be one label per sample`);

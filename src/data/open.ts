@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { TensorInfo } from '../model/types.js';
-import { inputError } from '../errors.js';
+import { fromFile, inputError } from '../errors.js';
 import { notRegular, openError } from '../files/regular.js';
 import { openCsv } from './csv.js';
 import { IMAGE_EXTENSIONS, openImages } from './images.js';
@@ -42,5 +42,9 @@ export async function openDataset(path: string, inputs: TensorInfo[], options?: 
     throw inputError(path, `unknown data format "${ext || '(no extension)'}"${hint}; supported: ${SUPPORTED_FORMATS}`);
   }
   if (st.size === 0) throw inputError(path, 'the file is empty (0 bytes)');
-  return open(path, inputs, options);
+  try {
+    return await open(path, inputs, options);
+  } catch (e) {
+    throw fromFile(path, e);
+  }
 }

@@ -11,7 +11,7 @@ import { readLabels } from '../data/labels.js';
 import { readNpyArray, type NpyArray } from '../data/npy.js';
 import { npzArrayNames, npzShapes, readNpz, readNpzMember } from '../data/npz.js';
 import { formatDims } from '../data/validate.js';
-import { inputError, nameList } from '../errors.js';
+import { fromFile, inputError, nameList } from '../errors.js';
 import { notRegular } from '../files/regular.js';
 import { importCosts } from './costs.js';
 import { readPredictionMatrix } from './import-matrix.js';
@@ -38,17 +38,21 @@ export async function importTrace(path: string, opts: ImportOptions = {}): Promi
   if (st.size === 0) throw inputError(path, 'is empty (0 bytes)');
   const ext = extname(path).toLowerCase();
   let trace: Trace;
-  if (ext === '.tsv' || ext === '.csv' || ext === '.txt' || ext === '.tab') {
-    trace = await readPredictionMatrix(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
-  } else if (ext === '.npy') {
-    if (opts.labelColumn) throw inputError(path, '--label-column applies to prediction matrices; give labels of a .npy with --labels FILE');
-    trace = traceFromScores(path, await readNpyArray(path), opts.layout);
-  } else if (ext === '.npz') {
-    trace = await importNpz(path, opts.layout);
-  } else if (ext === '.parquet') {
-    trace = await readParquetTrace(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
-  } else {
-    throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
+  try {
+    if (ext === '.tsv' || ext === '.csv' || ext === '.txt' || ext === '.tab') {
+      trace = await readPredictionMatrix(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
+    } else if (ext === '.npy') {
+      if (opts.labelColumn) throw inputError(path, '--label-column applies to prediction matrices; give labels of a .npy with --labels FILE');
+      trace = traceFromScores(path, await readNpyArray(path), opts.layout);
+    } else if (ext === '.npz') {
+      trace = await importNpz(path, opts.layout);
+    } else if (ext === '.parquet') {
+      trace = await readParquetTrace(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
+    } else {
+      throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
+    }
+  } catch (e) {
+    throw fromFile(path, e);
   }
   if (opts.labels) {
     const labels = await readLabels(opts.labels, trace.samples);
