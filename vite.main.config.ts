@@ -1,9 +1,11 @@
 /**
  * The desktop main process (electron/main.ts) bundled to .vite/build/main.js,
  * by Electron Forge's Vite plugin (`npm start`) or on its own
- * (`npm run build:desktop`). The engine is not bundled: main.ts loads the
- * compiled dist/src at run time, so Electron, serve mode and the CLI run the
- * very same files (and the engine's worker threads keep their own files).
+ * (`npm run build:desktop`). The engine is not bundled: it runs from the
+ * compiled dist/src in its own utility process (src/server/engine-process.ts),
+ * so Electron, serve mode and the CLI run the very same files (and the
+ * engine's worker threads keep their own files). The main process bundles
+ * only the small client that talks to it.
  */
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';

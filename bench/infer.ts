@@ -16,15 +16,23 @@
  * 3. Memory: the peak resident size while inferring over SAMPLES and over 5 x SAMPLES samples.
  *    Inference streams the data in batches and the trace to the database in chunks, so the peak
  *    must not grow with the dataset.
+ * 4. The embedded sample as shipped (a compressed .npz, whose one member is inflated whole when
+ *    opened) against the same images as a plain .npy (read batch by batch at file offsets),
+ *    alternating rounds: the time to open each, the inference's time per sample once open
+ *    (target: the .npz no slower than the .npy), the whole `infer` job's wall time per sample,
+ *    opening included, and the peak resident size of each.
  *
  * Settings: BENCH_SAMPLES (20000), BENCH_BATCH (64), BENCH_THREADS (1), BENCH_ROUNDS (3),
- * BENCH_WHOLE_SAMPLES (50000), BENCH_WHOLE_BATCH (256), BENCH_PARTS (loop,whole,memory).
+ * BENCH_WHOLE_SAMPLES (50000), BENCH_WHOLE_BATCH (256), BENCH_SAMPLE_ROUNDS (7),
+ * BENCH_PARTS (loop,whole,memory,sample).
  */
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { encodeNpyHeader, readNpyArray, writeNpy } from '../src/data/npy.js';
+import { openDataset } from '../src/data/open.js';
+import { readNpz } from '../src/data/npz.js';
 import { defaultThreads, runInference } from '../src/inference/job.js';
 import { inspectModel } from '../src/model/inspect.js';
 import { samplePaths } from '../src/paths.js';
@@ -36,7 +44,9 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WHOLE_SAMPLES = Number(process.env.BENCH_WHOLE_SAMPLES ?? 50000);
 const WHOLE_BATCH = Number(process.env.BENCH_WHOLE_BATCH ?? 256);
-const PARTS = (process.env.BENCH_PARTS ?? 'loop,whole,memory').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'loop,whole,memory,sample').split(',');
+/** The .npz against .npy comparison runs 10,000 samples a round, short enough to take more rounds against noise. */
+const SAMPLE_ROUNDS = Number(process.env.BENCH_SAMPLE_ROUNDS ?? 7);
 const CORES = availableParallelism();
 
 function median(xs: number[]): number {
@@ -104,7 +114,8 @@ async function main(): Promise<void> {
   const sample = samplePaths();
   const dir = mkdtempSync(join(tmpdir(), 'es-bench-'));
   try {
-    const src = await readNpyArray(sample.data, 'float');
+    const src = (await readNpz(sample.data, ['image']))['image'];
+    if (src?.dtype !== 'float') throw new Error(`${sample.data}: expected a float32 array "image"`);
     const shape = src.shape.slice(1);
     const per = shape.reduce((a, b) => a * b, 1);
     const n0 = src.shape[0]!;
@@ -190,6 +201,34 @@ async function main(): Promise<void> {
       console.log(`  3. memory, batch ${BATCH}, ${THREADS} thread(s)`);
       for (const p of peaks) console.log(`  peak RSS, ${String(p.samples).padStart(7)} samples   ${p.mb.toFixed(0).padStart(6)} MB`);
       console.log(`  peak RSS ratio (5x the data)  ${(peaks[1]!.mb / peaks[0]!.mb).toFixed(3)}   (O(batch): about 1)`);
+    }
+    if (PARTS.includes('sample')) {
+      // The sample as shipped (.npz) and as a plain .npy, same images, same settings.
+      const asNpy = join(dir, 'sample.npy');
+      writeNpy(asNpy, 'float', src.shape, src.data as Float32Array);
+      const formats = { npz: sample.data, npy: asNpy };
+      const times = { npz: { open: [] as number[], infer: [] as number[], whole: [] as number[] }, npy: { open: [] as number[], infer: [] as number[], whole: [] as number[] } };
+      for (let r = 0; r < SAMPLE_ROUNDS; r++) {
+        for (const f of r % 2 ? (['npz', 'npy'] as const) : (['npy', 'npz'] as const)) {
+          let t0 = performance.now();
+          await (await openDataset(formats[f], info.inputs)).close();
+          times[f].open.push(performance.now() - t0);
+          t0 = performance.now();
+          const res = await runInference(store, { model: sample.model, data: formats[f], batch: BATCH, threads: THREADS, force: true });
+          times[f].whole.push((performance.now() - t0) / n0);
+          times[f].infer.push((res.seconds * 1000) / res.samples);
+        }
+      }
+      const npzPeak = await peakRss(() => runInference(store, { model: sample.model, data: sample.data, batch: BATCH, threads: THREADS, force: true }));
+      const npyPeak = await peakRss(() => runInference(store, { model: sample.model, data: asNpy, batch: BATCH, threads: THREADS, force: true }));
+      console.log(`  4. the sample's ${n0} images: ${sample.data} (its member inflated whole when opened) and the same images as .npy (read by batch), ${SAMPLE_ROUNDS} alternating rounds (median)`);
+      console.log(`          open (ms)   inference (ms/sample)   whole infer job (ms/sample)   peak RSS`);
+      for (const [f, peak] of [['npz', npzPeak], ['npy', npyPeak]] as const) {
+        const t = times[f];
+        console.log(`  .${f}  ${median(t.open).toFixed(0).padStart(9)}   ${median(t.infer).toFixed(4).padStart(21)}   ${median(t.whole).toFixed(4).padStart(27)}   ${peak.toFixed(0).padStart(5)} MB`);
+      }
+      const ratio = (k: 'infer' | 'whole'): string => (median(times.npz[k]) / median(times.npy[k])).toFixed(3);
+      console.log(`  ratio .npz / .npy: inference per sample ${ratio('infer')} (target <= 1.05); whole job per sample ${ratio('whole')} (the .npz pays its open once)`);
     }
     store.close();
     console.log(`  load average after: ${loadavg()[0]!.toFixed(1)}`);

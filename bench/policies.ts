@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     ok: fit.ms < 10_000,
   });
 
-  // 5. EENet against maxprob@budget on the embedded sample's trace (a real 4-exit CNN on 2,000 Fashion-MNIST
+  // 5. EENet against maxprob@budget on the embedded sample's trace (a real 4-exit CNN on the 10,000 Fashion-MNIST test
   // images), supervised and not: the bar is the budget within 2 % and accuracy >= maxprob@budget - 0.5 points.
   const sample = samplePaths();
   if (existsSync(sample.model) && existsSync(sample.data) && existsSync(sample.labels)) {
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       store.close();
       for (const supervised of [true, false]) {
         for (const B of [0.3, 0.5, 0.7]) {
-          const t = time(() => runPolicySync(trace, 'eenet', { seeds: 1, budget: B, supervised }));
+          const t = time(() => runPolicySync(trace, 'eenet', { seeds: 1, params: { budget: B }, supervised }));
           const e = t.value.summary;
           const m = runPolicySync(trace, `maxprob@budget:${B}`, { seeds: 1 }).summary;
           const gap = (e.accuracy!.mean - m.accuracy!.mean) * 100;

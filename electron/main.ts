@@ -1,14 +1,16 @@
 /**
  * The desktop shell: one window, a menu, native dialogs, and the IPC bridge
- * to the engine's command table. Everything else is the engine (dist/src,
- * loaded at run time so the same compiled code serves the CLI, serve mode
- * and this window) and the renderer (dist/ui).
+ * to the engine. The engine (dist/src: the job runner, SQLite, onnxruntime)
+ * runs in its own utility process (src/server/engine-process.ts) and speaks
+ * serve mode's job protocol; this process only relays messages and owns the
+ * window, so a long import or replay never freezes the window, its menus or
+ * its dialogs. The renderer is dist/ui.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, utilityProcess, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { JobRunner } from '../src/server/jobs.js';
+import { EngineClient, type EngineProcess, type EngineSession } from '../src/server/engine-client.js';
 import { EVENT_CHANNEL, handleInvoke, INVOKE_CHANNEL, isAppUrl, isExternalLink, navigationAllowed, permissionAllowed, windowCsp, type AppOrigin, type BridgeDeps } from './bridge.js';
 import { buildMenuTemplate, documentationCandidates, MENU_CHANNEL, menuAction, type MenuAction } from './menu.js';
 import { addRecent, kindOfPath, parseRecent, pruneRecent, RECENT_FILE, serializeRecent, type RecentEntry } from './recent.js';
@@ -21,20 +23,37 @@ app.enableSandbox();
 const root = app.getAppPath();
 const origin: AppOrigin = { fileUrl: pathToFileURL(join(root, 'dist', 'ui', 'index.html')).href, devServerUrl };
 
-async function engine(): Promise<{ runner: JobRunner; close(): void }> {
-  const load = <T>(rel: string): Promise<T> => import(pathToFileURL(join(root, 'dist', 'src', rel)).href) as Promise<T>;
-  const [{ JobRunner }, { openStore }, { resolveDbPath }] = await Promise.all([
-    load<typeof import('../src/server/jobs.js')>('server/jobs.js'),
-    load<typeof import('../src/store/store.js')>('store/store.js'),
-    load<typeof import('../src/store/location.js')>('store/location.js'),
-  ]);
-  let store: ReturnType<typeof openStore> | undefined;
-  // The same database as the CLI (app data folder, or EXIT_STUDIO_DB), opened on first use.
-  const runner = new JobRunner(() => (store ??= openStore(resolveDbPath(undefined))));
-  return { runner, close: () => store?.close() };
+/** The engine's process: the compiled engine entry, in a utility process that inherits the environment (EXIT_STUDIO_DB, EXIT_STUDIO_ORT_LOG). */
+function spawnEngine(): EngineProcess {
+  const child = utilityProcess.fork(join(root, 'dist', 'src', 'server', 'engine-process.js'), [], { serviceName: 'Exit Studio engine', stdio: 'inherit' });
+  return {
+    post: (message) => child.postMessage(message),
+    onMessage: (listener) => void child.on('message', listener),
+    onExit: (listener) => void child.once('exit', listener),
+    kill: () => void child.kill(),
+  };
 }
 
-function createWindow(deps: BridgeDeps): BrowserWindow {
+const engine = new EngineClient(spawnEngine);
+
+/** What the window, the menu and the dialogs need from the bridge's dependencies; the engine side comes per window. */
+type WindowHost = Omit<BridgeDeps, 'run' | 'cancel'>;
+
+/** Each window's requests: ids scoped to the window, cancelled when it closes. */
+const sessions = new Map<number, EngineSession>();
+function sessionOf(contents: WebContents): EngineSession {
+  const known = sessions.get(contents.id);
+  if (known) return known;
+  const made = engine.session(`w${contents.id}`);
+  sessions.set(contents.id, made);
+  contents.once('destroyed', () => {
+    made.close();
+    sessions.delete(contents.id);
+  });
+  return made;
+}
+
+function createWindow(deps: WindowHost): BrowserWindow {
   const win = new BrowserWindow({
     width: 1360,
     height: 900,
@@ -128,7 +147,7 @@ function clearRecent(): void {
  * the first, or a new one once its page has loaded; only ever to the app's
  * own page.
  */
-function sendMenuAction(action: MenuAction, deps: BridgeDeps): void {
+function sendMenuAction(action: MenuAction, deps: WindowHost): void {
   const a = menuAction.parse(action);
   const deliver = (w: BrowserWindow): void => {
     if (!w.isDestroyed() && isAppUrl(w.webContents.getURL(), deps.origin)) w.webContents.send(MENU_CHANNEL, a);
@@ -145,7 +164,7 @@ async function openDocumentation(): Promise<void> {
   if (problem) dialog.showErrorBox('Exit Studio documentation', `Could not open the documentation: ${problem}`);
 }
 
-let menuDeps: BridgeDeps | undefined;
+let menuDeps: WindowHost | undefined;
 
 function menu(): void {
   const deps = menuDeps;
@@ -181,7 +200,7 @@ app.on('open-file', (e, path) => {
   openFromOs(path, menuDeps);
 });
 
-function openFromOs(path: string, deps: BridgeDeps): void {
+function openFromOs(path: string, deps: WindowHost): void {
   let isDirectory = false;
   try {
     isDirectory = statSync(path).isDirectory();
@@ -192,8 +211,8 @@ function openFromOs(path: string, deps: BridgeDeps): void {
   if (kind) sendMenuAction({ action: 'open', kind, path }, deps);
 }
 
-app.whenReady().then(async () => {
-  const { runner, close } = await engine();
+app.whenReady().then(() => {
+  engine.start();
   // The page's Content-Security-Policy, on the app's own page (the dev server's too).
   const csp = windowCsp(origin);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
@@ -204,11 +223,9 @@ app.whenReady().then(async () => {
   session.defaultSession.setPermissionRequestHandler((_contents, permission, callback, details) => {
     callback(permissionAllowed(permission, details.requestingUrl, origin));
   });
-  const deps: BridgeDeps = {
+  const deps: WindowHost = {
     origin,
     recordRecent,
-    run: (id, command, payload, emit) => runner.run(id, command, payload, emit),
-    cancel: (id) => runner.cancel(id),
     openFile: async (o) => {
       const win = BrowserWindow.getFocusedWindow();
       const opts = { title: o.title, properties: [o.directory ? ('openDirectory' as const) : ('openFile' as const)], ...(o.filters ? { filters: o.filters } : {}) };
@@ -225,7 +242,9 @@ app.whenReady().then(async () => {
   ipcMain.handle(INVOKE_CHANNEL, (event: IpcMainInvokeEvent, message: unknown) => {
     const frame = event.senderFrame;
     const sender = { frameUrl: frame?.url, isMainFrame: frame !== null && frame !== undefined && frame === event.sender.mainFrame };
-    return handleInvoke(deps, sender, message, (m) => {
+    // The engine side of the bridge is the sending window's own session.
+    const own = sessionOf(event.sender);
+    return handleInvoke({ ...deps, run: own.run, cancel: own.cancel }, sender, message, (m) => {
       if (!event.sender.isDestroyed()) event.sender.send(EVENT_CHANNEL, m);
     });
   });
@@ -237,9 +256,15 @@ app.whenReady().then(async () => {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow(deps);
   });
-  app.on('before-quit', () => {
-    runner.cancelAll();
-    close();
+  // Quitting waits for the engine to cancel its jobs and close the database (WAL folded back, nothing half-written).
+  let engineClosed = false;
+  app.on('before-quit', (e) => {
+    if (engineClosed) return;
+    e.preventDefault();
+    void engine.close().finally(() => {
+      engineClosed = true;
+      app.quit();
+    });
   });
 });
 

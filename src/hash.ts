@@ -20,6 +20,8 @@ export function sha256File(path: string, onBytes?: (n: number) => void): Promise
 /**
  * Content identity of a dataset: a file's SHA-256, or for a folder (images)
  * the SHA-256 over every file's relative path and content hash, in name order.
+ * Only regular files have content: a named pipe in the folder (hidden, so the
+ * image reader skipped it) would make the hash wait forever for a writer.
  */
 export async function sha256Path(path: string, onBytes?: (n: number) => void): Promise<string> {
   if (!statSync(path).isDirectory()) return sha256File(path, onBytes);
@@ -28,19 +30,22 @@ export async function sha256Path(path: string, onBytes?: (n: number) => void): P
     for (const name of readdirSync(dir).sort()) {
       const full = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      if (statSync(full).isDirectory()) await walk(full, r);
-      else h.update(`${r}\0${await sha256File(full, onBytes)}\n`);
+      const st = statSync(full);
+      if (st.isDirectory()) await walk(full, r);
+      else if (st.isFile()) h.update(`${r}\0${await sha256File(full, onBytes)}\n`);
     }
   };
   await walk(path, '');
   return h.digest('hex');
 }
 
-/** Bytes sha256Path reads: the file's size, or the sizes of every file under the folder. */
+/** Bytes sha256Path reads: the file's size, or the sizes of every regular file under the folder. */
 export function sizeOfPath(path: string): number {
   const st = statSync(path);
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const name of readdirSync(path)) total += sizeOfPath(join(path, name));
-  return total;
+  if (st.isDirectory()) {
+    let total = 0;
+    for (const name of readdirSync(path)) total += sizeOfPath(join(path, name));
+    return total;
+  }
+  return st.isFile() ? st.size : 0;
 }

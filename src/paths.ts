@@ -18,10 +18,14 @@ export function projectRoot(): string {
   return dir;
 }
 
-/** The embedded sample: model, data slice and labels. */
+/**
+ * The embedded sample: the model, the whole Fashion-MNIST test set (10,000
+ * images; one compressed .npz member, `image`, named after the model's input)
+ * and its labels.
+ */
 export function samplePaths(): { model: string; data: string; labels: string } {
   const dir = join(projectRoot(), 'resources', 'sample');
-  return { model: join(dir, 'model.onnx'), data: join(dir, 'data.npy'), labels: join(dir, 'labels.npy') };
+  return { model: join(dir, 'model.onnx'), data: join(dir, 'data.npz'), labels: join(dir, 'labels.npy') };
 }
 
 /** The shared data folder beside the checkout (present in CI, absent in a user's clone). */

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Build Exit Studio's embedded sample: a small multi-exit CNN trained on
-Fashion-MNIST, exported to ONNX, plus a labelled slice of the test set.
+Fashion-MNIST, exported to ONNX, plus the labelled test set (all 10,000 images
+by default).
 
 Run from the repository root with Debian's interpreter (needs the Debian
 packages python3-torch, python3-onnx, python3-numpy, dataset-fashion-mnist):
@@ -11,14 +12,17 @@ Writes into --out:
     model.onnx     input  `image`  float32 [batch, 1, 28, 28], pixels in [0, 1]
                    outputs `exit_1` .. `exit_4` float32 [batch, 10] raw logits,
                    in depth order (mean/std normalisation is inside the model)
-    data.npy       float32 [N, 1, 28, 28] in [0, 1]: the first N test images
+    data.npz       one member, image.npy: float32 [N, 1, 28, 28] in [0, 1], the
+                   first N test images (N = 10,000, the whole test set, unless
+                   --slice), deflated as numpy.savez_compressed does but with a
+                   fixed timestamp so that the bytes are reproducible
     labels.npy     int64 [N]
     classes.txt    the 10 class names, one per line, in label order
     manifest.json  shapes, names, cumulative MACs per exit ("exit_macs"), params,
                    measured accuracies, training settings, versions
 
 Only the 60,000 training images are used for training; the test set is used
-only for evaluation and for the slice.
+only for evaluation and for the data written.
 """
 
 import argparse
@@ -29,6 +33,7 @@ import random
 import struct
 import sys
 import time
+import zipfile
 
 import numpy as np
 import torch
@@ -58,6 +63,19 @@ def load_split(data_dir, prefix):
     y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
     x = (x.astype(np.float32) / 255.0)[:, None, :, :]
     return np.ascontiguousarray(x), y.astype(np.int64)
+
+
+def save_npz_reproducible(path, arrays):
+    """numpy.savez_compressed, except that every member carries the zip epoch
+    (1980-01-01) instead of the current time, so the same arrays always give the
+    same bytes (and the sha256 in resources/README.md can be checked)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, a in arrays.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
 
 
 class ExitHead(nn.Module):
@@ -153,12 +171,13 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--exit-weights", default="1,1,1,1",
                     help="comma-separated loss weight per exit")
-    ap.add_argument("--slice", type=int, default=2000,
-                    help="number of test images written to data.npy")
+    ap.add_argument("--slice", type=int, default=None, metavar="N",
+                    help="write only the first N test images to data.npz "
+                         "(default: all 10,000)")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ref-logits", metavar="DIR",
-                    help="also write the torch logits of the slice as DIR/exit_k.npy "
+                    help="also write the torch logits of the data written as DIR/exit_k.npy "
                          "(to compare against another ONNX runtime)")
     args = ap.parse_args()
 
@@ -204,9 +223,10 @@ def main():
 
     model.eval()
     acc_full = evaluate(model, xte, yte)
-    n = args.slice
+    n = len(xte) if args.slice is None else args.slice
+    assert 0 < n <= len(xte), f"--slice must be 1..{len(xte)}"
     xs, ys = np.ascontiguousarray(xte[:n]), np.ascontiguousarray(yte[:n])
-    acc_slice = evaluate(model, xs, ys)
+    acc_data = evaluate(model, xs, ys)
 
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -225,7 +245,8 @@ def main():
     assert got_outs == out_names, got_outs
     assert [i.name for i in m.graph.input] == ["image"]
 
-    np.save(os.path.join(args.out, "data.npy"), xs.astype(np.float32))
+    # The input is named after the model's input, so the studio matches it by name.
+    save_npz_reproducible(os.path.join(args.out, "data.npz"), {"image": xs.astype(np.float32)})
     np.save(os.path.join(args.out, "labels.npy"), ys.astype(np.int64))
     with open(os.path.join(args.out, "classes.txt"), "w") as f:
         f.write("\n".join(CLASSES) + "\n")
@@ -253,7 +274,7 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     manifest = {
         "model": "model.onnx",
-        "data": "data.npy",
+        "data": "data.npz",
         "labels": "labels.npy",
         "classes": "classes.txt",
         "dataset": "Fashion-MNIST (Zalando, MIT), test images 0..%d" % (n - 1),
@@ -262,7 +283,8 @@ def main():
         "outputs": [{"name": nm, "shape": ["batch", 10], "kind": "logits"} for nm in out_names],
         "exit_macs": exit_costs(),
         "params": n_params,
-        "accuracy_slice": [round(a, 4) for a in acc_slice],
+        "samples": n,
+        "accuracy_data": [round(a, 4) for a in acc_data],
         "accuracy_test_full": [round(a, 4) for a in acc_full],
         "training": {"seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size,
                      "optimizer": "Adam + OneCycleLR", "max_lr": args.lr,
@@ -276,7 +298,7 @@ def main():
 
     print(f"params {n_params}  train time {train_s:.0f}s")
     print(f"exit MACs {exit_costs()}")
-    print(f"acc slice[{n}] " + " ".join(f"{a:.4f}" for a in acc_slice))
+    print(f"acc data[{n}] " + " ".join(f"{a:.4f}" for a in acc_data))
     print(f"acc test[{len(xte)}] " + " ".join(f"{a:.4f}" for a in acc_full))
     for fn in sorted(os.listdir(args.out)):
         print(f"  {fn}: {os.path.getsize(os.path.join(args.out, fn))} bytes")

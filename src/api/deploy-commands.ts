@@ -4,6 +4,7 @@ import { applyBundle, writeBundle } from '../export/bundle.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
 import { phaseEvent } from './context.js';
+import { checkTraceModel } from './model-match.js';
 import { applyInput, bundleInput } from './schemas.js';
 
 export const deployCommands = {
@@ -13,6 +14,8 @@ export const deployCommands = {
       const run = ctx.store.runs.getComplete(input.runId);
       const trace = ctx.store.traces.meta(run.traceId);
       const modelPath = resolve(input.model);
+      const force = input.force === true;
+      const checked = await checkTraceModel(trace, modelPath, force);
       const written = await writeBundle(resolve(input.out), {
         modelPath,
         policy: {
@@ -26,9 +29,9 @@ export const deployCommands = {
         ...(input.verifyData ? { verifyData: resolve(input.verifyData) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),
-        ...(input.overwrite ? { overwrite: true } : {}),
+        ...(input.overwrite || force ? { overwrite: true } : {}),
       }, (p) => ctx.emit(phaseEvent('bundle', p)));
-      return written;
+      return { ...written, warnings: [...checked, ...written.warnings] };
     },
     true,
   ),

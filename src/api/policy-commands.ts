@@ -1,13 +1,15 @@
 /** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { StudioError, writeError } from '../errors.js';
+import { StudioError } from '../errors.js';
+import { writeOutput } from '../files/write.js';
 import { buildPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
-import { policyCatalog } from '../policies/catalog.js';
+import { describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
-import { checkPolicyCanRun } from '../policies/spec.js';
+import { parsePolicySpec, policyRefusal } from '../policies/spec.js';
 import { runPolicyInWorker } from '../policies/run-job.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
 import { appVersion } from '../version.js';
@@ -16,6 +18,7 @@ import type { RunConfig } from '../store/runs.js';
 import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
+import { entryOf, liftFlatParams, type PolicyEntry } from './policy-input.js';
 import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, runShowInput, tagInput } from './schemas.js';
 
 type RunInput = z.output<typeof policyRunInput>;
@@ -31,15 +34,16 @@ export interface RunOutcome {
 }
 
 /** The request a run keeps: this policy alone, without resumeFrom (a rerun sets its own). */
-function runRequest(input: RunInput, spec: string): { command: string; payload: unknown } {
+function runRequest(input: RunInput, entry: PolicyEntry): { command: string; payload: unknown } {
   const { resumeFrom: _resumed, ...rest } = input;
-  return { command: 'policy.run', payload: { ...rest, policies: [spec] } };
+  return { command: 'policy.run', payload: { ...rest, policies: [entry] } };
 }
 
-/** Two flat request payloads with the same fields and values, whatever their key order. */
+/** Two request payloads with the same fields and values, whatever their key order. */
 function samePayload(a: unknown, b: unknown): boolean {
-  const canon = (x: unknown): string => JSON.stringify(typeof x === 'object' && x !== null ? Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)) : x);
-  return canon(a) === canon(b);
+  const sorted = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sorted) : typeof x === 'object' && x !== null ? Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)).map(([k, v]) => [k, sorted(v)]) : x;
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
 }
 
 /** The seeds an interrupted run of the same request kept, checked to be that run's. */
@@ -50,7 +54,8 @@ function seedsToResume(ctx: CommandContext, input: RunInput): SeedResult[] {
   const run = ctx.store.runs.get(from);
   if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`);
   const kept = ctx.store.runs.request(from);
-  if (!samePayload(kept?.payload, runRequest(input, input.policies[0]!).payload)) {
+  // A request kept before parameters moved into `params` compares as it would be run now.
+  if (!samePayload(liftFlatParams(kept?.payload), runRequest(input, input.policies[0]!).payload)) {
     throw new StudioError(`run ${from} was started by another request; resume it with 'job.rerun' (exit-studio rerun run ${from})`);
   }
   return ctx.store.runs.keptSeeds(from);
@@ -73,27 +78,22 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
   const resumed = seedsToResume(ctx, input);
   const trace = ctx.store.traces.load(input.traceId);
   const { costs, source } = resolveCostChoice(trace, input.costs);
-  const params = {
-    ...(input.alpha !== undefined ? { alpha: input.alpha } : {}),
-    ...(input.bins !== undefined ? { bins: input.bins } : {}),
-    ...(input.budget !== undefined ? { budget: input.budget } : {}),
-    ...(input.warmup !== undefined ? { warmup: input.warmup } : {}),
-    ...(input.refitEvery !== undefined ? { refitEvery: input.refitEvery } : {}),
-    ...(input.epochs !== undefined ? { epochs: input.epochs } : {}),
-  };
   const options = {
-    ...params,
     seeds: input.seeds ?? 20,
     firstSeed: input.firstSeed ?? 1,
     lambda: input.lambda ?? 1,
     costs,
     supervised: input.supervised ?? false,
   };
-  // Refuse every policy the trace cannot serve before any work starts.
-  for (const spec of input.policies) {
-    const can = checkPolicyCanRun(spec, trace, options.supervised, params, costs);
-    if (!can.ok) throw new StudioError(can.reason);
-  }
+  // Each policy with its own values (the run's shared ones it reads, its own, its argument); every
+  // policy the trace cannot serve is refused before any work starts.
+  const parsed = input.policies.map((e) => {
+    const { spec, own } = entryOf(e);
+    const p = parsePolicySpec(spec, input.params ?? {}, own);
+    const why = policyRefusal(p, trace, options.supervised, costs);
+    if (why) throw new StudioError(why);
+    return p;
+  });
   const total = input.policies.length * options.seeds;
   const lastPartial = new Map<string, number>();
   const done = new Map<string, number>();
@@ -105,16 +105,16 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
   // that runs it alone again: a killed process leaves interrupted rows that
   // 'job.rerun' can redo, never half-present ones.
   const runName = (spec: string): string => input.name ?? `${spec} on trace ${input.traceId}`;
-  const runIds = input.policies.map((spec) =>
+  const runIds = parsed.map((p, i) =>
     ctx.store.runs.begin({
-      name: runName(spec),
+      name: runName(p.spec),
       traceId: input.traceId,
-      policy: spec,
+      policy: p.spec,
       supervised: options.supervised,
       seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
-      config: { lambda: options.lambda, costs, costSource: source, params },
+      config: { lambda: options.lambda, costs, costSource: source, params: p.params },
       appVersion,
-      request: runRequest(input, spec),
+      request: runRequest(input, input.policies[i]!),
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
@@ -122,9 +122,9 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
   let results: RunResult[];
   try {
     results = await Promise.all(
-      input.policies.map((spec, i) => {
+      parsed.map(({ spec, params }, i) => {
         const key = `${i}:${spec}`;
-        return runPolicyInWorker(trace, spec, resumed.length ? { ...options, resumed } : options, {
+        return runPolicyInWorker(trace, spec, { ...options, params, ...(resumed.length ? { resumed } : {}) }, {
           onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
           onProgress: (p) => {
             done.set(key, p.seedsDone);
@@ -154,7 +154,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
       ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null }, {
         seeds: r.seeds,
         supervised: r.supervised,
-        config: { lambda: r.lambda, costs: r.costs, costSource: source, params, usesHindsight: r.usesHindsight },
+        config: { lambda: r.lambda, costs: r.costs, costSource: source, params: parsed[i]!.params, usesHindsight: r.usesHindsight },
       });
       runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, resumedSeeds: r.resumedSeeds });
     });
@@ -219,7 +219,8 @@ function runView(ctx: CommandContext, id: number) {
 }
 
 export const policyCommands = {
-  'policy.catalog': command(emptyInput, () => policyCatalog),
+  /** Every policy of the registry: what it is, what it needs, its parameters as JSON Schema. */
+  'policy.catalog': command(emptyInput, () => ({ policies: describePolicies() })),
   'policy.run': command(policyRunInput, runPolicies, true),
 
   'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
@@ -251,27 +252,26 @@ export const policyCommands = {
     const run = runView(ctx, input.id);
     return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
   }),
-  'run.exportFile': command(exportFileInput, (ctx, input) => {
+  'run.exportFile': command(exportFileInput, async (ctx, input) => {
     const run = runView(ctx, input.id);
     const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
     const out = resolve(input.out);
-    try {
-      writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
-    } catch (e) {
-      throw writeError(out, e);
-    }
+    await writeOutput(out, (tmp) => writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { flag: 'wx' }), { force: input.force === true });
     return { path: out };
   }),
 
-  'home.recent': command(emptyInput, (ctx) => ({
-    models: ctx.store.assets.recentModels(),
-    datasets: ctx.store.assets.recentDatasets(),
-    traces: ctx.store.traces.list().slice(-10).reverse(),
-    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
-    interrupted: ctx.store.traces.interrupted(),
-    /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
-    interruptedRuns: ctx.store.runs.interrupted(),
-  })),
+  'home.recent': command(emptyInput, (ctx) => {
+    ctx.store.recover();
+    return {
+      models: ctx.store.assets.recentModels(),
+      datasets: ctx.store.assets.recentDatasets(),
+      traces: ctx.store.traces.list().slice(-10).reverse(),
+      runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
+      interrupted: ctx.store.traces.interrupted(),
+      /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
+      interruptedRuns: ctx.store.runs.interrupted(),
+    };
+  }),
   'sample.paths': command(emptyInput, () => {
     const p = samplePaths();
     return { ...p, available: existsSync(p.model) && existsSync(p.data) };

@@ -12,7 +12,7 @@ import { command } from './command.js';
 import type { CommandContext } from './context.js';
 import { emptyInput } from './schemas.js';
 
-/** Payload fields that are file paths, per command: stored absolute so a rerun works from any folder. */
+/** Payload fields that are file paths (or lists of them), per command: stored absolute so a rerun works from any folder. */
 const PATH_FIELDS: Record<string, readonly string[]> = {
   'trace.infer': ['model', 'data', 'labels'],
   'trace.import': ['path', 'labels'],
@@ -26,7 +26,11 @@ export function recordedRequest(name: string, input: unknown): JobRequest {
   const fields = PATH_FIELDS[name];
   if (!fields || typeof input !== 'object' || input === null) return { command: name, payload: input };
   const payload: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-  for (const f of fields) if (typeof payload[f] === 'string') payload[f] = resolve(payload[f] as string);
+  for (const f of fields) {
+    const v = payload[f];
+    if (typeof v === 'string') payload[f] = resolve(v);
+    else if (Array.isArray(v)) payload[f] = v.map((p: unknown) => (typeof p === 'string' ? resolve(p) : p));
+  }
   return { command: name, payload };
 }
 
@@ -76,8 +80,12 @@ export const resumeCommands = {
   /** Runs an interrupted trace (inference or import) or policy run again, from the request stored with it. */
   'job.rerun': command(rerunInput, rerun, true),
   /** Interrupted traces and runs, each with the command that runs it again. */
-  'job.interrupted': command(emptyInput, (ctx) => ({
-    traces: ctx.store.traces.interrupted().map((t) => ({ ...t, status: 'interrupted' as const, request: ctx.store.traces.request(t.id), rerun: rerunHint('trace', t.id) })),
-    runs: ctx.store.runs.interrupted().map((r) => ({ ...r, request: ctx.store.runs.request(r.id), rerun: rerunHint('run', r.id) })),
-  })),
+  'job.interrupted': command(emptyInput, (ctx) => {
+    // A long-lived studio (serve, the desktop) learns of writers that died since it opened.
+    ctx.store.recover();
+    return {
+      traces: ctx.store.traces.interrupted().map((t) => ({ ...t, status: 'interrupted' as const, request: ctx.store.traces.request(t.id), rerun: rerunHint('trace', t.id) })),
+      runs: ctx.store.runs.interrupted().map((r) => ({ ...r, request: ctx.store.runs.request(r.id), rerun: rerunHint('run', r.id) })),
+    };
+  }),
 };

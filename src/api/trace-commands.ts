@@ -6,13 +6,17 @@ import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
 import { measureCascadeLatency, type LatencyProfile } from '../inference/exit-latency.js';
 import { runInference } from '../inference/job.js';
+import { recordToFile } from '../inference/record.js';
 import { listProviders } from '../inference/providers.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
+import { importShards, isShardFile, type MergedRecording } from '../trace/merge-shards.js';
+import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
 import { phaseEvent } from './context.js';
-import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, renameInput } from './schemas.js';
+import { firstSample } from './first-sample.js';
+import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, recordInput, renameInput } from './schemas.js';
 
 /** Samples per timed pass when inspect measures the latency profile: the inference's default batch. */
 const LATENCY_BATCH = 64;
@@ -21,7 +25,11 @@ const LATENCY_PASSES = 10;
 
 export const traceCommands = {
   'model.inspect': command(inspectInput, async (ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string; latency?: LatencyProfile }> => {
-    const info = await inspectModel(resolve(input.path), { onProgress: (p) => ctx.emit(phaseEvent('inspect', p)) });
+    const info = await inspectModel(resolve(input.path), {
+      ...(input.data ? { sample: firstSample(resolve(input.data)) } : {}),
+      ...(input.dims ? { dims: input.dims } : {}),
+      onProgress: (p) => ctx.emit(phaseEvent('inspect', p)),
+    });
     if (!input.latency) return info;
     // Timed on a synthetic batch: latency depends on shapes, not on values, for the models this targets.
     ctx.emit(phaseEvent('inspect', { phase: 'timing the exits', done: 0, total: 1, unit: 'steps' }));
@@ -48,22 +56,46 @@ export const traceCommands = {
     true,
   ),
 
+  /** An inference written to an .npz (optionally one shard of the data) instead of the database, which it never opens. */
+  'trace.record': command(
+    recordInput,
+    (ctx, input) =>
+      recordToFile(input, {
+        onProgress: (p) => ctx.emit({ type: 'progress', job: 'infer', ...p }),
+        onPhase: (p) => ctx.emit(phaseEvent('infer', p)),
+        onWarning: (message) => ctx.emit({ type: 'warning', job: 'infer', message }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      }),
+    true,
+  ),
+
   'trace.import': command(
     importInput,
     async (ctx, input) => {
+      // Several files, or one that infer --out wrote, are the shards of a recording: merged into one trace.
+      const paths = (typeof input.path === 'string' ? [input.path] : input.path).map((p) => resolve(p));
+      const shards = paths.length > 1 || (await isShardFile(paths[0]!));
       // A running trace from the start, written chunk by chunk: a kill mid-import
       // leaves an interrupted row (with the request to run it again), never half a trace.
-      const path = resolve(input.path);
-      const request = { command: 'trace.import', payload: { ...input, path, ...(input.labels ? { labels: resolve(input.labels) } : {}) } };
+      const request = { command: 'trace.import', payload: { ...input, path: paths.length > 1 ? paths : paths[0]!, ...(input.labels ? { labels: resolve(input.labels) } : {}) } };
       const traceId = ctx.store.traces.begin({
-        name: input.name ?? basename(input.path), source: 'import', samples: 0, classes: 0, exits: [], costs: [], costSource: 'uniform',
-        hasConfidence: false, hasProbs: false, hasLabels: false, meta: { importedFrom: path }, request,
+        name: input.name ?? basename(paths[0]!), source: 'import', samples: 0, classes: 0, exits: [], costs: [], costSource: 'uniform',
+        hasConfidence: false, hasProbs: false, hasLabels: false, meta: { importedFrom: paths.length > 1 ? paths : paths[0]! }, request,
       });
       try {
-        const trace = await importTrace(path, input);
+        let trace: Trace;
+        let merged: MergedRecording | undefined;
+        if (shards) ({ trace, recording: merged } = await importShards(paths, input));
+        else trace = await importTrace(paths[0]!, input);
         if (ctx.signal?.aborted) throw new CancelledError('import');
-        ctx.store.traces.fill(traceId, trace);
-        return { traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined };
+        // A merged trace is named for what was recorded, and keeps the recording's identity (model and dataset hashes).
+        const patch = merged ? { meta: { importedFrom: merged.files, recording: merged } } : {};
+        ctx.store.traces.fill(traceId, trace, patch);
+        if (merged && !input.name) ctx.store.traces.rename(traceId, `${merged.model.name} on ${merged.dataset.name}${merged.shards > 1 ? ` (${merged.shards} shards)` : ''}`);
+        return {
+          traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined,
+          ...(merged ? { merged } : {}),
+        };
       } catch (e) {
         ctx.store.traces.abort(traceId);
         throw e;
@@ -85,7 +117,7 @@ export const traceCommands = {
   'trace.export': command(exportTraceInput, async (ctx, input) => {
     const trace = ctx.store.traces.load(input.id);
     const out = resolve(input.out);
-    await exportTrace(trace, out);
+    await exportTrace(trace, out, { force: input.force === true });
     return { path: out, samples: trace.samples, exits: trace.exits.length };
   }),
 };

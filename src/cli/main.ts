@@ -3,10 +3,16 @@
  * its flags and calls the command contract (src/api); nothing here reaches
  * around it. Exit codes: 0 success, 1 a failure while running, 2 bad input
  * or usage. Human messages go to stderr; --json output to stdout only.
+ *
+ * Ctrl-C, SIGTERM and SIGHUP all cancel the running job cleanly (nothing
+ * half-written stays, nothing is left 'running'); a second one quits at once.
+ * Output whose reader went away (`exit-studio runs show 3 --json | head`)
+ * ends the command quietly, like a cancel, instead of with a stack trace.
  */
 import { isStudioError } from '../errors.js';
 import { makeEnv, type CliEnv } from './context.js';
 import { makeOutput } from './output.js';
+import { paramHelp } from './policy-params.js';
 import * as inspect from './commands/inspect.js';
 import * as infer from './commands/infer.js';
 import * as traces from './commands/traces.js';
@@ -15,16 +21,23 @@ import * as policies from './commands/policies.js';
 import * as deploy from './commands/deploy.js';
 import * as serve from './commands/serve.js';
 import * as rerun from './commands/rerun.js';
+import * as catalog from './commands/catalog.js';
 
 type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
 
-const table: Record<string, { run: Handler; usage: string }> = {
+/** Signals that stop a command: the terminal's Ctrl-C, a service manager's or `kill`'s SIGTERM, a closed terminal's SIGHUP. */
+const STOP_SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** usage: one line (or two) in the overview; help: what `COMMAND --help` adds below it. */
+const table: Record<string, { run: Handler; usage: string; help?: () => string }> = {
   inspect: { run: inspect.run, usage: inspect.usage },
   infer: { run: infer.run, usage: infer.usage },
   'import-trace': { run: traces.runImport, usage: traces.importUsage },
   traces: { run: traces.runTraces, usage: traces.tracesUsage },
   trace: { run: traces.runExport, usage: traces.exportUsage },
-  run: { run: policies.runRun, usage: policies.runUsage },
+  policies: { run: catalog.run, usage: catalog.usage },
+  run: { run: policies.runRun, usage: policies.runUsage, help: paramHelp },
   runs: { run: policies.runRuns, usage: policies.runsUsage },
   export: { run: policies.runExport, usage: policies.exportUsage },
   diagnose: { run: policies.runDiagnose, usage: policies.diagnoseUsage },
@@ -65,22 +78,30 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = rest.includes('--json');
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`usage: exit-studio ${cmd.usage}\n`);
+    process.stdout.write(`usage: exit-studio ${cmd.usage}\n${cmd.help ? `\n${cmd.help()}\n` : ''}`);
     return 0;
   }
   const env = makeEnv(makeOutput(json));
   const abort = new AbortController();
-  // Ctrl-C cancels the running job cleanly (nothing half-written), a second one quits at once.
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    env.out.note('cancelling…');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (abort.signal.aborted) process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+    if (!outputGone) env.out.note('cancelling…');
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  let outputGone = false;
+  // EPIPE (the reader closed the pipe), EIO (the terminal went away): nothing more can be shown, so the job stops like a cancel.
+  const onOutputError = (): void => {
+    outputGone = true;
+    abort.abort();
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   try {
     await cmd.run(rest, env, abort.signal);
     return 0;
   } catch (e) {
+    if (outputGone) return 0;
     env.out.endProgress();
     if (isStudioError(e)) {
       process.stderr.write(`exit-studio ${name}: ${e.message}\n`);
@@ -92,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.EXIT_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     env.close();
   }
 }

@@ -29,6 +29,12 @@ export interface DatasetOptions {
   limit?: number;
   /** Name of a label column in CSV/TSV/JSONL data (kept out of the features). */
   labelColumn?: string;
+  /**
+   * Feed NaN and Inf to the model (for models that handle missing values
+   * themselves). By default a non-finite input value is refused, naming the
+   * file and sample: a model fed NaN returns NaN, and a trace of it is noise.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** An opened dataset, validated against the model's inputs. */
@@ -42,6 +48,11 @@ export interface Dataset {
   labels?: Int32Array;
   /** Batches of at most batchSize samples, in order; memory O(batch). */
   batches(batchSize: number): AsyncIterable<Batch>;
+  /**
+   * Samples [first, first + count) as a dataset of their own, read lazily from
+   * the same file (a shard of a cluster job). Closing either closes the file.
+   */
+  slice(first: number, count: number): Dataset;
   close(): Promise<void>;
 }
 

@@ -8,11 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { StudioError, inputError } from '../errors.js';
+import { StudioError, inputError, writeError } from '../errors.js';
+import { notRegular, statRegular } from '../files/regular.js';
+import { bundleFolder } from './bundle-folder.js';
 import { openDataset } from '../data/open.js';
 import type { Dataset } from '../data/types.js';
 import { readLabels } from '../data/labels.js';
@@ -107,9 +109,8 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions, onProgr
     throw new StudioError(`bundle: the policy was learned on exits ${opts.policy.exitNames.join(', ')} but the split is at ${exits.join(', ')}; they must be the same, in the same order`);
   }
   if (opts.policy.costs.length !== exits.length) throw new StudioError(`bundle: ${opts.policy.costs.length} costs for ${exits.length} exits`);
-  if (existsSync(join(dir, MANIFEST)) && !opts.overwrite) {
-    throw inputError(dir, 'already holds a bundle (manifest.json); choose another folder or allow overwriting');
-  }
+  const folder = bundleFolder(dir, opts.overwrite === true);
+  await folder.check();
 
   const info = await inspectModel(opts.modelPath, { select: exits, allowFewerExits: true, ...(onProgress ? { onProgress } : {}) });
   const specs: ExitSpec[] = exits.map((name) => {
@@ -127,58 +128,65 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions, onProgr
     typeof opts.verifyData === 'string' ? await firstBatch(opts.verifyData, split.inputs, n) : (opts.verifyData ?? syntheticFeeds(split.inputs, n));
   const verification = await verifySplit(split, feeds, settings, (step, done, total) => onProgress?.({ phase: `verifying the stages: ${step}`, done, total, unit: 'steps' }));
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const stages: BundleManifest['stages'] = [];
-  const sideFileFrom = opts.sideFileFrom ?? SIDE_FILE_FROM;
-  for (const s of split.stages) {
-    onProgress?.({ phase: `writing stage ${s.index + 1} of ${split.stages.length}`, done: s.index, total: split.stages.length, unit: 'steps' });
-    const file = `stage_${s.index + 1}.onnx`;
-    // A stage file stands alone, without the model's side file: its weights are read in, tensor
-    // by tensor, into the stage file or (a big stage) its own side file.
-    const side = weightBytes(s.bytes) >= sideFileFrom ? { name: `${file}.data`, minBytes: SIDE_TENSOR_FROM } : undefined;
-    const written = await writeStandalone(s.bytes, s.weightsDir, join(dir, file), side);
-    files.push(file);
-    if (written.data) files.push(side!.name);
-    stages.push({
-      file,
-      sha256: written.model.sha256,
-      bytes: written.model.bytes,
-      ...(written.data ? { weights: { file: side!.name, ...written.data } } : {}),
-      exit: s.exit,
-      modelInputs: s.modelInputs,
-      carriedIn: s.carriedIn.map(({ name, type, shape }) => ({ name, type, shape })),
-      carriedOut: s.carriedOut.map(({ name, type, shape }) => ({ name, type, shape, batchAxis: verification.batchAxes[name] ?? 0 })),
-      opTypes: s.opTypes,
-    });
+  const staged = await folder.stage();
+  try {
+    const out = staged.path;
+    const files: string[] = [];
+    const stages: BundleManifest['stages'] = [];
+    const sideFileFrom = opts.sideFileFrom ?? SIDE_FILE_FROM;
+    for (const s of split.stages) {
+      onProgress?.({ phase: `writing stage ${s.index + 1} of ${split.stages.length}`, done: s.index, total: split.stages.length, unit: 'steps' });
+      const file = `stage_${s.index + 1}.onnx`;
+      // A stage file stands alone, without the model's side file: its weights are read in, tensor
+      // by tensor, into the stage file or (a big stage) its own side file.
+      const side = weightBytes(s.bytes) >= sideFileFrom ? { name: `${file}.data`, minBytes: SIDE_TENSOR_FROM } : undefined;
+      const written = await writeStandalone(s.bytes, s.weightsDir, join(out, file), side);
+      files.push(file);
+      if (written.data) files.push(side!.name);
+      stages.push({
+        file,
+        sha256: written.model.sha256,
+        bytes: written.model.bytes,
+        ...(written.data ? { weights: { file: side!.name, ...written.data } } : {}),
+        exit: s.exit,
+        modelInputs: s.modelInputs,
+        carriedIn: s.carriedIn.map(({ name, type, shape }) => ({ name, type, shape })),
+        carriedOut: s.carriedOut.map(({ name, type, shape }) => ({ name, type, shape, batchAxis: verification.batchAxes[name] ?? 0 })),
+        opTypes: s.opTypes,
+      });
+    }
+    const policyBytes = new TextEncoder().encode(JSON.stringify(pol.data, null, 2) + '\n');
+    await writeFile(join(out, POLICY), policyBytes);
+    files.push(POLICY);
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT,
+      // Side files need format 2; without them the bundle stays readable by versions that read 1.
+      formatVersion: stages.some((st) => st.weights) ? BUNDLE_FORMAT_VERSION : 1,
+      appVersion: opts.appVersion ?? currentVersion,
+      createdAt: new Date().toISOString(),
+      source: { file: basename(opts.modelPath), path: resolve(opts.modelPath), sha256: info.sha256 },
+      inputs: split.inputs,
+      exits: specs.map((e, k) => ({ ...e, cost: opts.policy.costs[k]! })),
+      costUnit: opts.policy.costUnit ?? 'normalized',
+      stages,
+      policy: { file: POLICY, sha256: sha256(policyBytes), kind: opts.policy.policy.kind },
+      verification: {
+        data: typeof opts.verifyData === 'string' ? resolve(opts.verifyData) : opts.verifyData ? 'feeds' : 'synthetic',
+        samples: verification.samples,
+        tolerance: 1e-5,
+        maxAbsDiff: verification.exits.map((e) => e.maxAbsDiff),
+      },
+    };
+    // The manifest goes last, via a rename: a folder with a manifest is a complete bundle.
+    await writeFile(join(out, MANIFEST + '.tmp'), JSON.stringify(manifest, null, 2) + '\n');
+    await rename(join(out, MANIFEST + '.tmp'), join(out, MANIFEST));
+    files.push(MANIFEST);
+    await staged.commit();
+    return { dir, manifest, verification, files, ep, warnings };
+  } catch (e) {
+    await staged.discard();
+    throw e instanceof StudioError ? e : writeError(dir, e);
   }
-  const policyBytes = new TextEncoder().encode(JSON.stringify(pol.data, null, 2) + '\n');
-  await writeFile(join(dir, POLICY), policyBytes);
-  files.push(POLICY);
-  const manifest: BundleManifest = {
-    format: BUNDLE_FORMAT,
-    // Side files need format 2; without them the bundle stays readable by versions that read 1.
-    formatVersion: stages.some((st) => st.weights) ? BUNDLE_FORMAT_VERSION : 1,
-    appVersion: opts.appVersion ?? currentVersion,
-    createdAt: new Date().toISOString(),
-    source: { file: basename(opts.modelPath), path: resolve(opts.modelPath), sha256: info.sha256 },
-    inputs: split.inputs,
-    exits: specs.map((e, k) => ({ ...e, cost: opts.policy.costs[k]! })),
-    costUnit: opts.policy.costUnit ?? 'normalized',
-    stages,
-    policy: { file: POLICY, sha256: sha256(policyBytes), kind: opts.policy.policy.kind },
-    verification: {
-      data: typeof opts.verifyData === 'string' ? resolve(opts.verifyData) : opts.verifyData ? 'feeds' : 'synthetic',
-      samples: verification.samples,
-      tolerance: 1e-5,
-      maxAbsDiff: verification.exits.map((e) => e.maxAbsDiff),
-    },
-  };
-  // The manifest goes last, via a rename: a folder with a manifest is a complete bundle.
-  await writeFile(join(dir, MANIFEST + '.tmp'), JSON.stringify(manifest, null, 2) + '\n');
-  await rename(join(dir, MANIFEST + '.tmp'), join(dir, MANIFEST));
-  files.push(MANIFEST);
-  return { dir, manifest, verification, files, ep, warnings };
 }
 
 /** A bundle read and checked: every file present and matching its hash. */
@@ -201,10 +209,17 @@ function checkHash(path: string, what: string, want: string, got: string): void 
   }
 }
 
+/** A pipe or device under a bundle file's name would block the read: refused first (a missing file is reported by the read). */
+async function refuseIrregular(path: string): Promise<void> {
+  const odd = await stat(path).then(notRegular, () => undefined);
+  if (odd) throw inputError(path, odd);
+}
+
 /** A small file of the bundle, read and checked against its hash. */
 async function readChecked(dir: string, file: string, want: string, what: string): Promise<Uint8Array> {
   const path = join(dir, file);
   let bytes: Uint8Array;
+  await refuseIrregular(path);
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
@@ -218,6 +233,7 @@ async function readChecked(dir: string, file: string, want: string, what: string
 async function checkFile(dir: string, file: string, want: string, what: string, onBytes?: (n: number) => void): Promise<string> {
   const path = join(dir, file);
   let got: string;
+  await refuseIrregular(path);
   try {
     got = await sha256File(path, onBytes);
   } catch (e) {
@@ -236,6 +252,7 @@ export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bun
   if (!statSync(dir).isDirectory()) throw inputError(dir, 'is a file; a bundle is a folder holding manifest.json, policy.json and stage_*.onnx');
   const mpath = join(dir, MANIFEST);
   if (!existsSync(mpath)) throw inputError(dir, 'has no manifest.json: not an Exit Studio bundle (write one with `exit-studio bundle`)');
+  await statRegular(mpath);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(mpath, 'utf8'));

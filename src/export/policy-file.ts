@@ -4,7 +4,8 @@
  * model and trace it was tuned on, the exits with their costs, the policy
  * and its parameters, the decision rule, and the run's metrics.
  */
-import type { LearnedPolicy } from '../policies/types.js';
+import { StudioError } from '../errors.js';
+import { learnedPolicySchema, makeDecider, ruleOf, type LearnedPolicy } from '../policies/rules/index.js';
 import type { CompleteRun } from '../store/runs.js';
 import type { TraceMeta } from '../trace/types.js';
 
@@ -41,6 +42,25 @@ export interface ExitPolicyFile {
   };
 }
 
+/**
+ * What the run learned, as its rule writes it, checked to apply to the trace's
+ * exits with the decider a deployment will use: a file that would not apply
+ * is refused here, naming the run, not later on another machine.
+ */
+function decisionOf(run: CompleteRun, trace: TraceMeta): LearnedPolicy {
+  const parsed = learnedPolicySchema.safeParse(run.learned);
+  if (!parsed.success) throw new StudioError(`run ${run.id}: what it learned is not a valid ${String(run.learned.kind)} rule (${parsed.error.issues[0]?.message ?? 'invalid'})`, { kind: 'runtime' });
+  const decision = parsed.data;
+  if (ruleOf(decision.kind).deployable) {
+    try {
+      makeDecider(decision, trace.exits.map((e) => ({ name: e.name, classes: trace.classes })));
+    } catch (e) {
+      throw new StudioError(`run ${run.id}: its ${decision.kind} rule does not apply to trace ${trace.id}'s exits: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', cause: e });
+    }
+  }
+  return decision;
+}
+
 export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: string, now = new Date()): ExitPolicyFile {
   const { summary, config } = run;
   const costs = config.costs ?? trace.costs;
@@ -55,7 +75,7 @@ export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: 
     costSource: config.costSource ?? trace.costSource,
     lambda: config.lambda ?? 1,
     policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, params: config.params ?? {} },
-    decision: run.learned,
+    decision: decisionOf(run, trace),
     metrics: {
       reference: summary.reference,
       accuracy: summary.accuracy ? summary.accuracy.mean : null,

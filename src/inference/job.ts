@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { readLabels } from '../data/labels.js';
+import { checkLabelClasses, readLabels } from '../data/labels.js';
 import { openDataset } from '../data/open.js';
 import type { Dataset, ImageOptions } from '../data/types.js';
-import { CancelledError, StudioError } from '../errors.js';
+import { CancelledError, StudioError, inputError } from '../errors.js';
 import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
 import type { ModelInfo } from '../model/types.js';
@@ -18,14 +18,16 @@ import { sha256Path, sizeOfPath } from '../hash.js';
 import { byteProgress, type OnPhase } from '../progress.js';
 import type { Store } from '../store/store.js';
 import type { TraceChunk } from '../store/traces.js';
-import { normalizeCosts } from '../trace/features.js';
-import type { CostSource, TraceExit } from '../trace/types.js';
+import { defaultCosts } from '../trace/costs.js';
+import { shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
+import type { TraceExit } from '../trace/types.js';
 import { digestFiles, filesBytes } from '../model/digest.js';
 import type { ToWorker } from './protocol.js';
 import { SessionWorker } from './session-worker.js';
 import type { LatencyProfile } from './exit-latency.js';
 import { chooseProvider } from './providers.js';
 import { Featurizer, type ScoreKind } from './featurize.js';
+import { checkScores } from './nonfinite.js';
 
 export interface InferRequest {
   model: string;
@@ -42,6 +44,10 @@ export interface InferRequest {
   force?: boolean;
   image?: ImageOptions;
   name?: string;
+  /** Record only this shard of the (limited) dataset. */
+  shard?: ShardSpec;
+  /** Feed NaN and Inf in the data to the model; refused by default. */
+  allowNonFinite?: boolean;
 }
 
 export interface InferProgress {
@@ -71,6 +77,8 @@ export interface InferResult {
   reused: boolean;
   ep: string;
   warnings: string[];
+  /** Where the recorded shard lies in the dataset, when one was asked for. */
+  shard?: ShardPlace;
 }
 
 export interface JobHooks {
@@ -82,6 +90,25 @@ export interface JobHooks {
 }
 
 const CHUNK_SAMPLES = 16384;
+
+/** How often a request waits to see whether the identical inference running elsewhere has finished. */
+const WAIT_MS = 500;
+
+/** Waits `ms`, or throws CancelledError as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError('inference'));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError('inference'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export async function runInference(store: Store, req: InferRequest, hooks: JobHooks = {}): Promise<InferResult> {
   const tJob = performance.now();
@@ -103,27 +130,34 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     throw new StudioError(`${modelPath}: --probs needs every exit to have the same number of classes; found ${exits.map((e) => `${e.name}: ${e.classes}`).join(', ')}`, { file: modelPath });
   }
   // Opening the dataset validates it against the model's inputs: bad data fails here, before any work.
-  const dataset = await openDataset(dataPath, selected.inputs, {
+  const whole = await openDataset(dataPath, selected.inputs, {
     ...(req.limit !== undefined ? { limit: req.limit } : {}),
     ...(req.image ? { image: req.image } : {}),
     ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
+    ...(req.allowNonFinite ? { allowNonFinite: true } : {}),
   });
+  // A shard reads only its block of samples; labels are checked against the whole dataset, then cut the same way.
+  const shard = req.shard ? shardPlace(req.shard, whole.samples) : undefined;
+  const dataset = shard ? whole.slice(shard.first, shard.samples) : whole;
   let traceId: number | undefined;
   // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
   let newModelId: number | undefined;
   let worker: SessionWorker | undefined;
   try {
+    if (shard?.samples === 0) throw inputError(dataPath, `shard ${shard.index}/${shard.count} of ${shard.total} samples would be empty: use at most ${shard.total} shards`);
     // Labels are checked before the run too: a bad labels file must not cost a whole inference.
     let labels: Int32Array | undefined = dataset.labels;
     if (req.labels) {
       const file = resolve(req.labels);
       // With --limit only the first labels apply; without it, the counts must match.
-      labels = await readLabels(file, req.limit !== undefined ? dataset.samples : undefined);
-      if (labels.length !== dataset.samples) throw new StudioError(`${file}: ${labels.length} labels for ${dataset.samples} samples in ${dataPath}`, { file });
+      labels = await readLabels(file, req.limit !== undefined ? whole.samples : undefined);
+      if (labels.length !== whole.samples) throw new StudioError(`${file}: ${labels.length} labels for ${whole.samples} samples in ${dataPath}`, { file });
+      if (shard) labels = labels.subarray(shard.first, shard.first + shard.samples);
     }
+    if (labels) checkLabelClasses(req.labels ? resolve(req.labels) : dataPath, labels, Math.max(...exits.map((e) => e.classes)));
     // The worker cuts the model and makes its sessions (a core's work) while this thread hashes
     // the model and the data (another core's); if an identical trace is stored, it goes unused.
-    const o: DriveOptions = { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true, site: featureSite(threads) };
+    const o: DriveOptions = { modelPath, dataPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true, site: featureSite(threads) };
     worker = SessionWorker.start(startMessage(selected, dataset, o), hooks.onPhase);
     const modelSha = await hashModel(modelPath, info.weightFiles ?? [], hooks.onPhase);
     const dataSha = await hashData(dataPath, hooks.onPhase);
@@ -132,27 +166,37 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     info.sha256 = modelSha;
     selected.sha256 = modelSha;
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
-    if (!req.force) {
-      const found = store.traces.findByKey(key);
-      if (found && (!req.probs || found.hasProbs)) {
-        return {
-          traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
-          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), latency: found.latency ?? null, jobSeconds: (performance.now() - tJob) / 1000,
-          threads, threadsWhy, reused: true, ep: req.ep ?? 'cpu', warnings: [],
-        };
-      }
-    }
-
     const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
-    const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
-    if (!knownModel) newModelId = modelId;
     const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
     const classes = Math.max(...exits.map((e) => e.classes));
-    traceId = store.traces.begin({
-      name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
-      source: 'inference', modelId, samples: 0, classes, exits: traceExits,
-      costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
-    });
+    for (let waited = false; traceId === undefined; ) {
+      if (!req.force) {
+        const found = store.traces.findByKey(key);
+        if (found && (!req.probs || found.hasProbs)) {
+          if (newModelId !== undefined) store.assets.forgetUnusedModel(newModelId);
+          return {
+            traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
+            exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), latency: found.latency ?? null, jobSeconds: (performance.now() - tJob) / 1000,
+            threads, threadsWhy, reused: true, ep: req.ep ?? 'cpu', warnings: [], ...(shard ? { shard } : {}),
+          };
+        }
+      }
+      const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
+      if (!knownModel) newModelId = modelId;
+      // The same inference started twice at once (two windows, two shells) runs once: the second waits and reuses it.
+      const started = store.traces.beginUnique({
+        name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
+        source: 'inference', key, modelId, samples: 0, classes, exits: traceExits,
+        costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
+      }, req.force === true);
+      if ('id' in started) {
+        traceId = started.id;
+        break;
+      }
+      if (!waited) hooks.onWarning?.(`the same inference is already running (trace ${started.running}); waiting for it, to reuse its trace (--force runs it again)`);
+      waited = true;
+      await pause(WAIT_MS, hooks.signal);
+    }
     const out = await drive(store, traceId, selected, dataset, worker, o, hooks);
     if (labels) store.traces.append(traceId, 0, { labels });
     traceExits.forEach((e, k) => {
@@ -164,13 +208,14 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
       meta: {
         ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latency?.method ?? null, latency: out.latency,
-        probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings,
+        probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}),
       },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,
       samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: out.latency?.ms ?? [], latency: out.latency,
       jobSeconds: (performance.now() - tJob) / 1000, threads, threadsWhy, reused: false, ep: out.ep, warnings: out.warnings,
+      ...(shard ? { shard } : {}),
     };
   } catch (e) {
     if (traceId !== undefined) store.traces.abort(traceId);
@@ -184,6 +229,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
 interface DriveOptions {
   modelPath: string;
+  dataPath: string;
   ep: string;
   batch: number;
   threads: number;
@@ -227,7 +273,10 @@ function startMessage(info: ModelInfo, dataset: Dataset, o: DriveOptions): Extra
   // The profile is timed on the first batches (after one to warm up), at most PROFILE_PASSES of them.
   const batches = Math.ceil(dataset.samples / o.batch);
   const profile = { passes: Math.max(PROFILE_MIN_PASSES, Math.min(PROFILE_PASSES, batches - 1)), minPasses: PROFILE_MIN_PASSES };
-  const features = { classes: info.exits.map((e) => e.classes), kinds: info.exits.map((e) => e.kind), probs: o.probs, chunkSamples: CHUNK_SAMPLES };
+  const features = {
+    classes: info.exits.map((e) => e.classes), kinds: info.exits.map((e) => e.kind), probs: o.probs, chunkSamples: CHUNK_SAMPLES,
+    check: { modelPath: o.modelPath, dataPath: o.dataPath, exits: info.exits.map(({ name, classes }) => ({ name, classes })) },
+  };
   return { type: 'start', modelPath: o.modelPath, ep: o.ep, threads: o.threads, fetches: info.exits.map((e) => e.name), profile, ...(o.site === 'worker' ? { features } : {}) };
 }
 
@@ -261,8 +310,10 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
       if (inFlight === 0) break;
       const m = await ch.next('output');
       inFlight--;
-      if (feats) feats.add(m.scores!, m.n);
-      else for (const c of m.chunks ?? []) store1(c);
+      if (feats) {
+        checkScores(o.modelPath, o.dataPath, info.exits, m.scores!, done, m.n);
+        feats.add(m.scores!, m.n);
+      } else for (const c of m.chunks ?? []) store1(c);
       done += m.n;
       const secs = (performance.now() - t0) / 1000;
       const rate = secs > 0 ? done / secs : 0;
@@ -300,21 +351,6 @@ export function defaultThreads(): { threads: number; why: string } {
   return { threads: cores, why: `the default: one per core (${cores}), features computed between onnxruntime's runs` };
 }
 
-/** MACs when the graph gave them, else measured latency, else equal steps. */
-function defaultCosts(exits: TraceExit[]): { costs: number[]; costSource: CostSource } {
-  const macs = exits.map((e) => e.macs ?? 0);
-  if (macs[macs.length - 1]! > 0 && macs.every((m, i) => i === 0 || m >= macs[i - 1]!)) {
-    return { costs: Array.from(normalizeCosts(macs)), costSource: 'macs' };
-  }
-  const lat = exits.map((e) => e.latencyMs ?? 0);
-  if (lat[lat.length - 1]! > 0) {
-    // Measured timings are noisy: keep them cumulative (non-decreasing).
-    for (let i = 1; i < lat.length; i++) lat[i] = Math.max(lat[i]!, lat[i - 1]!);
-    return { costs: Array.from(normalizeCosts(lat)), costSource: 'latency' };
-  }
-  return { costs: exits.map((_, i) => (i + 1) / exits.length), costSource: 'uniform' };
-}
-
 /** The model's content digest (its weights included), streamed from its files, with progress. */
 async function hashModel(path: string, weightFiles: string[], onPhase: OnPhase | undefined): Promise<string> {
   if (!onPhase) return digestFiles(path, weightFiles);
@@ -328,7 +364,11 @@ async function hashData(path: string, onPhase: OnPhase | undefined): Promise<str
 }
 
 function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: string, req: InferRequest): string {
-  const identity = { model: info.sha256, data: dataSha, exits, labels: labelsSha, limit: req.limit ?? null, image: req.image ?? null, labelColumn: req.labelColumn ?? null };
+  // A shard joins the identity only when given, so the keys of whole-dataset traces stored earlier stay valid.
+  const identity = {
+    model: info.sha256, data: dataSha, exits, labels: labelsSha, limit: req.limit ?? null, image: req.image ?? null, labelColumn: req.labelColumn ?? null,
+    ...(req.shard ? { shard: req.shard } : {}),
+  };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 

@@ -30,6 +30,8 @@ export interface FeatureSpec {
   kinds: ScoreKind[];
   probs: boolean;
   chunkSamples: number;
+  /** What checkScores names when a batch's scores hold NaN or infinities. */
+  check: { modelPath: string; dataPath: string; exits: { name: string; classes: number }[] };
 }
 
 export type ToWorker =

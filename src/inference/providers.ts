@@ -1,8 +1,11 @@
 /**
  * Execution providers: what the installed onnxruntime-node build offers, and
  * the fallback to CPU when the asked-for one is missing (CUDA's libraries, for
- * one, come from a separate download that offline installs skip).
+ * one, come from a separate download: `npm run setup:cuda`).
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../errors.js';
 
@@ -26,8 +29,9 @@ export interface ProviderInfo {
   name: string;
   /**
    * True when the provider ships inside the npm package. Others (cuda,
-   * tensorrt) need libraries installed beside it; whether they are is only
-   * known by starting a session, which inference does, falling back to CPU.
+   * tensorrt) need libraries installed beside it (`npm run setup:cuda`);
+   * whether they work is only known by starting a session, which inference
+   * does, falling back to CPU.
    */
   bundled: boolean;
 }
@@ -66,7 +70,7 @@ const probed = new Map<string, { ep: string; warning?: string }>();
  * The provider that will actually run: the requested one when onnxruntime can
  * start it here, otherwise cpu, with a warning (pushed to `warnings`) that says
  * why. A listed provider can still fail to start (CUDA's libraries are a
- * separate download, skipped by offline installs), and that is only known by
+ * separate download, `npm run setup:cuda`), and that is only known by
  * opening a session: the first model opened with it is the probe, once per
  * process, since its libraries are there for every model or for none.
  */
@@ -94,7 +98,20 @@ export async function usableProvider(requested: string, probeModel: string | Uin
 
 function installHint(ep: string): string {
   if (ep === 'cuda' || ep === 'tensorrt') {
-    return 'A normal install of onnxruntime-node on Linux x64 with network access downloads its CUDA 12 libraries (ONNXRUNTIME_NODE_INSTALL=cuda12 forces it; =skip, as offline installs use, leaves them out), and they need the CUDA 12 runtime and cuDNN 9 on the library path.';
+    const missing = cudaLibrariesMissing();
+    if (missing) return `onnxruntime's CUDA 12 libraries are not installed (${missing} is missing): \`npm run setup:cuda\` in the studio's folder fetches them. They need an NVIDIA driver, the CUDA 12 runtime and cuDNN 9 on the library path.`;
+    return "onnxruntime's CUDA 12 libraries are installed; they need an NVIDIA driver, the CUDA 12 runtime and cuDNN 9 on the library path (LD_LIBRARY_PATH).";
   }
   return 'This onnxruntime-node build lists it, but it cannot start on this machine.';
+}
+
+/**
+ * The CUDA provider library's name when it is missing beside onnxruntime's own
+ * (`npm ci` leaves it out: it comes from NuGet, by `npm run setup:cuda`), else undefined.
+ */
+function cudaLibrariesMissing(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const binding = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+  const lib = 'libonnxruntime_providers_cuda.so';
+  return existsSync(join(binding, lib)) ? undefined : lib;
 }

@@ -22,8 +22,9 @@ import { StageTimer } from '../runtime/latency.js';
 import type { TraceChunk } from '../store/traces.js';
 import type { LatencyProfile } from './exit-latency.js';
 import { Featurizer } from './featurize.js';
+import { checkScores } from './nonfinite.js';
 import { usableProvider } from './providers.js';
-import type { FromWorker, ProfileRequest, ToWorker } from './protocol.js';
+import type { FeatureSpec, FromWorker, ProfileRequest, ToWorker } from './protocol.js';
 import { outputAsFloat, toFeeds } from './tensors.js';
 
 const port = parentPort!;
@@ -56,7 +57,7 @@ let splitNote: string | undefined;
 /** The first batch, kept for timing exit by exit when the model does not split. */
 let firstFeeds: Record<string, ort.Tensor> | undefined;
 /** Features made here, when the job asked (onnxruntime has every core: see FeatureSite in job.ts). */
-let features: Featurizer | undefined;
+let features: { featurizer: Featurizer; spec: FeatureSpec; samples: number } | undefined;
 /** Chunks of features completed and not yet sent. */
 let done: TraceChunk[] = [];
 
@@ -83,7 +84,7 @@ async function handle(m: ToWorker): Promise<void> {
       if (m.features) {
         const f = m.features;
         // The featurizer refills its buffers after each chunk: a completed chunk is copied out at once.
-        features = new Featurizer(f.classes, f.kinds, f.probs, f.chunkSamples, (chunk) => done.push(copyChunk(chunk)));
+        features = { featurizer: new Featurizer(f.classes, f.kinds, f.probs, f.chunkSamples, (chunk) => done.push(copyChunk(chunk))), spec: f, samples: 0 };
       }
       if (m.profile) profiling = await startStages(m.profile);
       if (!profiling) session = await fullSession();
@@ -109,10 +110,10 @@ async function handle(m: ToWorker): Promise<void> {
       return;
     }
     case 'flush': {
-      features!.flush();
+      features!.featurizer.flush();
       const chunks = done;
       done = [];
-      port.postMessage({ type: 'flushed', chunks, kinds: features!.kinds } satisfies FromWorker, chunkBuffers(chunks));
+      port.postMessage({ type: 'flushed', chunks, kinds: features!.featurizer.kinds } satisfies FromWorker, chunkBuffers(chunks));
       return;
     }
     case 'latency': {
@@ -133,7 +134,10 @@ async function handle(m: ToWorker): Promise<void> {
 /** A batch's scores to the job, or the features they make, whichever the job asked for. */
 function output(seq: number, n: number, scores: (Float32Array | Float64Array)[]): void {
   if (!features) return post({ type: 'output', seq, n, scores });
-  features.add(scores, n);
+  const { check } = features.spec;
+  checkScores(check.modelPath, check.dataPath, check.exits, scores, features.samples, n);
+  features.samples += n;
+  features.featurizer.add(scores, n);
   const chunks = done;
   done = [];
   port.postMessage({ type: 'output', seq, n, chunks } satisfies FromWorker, chunkBuffers(chunks));

@@ -1,22 +1,28 @@
 /** inspectModel: everything the studio needs to know about a multi-exit ONNX model. */
+import type * as ort from 'onnxruntime-node';
 import { byteProgress, type OnPhase } from '../progress.js';
+import { MAX_EXITS, type ExitInfo, type IgnoredOutput, type MacsBasis, type MacsSource, type ModelInfo, type TensorInfo } from './types.js';
+import { inputError } from '../errors.js';
+import { countMacs, type CountOptions, type NodeSource } from './count-macs.js';
 import { digestBytes, externalFiles, modelDigest } from './digest.js';
-import type { ExitInfo, IgnoredOutput, ModelInfo, TensorInfo } from './types.js';
-import { detectExits, type ExitCandidate } from './exits.js';
+import { classifyShape, detectExits, type ExitCandidate } from './exits.js';
 import { ancestorNodes, indexGraph, type GraphIndex } from './graph.js';
 import { loadModel, type LoadedModel } from './load.js';
-import { nodeMacs, sumMacs } from './macs.js';
+import { sumMacs } from './macs.js';
 import { applySelection, orderExits, tooFewExits } from './order.js';
 import { probeOutputShapes } from './probe.js';
 import { toNumber } from './proto.js';
+import { withSmallConstants } from './shape-constants.js';
 import { declaredShape, merge, propagateShapes, tensorInfo } from './shapes.js';
 
-export interface InspectOptions {
+export interface InspectOptions extends Pick<CountOptions, 'dims'> {
+  /** One real sample (a batch of one) for the model's inputs: the MACs are counted at its shapes, and a probing run is fed with it. */
+  sample?: (inputs: TensorInfo[]) => Promise<Record<string, ort.Tensor> | undefined>;
   /** Exit names chosen by the user, in the order to use (overrides detection and depth order). */
   select?: string[];
   /** Return a ModelInfo even with fewer than two exits instead of throwing. */
   allowFewerExits?: boolean;
-  /** Run one sample through onnxruntime when an output's shape cannot be worked out statically (default true). */
+  /** Run the model once when an output's shape, or a shape the MAC count needs, cannot be worked out statically (default true). */
   probe?: boolean;
   /** Hears how far hashing the model (its weights included) got. */
   onProgress?: OnPhase;
@@ -35,7 +41,8 @@ function needsProbe(t: TensorInfo): boolean {
 
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<ModelInfo> {
   const loaded = await loadModel(path);
-  const { model, graph } = loaded;
+  const { model } = loaded;
+  const graph = await withSmallConstants(loaded);
   const g = indexGraph(path, graph);
   const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name ?? '')).map((v) => tensorInfo(v));
@@ -54,10 +61,21 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     });
   }
 
-  const costs = nodeMacs(g, shapes);
+  // Before the per-exit work, which grows with exits × graph size: thousands of candidates would take minutes.
+  const candidates = outputs.filter((o) => typeof classifyShape(o) !== 'string').length;
+  if (candidates > MAX_EXITS) {
+    throw inputError(path, `has ${candidates} outputs shaped like class scores; the studio takes at most ${MAX_EXITS} exits (multi-exit networks have a few dozen): export the model with its exit heads as its only outputs`);
+  }
+
+  const sample = opts.sample ? await opts.sample(inputs) : undefined;
+  const costs = await countMacs({ ...loaded, graph }, g, opset, inputs, {
+    ...(opts.dims ? { dims: opts.dims } : {}),
+    ...(sample ? { sample } : {}),
+    ...(opts.probe === false ? { probe: false } : {}),
+  });
   warnings.push(...costs.warnings);
   const { exits: found, ignored: ignoredRaw } = detectExits(g, outputs);
-  const cost = (c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } => costed(g, costs.macs, c);
+  const cost = (c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } => costed(g, costs.macs, costs.source, costs.basis, c);
   const exits = orderExits(found.map(cost));
   const ignored: IgnoredOutput[] = ignoredRaw.map(({ candidate, ...i }) => {
     if (!candidate) return i;
@@ -75,6 +93,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     exits,
     ignored,
     totalMacs: sumMacs(costs.macs, g.topo),
+    macsBasis: costs.basis,
   };
   const weightFiles = externalFiles(loaded);
   if (weightFiles.length) info.weightFiles = weightFiles;
@@ -92,7 +111,21 @@ async function hashModel(loaded: LoadedModel, onProgress: OnPhase | undefined): 
   return modelDigest(loaded, byteProgress(onProgress, 'hashing the model', await digestBytes(loaded)));
 }
 
-function costed(g: GraphIndex, macs: number[], c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {
+/** Exact when every arithmetic node on the way was sized and no input dim was a guess. */
+function sourceOf(nodes: Set<number>, source: NodeSource[], basis: MacsBasis): MacsSource {
+  let probed = false;
+  for (const i of nodes) {
+    if (source[i] === 'unsized') return 'estimate';
+    if (source[i] === 'probed') probed = true;
+  }
+  if (basis.dims.some((d) => d.from === 'default')) return 'estimate';
+  return probed ? 'probed' : 'static';
+}
+
+function costed(g: GraphIndex, macs: number[], source: NodeSource[], basis: MacsBasis, c: ExitCandidate): Omit<ExitInfo, 'index'> & { ancestors: Set<number> } {
   const ancestors = ancestorNodes(g, c.name);
-  return { name: c.name, classes: c.classes, kind: c.kind, squeeze: c.squeeze, macs: sumMacs(macs, ancestors), nodes: ancestors.size, ancestors };
+  return {
+    name: c.name, classes: c.classes, kind: c.kind, squeeze: c.squeeze,
+    macs: sumMacs(macs, ancestors), macsSource: sourceOf(ancestors, source, basis), nodes: ancestors.size, ancestors,
+  };
 }

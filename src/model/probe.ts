@@ -1,8 +1,12 @@
 /**
- * Output shapes the graph does not reveal statically, found by running one sample: inputs are
- * zeros, with every symbolic dim set to 1.
+ * Shapes the graph does not reveal statically, found by running the model once: the shapes of
+ * outputs (inputs are zeros, with every symbolic dim set to 1), and the shapes of intermediate
+ * values the MAC count needs (on a real sample or zeros, at the dims the count is for).
  */
 import * as ort from 'onnxruntime-node';
+import type { LoadedModel } from './load.js';
+import { proto, type onnx } from './proto.js';
+import { cutInitializers, weightsFolder } from './weights.js';
 import type { Dim, ElementType, TensorInfo } from './types.js';
 
 type OrtType = ort.Tensor['type'];
@@ -44,6 +48,32 @@ export async function probeOutputShapes(path: string, inputs: TensorInfo[], name
       if (batchSym && dims.length > 0 && dims[0] === 1) dims[0] = batchSym;
       shapes.set(n, dims);
     }
+    return { shapes };
+  } catch (e) {
+    return { shapes: new Map(), error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+  } finally {
+    await session?.release();
+  }
+}
+
+/**
+ * Dims of intermediate values after one run on `feeds`: a copy of the model returns them as
+ * extra graph outputs (onnxruntime fetches only graph outputs). The copy is built in memory and
+ * names the model's external weights where they are (weights.ts), its session told their folder:
+ * a big model is never copied. Costs one session and one run.
+ */
+export async function probeValueShapes(loaded: LoadedModel, feeds: Record<string, ort.Tensor>, names: string[]): Promise<{ shapes: Map<string, number[]>; error?: string }> {
+  const src = loaded.model.graph as onnx.IGraphProto;
+  const declared = new Set((src.output ?? []).map((o) => o.name ?? ''));
+  let session: ort.InferenceSession | undefined;
+  try {
+    const { initializer, weightsDir } = await cutInitializers(loaded.path, src.initializer ?? []);
+    const output = [...(src.output ?? []), ...names.filter((v) => !declared.has(v)).map((name) => ({ name }))];
+    const bytes = proto.ModelProto.encode(proto.ModelProto.create({ ...loaded.model, graph: { ...src, initializer, output } })).finish();
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'disabled', logSeverityLevel: 4, ...weightsFolder(weightsDir) });
+    const out = await session.run(feeds, names);
+    const shapes = new Map<string, number[]>();
+    for (const v of names) if (out[v]) shapes.set(v, [...out[v]!.dims]);
     return { shapes };
   } catch (e) {
     return { shapes: new Map(), error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };

@@ -36,33 +36,48 @@ export type StageSource = { bytes: Uint8Array; weightsDir?: string; path?: never
  * @param weightsDir the folder external weights are read from, for a model given as bytes
  *   (onnxruntime has no file to resolve them against otherwise)
  */
-export function sessionOptions(s: SessionSettings = {}, weightsDir?: string): ort.InferenceSession.SessionOptions {
+/**
+ * @param weightsDir the folder external weights are read from, for a model given as bytes
+ *   (onnxruntime has no file to resolve them against otherwise)
+ * @param stage options for one of several stage sessions that run one after another
+ *   (createStageSession says why)
+ */
+export function sessionOptions(s: SessionSettings = {}, weightsDir?: string, stage = false): ort.InferenceSession.SessionOptions {
+  const config: Record<string, unknown> = {
+    ...(weightsDir ? { model_external_initializers_file_folder_path: weightsDir } : {}),
+    ...(stage ? { intra_op: { allow_spinning: '0' } } : {}),
+  };
   return {
     executionProviders: [s.ep ?? 'cpu'],
     ...(s.threads ? { intraOpNumThreads: s.threads, interOpNumThreads: 1 } : {}),
-    ...(weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: weightsDir } } } : {}),
+    ...(stage ? { enableCpuMemArena: false } : {}),
+    ...(Object.keys(config).length ? { extra: { session: config } } : {}),
   };
 }
 
-/** A session for one model, from memory or from its file; `overrides` adds onnxruntime options. */
-export function createSession(source: StageSource, settings: SessionSettings = {}, overrides: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
+/** A session for one model, from memory or from its file. */
+export function createSession(source: StageSource, settings: SessionSettings = {}, stage = false): Promise<ort.InferenceSession> {
   return source.path !== undefined
-    ? ort.InferenceSession.create(source.path, { ...sessionOptions(settings), ...overrides })
-    : ort.InferenceSession.create(source.bytes, { ...sessionOptions(settings, source.weightsDir), ...overrides });
+    ? ort.InferenceSession.create(source.path, sessionOptions(settings, undefined, stage))
+    : ort.InferenceSession.create(source.bytes, sessionOptions(settings, source.weightsDir, stage));
 }
 
 /**
  * The session of stage k (0-based); a stage onnxruntime refuses is named in the error.
  *
- * Stage sessions run without onnxruntime's memory arena. Each session's arena grows to the
- * activations of its largest run and keeps them, so K stages held K arenas where the whole model
- * holds one: on a BERT-base model at batch 16, six stages peaked at 1.22 GB against 0.73 GB for
- * the model. Without arenas the stages' buffers go back to the allocator after each run and the
- * next stage reuses them (0.83 GB), at the same speed within the noise.
+ * Stage sessions run one at a time, so two of onnxruntime's per-session habits cost without
+ * paying back:
+ * - the memory arena: each session's grows to the activations of its largest run and keeps
+ *   them, so K stages held K arenas where the whole model holds one (a BERT-base model at batch
+ *   16: six stages peaked at 1.22 GB against 0.73 GB for the model; without arenas, 0.83 GB, the
+ *   buffers going back to the allocator after each run for the next stage to reuse);
+ * - spinning: a session's pool threads spin a while after each parallel loop, waiting for more,
+ *   while the next stage's threads want the cores (six stages of that model took 13 % more CPU
+ *   time than the model, 4 % less without spinning; four batches each, on a loaded 2-core machine).
  */
 export async function createStageSession(stage: StageSource, k: number, settings: SessionSettings = {}, where = 'stage'): Promise<ort.InferenceSession> {
   try {
-    return await createSession(stage, settings, { enableCpuMemArena: false });
+    return await createSession(stage, settings, true);
   } catch (e) {
     throw new StudioError(`${where} ${k + 1}: onnxruntime cannot load the stage model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', cause: e });
   }

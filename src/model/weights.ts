@@ -41,6 +41,11 @@ export function resolvableFromFolder(ref: ExternalRef): boolean {
   return n !== '..' && !n.startsWith(`..${sep}`);
 }
 
+/** The session option telling onnxruntime where a model given as bytes finds its external weights. */
+export function weightsFolder(weightsDir: string | undefined): { extra?: { session: { model_external_initializers_file_folder_path: string } } } {
+  return weightsDir ? { extra: { session: { model_external_initializers_file_folder_path: weightsDir } } } : {};
+}
+
 /**
  * Reads external tensors by position, keeping one handle per file: only the bytes of the tensors
  * asked for come into memory, never the whole side file.

@@ -1,4 +1,5 @@
 /** Which per-exit costs a run trades against: the trace's own, MACs, measured latency, equal steps, or the user's numbers. */
+import { z } from 'zod';
 import { StudioError } from '../errors.js';
 import type { Trace } from '../trace/types.js';
 
@@ -22,4 +23,16 @@ export function resolveCostChoice(trace: Trace, choice: CostChoice | undefined):
   const cum = raw as number[];
   for (let k = 1; k < K; k++) cum[k] = Math.max(cum[k]!, cum[k - 1]!);
   return { costs: cum.map((v) => v / cum[K - 1]!), source: choice };
+}
+
+/** A budget parameter: mean cost per sample, in the costs' units (last exit = 1). Shared by every budgeted policy. */
+export const budgetParam = z
+  .number()
+  .gt(0)
+  .lte(1)
+  .meta({ title: 'Budget', description: 'Mean cost per sample to meet, in the costs\' units (the last exit costs 1).', examples: [0.5] });
+
+/** A budget no rule can meet: below what exit 1 costs. */
+export function budgetRefusal(budget: number, costs: ArrayLike<number>): string | undefined {
+  return budget < costs[0]! ? `the budget ${budget} is below the cost of exit 1 (${costs[0]}), so no rule can meet it` : undefined;
 }

@@ -6,7 +6,9 @@
  * continue reward handled by crediting every continued-from context with the
  * episode's terminal reward.
  */
+import { z } from 'zod';
 import type { Trace } from '../trace/types.js';
+import { definePolicy } from './module.js';
 import type { LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
 
 export interface DeeParams {
@@ -137,3 +139,19 @@ export function deeOptimalRule(
   for (let s = 0; s < n; s++) m += value[s]!;
   return { value, exitHere, meanValue: n > 0 ? m / n : 0 };
 }
+
+export const dee = definePolicy({
+  id: 'dee',
+  title: 'DEE',
+  summary: 'Contextual bandit deciding exit-or-continue at each exit from binned confidence (studio reconstruction of Ju et al., CIKM 2021).',
+  kind: 'online',
+  params: z.object({
+    alpha: z.number().min(0).max(1000).default(1).meta({ title: 'α (exploration)', description: 'Exploration weight of the continue bonus sqrt(alpha ln t / n(k, b)).' }),
+    bins: z.number().int().min(1).max(1000).default(10).meta({ title: 'Confidence bins', description: 'Equal bins of the max probability over [1/C, 1]: the context.' }),
+  }),
+  needs: ['confidence'],
+  regretKind: 'dee',
+  usesHindsight: false,
+  learns: ['thresholds'],
+  create: (p, env) => new Dee(env, p),
+});

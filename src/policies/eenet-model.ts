@@ -6,7 +6,7 @@
  * Small enough that forward, backward and Adam are a few loops.
  */
 import { Rng } from './rng.js';
-import type { EENetWeights } from './types.js';
+import type { EENetWeights } from './rules/eenet.js';
 
 export interface ExitLayer {
   d: number; // input size C + 2 + k

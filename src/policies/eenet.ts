@@ -20,7 +20,6 @@ import type { Trace } from '../trace/types.js';
 import { Adam, EENetModel } from './eenet-model.js';
 import { commonThreshold, refineThresholds, type RuleProblem } from './eenet-thresholds.js';
 import { Rng } from './rng.js';
-import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
 
 /** Training data: everything a fully computed sample shows, plus the target "exit k is right". */
 export interface EENetData {
@@ -116,7 +115,8 @@ function inputOf(data: EENetData, s: number, k: number, q: Float64Array, qOff: n
   for (let j = 0; j < k; j++) x[xOff + C + 2 + j] = q[qOff + j]!;
 }
 
-const clamp01 = (u: number): number => (u < 0 ? 0 : u > 1 ? 1 : u);
+/** A score clamped to [0, 1], as the scorer and the policy both clamp it. */
+export const clamp01 = (u: number): number => (u < 0 ? 0 : u > 1 ? 1 : u);
 
 /** Forward pass over all of data: clamped scores q (n*K) and assignment a (n*K). */
 export function eenetForward(model: EENetModel, data: EENetData): { q: Float64Array; a: Float64Array } {
@@ -395,125 +395,4 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   params.forEach((p, i) => p.set(kept.params[i]!));
   for (const h of history) h.kept = h.epoch === kept.epoch;
   return { model, thresholds: kept.thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit', epoch: kept.epoch };
-}
-
-export interface EENetParams {
-  budget: number;
-  /** Rounds played at the last exit to collect training data before the first fit; 0 fits on the whole trace in hindsight. */
-  warmup?: number;
-  /** Refit every R rounds on the fully computed samples seen so far (0: never). */
-  refitEvery?: number;
-  epochs?: number;
-  hidden?: number;
-  lr?: number;
-  beta?: number;
-  signal?: AbortSignal;
-}
-
-export class EENetPolicy implements Policy {
-  readonly name = 'eenet';
-  private readonly K: number;
-  private readonly C: number;
-  private fit: EENetFit | undefined;
-  readonly fits: EENetFit[] = [];
-  private readonly q: Float64Array;
-  private readonly x: Float64Array;
-  private readonly pre: Float64Array;
-  private readonly ug = new Float64Array(2);
-  // Warm-up collection (fully computed samples only: earlier exits say nothing about deeper ones).
-  private probs: number[] = [];
-  private maxProb: number[] = [];
-  private entropy: number[] = [];
-  private correct: number[] = [];
-  private collected = 0;
-
-  constructor(
-    private readonly env: PolicyEnv,
-    private readonly params: EENetParams,
-    /** Costs in the budget's units (not lambda-scaled). */
-    private readonly costs: Float64Array,
-  ) {
-    this.K = env.exits;
-    this.C = env.classes;
-    this.q = new Float64Array(this.K);
-    this.x = new Float64Array(this.C + 2 + this.K);
-    this.pre = new Float64Array(params.hidden ?? 16);
-    if (!(params.warmup && params.warmup > 0)) this.refit(eenetDataFromTrace(env.hindsight, env.supervised));
-  }
-
-  private fitOptions(): EENetFitOptions {
-    const p = this.params;
-    const o: EENetFitOptions = { budget: p.budget, costs: this.costs, seed: this.env.seed };
-    if (p.epochs !== undefined) o.epochs = p.epochs;
-    if (p.hidden !== undefined) o.hidden = p.hidden;
-    if (p.lr !== undefined) o.lr = p.lr;
-    if (p.beta !== undefined) o.beta = p.beta;
-    if (p.signal !== undefined) o.signal = p.signal;
-    return o;
-  }
-
-  private refit(data: EENetData): void {
-    this.fit = fitEENet(data, this.fitOptions(), this.env.supervised);
-    this.fits.push(this.fit);
-  }
-
-  private collectedData(): EENetData {
-    return {
-      n: this.collected,
-      exits: this.K,
-      classes: this.C,
-      probs: Float64Array.from(this.probs),
-      maxProb: Float64Array.from(this.maxProb),
-      entropy: Float64Array.from(this.entropy),
-      correct: Uint8Array.from(this.correct),
-    };
-  }
-
-  begin(round: number): number {
-    const w = this.params.warmup ?? 0;
-    if (w > 0) {
-      if (round <= w) return this.K - 1;
-      const r = this.params.refitEvery ?? 0;
-      if (round === w + 1 || (r > 0 && (round - w - 1) % r === 0)) {
-        if (this.collected > 0) this.refit(this.collectedData());
-      }
-    }
-    return 0;
-  }
-
-  stop(obs: Observation): boolean {
-    const fit = this.fit;
-    if (!fit) return false;
-    const k = obs.depth - 1;
-    const C = this.C;
-    const x = this.x;
-    for (let c = 0; c < C; c++) x[c] = obs.prob(k, c);
-    x[C] = obs.maxProb(k);
-    x[C + 1] = 1 - obs.entropy(k);
-    for (let j = 0; j < k; j++) x[C + 2 + j] = this.q[j]!;
-    fit.model.exitForward(k, x, this.pre, this.ug);
-    const q = clamp01(this.ug[0]!);
-    this.q[k] = q;
-    return q >= fit.thresholds[k]!;
-  }
-
-  end(obs: Observation, exit: number): void {
-    if (!((this.params.warmup ?? 0) > 0) || exit !== this.K - 1) return;
-    const K = this.K;
-    const y = this.env.supervised && obs.label() >= 0 ? obs.label() : obs.pred(K - 1);
-    for (let k = 0; k < K; k++) {
-      for (let c = 0; c < this.C; c++) this.probs.push(obs.prob(k, c));
-      this.maxProb.push(obs.maxProb(k));
-      this.entropy.push(obs.entropy(k));
-      this.correct.push(obs.pred(k) === y ? 1 : 0);
-    }
-    this.collected++;
-  }
-
-  learned(): LearnedPolicy {
-    const fit = this.fit;
-    if (!fit) return { kind: 'fixed', exit: this.K - 1 };
-    const model: EENetWeights = fit.model.toJSON();
-    return { kind: 'eenet', model, thresholds: Array.from(fit.thresholds) };
-  }
 }

@@ -1,4 +1,6 @@
 /** Random exit: uniform over exits each round, from its own seeded stream (not the shuffle's). */
+import { z } from 'zod';
+import { definePolicy } from './module.js';
 import { Rng } from './rng.js';
 import type { LearnedPolicy, Policy, PolicyEnv } from './types.js';
 
@@ -21,3 +23,16 @@ export class RandomExit implements Policy {
     return { kind: 'random', shares: new Array<number>(this.K).fill(1 / this.K) };
   }
 }
+
+export const random = definePolicy({
+  id: 'random',
+  title: 'Random exit',
+  summary: 'A uniformly random exit each round.',
+  kind: 'baseline',
+  params: z.object({}),
+  needs: [],
+  regretKind: 'fixed-exit',
+  usesHindsight: false,
+  learns: ['random'],
+  create: (_p, env) => new RandomExit(env),
+});

@@ -7,15 +7,21 @@ import { CancelledError, StudioError } from '../errors.js';
 import type { Trace } from '../trace/types.js';
 import { gridRounds } from './decimate.js';
 import { deeOptimalRule } from './dee.js';
-import { EENetPolicy, type EENetEpoch } from './eenet.js';
+import type { EENetEpoch } from './eenet.js';
+import { EENetPolicy } from './eenet-policy.js';
 import { aggregate, checkSublinearRegret, seedMetrics, type SublinearCheck, type RegretModel, type RunSeries, type RunSummary, type SeedSeries, type SeedSummary } from './metrics.js';
 import { bestFixedExit } from './oracle.js';
 import { errorRates, hasLabels, referenceOf } from './reference.js';
 import { replay, type ReplayRecord } from './replay.js';
-import { checkPolicyCanRun, type ParsedSpec, type PolicyParams } from './spec.js';
+import { checkPolicyCanRun, type ParamValues, type ParsedSpec } from './spec.js';
 import type { LearnedPolicy, PolicyEnv } from './types.js';
 
-export interface RunOptions extends PolicyParams {
+export interface RunOptions {
+  /**
+   * Parameter values, by name: the policy takes those it reads (spec.ts), so
+   * one set serves every policy of a run. The argument after ':' wins.
+   */
+  params?: ParamValues;
   /** Number of seeds (default 20); seed i is firstSeed + i. */
   seeds?: number;
   firstSeed?: number;
@@ -82,8 +88,10 @@ function resolveCosts(trace: Trace, costs: number[] | undefined): Float64Array {
   return Float64Array.from(costs);
 }
 
-function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean, bins: number): RegretModel {
+function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean): RegretModel {
   if (parsed.regretKind === 'dee') {
+    // DEE's comparator is the best rule over its own context bins.
+    const bins = Number(parsed.params.bins);
     return { kind: 'dee', optimal: deeOptimalRule(trace, scaled, bins).value, maxProb: trace.maxProb!, costs: scaled };
   }
   const err = errorRates(trace, labelled);
@@ -120,12 +128,13 @@ interface Prepared {
   labelled: boolean;
   /** Seeds kept from an interrupted run, by seed: used instead of replayed. */
   prior: Map<number, SeedResult>;
+  signal: AbortSignal | undefined;
 }
 
 function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
   const supervised = opts.supervised ?? false;
   const costs = resolveCosts(trace, opts.costs);
-  const can = checkPolicyCanRun(spec, trace, supervised, opts, costs);
+  const can = checkPolicyCanRun(spec, trace, supervised, opts.params, costs);
   if (!can.ok) throw new StudioError(can.reason, { kind: 'input' });
   const lambda = opts.lambda ?? 1;
   if (!(Number.isFinite(lambda) && lambda >= 0)) throw new StudioError(`lambda must be a finite number >= 0; got ${lambda}`, { kind: 'input' });
@@ -144,9 +153,10 @@ function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
     supervised,
     seedList,
     grid,
-    regret: regretModel(trace, can.parsed, scaled, labelled, opts.bins ?? 10),
+    regret: regretModel(trace, can.parsed, scaled, labelled),
     labelled,
     prior: resumedBySeed(opts, seedList, costs.length, grid.length),
+    signal: opts.signal,
   };
 }
 
@@ -169,6 +179,7 @@ function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | un
     supervised: p.supervised,
     rounds: trace.samples,
     hindsight: trace,
+    ...(p.signal ? { signal: p.signal } : {}),
   };
   const policy = p.parsed.create(env, p.costs);
   const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });

@@ -12,6 +12,7 @@
  * Either way `end` sees every exit that was computed, and nothing beyond.
  */
 import type { Trace } from '../trace/types.js';
+import type { LearnedPolicy } from './rules/index.js';
 
 /**
  * What a deployed model has computed for the current sample. Accessors throw
@@ -70,41 +71,16 @@ export interface PolicyEnv {
   /**
    * The whole trace, for the baselines that are defined in hindsight (oracle,
    * budget-calibrated thresholds, EENet fitted offline). Learning policies
-   * never read it; the spec table says which policies do.
+   * never read it; each module says whether it does (usesHindsight).
    */
   hindsight: Trace;
+  /** Cancels long work inside a policy (an EENet fit) when a run is cancelled. */
+  signal?: AbortSignal;
 }
 
 export type PolicyFactory = (env: PolicyEnv) => Policy;
 
 /** Confidence measures a threshold can be stated in. */
-export type ConfidenceMeasure = 'maxProb' | 'entropy' | 'eenetScore';
+export type ConfidenceMeasure = Extract<LearnedPolicy, { kind: 'thresholds' }>['measure'];
 
-export type LearnedPolicy =
-  | { kind: 'fixed'; exit: number; exitName?: string; counts?: number[] }
-  | { kind: 'random'; shares: number[] }
-  | {
-      kind: 'thresholds';
-      /** Confidence measure the thresholds compare to. */
-      measure: ConfidenceMeasure;
-      /** 'above': exit at k when measure >= thresholds[k]; 'below': when <= . null: never exit there. Last exit always exits. */
-      direction: 'above' | 'below';
-      thresholds: (number | null)[];
-    }
-  | { kind: 'patience'; patience: number }
-  | { kind: 'eenet'; model: EENetWeights; thresholds: number[] };
-
-/** EENet's scorer weights, JSON-ready: per exit a linear score and an MLP assignment head. */
-export interface EENetWeights {
-  classes: number;
-  hidden: number;
-  /** Per exit k: input size C + 2 + k (probs, max prob, entropy confidence, scores of earlier exits). */
-  exits: {
-    linW: number[];
-    linB: number;
-    w1: number[]; // hidden x inputSize, row-major
-    b1: number[];
-    w2: number[];
-    b2: number;
-  }[];
-}
+export type { LearnedPolicy, EENetWeights } from './rules/index.js';

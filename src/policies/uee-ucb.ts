@@ -4,6 +4,8 @@
  * to exit 1 is the observable disagreement rate P(y_1 != y_j), so the index
  * p_j + c_1 - c_j + sqrt(alpha ln t / N_j) needs no labels.
  */
+import { z } from 'zod';
+import { definePolicy } from './module.js';
 import type { Observation, LearnedPolicy, Policy, PolicyEnv } from './types.js';
 
 export interface UeeUcbParams {
@@ -81,3 +83,19 @@ export class UeeUcb implements Policy {
     return { kind: 'fixed', exit: best, counts: Array.from(this.n) };
   }
 }
+
+export const ueeUcb = definePolicy({
+  id: 'uee-ucb',
+  aliases: ['ueeucb'],
+  title: 'UEE-UCB',
+  summary: 'Unsupervised UCB bandit over exits (Hari Narayan N U et al., AIMLSystems 2022).',
+  kind: 'online',
+  params: z.object({
+    alpha: z.number().min(0).max(1000).default(1).meta({ title: 'α (exploration)', description: 'Exploration weight of the index p_j + c_1 - c_j + sqrt(alpha ln t / N_j) (the paper\'s 1).' }),
+  }),
+  needs: [],
+  regretKind: 'fixed-exit',
+  usesHindsight: false,
+  learns: ['fixed'],
+  create: (p, env) => new UeeUcb(env, p),
+});

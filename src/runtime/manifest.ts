@@ -5,6 +5,7 @@
  * field by field and a problem is reported with the path of the field.
  */
 import { z } from 'zod';
+import { learnedPolicySchema } from '../policies/rules/index.js';
 
 export const BUNDLE_FORMAT = 'exit-studio-bundle';
 /**
@@ -57,33 +58,8 @@ export const manifestSchema = z.object({
 
 export type BundleManifest = z.infer<typeof manifestSchema>;
 
-const eenetWeights = z.object({
-  classes: z.number().int().min(2),
-  hidden: z.number().int().positive(),
-  exits: z.array(
-    z.object({
-      linW: z.array(z.number()),
-      linB: z.number(),
-      w1: z.array(z.number()),
-      b1: z.array(z.number()),
-      w2: z.array(z.number()),
-      b2: z.number(),
-    }),
-  ),
-});
-
-export const learnedPolicySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('fixed'), exit: z.number().int().nonnegative(), exitName: z.string().optional(), counts: z.array(z.number()).optional() }),
-  z.object({ kind: z.literal('random'), shares: z.array(z.number()) }),
-  z.object({
-    kind: z.literal('thresholds'),
-    measure: z.enum(['maxProb', 'entropy', 'eenetScore']),
-    direction: z.enum(['above', 'below']),
-    thresholds: z.array(z.number().nullable()),
-  }),
-  z.object({ kind: z.literal('patience'), patience: z.number().int().positive() }),
-  z.object({ kind: z.literal('eenet'), model: eenetWeights, thresholds: z.array(z.number()) }),
-]);
+/** policy.json's rule: one of the decision rules (src/policies/rules), checked by the rule's own schema. */
+export { learnedPolicySchema };
 
 export const bundlePolicySchema = z.object({
   policy: learnedPolicySchema,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { call } from '../../src/api/commands.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
 import { openStore } from '../../src/store/store.js';
+import { bestArmInHindsight } from '../helpers/ceebert-arms.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-cli-policy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,4 +122,75 @@ test('a policy the trace cannot serve is refused before any work, saying what to
   const unknown = cli('run', String(inf.traceId), '--policy', 'wizard');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /wizard/);
+});
+
+test('policies --json: every policy with its parameters as JSON Schema; run --help lists the flags made from them', () => {
+  type Catalog = { policies: { id: string; title: string; kind: string; needs: string[]; params: { type: string; properties: Record<string, { type: string; description?: string }> } }[] };
+  const c = json<Catalog>('policies');
+  assert.ok(c.policies.length >= 12, `${c.policies.length} policies`);
+  for (const p of c.policies) {
+    assert.ok(p.id && p.title && ['online', 'fitted', 'baseline'].includes(p.kind), p.id);
+    assert.equal(p.params.type, 'object', p.id);
+  }
+  const eenet = c.policies.find((p) => p.id === 'eenet')!;
+  assert.deepEqual(eenet.needs, ['probs', 'confidence', 'entropy']);
+  assert.deepEqual(Object.keys(eenet.params.properties), ['budget', 'warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
+  const human = cli('policies');
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /^eenet:BUDGET {2}\(fitted\) EENet/m);
+  const help = cli('run', '--help');
+  assert.equal(help.code, 0);
+  for (const flag of ['--alpha', '--bins', '--budget', '--warmup', '--refit-every', '--epochs', '--hidden', '--lr', '--beta', '--param']) assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
+});
+
+test("EENet's hidden units, learning rate and beta are set from the command line, shared or for one policy", (t) => {
+  if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
+  const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--limit', '300', '--threads', '1');
+  const id = String(inf.traceId);
+  type Learned = { runs: { runId: number; learned: { kind: string; model: { hidden: number } } }[] };
+  const shared = json<Learned>('run', id, '--policy', 'eenet:0.5', '--hidden', '4', '--lr', '0.05', '--beta', '2', '--epochs', '3', '--seeds', '1');
+  assert.equal(shared.runs[0]!.learned.model.hidden, 4);
+  const shown = json<{ config: { params: Record<string, number> } }>('runs', 'show', String(shared.runs[0]!.runId));
+  assert.deepEqual(shown.config.params, { budget: 0.5, warmup: 0, refitEvery: 0, epochs: 3, hidden: 4, lr: 0.05, beta: 2 });
+  // --param POLICY.NAME=VALUE reaches that policy alone; the run's --hidden stays for the others.
+  const scoped = json<Learned>('run', id, '--policy', 'eenet:0.5', '--policy', 'eenet:0.7', '--param', 'eenet.hidden=5', '--epochs', '2', '--seeds', '1');
+  assert.deepEqual(scoped.runs.map((r) => r.learned.model.hidden), [5, 5]);
+  const bad = [
+    [['--hidden', 'x'], /--hidden must be a whole number in \[1, 1024\]; got "x"/],
+    [['--hidden', '0'], /policy "eenet:0.5": hidden must be a whole number in \[1, 1024\]; got 0/],
+    [['--param', 'nope=1'], /no policy has a parameter named nope/],
+    [['--param', 'dee.alpha=0.1'], /dee is not one of the chosen policies/],
+    [['--param', 'eenet.alpha=0.1'], /eenet has no parameter alpha/],
+  ] as const;
+  for (const [args, why] of bad) {
+    const r = cli('run', id, '--policy', 'eenet:0.5', '--seeds', '1', ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+  const unread = cli('run', id, '--policy', 'last', '--bins', '4', '--seeds', '1');
+  assert.equal(unread.code, 0);
+  assert.match(unread.stderr, /no chosen policy reads --bins/);
+});
+
+test('run --policy ceebert --lambda 0.3 --seeds 5 --json learns the best threshold in hindsight (runs[0].learned.threshold)', (t) => {
+  if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
+  const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--threads', '1');
+  const r = json<{ runs: { runId: number; learned: { kind: string; threshold: number; thresholds: number[] } }[] }>('run', String(inf.traceId), '--lambda', '0.3', '--policy', 'ceebert', '--seeds', '5');
+  const store = openStore(db);
+  let best: number;
+  try {
+    best = bestArmInHindsight(store.traces.load(inf.traceId), 0.3);
+  } finally {
+    store.close();
+  }
+  assert.equal(r.runs[0]!.learned.kind, 'thresholds');
+  assert.equal(r.runs[0]!.learned.threshold, best);
+  assert.deepEqual(r.runs[0]!.learned.thresholds, [best, best, best, 0]);
+  // The exported file carries the rule a deployment applies, with the threshold it settled on.
+  const out = join(dir, 'ceebert.json');
+  assert.equal(cli('export', String(r.runs[0]!.runId), '--out', out).code, 0);
+  const file = JSON.parse(readFileSync(out, 'utf8')) as { policy: { spec: string; params: Record<string, unknown> }; decision: { threshold: number } };
+  assert.equal(file.policy.spec, 'ceebert');
+  assert.deepEqual(file.policy.params, { c: 2, update: 'lower' });
+  assert.equal(file.decision.threshold, best);
 });

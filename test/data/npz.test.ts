@@ -47,6 +47,28 @@ test('writeNpz round trip, stored and deflated; lone array of any name; limit', 
   }
 });
 
+test('npz batches own their buffers (they move to the inference worker without the whole member)', async () => {
+  const t = tempDir();
+  try {
+    const path = t.file('big.npz');
+    const n = 1000;
+    writeNpz(path, { x: { dtype: 'float', shape: [n, 8], data: Float32Array.from({ length: n * 8 }, (_, i) => i) } }, true);
+    // As stored (float32) and cast (to float64).
+    for (const type of ['float', 'double'] as const) {
+      const batches = await drain(await openDataset(path, [input('x', type, ['b', 8])]), 64);
+      assert.equal(batches.length, Math.ceil(n / 64));
+      for (const b of batches) {
+        const d = b.x!.data;
+        assert.equal(d.byteOffset, 0);
+        assert.equal(d.buffer.byteLength, d.byteLength, `${type}: a ${d.byteLength}-byte batch holds a ${d.buffer.byteLength}-byte buffer`);
+      }
+      assert.deepEqual(values(batches, 'x').slice(-3), [n * 8 - 3, n * 8 - 2, n * 8 - 1]);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('npz errors name missing inputs and the arrays that exist', async () => {
   const t = tempDir();
   try {

@@ -2,9 +2,10 @@
  * The studio end to end, as a user drives it in a browser: `exit-studio
  * serve` on a free port with a fresh database, Debian's Chromium through
  * playwright-core. Opens the sample, runs inference, runs UEE-UCB, DEE and
- * EENet side by side, compares and renames runs, exports the policy JSON;
- * checks every chart drew data (pixels), runs axe-core on every screen, and
- * saves a screenshot of each under test-artifacts/screenshots/.
+ * EENet side by side, compares and renames runs, exports the policy JSON,
+ * runs CeeBERT with values set in its generated form; checks every chart
+ * drew data (pixels), runs axe-core on every screen, and saves a screenshot
+ * of each under test-artifacts/screenshots/.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,6 +103,10 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('exits-table').waitFor({ timeout: 30_000 });
     const rows = await page.locator('[data-testid="exits-table"] tbody tr').count();
     assert.ok(rows >= 2, `expected two or more exits, got ${rows}`);
+    // How the MACs were counted: the input shapes, and per exit whether the count is exact.
+    assert.match(await page.getByTestId('macs-basis').innerText(), /^MACs per sample at \S+ \[1, [\d, ]+\]/);
+    const counts = await page.locator('[data-testid="exits-table"] tbody tr td:nth-child(6)').allInnerTexts();
+    assert.deepEqual(counts, counts.map(() => 'exact'));
     await drewData('chart-macs');
     await screen('02-model');
   });
@@ -225,6 +230,14 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     // The file is the previewed policy (written a moment later: only its time stamp differs).
     assert.deepEqual({ ...saved, createdAt: null }, { ...preview, createdAt: null });
     await screen('09-export');
+    // Saving onto an existing file asks first, and the file stays as it was until the user says replace.
+    writeFileSync(out, 'an earlier file');
+    await page.getByTestId('save-policy').click();
+    await page.getByTestId('replace-file').waitFor();
+    assert.equal(readFileSync(out, 'utf8'), 'an earlier file');
+    await page.getByTestId('replace-file').click();
+    await page.getByTestId('saved-path').waitFor();
+    assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { format: string }).format, 'exit-studio/exit-policy');
   });
 
   step('deleting a run asks, then removes it', async () => {
@@ -279,6 +292,35 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await drewData('chart-pareto');
     await screen('12-trace-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  step('CeeBERT runs from the studio, with values set in the form its schema generates', async () => {
+    await nav('Policy lab').click();
+    await page.getByRole('heading', { level: 1, name: 'Policy lab' }).waitFor();
+    for (const p of ['uee-ucb', 'dee', 'eenet']) await page.getByTestId(`policy-${p}`).uncheck();
+    await page.getByTestId('policy-ceebert').check();
+    const form = page.getByTestId('params-ceebert');
+    await form.locator('summary').click();
+    await form.getByLabel('c (exploration)').fill('1');
+    await form.getByLabel('Side information').selectOption('order');
+    await page.getByLabel('Seeds (same for every policy)').fill('3');
+    await page.getByLabel('λ (cost weight)').fill('0.3');
+    await screen('14-ceebert-form');
+    await page.getByTestId('run-policies').click();
+    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'ceebert' });
+    await row.waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('[data-testid="lab-summary"] tbody tr').count(), 1);
+    assert.match(await row.innerText(), /maxProb ≥ 0\.\d+, one threshold shared by every exit but the last/);
+    await drewData('chart-regret');
+    // The run went with the form's values: its exported policy names them, and the threshold it settled on.
+    await row.getByRole('link').click();
+    await page.getByTestId('policy-json').waitFor({ timeout: 20_000 });
+    const file = JSON.parse(await page.getByTestId('policy-json').innerText()) as { policy: { spec: string; params: Record<string, unknown> }; lambda: number; decision: { kind: string; threshold: number } };
+    assert.equal(file.policy.spec, 'ceebert');
+    assert.deepEqual(file.policy.params, { c: 1, update: 'order' });
+    assert.equal(file.lambda, 0.3);
+    assert.equal(file.decision.kind, 'thresholds');
+    assert.ok([0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95].includes(file.decision.threshold), String(file.decision.threshold));
   });
 
   test('no serious or critical accessibility violations on any screen', () => {

@@ -45,7 +45,8 @@ describe('external weights', () => {
     for (const t of moved.graph!.initializer!) for (const e of t.externalData ?? []) if (e.key === 'location') e.value = '../w/model.bin';
     const movedPath = join(sub, 'model.onnx');
     writeFileSync(movedPath, proto.ModelProto.encode(moved).finish());
-    const inlined = await cutInitializers(movedPath, (await loadModel(movedPath)).model.graph!.initializer!);
+    // (loadModel refuses such a model: the tensors are taken from the file as it is.)
+    const inlined = await cutInitializers(movedPath, proto.ModelProto.decode(readFileSync(movedPath)).graph!.initializer!);
     assert.equal(inlined.weightsDir, undefined);
     assert.ok(inlined.initializer.every((t) => !externalRef(t) && (t.rawData?.length ?? 0) > 0));
     assert.deepEqual(
@@ -61,9 +62,9 @@ describe('external weights', () => {
     const model = proto.ModelProto.decode(readFileSync(modelPath));
     for (const t of model.graph!.initializer!) for (const e of t.externalData ?? []) if (e.key === 'location') e.value = dataPath;
     writeFileSync(modelPath, proto.ModelProto.encode(model).finish());
-    const loaded = await loadModel(modelPath);
     renameSync(dataPath, `${dataPath}.gone`);
-    await assert.rejects(cutInitializers(modelPath, loaded.model.graph!.initializer!), (e: unknown) => {
+    // (loadModel refuses an absolute location: the tensors are taken from the file as it is.)
+    await assert.rejects(cutInitializers(modelPath, model.graph!.initializer!), (e: unknown) => {
       assert.ok(e instanceof StudioError);
       assert.ok(e.message.startsWith(`${modelPath}: external data file '${dataPath}' for initializer`), e.message);
       assert.match(e.message, /is missing$/);

@@ -1,5 +1,5 @@
 // EENet's bar on a real trace: the embedded sample model (a 4-exit CNN) on its
-// 2,000 Fashion-MNIST test images. "In supervised mode on the sample model's
+// 10,000 Fashion-MNIST test images. "In supervised mode on the sample model's
 // trace, EENet meets its budget within 2 %, and its accuracy is at least that
 // of the max-probability threshold calibrated to the same budget, less 0.5
 // points." Both are fitted in hindsight on the whole trace (EENet's default,
@@ -36,7 +36,7 @@ const BUDGETS = [0.3, 0.5, 0.7];
 function checkBar(trace: Trace, supervised: boolean): string[] {
   const lines: string[] = [];
   for (const B of BUDGETS) {
-    const e = runPolicySync(trace, 'eenet', { seeds: 1, budget: B, supervised });
+    const e = runPolicySync(trace, 'eenet', { seeds: 1, params: { budget: B }, supervised });
     const m = runPolicySync(trace, `maxprob@budget:${B}`, { seeds: 1, supervised });
     const cost = e.summary.avgCost.mean;
     const acc = e.summary.accuracy!.mean;

@@ -165,12 +165,12 @@ test('a run resumed from kept seeds equals the uninterrupted run, bit for bit; o
   const labelled = syntheticTrace({ samples: 400, exits: 4, classes: 5, seed: 9 });
   for (const spec of ['uee-ucb', 'dee', 'eenet:0.5']) {
     const kept: SeedResult[] = [];
-    const full = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, epochs: 5, onSeed: (r) => kept.push(r) });
+    const full = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, params: { epochs: 5 }, onSeed: (r) => kept.push(r) });
     assert.deepEqual(kept.map((r) => r.seed), [1, 2, 3, 4, 5, 6], spec);
     // Interrupted after three seeds; what was kept went through the store's JSON.
     const fromStore = kept.slice(0, 3).map((r) => decodeExact<SeedResult>(encodeExact(r)));
     const replayed: number[] = [];
-    const resumed = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, epochs: 5, resumed: fromStore, onSeed: (r) => replayed.push(r.seed) });
+    const resumed = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, params: { epochs: 5 }, resumed: fromStore, onSeed: (r) => replayed.push(r.seed) });
     assert.deepEqual(replayed, [4, 5, 6], `${spec}: only the missing seeds replay`);
     assert.equal(resumed.resumedSeeds, 3);
     assert.equal(full.resumedSeeds, 0);

@@ -59,7 +59,7 @@ test('strong-dominance categories match the README', { skip }, async () => {
 
 test('UEE-UCB, alpha 1, 20 seeds: accuracy 0.807, cost 0.251, exit 2 in >= 99 % of rounds, sub-linear regret', { skip }, async () => {
   const t = await imdb();
-  const r = runPolicySync(t, 'uee-ucb', { seeds: 20, alpha: 1 });
+  const r = runPolicySync(t, 'uee-ucb', { seeds: 20, params: { alpha: 1 } });
   const s = r.summary;
   assert.ok(Math.abs(s.accuracy!.mean - 0.807) <= 0.002, `accuracy ${s.accuracy!.mean}`);
   assert.ok(Math.abs(s.avgCost.mean - 0.251) <= 0.002, `cost ${s.avgCost.mean}`);

@@ -79,7 +79,7 @@ test('EENet fit is seeded (deterministic) and a budget of 1 sends almost everyth
 });
 
 test('EENet in a stream: warm-up rounds play the last exit, then the fitted rule', () => {
-  const r = runPolicySync(eSynth, 'eenet:0.5', { seeds: 1, warmup: 1000, refitEvery: 2000, epochs: 8 });
+  const r = runPolicySync(eSynth, 'eenet:0.5', { seeds: 1, params: { warmup: 1000, refitEvery: 2000, epochs: 8 } });
   assert.equal(r.usesHindsight, false);
   // Refits at rounds 1001 and 3001 (fully computed samples only).
   assert.equal(r.fits!.length, 2);

@@ -1,12 +1,15 @@
-/** The pure modules behind the Svelte views: routes, formatting, chart series, best-per-metric, Pareto front, catalog. */
+/** The pure modules behind the Svelte views: routes, formatting, chart series, best-per-metric, Pareto front, the policy form. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, meanOf, groupBy, normalizeCatalog, paretoFront, points, policySpec, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, groupBy, paretoFront, points, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
+import { initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
 import type { RunRecord } from '../../renderer/src/lib/types.js';
+import { describePolicies } from '../../src/policies/registry.js';
+import { parsePolicySpec } from '../../src/policies/spec.js';
 
 describe('routes', () => {
   test('parse and build round-trip', () => {
@@ -139,30 +142,46 @@ describe('Pareto front', () => {
 });
 
 describe('policies', () => {
-  test('the engine catalog becomes form entries: spec heads, argument defaults, named parameters', () => {
-    const c = normalizeCatalog([
-      { spec: 'uee-ucb', title: 'UEE-UCB', summary: 's', params: ['alpha', 'lambda'], needs: [], kind: 'bandit' },
-      { spec: 'eenet', title: 'EENet', summary: 's', params: ['budget', 'warmup'], needs: ['probs'], kind: 'trained' },
-      { spec: 'fixed:1', title: 'Fixed exit', summary: 's', params: [], needs: [], kind: 'baseline' },
-      { spec: 'maxprob:0.9', title: 'Max-prob', summary: 's', params: [], needs: ['confidence'], kind: 'baseline' },
-    ]);
-    assert.deepEqual(c.map((e) => e.id), ['uee-ucb', 'eenet', 'fixed', 'maxprob']);
-    assert.deepEqual(c[0]!.params.map((p) => p.name), ['alpha'], 'lambda is a shared field, not a per-policy one');
-    assert.deepEqual(c[1]!.params.map((p) => p.name), ['budget', 'warmup']);
-    assert.equal(c[2]!.arg!.default, 1);
-    assert.equal(c[3]!.arg!.default, 0.9);
-    assert.equal(policySpec(c[2]!, 3), 'fixed:3');
-    assert.equal(policySpec(c[3]!, undefined), 'maxprob:0.9');
-    assert.equal(policySpec(c[0]!, undefined), 'uee-ucb');
+  test('the lab form is generated from the catalog: argument first, types and bounds from the JSON Schema', () => {
+    const byId = new Map(describePolicies().map((d) => [d.id, d]));
+    const fixedForm = policyFields(byId.get('fixed')!);
+    assert.equal(fixedForm.arg?.name, 'exit');
+    assert.equal(fixedForm.arg?.step, 1, 'a whole number steps by one');
+    assert.equal(fixedForm.arg?.min, 1);
+    assert.equal(fixedForm.arg?.initial, 1, "the schema's example");
+    const deeForm = policyFields(byId.get('dee')!);
+    assert.equal(deeForm.arg, undefined);
+    assert.deepEqual(deeForm.rest.map((f) => [f.name, f.control, f.step, f.initial]), [['alpha', 'number', 'any', 1], ['bins', 'number', 1, 10]]);
+    const cee = policyFields(byId.get('ceebert')!).rest.find((f) => f.name === 'update')!;
+    assert.equal(cee.control, 'select');
+    assert.deepEqual(cee.options, ['lower', 'order', 'chosen']);
+    assert.equal(cee.initial, 'lower');
+    const eenetForm = policyFields(byId.get('eenet')!);
+    assert.equal(eenetForm.arg?.name, 'budget');
+    assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
+    assert.equal(eenetForm.arg?.max, 1);
   });
 
+  test("every policy's form, as it starts, is a request the engine accepts; blanks are left to the defaults", () => {
+    for (const d of describePolicies()) {
+      const entry = policyEntry(d, initialValues(d));
+      assert.equal(entry.policy, d.id);
+      assert.equal(parsePolicySpec(entry.policy, {}, entry.params).spec, d.example, d.id);
+    }
+    const dee = describePolicies().find((d) => d.id === 'dee')!;
+    const f = policyFields(dee).rest[1]!;
+    assert.equal(readField(f, ''), undefined);
+    assert.equal(readField(f, '12'), 12);
+    assert.deepEqual(policyEntry(dee, { alpha: 0.1, bins: undefined }), { policy: 'dee', params: { alpha: 0.1 } });
+  });
 
   test('what a policy learned, in one line', () => {
     assert.equal(describeLearned({ kind: 'fixed', exit: 1 }, ['a', 'b']), 'always exits at b');
     assert.match(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, null, 0] }), /maxProb ≥ 0.9, —, 0/);
-    assert.match(describeLearned({ kind: 'eenet', model: {}, thresholds: [0.5, 0] }), /EENet.*0\.5, 0/);
+    assert.match(describeLearned({ kind: 'eenet', model: { classes: 2, hidden: 1, exits: [] }, thresholds: [0.5, 0] }), /EENet.*0\.5, 0/);
     assert.equal(describeLearned({ kind: 'fixed', exit: 0, exitName: 'early' }), 'always exits at early');
     assert.match(describeLearned({ kind: 'thresholds', measure: 'entropy', direction: 'below', thresholds: [0.25, 0] }), /entropy ≤ 0.25/);
+    assert.equal(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.8, 0.8, 0], threshold: 0.8 }), 'maxProb ≥ 0.8, one threshold shared by every exit but the last');
     assert.equal(describeLearned(null), '—');
   });
 

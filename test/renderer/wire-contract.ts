@@ -12,7 +12,7 @@
 import type { CommandName, CommandOutput } from '../../src/api/commands.js';
 import type { StudioEvent as EngineEvent } from '../../src/api/context.js';
 import type {
-  CatalogEntry, DataPreview, HomeRecent, InferResult, LabRun, ModelInfo, ProviderInfo, RunRecord, RunShown, SamplePaths, StudioEvent, TraceDiagnostics, TraceMeta,
+  DataPreview, HomeRecent, InferResult, LabRun, ModelInfo, ProviderInfo, RunRecord, RunShown, SamplePaths, StudioEvent, TraceDiagnostics, TraceMeta, PolicyDescription,
 } from '../../renderer/src/lib/types.js';
 
 type TypedArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -44,7 +44,7 @@ export interface WireContract {
   'trace.list': Expect<Fits<'trace.list', TraceMeta[]>>;
   'trace.show': Expect<Fits<'trace.show', TraceMeta>>;
   'trace.diagnose': Expect<Fits<'trace.diagnose', TraceDiagnostics>>;
-  'policy.catalog': Expect<Fits<'policy.catalog', CatalogEntry[]>>;
+  'policy.catalog': Expect<Fits<'policy.catalog', { policies: PolicyDescription[] }>>;
   'policy.run': Expect<Fits<'policy.run', { runs: LabRun[] }>>;
   'run.list': Expect<Fits<'run.list', RunRecord[]>>;
   'run.show': Expect<Fits<'run.show', RunShown>>;

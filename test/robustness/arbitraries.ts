@@ -46,7 +46,11 @@ const MISSING: Partial<Record<CommandName, fc.Arbitrary<unknown>>> = {
   'model.inspect': fc.record({ path: missingPath('.onnx'), latency: fc.boolean() }, { requiredKeys: ['path'] }),
   'data.preview': fc.record({ path: missingPath('.npy'), model: missingPath('.onnx'), count: fc.integer({ min: 1, max: 64 }) }, { requiredKeys: ['path', 'model'] }),
   'trace.infer': fc.record({ model: missingPath('.onnx'), data: missingPath('.csv'), labels: missingPath('.txt'), batch: fc.integer({ min: 1, max: 4096 }), probs: fc.boolean() }, { requiredKeys: ['model', 'data'] }),
-  'trace.import': fc.record({ path: missingPath('.tsv'), name: fc.string({ minLength: 1, maxLength: 20 }) }, { requiredKeys: ['path'] }),
+  'trace.record': fc.record(
+    { model: missingPath('.onnx'), data: missingPath('.npy'), out: missingPath('.npz'), shard: fc.integer({ min: 1, max: 8 }).chain((count) => fc.record({ index: fc.integer({ min: 0, max: count - 1 }), count: fc.constant(count) })) },
+    { requiredKeys: ['model', 'data', 'out'] },
+  ),
+  'trace.import': fc.record({ path: fc.oneof(missingPath('.tsv'), fc.array(missingPath('.npz'), { minLength: 1, maxLength: 4 })), name: fc.string({ minLength: 1, maxLength: 20 }) }, { requiredKeys: ['path'] }),
   'trace.show': fc.record({ id: missingId }),
   'trace.rename': fc.record({ id: missingId, name: fc.string({ minLength: 1, maxLength: 50 }) }),
   'trace.delete': fc.record({ id: missingId }),

@@ -88,3 +88,16 @@ test('resumeFrom takes only an interrupted run of the very same request', async 
   assert.equal(again.runs[0]!.resumedSeeds, 0);
   assert.throws(() => store.runs.get(runId), /no run with id/, 'the resumed row is replaced by the finished one');
 });
+
+test('a run interrupted before parameters moved into `params` runs again from its stored flat request', async () => {
+  const id = store.traces.list()[0]!.id;
+  const done = (await invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 2, params: { alpha: 0.5 } })) as { runs: { runId: number }[] };
+  const runId = done.runs[0]!.runId;
+  assert.deepEqual(store.runs.get(runId).config.params, { alpha: 0.5 }, "the run keeps its policy's values");
+  // What an older version stored: the parameters as top-level fields of the request.
+  const flat = { command: 'policy.run', payload: { traceId: id, policies: ['uee-ucb'], seeds: 2, alpha: 0.5 } };
+  store.db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, request_json = ? WHERE id = ?`).run(JSON.stringify(flat), runId);
+  const out = (await invoke(ctx(), 'job.rerun', { kind: 'run', id: runId })) as { id: number; replaced: number };
+  assert.equal(out.replaced, runId);
+  assert.deepEqual(store.runs.get(out.id).config.params, { alpha: 0.5 });
+});

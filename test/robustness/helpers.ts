@@ -1,4 +1,10 @@
-/** Shared pieces of the robustness tests: hand-made .npy bytes and a fingerprint of what the store holds. */
+/** Shared pieces of the robustness tests: hand-made .npy bytes, the sample's images, big data files, a fingerprint of what the store holds, a WebSocket request. */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { WebSocket } from 'ws';
+import type { NumericType } from '../../src/data/elements.js';
+import { encodeNpyHeader } from '../../src/data/npy.js';
+import { readNpz } from '../../src/data/npz.js';
+import { samplePaths } from '../../src/paths.js';
 import type { Store } from '../../src/store/store.js';
 
 /** A .npy with any header text (lying, garbage, anything) and `bodyBytes` zero bytes after it. */
@@ -15,6 +21,15 @@ export function npyWithHeader(dict: string, bodyBytes: number): Uint8Array {
 /** A minimal .npy with any descr, for dtypes the writer does not produce. */
 export function npyWithDescr(descr: string, shape: number[], bodyBytes: number): Uint8Array {
   return npyWithHeader(`{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`, bodyBytes);
+}
+
+/** The embedded sample's images (its .npz member inflated): raw float32 bytes in C order, and their shape. */
+export async function sampleImages(): Promise<{ dtype: NumericType; shape: number[]; body: Uint8Array }> {
+  const path = samplePaths().data;
+  const a = (await readNpz(path, ['image']))['image'];
+  if (!a) throw new Error(`${path}: no "image" array`);
+  const d = a.data;
+  return { dtype: a.dtype, shape: a.shape, body: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) };
 }
 
 /** Row counts of every table that a command could write to. */
@@ -35,4 +50,36 @@ export function fingerprint(store: Store): string {
       .sort();
   }
   return JSON.stringify(out);
+}
+
+/** `count` samples of the embedded sample's images, tiled, as one .npy: an inference that lasts seconds. */
+export async function tiledNpy(path: string, count: number): Promise<void> {
+  const { dtype, shape, body } = await sampleImages();
+  const per = body.length / shape[0]!;
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, encodeNpyHeader(dtype, [count, ...shape.slice(1)]));
+    for (let left = count; left > 0; ) {
+      const n = Math.min(left, shape[0]!);
+      writeSync(fd, body, 0, n * per);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sends one invoke frame and waits for its result. */
+export function wsInvoke(ws: WebSocket, id: string, command: string, payload: unknown): Promise<Record<string, unknown>> {
+  return new Promise((ok) => {
+    const onMessage = (data: Buffer): void => {
+      const m = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (m.id === id && m.type === 'result') {
+        ws.off('message', onMessage);
+        ok(m);
+      }
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ type: 'invoke', id, command, payload }));
+  });
 }

@@ -212,6 +212,26 @@ describe('serve mode', () => {
       ws.close();
     }
   });
+
+  test("policy.run over HTTP: EENet's hidden, lr and beta reach it; a value out of range is the caller's error, at its field", async () => {
+    const { samplePaths } = await import('../../src/paths.js');
+    const s = samplePaths();
+    const h = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const post = async (command: string, payload: unknown) => {
+      const r = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command, payload }));
+      return { status: r.status, body: JSON.parse(r.body) as { result: Record<string, unknown>; error: { message: string } } };
+    };
+    const inf = await post('trace.infer', { model: s.model, data: s.data, probs: true, limit: 200, threads: 1, force: true });
+    assert.equal(inf.status, 200, JSON.stringify(inf.body));
+    const traceId = inf.body.result.traceId;
+    const ok = await post('policy.run', { traceId, seeds: 1, policies: [{ policy: 'eenet:0.5', params: { hidden: 3, lr: 0.02, beta: 2, epochs: 2 } }] });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const run = (ok.body.result.runs as { learned: { model: { hidden: number } } }[])[0]!;
+    assert.equal(run.learned.model.hidden, 3);
+    const bad = await post('policy.run', { traceId, seeds: 1, policies: ['uee-ucb', { policy: 'eenet:0.5', params: { beta: -1 } }] });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /policies\.1: policy "eenet:0\.5": beta must be a number in \(0, 100\]; got -1/);
+  });
 });
 
 describe('wire helpers', () => {

@@ -3,7 +3,7 @@
  * tolerant of partial data (live runs) and of missing fields (a trace without
  * labels has no accuracy), tested under Node.
  */
-import type { CatalogEntry, EENetEpoch, FitRecord, LearnedPolicy, PolicyCatalogEntry, PolicyParam, RunRecord, RunSeries, RunSummary, SeriesStat, Stat } from './types.js';
+import type { EENetEpoch, FitRecord, LearnedPolicy, RunRecord, RunSeries, RunSummary, SeriesStat, Stat } from './types.js';
 
 export interface XY {
   x: number;
@@ -182,13 +182,6 @@ export function trainingCurves(fits: readonly FitRecord[] | null | undefined): E
   return fits?.[0]?.history ?? [];
 }
 
-/** Builds a policy spec string ("eenet:0.5", "fixed:2", "uee-ucb") from a catalog entry and its argument. */
-export function policySpec(entry: Pick<PolicyCatalogEntry, 'id' | 'arg'>, arg: number | string | undefined): string {
-  if (!entry.arg) return entry.id;
-  const a = arg ?? entry.arg.default;
-  return a === undefined || a === '' ? entry.id : `${entry.id}:${a}`;
-}
-
 /** One line saying what a policy learned (the part a deployment applies). */
 export function describeLearned(learned: LearnedPolicy | null | undefined, exitNames: readonly string[] = []): string {
   if (!learned) return '—';
@@ -200,48 +193,11 @@ export function describeLearned(learned: LearnedPolicy | null | undefined, exitN
     case 'random':
       return `random exit, shares ${learned.shares.map(fmt).join(' / ')}`;
     case 'thresholds':
+      if (learned.threshold !== undefined) return `${learned.measure} ≥ ${fmt(learned.threshold)}, one threshold shared by every exit but the last`;
       return `${learned.measure} ${learned.direction === 'below' ? '≤' : '≥'} ${learned.thresholds.map(fmt).join(', ')} (per exit; the last always exits)`;
     case 'patience':
       return `exit after ${learned.patience} agreeing exits in a row`;
     case 'eenet':
       return `EENet scorer, score thresholds ${learned.thresholds.map(fmt).join(', ')}`;
   }
-}
-
-/** Parameters policy.catalog names, as the lab's form shows them. Left blank, the engine's default applies. */
-export const PARAMS: Record<string, PolicyParam> = {
-  alpha: { name: 'alpha', label: 'α (exploration)', type: 'number', default: 1, min: 0, step: 0.1 },
-  bins: { name: 'bins', label: 'Confidence bins', type: 'integer', default: 10, min: 1, step: 1 },
-  budget: { name: 'budget', label: 'Budget (mean cost per sample)', type: 'number', default: 0.5, min: 0.01, max: 1, step: 0.05 },
-  warmup: { name: 'warmup', label: 'Warm-up rounds (blank: fit in hindsight)', type: 'integer', min: 0, step: 100 },
-  refitEvery: { name: 'refitEvery', label: 'Refit every (rounds)', type: 'integer', min: 1, step: 100 },
-  epochs: { name: 'epochs', label: 'Training epochs', type: 'integer', min: 1, step: 10 },
-};
-
-const ARG_LABEL: Record<string, string> = {
-  fixed: 'Exit (1-based)',
-  maxprob: 'Threshold',
-  entropy: 'Threshold',
-  patience: 'Patience',
-  'maxprob@budget': 'Budget',
-  'entropy@budget': 'Budget',
-  eenet: 'Budget',
-};
-
-/**
- * policy.catalog's answer as the lab's form entries; a spec with an argument
- * ("fixed:1") gives the argument field its default. lambda is a field the lab
- * shows once for all policies, so it is not repeated per policy.
- */
-export function normalizeCatalog(entries: CatalogEntry[]): PolicyCatalogEntry[] {
-  return entries.map((o) => {
-    const colon = o.spec.indexOf(':');
-    const id = colon < 0 ? o.spec : o.spec.slice(0, colon);
-    const entry: PolicyCatalogEntry = { id, label: o.title, description: o.summary, needs: o.needs, params: o.params.flatMap((p) => (PARAMS[p] ? [PARAMS[p]!] : [])) };
-    if (colon >= 0) {
-      const v = Number(o.spec.slice(colon + 1));
-      entry.arg = { name: 'arg', label: ARG_LABEL[id] ?? 'Argument', type: Number.isInteger(v) && id !== 'maxprob' && id !== 'entropy' ? 'integer' : 'number', default: v, step: Number.isInteger(v) ? 1 : 0.01 };
-    }
-    return entry;
-  });
 }

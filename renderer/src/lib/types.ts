@@ -1,10 +1,13 @@
 /**
  * The shapes the views read, as they arrive over a transport (JSON: typed
- * arrays are plain arrays, NaN is null). Written from src/api's outputs but
- * not imported from there: the renderer is built on its own and never pulls
- * engine code into the page. test/renderer/wire-contract.ts checks at compile
- * time that each command's output still fits the type declared here.
+ * arrays are plain arrays, NaN is null). Most are written from src/api's
+ * outputs; the policy types are imported from the engine as types only, which
+ * brings no engine code into the page (the engine files they come from must
+ * stay free of Node's own types: svelte-check reads them with the page's
+ * settings). test/renderer/wire-contract.ts checks at compile time that each
+ * command's output still fits the type declared here.
  */
+import type { LearnedPolicy } from '../../../src/policies/rules/index.js';
 
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string; phase?: string; unit?: 'bytes' | 'samples' | 'steps' }
@@ -33,7 +36,19 @@ export interface ExitInfo {
   classes: number;
   kind: 'logits' | 'probs';
   macs: number;
+  /** static: sized from the graph; probed: shapes read from one run; estimate: a node unsized or an input dim assumed. */
+  macsSource: 'static' | 'probed' | 'estimate';
   nodes: number;
+}
+
+/** The input shapes the MAC counts are for and how they were obtained. */
+export interface MacsBasis {
+  inputs: { name: string; shape: number[] }[];
+  dims: { name: string; value: number; from: 'data' | 'user' | 'default' }[];
+  nodes: number;
+  probed: number;
+  probeFeed?: 'data' | 'zeros';
+  unsized: number;
 }
 
 export interface ModelInfo {
@@ -46,6 +61,8 @@ export interface ModelInfo {
   exits: ExitInfo[];
   ignored: { name: string; reason: string }[];
   totalMacs: number;
+  macsBasis: MacsBasis;
+  warnings?: string[];
   /** Measured cumulative latency per exit (ms per sample), when asked for. */
   latencyMs?: number[];
   /** The same with its spread and how it was timed. */
@@ -148,14 +165,14 @@ export interface RunSummary {
   [key: string]: unknown;
 }
 
-/** What a policy learned, in the form a deployment applies (src/policies/types.ts). */
-export type LearnedPolicy =
-  | { kind: 'fixed'; exit: number; exitName?: string; counts?: number[] }
-  | { kind: 'random'; shares: number[] }
-  | { kind: 'thresholds'; measure: string; direction: 'above' | 'below'; thresholds: (number | null)[] }
-  | { kind: 'patience'; patience: number }
-  /** The scorer's weights are for the exported file; the views show the thresholds. */
-  | { kind: 'eenet'; model: unknown; thresholds: number[] };
+/**
+ * The policy types come from the engine itself, as types only (nothing of the
+ * engine is bundled into the page): what a policy learned, and the registry's
+ * description of each policy with its parameters as JSON Schema.
+ */
+export type { LearnedPolicy } from '../../../src/policies/rules/index.js';
+export type { PolicyDescription } from '../../../src/policies/registry.js';
+export type { ParamJsonSchema, ParamsJsonSchema } from '../../../src/policies/params.js';
 
 /** One epoch of an EENet fit (src/policies/eenet.ts). */
 export interface EENetEpoch {
@@ -223,39 +240,6 @@ export interface LabRun {
   /** undefined: not loaded yet; null: none to draw. */
   series?: RunSeries | null;
   fits?: FitRecord[] | null;
-}
-
-/** One policy's parameter as policy.catalog describes it. */
-export interface PolicyParam {
-  name: string;
-  label?: string;
-  type?: 'number' | 'integer' | 'boolean' | 'string';
-  default?: number | boolean | string;
-  min?: number;
-  max?: number;
-  step?: number;
-  description?: string;
-}
-
-/** policy.catalog's entries (src/policies/catalog.ts). */
-export interface CatalogEntry {
-  spec: string;
-  title: string;
-  summary: string;
-  params: string[];
-  needs: string[];
-  kind: 'bandit' | 'trained' | 'baseline';
-}
-
-export interface PolicyCatalogEntry {
-  /** Spec head: "uee-ucb", "dee", "eenet", "fixed", ... */
-  id: string;
-  label: string;
-  description?: string;
-  /** Whether the spec takes an argument after ':' (fixed:K, eenet:B, maxprob:T). */
-  arg?: PolicyParam;
-  params: PolicyParam[];
-  needs?: string[];
 }
 
 /** trace.diagnose's output (src/trace/diagnostics.ts). */

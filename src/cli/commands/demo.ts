@@ -58,10 +58,10 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const seeds = int(p, 'seeds') ?? 20;
   const runs = await call(ctx, 'policy.run', {
     traceId: inf.traceId,
-    policies: ['uee-ucb', 'dee', 'eenet', 'last', 'random', 'oracle', `maxprob@budget:${BUDGET}`, 'patience:2'],
+    policies: ['uee-ucb', 'dee', 'ceebert', 'eenet', 'last', 'random', 'oracle', `maxprob@budget:${BUDGET}`, 'patience:2'],
     seeds,
     lambda: LAMBDA,
-    budget: BUDGET,
+    params: { budget: BUDGET },
     name: 'demo',
   });
   o.endProgress();
@@ -71,6 +71,6 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   }
   printComparison(runs.runs, env);
   o.line('');
-  o.line(`Cost is the share of the full model's MACs. The bandits weigh error + ${LAMBDA} × cost; EENet and the calibrated threshold are held to a mean cost of ${BUDGET}.`);
+  o.line(`Cost is the share of the full model's MACs. UEE-UCB weighs error + ${LAMBDA} × cost, DEE and CeeBERT confidence − ${LAMBDA} × cost; EENet and the calibrated threshold are held to a mean cost of ${BUDGET}.`);
   o.line('Next: `exit-studio runs list`, `exit-studio export RUN --out policy.json`, or `exit-studio serve` for the studio in a browser.');
 }

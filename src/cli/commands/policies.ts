@@ -7,14 +7,15 @@ import { UsageError, flag, int, list, num, numbers, opt, parse, positional, posi
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
+import { kebab, paramFlags, readParams, unreadParams } from '../policy-params.js';
 import { interruptedLines } from './rerun.js';
 
 export const runUsage =
   'run TRACE --policy NAME [--policy NAME ...] [--seeds S] [--lambda L] [--costs c1,..|macs|latency|uniform] [--supervised]\n' +
-  '      [--alpha A] [--bins B] [--budget B] [--warmup N] [--refit-every R] [--epochs E] [--label-column NAME] [--db PATH] [--json]\n' +
+  '      [--PARAMETER VALUE ...] [--param [POLICY.]NAME=VALUE ...] [--label-column NAME] [--db PATH] [--json]\n' +
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
-export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
+export const exportUsage = 'export RUN --out FILE.json [--force] [--db PATH]\n                                   write what a run learned as an exit-policy file (--force replaces an existing file)';
 export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
 
 /** A stored trace id, or a file that is imported first. */
@@ -34,37 +35,30 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     lambda: { type: 'string' },
     costs: { type: 'string' },
     supervised: { type: 'boolean' },
-    alpha: { type: 'string' },
-    bins: { type: 'string' },
-    budget: { type: 'string' },
-    warmup: { type: 'string' },
-    'refit-every': { type: 'string' },
-    epochs: { type: 'string' },
+    ...paramFlags(),
     name: { type: 'string' },
     'label-column': { type: 'string' },
   });
-  const ctx = env.context(str(p, 'db'), signal);
-  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const policies = list(p, 'policy');
   if (policies.length === 0) throw new UsageError('give at least one --policy (e.g. --policy uee-ucb --policy dee)');
+  // Flags are read before a TRACE file is imported: a mistyped value costs no import.
+  const { params, entries } = readParams(p, policies);
+  const ctx = env.context(str(p, 'db'), signal);
+  const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const costsText = str(p, 'costs');
   const named = ['trace', 'macs', 'latency', 'uniform'] as const;
   const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
-  const warmup = str(p, 'warmup');
+  const unread = unreadParams(params, policies);
+  if (unread.length) env.out.note(`note: no chosen policy reads ${unread.map((n) => `--${kebab(n)}`).join(', ')} (\`exit-studio policies\` lists who reads what)`);
   const r = await call(ctx, 'policy.run', {
     traceId,
-    policies,
+    policies: entries,
     ...opt('seeds', int(p, 'seeds')),
     ...opt('firstSeed', int(p, 'first-seed')),
     ...opt('lambda', num(p, 'lambda')),
     ...opt('costs', costs),
     supervised: flag(p, 'supervised'),
-    ...opt('alpha', num(p, 'alpha')),
-    ...opt('bins', int(p, 'bins')),
-    ...opt('budget', num(p, 'budget')),
-    ...opt('warmup', warmup === undefined ? undefined : Number(warmup)),
-    ...opt('refitEvery', int(p, 'refit-every')),
-    ...opt('epochs', int(p, 'epochs')),
+    ...(Object.keys(params).length ? { params } : {}),
     ...opt('name', str(p, 'name')),
   });
   env.out.endProgress();
@@ -91,7 +85,7 @@ export function printComparison(runs: RunOutcome[], env: CliEnv): void {
 export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID, compare ID ID..., delete ID');
-  const ctx = env.context(str(p, 'db'));
+  const ctx = env.context(str(p, 'db'), undefined, 'read');
   const json = flag(p, 'json');
   if (verb === 'list') {
     // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's runs).
@@ -153,19 +147,21 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runExport(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, { out: { type: 'string' } });
+  const p = parse(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
   const id = positiveId(positional(p, 0, 'RUN (a run ID)'), 'run ID');
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out FILE.json is required');
-  const r = await call(env.context(str(p, 'db')), 'run.exportFile', { id, out });
+  const r = await call(env.context(str(p, 'db'), undefined, 'read'), 'run.exportFile', { id, out, ...(flag(p, 'force') ? { force: true } : {}) });
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`wrote ${r.path}`);
 }
 
 export async function runDiagnose(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, { 'label-column': { type: 'string' } });
-  const ctx = env.context(str(p, 'db'), signal);
-  const id = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
+  const target = positional(p, 0, 'TRACE (a trace id or a file)');
+  // A stored trace is only read; a file is imported first.
+  const ctx = env.context(str(p, 'db'), signal, /^\d+$/.test(target) ? 'read' : 'write');
+  const id = await resolveTrace(ctx, target, env, str(p, 'label-column'));
   const d = await call(ctx, 'trace.diagnose', { id });
   if (flag(p, 'json')) return env.out.result(d);
   printDiagnostics(d, env);

@@ -7,10 +7,11 @@ import { table } from '../output.js';
 import { interruptedLines } from './rerun.js';
 
 export const importUsage =
-  'import-trace FILE [--label-column NAME | --labels FILE] [--costs c1,c2,...] [--layout KNC|NKC] [--name NAME] [--db PATH] [--json]\n' +
-  '                                   store a prediction matrix (.tsv/.csv/.parquet), probability array (.npy) or exported .npz';
+  'import-trace FILE [FILE ...] [--label-column NAME | --labels FILE] [--costs c1,c2,...] [--layout KNC|NKC] [--name NAME] [--db PATH] [--json]\n' +
+  '                                   store a prediction matrix (.tsv/.csv/.parquet), probability array (.npy) or exported .npz;\n' +
+  '                                   shard files (infer --shard I/N --out) merge into one trace';
 export const tracesUsage = 'traces list [--interrupted]|show ID|delete ID [--db PATH] [--json]\n                                   the stored traces';
-export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--db PATH]\n                                   write a stored trace back out';
+export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--force] [--db PATH]\n                                   write a stored trace back out (--force replaces an existing file)';
 
 export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, {
@@ -20,7 +21,8 @@ export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal
     layout: { type: 'string' },
     name: { type: 'string' },
   });
-  const path = positional(p, 0, 'FILE to import');
+  positional(p, 0, 'FILE to import');
+  const path = p.positionals.length === 1 ? p.positionals[0]! : p.positionals;
   if (str(p, 'label-column') && str(p, 'labels')) throw new UsageError('give either --label-column or --labels, not both');
   const layout = str(p, 'layout');
   if (layout !== undefined && layout !== 'KNC' && layout !== 'NKC') throw new UsageError(`--layout must be KNC or NKC; got "${layout}"`);
@@ -38,12 +40,17 @@ export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal
   });
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`trace ${r.traceId}: ${r.samples} samples × ${r.exits} exits${r.hasLabels ? ', with labels' : ''}${r.hasProbs ? ', with probabilities' : ''}`);
+  const m = r.merged;
+  if (m) {
+    const sha = (s: string): string => `sha256 ${s.slice(0, 12)}…`;
+    env.out.line(`  ${m.shards > 1 ? `merged from ${m.shards} shard files` : 'recorded'}: ${m.model.name} (${sha(m.model.sha256)}) on ${m.dataset.name} (${sha(m.dataset.sha256)})`);
+  }
 }
 
 export async function runTraces(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID or delete ID');
-  const ctx = env.context(str(p, 'db'));
+  const ctx = env.context(str(p, 'db'), undefined, 'read');
   if (verb === 'list') {
     // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's traces).
     const stopped = (await call(ctx, 'job.interrupted', {})).traces;
@@ -75,13 +82,13 @@ export async function runTraces(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runExport(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, { out: { type: 'string' } });
+  const p = parse(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
   const verb = positional(p, 0, '"export"');
   if (verb !== 'export') throw new UsageError(`unknown verb "${verb}": use trace export ID --out FILE`);
   const id = positiveId(positional(p, 1, 'a trace ID'), 'trace ID');
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out FILE.tsv|FILE.npz is required');
-  const r = await call(env.context(str(p, 'db')), 'trace.export', { id, out });
+  const r = await call(env.context(str(p, 'db'), undefined, 'read'), 'trace.export', { id, out, ...(flag(p, 'force') ? { force: true } : {}) });
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`wrote ${r.path} (${r.samples} samples × ${r.exits} exits)`);
 }

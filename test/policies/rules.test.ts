@@ -1,0 +1,65 @@
+/**
+ * Decision rules: exit-policy files written before the rules were their own
+ * modules (format version 1) still parse and decide as they did, and the
+ * exporter refuses a learned rule that would not apply to its trace's exits.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildPolicyFile } from '../../src/export/policy-file.js';
+import { learnedPolicySchema, makeDecider, type ExitView } from '../../src/policies/rules/index.js';
+import type { RunSummary } from '../../src/policies/metrics.js';
+import type { CompleteRun } from '../../src/store/runs.js';
+import type { TraceMeta } from '../../src/trace/types.js';
+
+const exits = [{ name: 'e1', classes: 3 }, { name: 'e2', classes: 3 }, { name: 'e3', classes: 3 }];
+const view = (maxProb: number, entropy: number, pred = 0): ExitView => ({ probs: Float32Array.from([maxProb, (1 - maxProb) / 2, (1 - maxProb) / 2]), pred, maxProb, entropy });
+
+/** Where each of these samples exits under a rule (0-based), given its views at exits 1 and 2. */
+function exitsOf(decision: unknown, samples: ExitView[][]): number[] {
+  const d = makeDecider(learnedPolicySchema.parse(decision), exits);
+  d.reset(samples.length);
+  return samples.map((views, s) => {
+    for (let k = 0; k < exits.length - 1; k++) if (d.stop(k, s, views[k]!)) return k;
+    return exits.length - 1;
+  });
+}
+
+const samples = [
+  [view(0.95, 0.1, 2), view(0.99, 0.05, 2)],
+  [view(0.6, 0.7, 1), view(0.85, 0.3, 1)],
+  [view(0.4, 0.9, 0), view(0.5, 0.8, 1)],
+];
+
+test('version-1 decisions, as files hold them, decide as they did', () => {
+  // JSON as the exporter wrote it before decision rules were modules (docs/formats.md, version 1).
+  assert.deepEqual(exitsOf(JSON.parse('{"kind":"fixed","exit":1,"counts":[10,8,2]}'), samples), [1, 1, 1]);
+  assert.deepEqual(exitsOf(JSON.parse('{"kind":"fixed","exit":0,"exitName":"e3"}'), samples), [2, 2, 2], 'by name when named');
+  assert.deepEqual(exitsOf(JSON.parse('{"kind":"thresholds","measure":"maxProb","direction":"above","thresholds":[0.9,0.8,0]}'), samples), [0, 1, 2]);
+  assert.deepEqual(exitsOf(JSON.parse('{"kind":"thresholds","measure":"maxProb","direction":"above","thresholds":[null,0.8,0]}'), samples), [1, 1, 2]);
+  assert.deepEqual(exitsOf(JSON.parse('{"kind":"thresholds","measure":"entropy","direction":"below","thresholds":[0.2,0.35,1]}'), samples), [0, 1, 2]);
+  assert.deepEqual(exitsOf(JSON.parse('{"kind":"patience","patience":2}'), samples), [1, 1, 2]);
+  assert.throws(() => exitsOf(JSON.parse('{"kind":"random","shares":[0.3,0.3,0.4]}'), samples), /not something to deploy/);
+  assert.throws(() => exitsOf(JSON.parse('{"kind":"thresholds","measure":"maxProb","direction":"above","thresholds":[0.9]}'), samples), /1 thresholds for 3 exits/);
+  assert.equal(learnedPolicySchema.safeParse({ kind: 'fixed', exit: -1 }).success, false);
+  assert.equal(learnedPolicySchema.safeParse({ kind: 'teleport' }).success, false);
+});
+
+const trace: TraceMeta = {
+  id: 7, name: 't', source: 'inference', samples: 3, exits: exits.map((e) => ({ name: e.name })), classes: 3, costs: [0.2, 0.5, 1], costSource: 'user',
+  hasConfidence: true, hasProbs: false, hasLabels: false, createdAt: '2024-01-01T00:00:00.000Z',
+};
+const stat = { mean: 0.5, ci95: 0, perSeed: [0.5] };
+const summary: RunSummary = { accuracy: null, agreement: stat, avgCost: stat, exitShare: [stat, stat, stat], cumRegret: stat, regretKind: 'contextual', reference: 'final-exit' };
+const run = (learned: unknown): CompleteRun => ({
+  id: 3, name: 'r', traceId: 7, policy: 'x', status: 'complete', supervised: false, seeds: [1], config: { lambda: 1, costs: [0.2, 0.5, 1], costSource: 'user', params: {} },
+  appVersion: 'test', summary, learned: learned as CompleteRun['learned'], tags: [], createdAt: '2024-01-01T00:00:00.000Z',
+});
+
+test('the exporter writes the rule its decider can apply to the trace, and refuses one that cannot', () => {
+  const ok = buildPolicyFile(run({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, 0.8, 0] }), trace, 'test');
+  assert.deepEqual(ok.decision, { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, 0.8, 0] });
+  // A random baseline exports (for comparison), though no deployment applies it.
+  assert.equal(buildPolicyFile(run({ kind: 'random', shares: [0.2, 0.3, 0.5] }), trace, 'test').decision.kind, 'random');
+  assert.throws(() => buildPolicyFile(run({ kind: 'fixed', exit: 5 }), trace, 'test'), /run 3: its fixed rule does not apply to trace 7's exits: .*outside 0\.\.2/);
+  assert.throws(() => buildPolicyFile(run({ kind: 'thresholds', measure: 'maxProb', thresholds: [0.9] }), trace, 'test'), /run 3: what it learned is not a valid thresholds rule/);
+});
