@@ -10,7 +10,8 @@ export { checkSublinearRegret, type SublinearCheck, type RunSummary, type RunSer
 export { statOf, tQuantile975, type Stat } from './stats.js';
 export { gridRounds, lttb } from './decimate.js';
 export { UeeUcb } from './uee-ucb.js';
-export { Dee, deeOptimalRule, confidenceBin } from './dee.js';
+export { Dee, deeOptimalRule } from './dee.js';
+export { confidenceBin } from './rules/binned.js';
 export { EENetPolicy } from './eenet-policy.js';
 export { CeeBert, CEEBERT_GRID } from './ceebert.js';
 export { fitEENet, eenetDataFromTrace, eenetForward, fillThresholds, type EENetData, type EENetFit, type EENetEpoch, type EENetFitOptions } from './eenet.js';

@@ -15,6 +15,8 @@
  */
 import type { Trace } from '../trace/types.js';
 import type { ReplayRecord } from './replay.js';
+import { onRuleShare } from './rule-replay.js';
+import type { LearnedPolicy } from './rules/index.js';
 import { statOf, type Stat } from './stats.js';
 
 export type RegretKind = 'fixed-exit' | 'contextual' | 'dee';
@@ -31,7 +33,18 @@ export interface SeedSummary {
   avgCost: number;
   exitShare: number[];
   cumRegret: number;
+  /**
+   * Share of the last tenth of the rounds in which the exit taken live is the
+   * one the policy's learned rule takes on that sample (ON_RULE_TAIL): 1 for a
+   * rule that stopped exploring, less while it still explores or learns. NaN
+   * when what it learned is no deployable rule (random), and in seeds kept
+   * from runs made before it was measured.
+   */
+  onRule: number;
 }
+
+/** The stretch of the stream the on-rule share looks at: its last tenth. */
+export const ON_RULE_TAIL = 0.1;
 
 export interface SeedSeries {
   cumRegret: Float64Array;
@@ -44,7 +57,8 @@ export interface SeedSeries {
 
 /**
  * Everything about one seed's replay. `costs` are the reported costs (not
- * lambda-scaled); `grid` the 1-based rounds at which series are sampled.
+ * lambda-scaled); `grid` the 1-based rounds at which series are sampled;
+ * `learned` what the policy learned by the end of it.
  */
 export function seedMetrics(
   trace: Trace,
@@ -52,6 +66,7 @@ export function seedMetrics(
   costs: Float64Array,
   regret: RegretModel,
   grid: Uint32Array,
+  learned: LearnedPolicy,
 ): { summary: SeedSummary; series: SeedSeries } {
   const n = trace.samples;
   const K = trace.exits.length;
@@ -117,6 +132,7 @@ export function seedMetrics(
     avgCost: n > 0 ? cost / n : NaN,
     exitShare: Array.from(hist, (h) => (n > 0 ? h / n : 0)),
     cumRegret: reg,
+    onRule: onRuleShare(trace, learned, order, exit, Math.floor(n * (1 - ON_RULE_TAIL))),
   };
   return { summary, series };
 }
@@ -128,6 +144,11 @@ export interface RunSummary {
   avgCost: Stat;
   exitShare: Stat[];
   cumRegret: Stat;
+  /**
+   * Share of the last tenth of the stream spent on the learned rule (SeedSummary.onRule);
+   * null when the rule is not deployable. Absent in runs stored before it was measured.
+   */
+  onRule?: Stat | null;
   regretKind: RegretKind;
   /** What errors and regret were measured against. */
   reference: 'labels' | 'final-exit';
@@ -181,6 +202,7 @@ export function aggregate(
     avgCost: statOf(seeds.map((s) => s.summary.avgCost)),
     exitShare: Array.from({ length: K }, (_, k) => statOf(seeds.map((s) => s.summary.exitShare[k]!))),
     cumRegret: statOf(seeds.map((s) => s.summary.cumRegret)),
+    onRule: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.summary.onRule)) ? statOf(seeds.map((s) => s.summary.onRule)) : null,
     regretKind,
     reference,
   };

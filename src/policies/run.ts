@@ -183,8 +183,9 @@ function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | un
   };
   const policy = p.parsed.create(env, p.costs);
   const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });
-  const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid);
-  const out: SeedResult = { seed, ...m, learned: policy.learned() };
+  const learned = policy.learned();
+  const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid, learned);
+  const out: SeedResult = { seed, ...m, learned };
   if (policy instanceof EENetPolicy) {
     out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, target: f.target, history: f.history }));
   }

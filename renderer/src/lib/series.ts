@@ -195,6 +195,13 @@ export function describeLearned(learned: LearnedPolicy | null | undefined, exitN
     case 'thresholds':
       if (learned.threshold !== undefined) return `${learned.measure} ≥ ${fmt(learned.threshold)}, one threshold shared by every exit but the last`;
       return `${learned.measure} ${learned.direction === 'below' ? '≤' : '≥'} ${learned.thresholds.map(fmt).join(', ')} (per exit; the last always exits)`;
+    case 'binned': {
+      // Per exit, the confidence bins from which the rule exits (a threshold within the bin's range).
+      const lo = 1 / learned.classes;
+      const top = (b: number): number => (b === learned.bins - 1 ? 1 : lo + ((b + 1) * (1 - lo)) / learned.bins);
+      const exiting = learned.thresholds.map((row) => row.filter((t, b) => t !== null && t <= top(b)).length);
+      return `maxProb ≥ a threshold per exit and confidence bin; exits ${exiting.map((n, k) => `${name(k)}: ${n}`).join(', ')} of ${learned.bins} bins (the last always exits)`;
+    }
     case 'patience':
       return `exit after ${learned.patience} agreeing exits in a row`;
     case 'eenet':
