@@ -86,6 +86,8 @@ export interface EENetFit {
   thresholds: Float64Array;
   history: EENetEpoch[];
   budget: number;
+  /** How many samples it was fitted on. */
+  samples: number;
   /** What accuracy was measured against: labels (supervised) or the final exit. */
   target: 'labels' | 'final-exit';
   /** The epoch whose model and thresholds were kept (0: the starting scorer, before any training). */
@@ -234,5 +236,5 @@ export function fitEENet(data: EENetData, opts: EENetFitOptions, supervised = fa
   const k = kept!;
   params.forEach((p, i) => p.set(k.params[i]!));
   for (const h of history) h.kept = h.epoch === k.epoch;
-  return { model, thresholds: k.thresholds, history, budget: B, target: supervised ? 'labels' : 'final-exit', epoch: k.epoch };
+  return { model, thresholds: k.thresholds, history, budget: B, samples: n, target: supervised ? 'labels' : 'final-exit', epoch: k.epoch };
 }
