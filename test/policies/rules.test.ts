@@ -70,8 +70,8 @@ test('binned thresholds (DEE): each exit and confidence bin its own threshold; a
   // Sample 1: 0.95 (bin 3, >= 0.9) exits at 1. Sample 2: 0.6 (bin 1, >= 0.55) exits at 1.
   // Sample 3: 0.4 (bin 0, no threshold) continues; 0.5 at exit 2 (bin 1, >= 0.45) exits there.
   assert.deepEqual(exitsOf(binned, samples), [0, 0, 1]);
-  // Bin 2 of exit 1 has no threshold although bins 1 and 3 do: 0.7 there continues.
-  assert.deepEqual(exitsOf(binned, [[view(0.7, 0.5), view(0.5, 0.9)]]), [2]);
+  // Bin 2 of exit 1 has no threshold although bins 1 and 3 do: 0.7 there continues (then 0.3, bin 0 at exit 2, is below 0.4).
+  assert.deepEqual(exitsOf(binned, [[view(0.7, 0.5), view(0.3, 0.9)]]), [2]);
   assert.throws(() => exitsOf({ ...binned, thresholds: [[0.5, 0.5, 0.5]] }, samples), /binned thresholds for 1 exits; the deployment has 3/);
   assert.throws(() => exitsOf({ ...binned, thresholds: [[0.5], [0.5]] }, samples), /exit 1 has 1 binned thresholds for 4 bins/);
 });
