@@ -29,6 +29,12 @@ export type RegretModel =
 export interface SeedSummary {
   /** NaN when the trace has no labels. */
   accuracy: number;
+  /**
+   * Share of the labelled samples the exit taken gets wrong where the last exit is right: the errors
+   * exiting early adds (risk control's "error" risk). NaN without labels, and in seeds kept from
+   * runs made before it was measured.
+   */
+  extraError: number;
   agreement: number;
   avgCost: number;
   exitShare: number[];
@@ -83,6 +89,7 @@ export function seedMetrics(
   const hist = new Float64Array(K);
   let cost = 0;
   let correct = 0;
+  let extra = 0;
   let labelled = 0;
   let agree = 0;
   let reg = 0;
@@ -102,6 +109,7 @@ export function seedMetrics(
       if (l >= 0) {
         labelled++;
         if (y === l) correct++;
+        else if (pred[base + K - 1] === l) extra++;
       }
     }
     switch (regret.kind) {
@@ -128,6 +136,7 @@ export function seedMetrics(
   }
   const summary: SeedSummary = {
     accuracy: labelled > 0 ? correct / labelled : NaN,
+    extraError: labelled > 0 ? extra / labelled : NaN,
     agreement: n > 0 ? agree / n : NaN,
     avgCost: n > 0 ? cost / n : NaN,
     exitShare: Array.from(hist, (h) => (n > 0 ? h / n : 0)),
@@ -140,6 +149,8 @@ export function seedMetrics(
 export interface RunSummary {
   /** null when the trace has no labels. */
   accuracy: Stat | null;
+  /** SeedSummary.extraError across seeds; null without labels; absent in runs stored before it was measured. */
+  extraError?: Stat | null;
   agreement: Stat;
   avgCost: Stat;
   exitShare: Stat[];
@@ -198,6 +209,7 @@ export function aggregate(
   const labelled = seeds.length > 0 && !Number.isNaN(seeds[0]!.summary.accuracy);
   const summary: RunSummary = {
     accuracy: labelled ? statOf(seeds.map((s) => s.summary.accuracy)) : null,
+    extraError: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.summary.extraError)) ? statOf(seeds.map((s) => s.summary.extraError)) : null,
     agreement: statOf(seeds.map((s) => s.summary.agreement)),
     avgCost: statOf(seeds.map((s) => s.summary.avgCost)),
     exitShare: Array.from({ length: K }, (_, k) => statOf(seeds.map((s) => s.summary.exitShare[k]!))),
