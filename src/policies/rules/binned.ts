@@ -40,6 +40,7 @@ export const binnedRule: DecisionRule<typeof schema> = {
     });
     return {
       reset() {},
+      reads: ['maxProb'],
       plan: (k) => (th[k]!.every((t) => t === null) ? 'never' : 'view'),
       stop(k, _s, v) {
         const t = th[k]![confidenceBin(v.maxProb, classes, bins)];

@@ -42,7 +42,7 @@ export function makeDecider(learned: LearnedPolicy, exits: readonly ExitShape[])
   return ruleOf(learned.kind).decider(learned, exits);
 }
 
-export type { Decider, ExitShape, ExitView } from './decider.js';
+export type { Decider, ExitShape, ExitView, ViewField } from './decider.js';
 export { eenetFromWeights, type EENetWeights } from './eenet.js';
 export { confidenceBin } from './binned.js';
 export type { RiskGuarantee } from './thresholds.js';

@@ -58,6 +58,7 @@ export const thresholdsRule: DecisionRule<typeof schema> = {
     const measure = policy.measure;
     return {
       reset() {},
+      reads: [measure === 'maxProb' ? 'maxProb' : 'entropy'],
       plan: (k) => (th[k] === null || th[k] === undefined ? 'never' : 'view'),
       stop(k, _s, v) {
         const t = th[k];
