@@ -149,7 +149,7 @@ function misleadingTrace(n: number, seed: number): Trace {
   return { samples: n, exits: [{ name: 'e1' }, { name: 'e2' }, { name: 'e3' }], classes: C, costs: Float64Array.of(0.2, 0.5, 1), costSource: 'user', pred, maxProb, entropy, probs, labels };
 }
 
-test('EENet: the trained scorer beats the one it starts from (max probability) at the same exit shares, fitted and held out', () => {
+test('EENet: the trained scorer beats the one it starts from (max probability) at the same exit shares, fitted and held out', (tc) => {
   const t = misleadingTrace(6000, 5);
   const fitPart = subTrace(t, Uint32Array.from({ length: 3000 }, (_, i) => i));
   const heldOut = subTrace(t, Uint32Array.from({ length: 3000 }, (_, i) => 3000 + i));
@@ -169,6 +169,7 @@ test('EENet: the trained scorer beats the one it starts from (max probability) a
     const trainedOut = evaluateRule(eenetForward(fit.model, ev).q, th, ev, t.costs);
     const initialOut = evaluateRule(eenetForward(start, ev).q, th0, ev, t.costs);
     const line = `seed ${seed}: trained ${trained.accuracy.toFixed(4)} at ${trained.cost.toFixed(3)} vs start ${initial.accuracy.toFixed(4)} at ${initial.cost.toFixed(3)} (in-sample); held out ${trainedOut.accuracy.toFixed(4)} vs ${initialOut.accuracy.toFixed(4)}`;
+    tc.diagnostic(line);
     assert.ok(Math.abs(trained.cost - 0.5) <= 0.01, `the trained rule meets the budget (in-sample): ${line}`);
     assert.ok(trained.accuracy >= initial.accuracy + 0.015, `in-sample: ${line}`);
     assert.ok(trainedOut.accuracy >= initialOut.accuracy + 0.015, `held out: ${line}`);
