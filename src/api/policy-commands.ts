@@ -27,7 +27,17 @@ export interface RunOutcome {
   runId: number;
   policy: string;
   seeds: number;
-  summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number; regretKind: string; reference: string };
+  summary: {
+    accuracy: number | null;
+    agreement: number;
+    avgCost: number;
+    exitShare: number[];
+    cumRegret: number;
+    /** Share of the last tenth of the stream spent on the learned rule; null where the rule is not deployable or was not measured. */
+    onRule: number | null;
+    regretKind: string;
+    reference: string;
+  };
   learned: RunResult['learned'];
   /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
   resumedSeeds: number;
@@ -69,6 +79,7 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
     avgCost: s.avgCost.mean,
     exitShare: s.exitShare.map((x) => x.mean),
     cumRegret: s.cumRegret.mean,
+    onRule: s.onRule ? s.onRule.mean : null,
     regretKind: s.regretKind,
     reference: s.reference,
   };

@@ -70,16 +70,23 @@ const REGRET_NOTE =
   'Regret is measured per kind of policy (docs/policies.md): bandits over fixed exits against the best fixed exit; thresholds,\n' +
   'patience and EENet as their loss minus the best fixed exit\'s (negative: better than any fixed exit); DEE against its best per-context rule.';
 
+const ON_RULE_NOTE = 'On rule: the share of the last tenth of the stream in which the policy took the exit its learned (exported) rule takes.';
+
 export function printComparison(runs: RunOutcome[], env: CliEnv): void {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
   env.out.line(
     table(
-      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'exit shares'],
-      runs.map((r) => [r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret, r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / ')]),
+      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'],
+      runs.map((r) => [
+        r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret,
+        r.summary.onRule === null ? '-' : `${(100 * r.summary.onRule).toFixed(1)}%`,
+        r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / '),
+      ]),
     ),
   );
   const kinds = new Set(runs.map((r) => r.summary.regretKind));
   if (kinds.size > 1) env.out.line(REGRET_NOTE);
+  env.out.line(ON_RULE_NOTE);
 }
 
 export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
