@@ -50,7 +50,7 @@ function env(trace: Trace, seed = 1): PolicyEnv {
     seed,
     supervised: false,
     rounds: trace.samples,
-    hindsight: trace,
+    calibration: trace,
   };
 }
 
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   // metrics and series). Best and median of 3 runs: the machine may be shared, the best is the code's own time.
   const withConf = syntheticTrace({ samples: 1_000_000, exits: 4, classes: 10, seed: 3, probs: false });
   const LIMIT_MS = 1000;
-  for (const spec of ['uee-ucb', 'dee', 'random', 'fixed:2', 'oracle', 'maxprob:0.8', 'entropy:0.3', 'patience:2', 'maxprob@budget:0.5']) {
+  for (const spec of ['uee-ucb', 'dee', 'random', 'fixed:2', 'best-fixed', 'maxprob:0.8', 'entropy:0.3', 'patience:2', 'maxprob@budget:0.5']) {
     const ms = [0, 1, 2].map(() => time(() => runPolicySync(withConf, spec, { seeds: 1 })).ms).sort((a, b) => a - b);
     rows.push({
       what: `${spec} on 1,000,000 samples (1 seed, full runPolicy)`,

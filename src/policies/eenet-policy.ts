@@ -1,7 +1,7 @@
 /**
- * EENet in a replay (docs/policies.md): fitted on the whole trace in hindsight
- * by default, or, with a warm-up, on the fully computed samples of its first
- * rounds and refitted every R rounds; it then exits at the first exit whose
+ * EENet in a replay (docs/policies.md): fitted on the run's calibration data
+ * by default (evaluation.ts), or, with a warm-up, on the fully computed
+ * samples of its first rounds and refitted every R rounds; it then exits at the first exit whose
  * score reaches that exit's threshold. The fitting itself is eenet.ts.
  */
 import { z } from 'zod';
@@ -12,7 +12,7 @@ import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from
 
 const params = z.object({
   budget: budgetParam,
-  warmup: z.number().int().min(0).default(0).meta({ title: 'Warm-up rounds', description: 'Rounds played at the last exit to collect training data before the first fit; 0 fits on the whole trace in hindsight.' }),
+  warmup: z.number().int().min(0).default(0).meta({ title: 'Warm-up rounds', description: 'Rounds played at the last exit to collect training data before the first fit; 0 fits on the calibration data before the stream starts.' }),
   refitEvery: z.number().int().min(0).default(0).meta({ title: 'Refit every (rounds)', description: 'After the warm-up, refit every R rounds on the fully computed samples seen so far; 0 never refits.' }),
   epochs: z.number().int().min(1).max(100000).default(60).meta({ title: 'Training epochs', description: 'Most epochs of a fit (it stops earlier once the budget term is small).' }),
   hidden: z.number().int().min(1).max(1024).default(16).meta({ title: 'Hidden units', description: 'Units of the assignment head\'s hidden layer, per exit.' }),
@@ -50,7 +50,7 @@ export class EENetPolicy implements Policy {
     this.q = new Float64Array(this.K);
     this.x = new Float64Array(this.C + 2 + this.K);
     this.pre = new Float64Array(params.hidden);
-    if (!(params.warmup > 0)) this.refit(eenetDataFromTrace(env.hindsight, env.supervised));
+    if (!(params.warmup > 0)) this.refit(eenetDataFromTrace(env.calibration, env.supervised));
   }
 
   private fitOptions(): EENetFitOptions {

@@ -43,8 +43,10 @@ export interface SeedSeries {
 }
 
 /**
- * Everything about one seed's replay. `costs` are the reported costs (not
- * lambda-scaled); `grid` the 1-based rounds at which series are sampled.
+ * Everything about one seed's replay, over the rounds it played (the samples
+ * of its stream: the whole trace, or a held-out evaluation part). `costs` are
+ * the reported costs (not lambda-scaled); `grid` the 1-based rounds at which
+ * series are sampled.
  */
 export function seedMetrics(
   trace: Trace,
@@ -53,7 +55,7 @@ export function seedMetrics(
   regret: RegretModel,
   grid: Uint32Array,
 ): { summary: SeedSummary; series: SeedSeries } {
-  const n = trace.samples;
+  const n = rec.order.length;
   const K = trace.exits.length;
   const pred = trace.pred;
   const labels = trace.labels;
