@@ -66,6 +66,17 @@ export const renameInput = z.object({ id, name: z.string().min(1).max(200) }).st
 export const exportTraceInput = z.object({ id, out: path }).strict();
 export const emptyInput = z.object({}).strict();
 
+/**
+ * How a run's figures are obtained (docs/policies.md): held-out (`holdout`: the evaluation part's
+ * share, default 0.5), cross-trace (fitted policies fit on stored trace `traceId`), or in-sample.
+ * Left out: held-out when a policy of the run fits on data, in-sample otherwise.
+ */
+export const evaluationInput = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('held-out'), holdout: z.number().gt(0, 'holdout is a share between 0 and 1').lt(1, 'holdout is a share between 0 and 1').optional() }).strict(),
+  z.object({ mode: z.literal('cross-trace'), traceId: id }).strict(),
+  z.object({ mode: z.literal('in-sample') }).strict(),
+]);
+
 export const costSpec = z.union([z.array(z.number().nonnegative()).min(2), z.enum(['trace', 'macs', 'latency', 'uniform'])]);
 
 export const policyRunInput = z.preprocess(
@@ -79,6 +90,7 @@ export const policyRunInput = z.preprocess(
       lambda: z.number().nonnegative().optional(),
       costs: costSpec.optional(),
       supervised: z.boolean().optional(),
+      evaluation: evaluationInput.optional(),
       /** Values for every chosen policy that reads the name (the CLI's --alpha, --param NAME=VALUE). */
       params: paramValues.optional(),
       name: z.string().min(1).max(200).optional(),

@@ -52,6 +52,7 @@ const stat = { mean: 0.5, ci95: 0, perSeed: [0.5] };
 const summary: RunSummary = { accuracy: null, agreement: stat, avgCost: stat, exitShare: [stat, stat, stat], cumRegret: stat, regretKind: 'contextual', reference: 'final-exit' };
 const run = (learned: unknown): CompleteRun => ({
   id: 3, name: 'r', traceId: 7, policy: 'x', status: 'complete', supervised: false, seeds: [1], config: { lambda: 1, costs: [0.2, 0.5, 1], costSource: 'user', params: {} },
+  evaluation: { mode: 'in-sample', calibrationSamples: 3, evaluationSamples: 3 },
   appVersion: 'test', summary, learned: learned as CompleteRun['learned'], tags: [], createdAt: '2024-01-01T00:00:00.000Z',
 });
 
