@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StudioError, writeError } from '../errors.js';
-import { buildPolicyFile } from '../export/policy-file.js';
+import { buildPolicyFile, type ExitPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
 import { calibrationTraceRefusal, defaultEvaluation, DEFAULT_HOLDOUT, evaluationOf, fitsOnData, heldOutSizes, type Evaluation, type EvaluationPlan } from '../policies/evaluation.js';
 import { describePolicies } from '../policies/registry.js';
@@ -270,6 +270,14 @@ function regretsComparable(runs: readonly { regretScale: string }[]): boolean {
   return runs.every((r) => r.regretScale === runs[0]?.regretScale);
 }
 
+/** A run's exit-policy file; a cross-trace run names the trace it fitted on while that trace is stored. */
+export function policyFileOf(ctx: CommandContext, id: number): ExitPolicyFile {
+  const run = runView(ctx, id);
+  const cal = run.evaluation.calibrationTrace;
+  const calibration = cal === undefined ? null : (ctx.store.traces.list().find((t) => t.id === cal) ?? null);
+  return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion, new Date(), calibration);
+}
+
 function runView(ctx: CommandContext, id: number) {
   const r = ctx.store.runs.getComplete(id);
   return { ...r, means: meanSummary(r.summary) };
@@ -311,13 +319,9 @@ export const policyCommands = {
     ctx.store.runs.delete(input.id);
     return { deleted: input.id };
   }),
-  'run.exportPolicy': command(idInput, (ctx, input) => {
-    const run = runView(ctx, input.id);
-    return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
-  }),
+  'run.exportPolicy': command(idInput, (ctx, input) => policyFileOf(ctx, input.id)),
   'run.exportFile': command(exportFileInput, (ctx, input) => {
-    const run = runView(ctx, input.id);
-    const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
+    const file = policyFileOf(ctx, input.id);
     const out = resolve(input.out);
     try {
       writeFileSync(out, JSON.stringify(file, null, 2) + '\n');

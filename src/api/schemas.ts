@@ -110,7 +110,9 @@ export const exportFileInput = z.object({ id, out: path }).strict();
 
 export const bundleInput = z
   .object({
-    runId: id,
+    /** The run whose policy to bundle, or an exit-policy file (version 1 or 2) written by `export`. */
+    runId: id.optional(),
+    policyFile: path.optional(),
     model: path,
     out: path,
     verifyData: path.optional(),
@@ -118,7 +120,8 @@ export const bundleInput = z
     threads: z.number().int().positive().max(1024).optional(),
     overwrite: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.runId === undefined) !== (b.policyFile === undefined), { message: 'give runId or policyFile (one of them)' });
 
 export const applyInput = z
   .object({

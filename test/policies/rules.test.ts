@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildPolicyFile } from '../../src/export/policy-file.js';
+import { policyFileSchema } from '../../src/export/policy-file-schema.js';
 import { learnedPolicySchema, makeDecider, type ExitView } from '../../src/policies/rules/index.js';
 import type { RunSummary } from '../../src/policies/metrics.js';
 import type { CompleteRun } from '../../src/store/runs.js';
@@ -63,4 +64,19 @@ test('the exporter writes the rule its decider can apply to the trace, and refus
   assert.equal(buildPolicyFile(run({ kind: 'random', shares: [0.2, 0.3, 0.5] }), trace, 'test').decision.kind, 'random');
   assert.throws(() => buildPolicyFile(run({ kind: 'fixed', exit: 5 }), trace, 'test'), /run 3: its fixed rule does not apply to trace 7's exits: .*outside 0\.\.2/);
   assert.throws(() => buildPolicyFile(run({ kind: 'thresholds', measure: 'maxProb', thresholds: [0.9] }), trace, 'test'), /run 3: what it learned is not a valid thresholds rule/);
+});
+
+test('the exit-policy file (version 2) says how its figures were obtained, and carries a rule\'s guarantee; its schema checks what the exporter writes', () => {
+  const guarantee = { kind: 'risk', statement: 'disagreement with the last exit <= 0.05 with probability >= 0.9', eps: 0.05, delta: 0.1, n: 500, bound: 0.047 };
+  const learned = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, 0.8, 0], guarantee };
+  const fitted = { ...run(learned), config: { ...run(learned).config, usesHindsight: true } };
+  const f = buildPolicyFile(fitted, trace, 'test');
+  assert.equal(f.version, 2);
+  assert.deepEqual(f.guarantee, guarantee);
+  assert.deepEqual(f.evaluation, { mode: 'in-sample', calibrationSamples: 3, evaluationSamples: 3, calibrationTrace: null, hindsight: true });
+  assert.deepEqual(f.estimates.avgCost, { mean: 0.5, lo: 0.5, hi: 0.5 });
+  assert.equal(policyFileSchema.safeParse(JSON.parse(JSON.stringify(f))).success, true);
+  const held = buildPolicyFile({ ...fitted, evaluation: { mode: 'held-out', calibrationSamples: 2, evaluationSamples: 1 } }, trace, 'test');
+  assert.equal(held.evaluation.hindsight, false, 'held out, the figures are estimates, not hindsight');
+  assert.equal(buildPolicyFile(run({ kind: 'fixed', exit: 1 }), trace, 'test').guarantee, null);
 });

@@ -42,3 +42,4 @@ export function makeDecider(learned: LearnedPolicy, exits: readonly ExitShape[])
 
 export type { Decider, ExitShape, ExitView } from './decider.js';
 export { eenetFromWeights, type EENetWeights } from './eenet.js';
+export { guaranteeSchema, type Guarantee } from './guarantee.js';

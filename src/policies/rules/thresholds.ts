@@ -4,6 +4,7 @@
  * last exit always exits. DEE, CeeBERT and the threshold baselines learn it.
  */
 import { z } from 'zod';
+import { guaranteeSchema } from './guarantee.js';
 import { ruleError, type DecisionRule } from './rule.js';
 
 const schema = z.object({
@@ -17,6 +18,8 @@ const schema = z.object({
   threshold: z.number().optional(),
   /** A shared-threshold bandit: each arm of its grid with its mean reward Q and update count N. */
   arms: z.array(z.object({ threshold: z.number(), q: z.number(), n: z.number() })).optional(),
+  /** What the thresholds guarantee, with its numbers (risk control); the exit-policy file shows it. */
+  guarantee: guaranteeSchema.optional(),
 });
 
 export const thresholdsRule: DecisionRule<typeof schema> = {
