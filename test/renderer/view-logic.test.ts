@@ -7,6 +7,7 @@ import {
   band, bestPerMetric, describeLearned, meanOf, groupBy, paretoFront, points, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import { initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
+import { evaluationDetail, evaluationLabel, evaluationPayload, evaluationSamples } from '../../renderer/src/lib/evaluation.js';
 import type { RunRecord } from '../../renderer/src/lib/types.js';
 import { describePolicies } from '../../src/policies/registry.js';
 import { parsePolicySpec } from '../../src/policies/spec.js';
@@ -194,5 +195,42 @@ describe('policies', () => {
     assert.deepEqual(trainingCurves(fits).map((e) => e.loss), [1, 0.5]);
     assert.deepEqual(trainingCurves(null), []);
     assert.deepEqual(trainingCurves([]), []);
+  });
+});
+
+describe('evaluation modes in the views', () => {
+  const held = { mode: 'held-out' as const, calibrationSamples: 5000, evaluationSamples: 5000 };
+  const whole = { mode: 'in-sample' as const, calibrationSamples: 10000, evaluationSamples: 10000 };
+
+  test('labels say how a figure was obtained, and mark a fitted policy scored in-sample as hindsight', () => {
+    assert.equal(evaluationLabel(held), 'held-out · 5,000 of 10,000 samples');
+    assert.equal(evaluationLabel({ mode: 'cross-trace', calibrationSamples: 5000, evaluationSamples: 5000, calibrationTrace: 3 }), 'cross-trace · fitted on trace #3');
+    assert.equal(evaluationLabel(whole), 'in-sample');
+    assert.equal(evaluationLabel(whole, true), 'in-sample (hindsight)');
+    assert.equal(evaluationLabel(held, true), 'held-out · 5,000 of 10,000 samples', 'held out, a fitted policy is not hindsight');
+    assert.match(evaluationDetail(whole, true), /hindsight/);
+  });
+
+  test('Compare ranks nothing across runs scored on different samples', () => {
+    const key = (traceId: number, evaluation: typeof held | typeof whole, seeds = [1, 2, 3]) => evaluationSamples({ traceId, seeds, evaluation });
+    assert.equal(key(1, held), key(1, held));
+    assert.notEqual(key(1, held), key(1, held, [4, 5, 6]), 'other seeds split otherwise');
+    assert.notEqual(key(1, held), key(1, whole));
+    assert.equal(key(1, whole), key(1, whole, [9]), 'in-sample: the whole trace, whatever the seeds');
+    const rows = [
+      { summary: { agreement: 0.9, avgCost: 0.5 }, samples: key(1, held) },
+      { summary: { agreement: 0.8, avgCost: 0.4 }, samples: key(1, held) },
+    ];
+    assert.deepEqual([...bestPerMetric(rows).agreement!], [0]);
+    assert.deepEqual(bestPerMetric([...rows, { summary: { agreement: 0.95, avgCost: 0.3 }, samples: key(1, whole) }]), {});
+  });
+
+  test("the lab's evaluation choice becomes policy.run's field, or says what is missing", () => {
+    assert.equal(evaluationPayload({ mode: 'auto' }), undefined);
+    assert.deepEqual(evaluationPayload({ mode: 'held-out', holdout: 0.3 }), { mode: 'held-out', holdout: 0.3 });
+    assert.deepEqual(evaluationPayload({ mode: 'cross-trace', traceId: 4 }), { mode: 'cross-trace', traceId: 4 });
+    assert.deepEqual(evaluationPayload({ mode: 'in-sample' }), { mode: 'in-sample' });
+    assert.throws(() => evaluationPayload({ mode: 'held-out', holdout: 1 }), /between 0 and 1/);
+    assert.throws(() => evaluationPayload({ mode: 'cross-trace', traceId: null }), /Choose the trace to fit on/);
   });
 });
