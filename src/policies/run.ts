@@ -98,8 +98,15 @@ function resolveCosts(trace: Trace, costs: number[] | undefined): Float64Array {
   return Float64Array.from(costs);
 }
 
+/** Each sample's reference class (its label, or the last exit's prediction): the same whichever samples a seed scores. */
+function referenceClasses(trace: Trace, labelled: boolean): Int32Array {
+  const ref = new Int32Array(trace.samples);
+  for (let s = 0; s < trace.samples; s++) ref[s] = referenceOf(trace, s, labelled);
+  return ref;
+}
+
 /** The regret comparator on the samples a seed is scored on (`samples`; default every sample). */
-function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean, samples?: ArrayLike<number>): RegretModel {
+function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean, samples?: ArrayLike<number>, refs?: Int32Array): RegretModel {
   if (parsed.regretKind === 'dee') {
     // DEE's comparator is the best rule over its own context bins.
     const bins = Number(parsed.params.bins);
@@ -112,9 +119,7 @@ function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, lab
   if (parsed.regretKind === 'fixed-exit') {
     return { kind: 'fixed-exit', gap: Float64Array.from({ length: K }, (_, k) => err[k]! + scaled[k]! - mu) };
   }
-  const ref = new Int32Array(trace.samples);
-  for (let s = 0; s < trace.samples; s++) ref[s] = referenceOf(trace, s, labelled);
-  return { kind: 'contextual', ref, costs: scaled, best: mu };
+  return { kind: 'contextual', ref: refs ?? referenceClasses(trace, labelled), costs: scaled, best: mu };
 }
 
 /** A cross-trace plan's calibration trace, checked to fit the run: the same exits and classes, and what the fitting policy needs. */
@@ -152,6 +157,8 @@ interface Prepared {
   evaluation: Evaluation;
   /** The regret comparator where every seed scores the same samples (not held-out). */
   regret: RegretModel | undefined;
+  /** Held out, for a contextual regret: every sample's reference class, computed once for all seeds. */
+  refs: Int32Array | undefined;
   labelled: boolean;
   /** Seeds kept from an interrupted run, by seed: used instead of replayed. */
   prior: Map<number, SeedResult>;
@@ -186,6 +193,7 @@ function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
     plan,
     evaluation,
     regret: plan.mode === 'held-out' ? undefined : regretModel(trace, can.parsed, scaled, labelled),
+    refs: plan.mode === 'held-out' && can.parsed.regretKind === 'contextual' ? referenceClasses(trace, labelled) : undefined,
     labelled,
     prior: resumedBySeed(opts, seedList, costs.length, grid.length),
     signal: opts.signal,
@@ -208,7 +216,7 @@ function streamOf(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | u
       order: split.evaluation,
       // Copied only when a fitting policy reads it.
       calibration: () => (part ??= subsetTrace(trace, split.calibration)),
-      regret: regretModel(trace, p.parsed, p.scaled, p.labelled, split.evaluation),
+      regret: regretModel(trace, p.parsed, p.scaled, p.labelled, split.evaluation, p.refs),
     };
   }
   const calibration = plan.mode === 'cross-trace' ? plan.calibration : trace;

@@ -3,9 +3,10 @@ import type { Trace } from './types.js';
 
 function rows<A extends Int32Array | Float32Array>(from: A, samples: ArrayLike<number>, width: number, make: (n: number) => A): A {
   const out = make(samples.length * width);
-  for (let i = 0; i < samples.length; i++) {
-    const s = samples[i]!;
-    out.set(from.subarray(s * width, s * width + width), i * width);
+  // Element by element: a row is a few values, and a subarray per row would cost more than its copy.
+  for (let i = 0, o = 0; i < samples.length; i++) {
+    const s = samples[i]! * width;
+    for (let j = 0; j < width; j++) out[o++] = from[s + j]!;
   }
   return out;
 }
