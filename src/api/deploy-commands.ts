@@ -5,6 +5,7 @@ import { bundlePolicyOf, readPolicyFile } from '../export/policy-file-read.js';
 import { policyFileOf } from './policy-commands.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
+import { checkTraceModel } from './model-match.js';
 import { applyInput, bundleInput } from './schemas.js';
 
 export const deployCommands = {
@@ -14,6 +15,10 @@ export const deployCommands = {
       // A run is bundled as its exit-policy file would be: the same rule, exits, costs and estimates.
       const read = input.policyFile !== undefined ? readPolicyFile(resolve(input.policyFile)) : ({ version: 2, file: policyFileOf(ctx, input.runId!) } as const);
       const modelPath = resolve(input.model);
+      const force = input.force === true;
+      // The file names the model its trace was recorded with (null for an imported trace), as the store does.
+      const { trace, model } = read.file;
+      const checked = await checkTraceModel({ id: trace.id, ...(model ? { modelSha256: model.sha256, modelPath: model.path } : {}) }, modelPath, force);
       const written = await writeBundle(resolve(input.out), {
         modelPath,
         policy: bundlePolicyOf(read),
@@ -21,9 +26,9 @@ export const deployCommands = {
         ...(input.verifyData ? { verifyData: resolve(input.verifyData) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),
-        ...(input.overwrite ? { overwrite: true } : {}),
+        ...(input.overwrite || force ? { overwrite: true } : {}),
       });
-      return written;
+      return { ...written, warnings: [...checked, ...written.warnings] };
     },
     true,
   ),

@@ -1,7 +1,9 @@
 /** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { StudioError, writeError } from '../errors.js';
+import { StudioError } from '../errors.js';
+import { writeOutput } from '../files/write.js';
 import { buildPolicyFile, type ExitPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
 import { calibrationTraceRefusal, defaultEvaluation, DEFAULT_HOLDOUT, evaluationOf, fitsOnData, heldOutSizes, type Evaluation, type EvaluationPlan } from '../policies/evaluation.js';
@@ -320,26 +322,25 @@ export const policyCommands = {
     return { deleted: input.id };
   }),
   'run.exportPolicy': command(idInput, (ctx, input) => policyFileOf(ctx, input.id)),
-  'run.exportFile': command(exportFileInput, (ctx, input) => {
+  'run.exportFile': command(exportFileInput, async (ctx, input) => {
     const file = policyFileOf(ctx, input.id);
     const out = resolve(input.out);
-    try {
-      writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
-    } catch (e) {
-      throw writeError(out, e);
-    }
+    await writeOutput(out, (tmp) => writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { flag: 'wx' }), { force: input.force === true });
     return { path: out };
   }),
 
-  'home.recent': command(emptyInput, (ctx) => ({
-    models: ctx.store.assets.recentModels(),
-    datasets: ctx.store.assets.recentDatasets(),
-    traces: ctx.store.traces.list().slice(-10).reverse(),
-    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
-    interrupted: ctx.store.traces.interrupted(),
-    /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
-    interruptedRuns: ctx.store.runs.interrupted(),
-  })),
+  'home.recent': command(emptyInput, (ctx) => {
+    ctx.store.recover();
+    return {
+      models: ctx.store.assets.recentModels(),
+      datasets: ctx.store.assets.recentDatasets(),
+      traces: ctx.store.traces.list().slice(-10).reverse(),
+      runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
+      interrupted: ctx.store.traces.interrupted(),
+      /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
+      interruptedRuns: ctx.store.runs.interrupted(),
+    };
+  }),
   'sample.paths': command(emptyInput, () => {
     const p = samplePaths();
     return { ...p, available: existsSync(p.model) && existsSync(p.data) };

@@ -111,6 +111,14 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 5,
+    name: 'the writer of a running job, by the lock it holds (liveness.ts), not by its process id',
+    sql: `
+      ALTER TABLE traces ADD COLUMN owner TEXT;
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+    `,
+  },
+  {
+    version: 6,
     name: 'how each run was evaluated (held-out, cross-trace, in-sample); oracle renamed best-fixed',
     // Runs stored before evaluation modes replayed the whole trace for every policy: in-sample.
     // What was called oracle then (the best fixed exit) is best-fixed now.
