@@ -1,4 +1,5 @@
 /** What every command handler gets: the store, a way to report progress, and a cancel signal. */
+import type { Evaluation } from '../policies/evaluation.js';
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import type { PhaseProgress } from '../progress.js';
@@ -14,6 +15,9 @@ export interface PolicyPartial {
   series: RunSeries;
   learned: LearnedPolicy;
   seedsDone: number;
+  /** How its figures are obtained, and whether it read calibration data (in-sample: hindsight). */
+  evaluation: Evaluation;
+  usesHindsight: boolean;
 }
 
 /**

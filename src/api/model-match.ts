@@ -12,8 +12,11 @@ import { digestFiles, externalFiles } from '../model/digest.js';
 import { loadModel } from '../model/load.js';
 import type { TraceMeta } from '../trace/types.js';
 
-/** Refuses a model other than the trace's unless `force`; returns warnings for what cannot be checked or was forced. */
-export async function checkTraceModel(trace: TraceMeta, modelPath: string, force: boolean): Promise<string[]> {
+/**
+ * Refuses a model other than the trace's unless `force`; returns warnings for what cannot be checked or was forced.
+ * `trace` is the stored trace, or what an exit-policy file says of the trace and model it was tuned on.
+ */
+export async function checkTraceModel(trace: Pick<TraceMeta, 'id' | 'modelSha256' | 'modelPath'>, modelPath: string, force: boolean): Promise<string[]> {
   if (!trace.modelSha256) {
     return [`trace ${trace.id} was imported, not recorded by the studio, so whether ${modelPath} is the model it came from cannot be checked`];
   }

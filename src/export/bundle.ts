@@ -29,7 +29,9 @@ import { syntheticFeeds, verifySplit, type SplitVerification } from '../model/sp
 import { weightBytes, writeStandalone } from '../model/weights.js';
 import { sha256File } from '../hash.js';
 import { byteProgress, type OnPhase } from '../progress.js';
+import type { Guarantee } from '../policies/rules/index.js';
 import type { LearnedPolicy } from '../policies/types.js';
+import type { Estimates, FileEvaluation } from './policy-file-schema.js';
 import { firstBatch } from '../runtime/data.js';
 import type { ExitSpec } from '../runtime/decide.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, bundlePolicySchema, describeIssues, manifestSchema, type BundleManifest } from '../runtime/manifest.js';
@@ -49,6 +51,10 @@ export interface BundlePolicy {
   costUnit?: string;
   /** Display name, e.g. "thresholds:maxProb". */
   name?: string;
+  /** How its figures were obtained, what to expect (95 % intervals) and what it guarantees: from the run or the exit-policy file. */
+  evaluation?: FileEvaluation;
+  estimates?: Estimates;
+  guarantee?: Guarantee;
 }
 
 export interface WriteBundleOptions {
@@ -358,6 +364,11 @@ export interface ApplyReport {
   /** Mean cost per sample the bundle's costs and the exit shares predict, in costUnit. */
   expectedCost: number;
   costUnit: string;
+  /**
+   * What the policy's run expected, to hold the measured figures against: its estimates (95 %
+   * intervals across seeds) and how they were obtained; null for bundles that do not carry them.
+   */
+  expected: { evaluation: FileEvaluation; estimates: Estimates } | null;
   warnings: string[];
 }
 
@@ -529,6 +540,7 @@ async function compareOnData(runner: EarlyExitRunner, full: EarlyExitRunner | or
     stages: runner.layout,
     expectedCost: exitShares.reduce((s, p, k) => s + p * manifest.exits[k]!.cost, 0),
     costUnit: manifest.costUnit,
+    expected: bundle.policy.evaluation && bundle.policy.estimates ? { evaluation: bundle.policy.evaluation, estimates: bundle.policy.estimates } : null,
     warnings,
   };
 }
