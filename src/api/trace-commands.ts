@@ -15,7 +15,7 @@ import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
 import { phaseEvent } from './context.js';
-import { firstSample } from './first-sample.js';
+import { firstSample } from '../data/first-sample.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, recordInput, renameInput } from './schemas.js';
 
 /** Samples per timed pass when inspect measures the latency profile: the inference's default batch. */

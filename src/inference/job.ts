@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { checkLabelClasses, readLabels } from '../data/labels.js';
+import { firstSample } from '../data/first-sample.js';
 import { openDataset } from '../data/open.js';
-import type { Dataset, ImageOptions } from '../data/types.js';
+import type { Dataset, DatasetOptions, ImageOptions } from '../data/types.js';
 import { CancelledError, StudioError, inputError } from '../errors.js';
 import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
@@ -122,20 +123,22 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
   // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
   chooseProvider(req.ep ?? 'cpu');
-  // The model is hashed below, beside the worker making its sessions.
-  const info = await inspectModel(modelPath, { hash: false });
+  const reading: DatasetOptions = {
+    ...(req.image ? { image: req.image } : {}),
+    ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
+    ...(req.allowNonFinite ? { allowNonFinite: true } : {}),
+  };
+  // The MACs are counted at the data's own shapes (a symbolic sequence length or image side takes
+  // the first sample's value), so the trace's costs are those of the data it records. The model is
+  // hashed below, beside the worker making its sessions.
+  const info = await inspectModel(modelPath, { hash: false, sample: firstSample(dataPath, reading) });
   const selected = req.exits ? applySelection(info, req.exits) : info;
   const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
     throw new StudioError(`${modelPath}: --probs needs every exit to have the same number of classes; found ${exits.map((e) => `${e.name}: ${e.classes}`).join(', ')}`, { file: modelPath });
   }
   // Opening the dataset validates it against the model's inputs: bad data fails here, before any work.
-  const whole = await openDataset(dataPath, selected.inputs, {
-    ...(req.limit !== undefined ? { limit: req.limit } : {}),
-    ...(req.image ? { image: req.image } : {}),
-    ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
-    ...(req.allowNonFinite ? { allowNonFinite: true } : {}),
-  });
+  const whole = await openDataset(dataPath, selected.inputs, { ...reading, ...(req.limit !== undefined ? { limit: req.limit } : {}) });
   // A shard reads only its block of samples; labels are checked against the whole dataset, then cut the same way.
   const shard = req.shard ? shardPlace(req.shard, whole.samples) : undefined;
   const dataset = shard ? whole.slice(shard.first, shard.samples) : whole;

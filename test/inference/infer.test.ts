@@ -13,6 +13,7 @@ import { samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { softmaxInto } from '../../src/trace/features.js';
 import { buildMlpMultiExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
+import { buildSeqModel, seqModelMacs } from '../helpers/seq-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-infer-'));
 after(() => {
@@ -145,6 +146,21 @@ test('data that does not fit the model is refused with the input, expected and f
   await assert.rejects(runInference(store, { model: mlp, data: wrong, threads: 1 }), (e: unknown) => e instanceof StudioError && e.kind === 'input' && e.message.includes(wrong) && e.message.includes('"x"'));
   assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
   assert.equal(store.traces.list().length, 1);
+  store.close();
+});
+
+test("a model over a symbolic sequence length: the trace's MACs are counted at the data's length, not an assumed one", async () => {
+  const store = freshStore();
+  const seqModel = writeTempModel(buildSeqModel(), 'seq-model.onnx');
+  const SEQ = 20;
+  const path = join(dir, 'seq-20.npy');
+  writeNpy(path, 'float', [30, SEQ, 4], Float32Array.from({ length: 30 * SEQ * 4 }, (_, i) => Math.sin(i)));
+  const r = await runInference(store, { model: seqModel, data: path, threads: 1 });
+  const meta = store.traces.meta(r.traceId);
+  assert.deepEqual(meta.exits.map((e) => e.macs), seqModelMacs(SEQ));
+  assert.notDeepEqual(seqModelMacs(SEQ), seqModelMacs(128), 'the assumed length would give other counts');
+  assert.equal(meta.costSource, 'macs');
+  assert.deepEqual(meta.costs, [seqModelMacs(SEQ)[0]! / seqModelMacs(SEQ)[1]!, 1]);
   store.close();
 });
 
