@@ -1,15 +1,17 @@
 /** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { StudioError, writeError } from '../errors.js';
+import { isStudioError, StudioError, writeError } from '../errors.js';
 import { buildPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
 import { describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
-import { parsePolicySpec, policyRefusal } from '../policies/spec.js';
+import { parsePolicySpec, policyLabel, policyRefusal, type ParsedSpec } from '../policies/spec.js';
 import { runPolicyInWorker } from '../policies/run-job.js';
+import type { ResolvedCosts } from '../trace/costs.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
+import type { Trace } from '../trace/types.js';
 import { appVersion } from '../version.js';
 import { samplePaths } from '../paths.js';
 import type { RunConfig } from '../store/runs.js';
@@ -22,13 +24,33 @@ import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameI
 type RunInput = z.output<typeof policyRunInput>;
 
 export interface RunOutcome {
+  /** The policy's place in the request (policies[index]). */
+  index: number;
   runId: number;
   policy: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label: string;
   seeds: number;
   summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number; regretKind: string; reference: string };
   learned: RunResult['learned'];
   /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
   resumedSeeds: number;
+}
+
+/** A policy of the request that did not run, and why; the others ran. */
+export interface FailedPolicy {
+  index: number;
+  policy: string;
+  error: string;
+  /** input: refused before any work (its parameters do not fit the trace); runtime: failed while replaying. */
+  kind: 'input' | 'runtime';
+}
+
+export interface PolicyRunOutput {
+  /** The costs every run of the request used, with where they came from. */
+  costs: ResolvedCosts;
+  runs: RunOutcome[];
+  failed: FailedPolicy[];
 }
 
 /** The request a run keeps: this policy alone, without resumeFrom (a rerun sets its own). */
@@ -72,94 +94,134 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
   };
 }
 
-async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs: RunOutcome[] }> {
+/** A policy of the request, parsed with the run's costs, or why it cannot run on the trace. */
+type Planned = { index: number; parsed: ParsedSpec; label: string } | FailedPolicy;
+
+function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolean): Planned[] {
+  return input.policies.map((e, index) => {
+    const { spec, own } = entryOf(e);
+    try {
+      const parsed = parsePolicySpec(spec, input.params ?? {}, own, costs);
+      const why = policyRefusal(parsed, trace, supervised, costs);
+      return why ? { index, policy: parsed.spec, error: why, kind: 'input' } : { index, parsed, label: policyLabel(parsed) };
+    } catch (err) {
+      if (!isStudioError(err)) throw err;
+      return { index, policy: spec, error: err.message, kind: 'input' };
+    }
+  });
+}
+
+async function runPolicies(ctx: CommandContext, input: RunInput): Promise<PolicyRunOutput> {
   const resumed = seedsToResume(ctx, input);
   const trace = ctx.store.traces.load(input.traceId);
-  const { costs, source } = resolveCostChoice(trace, input.costs);
+  const used = resolveCostChoice(trace, input.costs);
   const options = {
     seeds: input.seeds ?? 20,
     firstSeed: input.firstSeed ?? 1,
     lambda: input.lambda ?? 1,
-    costs,
+    costs: used.costs,
     supervised: input.supervised ?? false,
   };
-  // Each policy with its own values (the run's shared ones it reads, its own, its argument); every
-  // policy the trace cannot serve is refused before any work starts.
-  const parsed = input.policies.map((e) => {
-    const { spec, own } = entryOf(e);
-    const p = parsePolicySpec(spec, input.params ?? {}, own);
-    const why = policyRefusal(p, trace, options.supervised, costs);
-    if (why) throw new StudioError(why);
-    return p;
-  });
-  const total = input.policies.length * options.seeds;
-  const lastPartial = new Map<string, number>();
-  const done = new Map<string, number>();
-  const report = (): void => {
-    const d = [...done.values()].reduce((a, b) => a + b, 0);
-    ctx.emit({ type: 'progress', job: 'policy', done: d, total, message: `${d}/${total} seeds` });
-  };
+  // Each policy with its own values (the run's shared ones it reads, its own, its argument, and
+  // defaults that follow the costs). A policy the trace cannot serve is reported in its own row
+  // and the others run; only when none can is the whole request refused.
+  const planned = plan(input, trace, used.costs, options.supervised);
+  const failed = planned.filter((p): p is FailedPolicy => 'error' in p);
+  const going = planned.filter((p): p is Exclude<Planned, FailedPolicy> => !('error' in p));
+  if (going.length === 0) throw new StudioError(failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`);
+  const jobs = new Progress(going.length, options.seeds, (p) => ctx.emit({ type: 'progress', job: 'policy', ...p }));
+  const lastPartial = new Map<number, number>();
   // Each run is stored as 'running' before its replay starts, with the request
   // that runs it alone again: a killed process leaves interrupted rows that
   // 'job.rerun' can redo, never half-present ones.
-  const runName = (spec: string): string => input.name ?? `${spec} on trace ${input.traceId}`;
-  const runIds = parsed.map((p, i) =>
+  const runName = (label: string): string => input.name ?? `${label} on trace ${input.traceId}`;
+  const runIds = going.map(({ parsed, label, index }) =>
     ctx.store.runs.begin({
-      name: runName(p.spec),
+      name: runName(label),
       traceId: input.traceId,
-      policy: p.spec,
+      policy: parsed.spec,
       supervised: options.supervised,
       seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
-      config: { lambda: options.lambda, costs, costSource: source, params: p.params },
+      config: { lambda: options.lambda, ...used, params: parsed.params },
       appVersion,
-      request: runRequest(input, input.policies[i]!),
+      request: runRequest(input, input.policies[index]!),
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
   for (const r of resumed) ctx.store.runs.saveSeed(runIds[0]!, r);
-  let results: RunResult[];
-  try {
-    results = await Promise.all(
-      parsed.map(({ spec, params }, i) => {
-        const key = `${i}:${spec}`;
-        return runPolicyInWorker(trace, spec, { ...options, params, ...(resumed.length ? { resumed } : {}) }, {
-          onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
-          onProgress: (p) => {
-            done.set(key, p.seedsDone);
-            report();
-          },
-          onPartial: (r) => {
-            // Live charts draw means and bands: every seed's values stay out of the
-            // event (they are megabytes per run), and events are throttled per policy.
-            const now = Date.now();
-            if (now - (lastPartial.get(key) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
-            lastPartial.set(key, now);
-            ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length } });
-          },
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-        });
+  const settled = await Promise.allSettled(
+    going.map(({ parsed, label, index }, i) =>
+      runPolicyInWorker(trace, parsed.spec, { ...options, params: parsed.params, ...(resumed.length ? { resumed } : {}) }, {
+        onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
+        onProgress: (p) => jobs.set(i, p.seedsDone),
+        onPartial: (r) => {
+          // Live charts draw means and bands: every seed's values stay out of the
+          // event (they are megabytes per run), and events are throttled per policy.
+          const now = Date.now();
+          if (now - (lastPartial.get(i) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
+          lastPartial.set(i, now);
+          ctx.emit({ type: 'partial', job: 'policy', data: { index, spec: r.spec, label, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length } });
+        },
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
-    );
-  } catch (e) {
-    // Cancelled or failed: nothing of these runs stays.
+    ),
+  );
+  // Cancelled: nothing of these runs stays. A policy that failed while replaying loses its own
+  // run and reports why in its row; when every one failed, the first failure is the answer.
+  const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const cancelled = rejected.find((s) => isStudioError(s.reason) && s.reason.kind === 'cancelled');
+  if (cancelled || rejected.length === settled.length) {
     for (const id of runIds) ctx.store.runs.abort(id);
-    throw e;
+    throw (cancelled ?? rejected[0]!).reason;
   }
   const runs: RunOutcome[] = [];
   ctx.store.db.transaction(() => {
-    results.forEach((r, i) => {
+    settled.forEach((s, i) => {
+      const { parsed, label, index } = going[i]!;
       const runId = runIds[i]!;
+      if (s.status === 'rejected') {
+        ctx.store.runs.abort(runId);
+        failed.push({ index, policy: parsed.spec, error: s.reason instanceof Error ? s.reason.message : String(s.reason), kind: 'runtime' });
+        return;
+      }
+      const r = s.value;
       ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null }, {
         seeds: r.seeds,
         supervised: r.supervised,
-        config: { lambda: r.lambda, costs: r.costs, costSource: source, params: parsed[i]!.params, usesHindsight: r.usesHindsight },
+        config: { lambda: r.lambda, ...used, params: parsed.params, usesHindsight: r.usesHindsight },
       });
-      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, resumedSeeds: r.resumedSeeds });
+      runs.push({ index, runId, policy: r.spec, label, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, resumedSeeds: r.resumedSeeds });
     });
     // The resumed run is replaced by the one that finished it.
     if (input.resumeFrom !== undefined) ctx.store.runs.discardInterrupted(input.resumeFrom);
   })();
-  return { runs };
+  failed.sort((a, b) => a.index - b.index);
+  return { costs: used, runs, failed };
+}
+
+/**
+ * Progress of a side-by-side run, counted in jobs (one policy on one seed),
+ * with an estimate of the time left from the pace so far.
+ */
+class Progress {
+  private readonly done: number[];
+  private readonly started = Date.now();
+  constructor(
+    private readonly policies: number,
+    private readonly seeds: number,
+    private readonly emit: (p: { done: number; total: number; etaSeconds?: number; message: string }) => void,
+  ) {
+    this.done = new Array<number>(policies).fill(0);
+  }
+
+  set(policy: number, seedsDone: number): void {
+    this.done[policy] = seedsDone;
+    const done = this.done.reduce((a, b) => a + b, 0);
+    const total = this.policies * this.seeds;
+    const elapsed = (Date.now() - this.started) / 1000;
+    const message = `${done} of ${total} jobs (${this.policies} ${this.policies === 1 ? 'policy' : 'policies'} × ${this.seeds} ${this.seeds === 1 ? 'seed' : 'seeds'})`;
+    this.emit({ done, total, message, ...(done > 0 && done < total ? { etaSeconds: (elapsed / done) * (total - done) } : {}) });
+  }
 }
 
 /** Least time between two live 'partial' events of one policy. */

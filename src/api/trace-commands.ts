@@ -8,6 +8,7 @@ import { measureCascadeLatency } from '../inference/exit-latency.js';
 import { runInference } from '../inference/job.js';
 import { recordToFile } from '../inference/record.js';
 import { listProviders } from '../inference/providers.js';
+import { traceCosts } from '../trace/costs.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
 import { importShards, isShardFile, type MergedRecording } from '../trace/merge-shards.js';
@@ -87,6 +88,8 @@ export const traceCommands = {
         if (merged && !input.name) ctx.store.traces.rename(traceId, `${merged.model.name} on ${merged.dataset.name}${merged.shards > 1 ? ` (${merged.shards} shards)` : ''}`);
         return {
           traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined,
+          /** The costs the trace holds, and where they came from (equal steps when none were given). */
+          costs: traceCosts(trace),
           ...(merged ? { merged } : {}),
         };
       } catch (e) {

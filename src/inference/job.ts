@@ -126,7 +126,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
     const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
     if (!knownModel) newModelId = modelId;
-    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
+    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs, macsSource: e.macsSource }));
     const classes = Math.max(...exits.map((e) => e.classes));
     traceId = store.traces.begin({
       name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
@@ -142,7 +142,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const datasetId = store.assets.upsertDataset(dataPath, dataSha, dataset.format, out.samples);
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
-      meta: { ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}) },
+      meta: { macsBasis: info.macsBasis, ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}) },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,

@@ -5,7 +5,7 @@
  * score reaches that exit's threshold. The fitting itself is eenet.ts.
  */
 import { z } from 'zod';
-import { budgetParam, budgetRefusal } from './costs.js';
+import { budgetFor, budgetParam, budgetRefusal, defaultBudget } from './costs.js';
 import { clamp01, eenetDataFromTrace, fitEENet, type EENetData, type EENetFit, type EENetFitOptions } from './eenet.js';
 import { definePolicy } from './module.js';
 import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
@@ -55,7 +55,7 @@ export class EENetPolicy implements Policy {
 
   private fitOptions(): EENetFitOptions {
     const p = this.params;
-    const o: EENetFitOptions = { budget: p.budget, costs: this.costs, seed: this.env.seed, epochs: p.epochs, hidden: p.hidden, lr: p.lr, beta: p.beta };
+    const o: EENetFitOptions = { budget: budgetFor(p.budget, this.costs), costs: this.costs, seed: this.env.seed, epochs: p.epochs, hidden: p.hidden, lr: p.lr, beta: p.beta };
     if (this.env.signal !== undefined) o.signal = this.env.signal;
     return o;
   }
@@ -138,6 +138,7 @@ export const eenet = definePolicy({
   regretKind: 'contextual',
   usesHindsight: (p) => p.warmup === 0,
   learns: ['eenet', 'fixed'],
+  costDefaults: (costs) => ({ budget: defaultBudget(costs) }),
   refuse: (p, _trace, costs) => budgetRefusal(p.budget, costs),
   create: (p, env, costs) => new EENetPolicy(env, p, costs),
 });

@@ -3,6 +3,7 @@ import { StudioError } from '../errors.js';
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
 import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
+import type { ResolvedCosts } from '../trace/costs.js';
 import { nowIso, type Db } from './db.js';
 import { decodeExact, encodeExact } from './exact-json.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
@@ -11,13 +12,12 @@ import { currentJobRequest, parseRequest, type JobRequest } from './requests.js'
  * How a run was configured: what a policy file and a bundle need to repeat it.
  * Stored as JSON, like the summary, what was learned and the series: the
  * types below are what this store wrote (JSON turns a non-finite number into
- * null, which the metrics never hold once a run completes).
+ * null, which the metrics never hold once a run completes). The cost fields
+ * (ResolvedCosts) are the costs the run used, normalized, with their source;
+ * runs stored before the raw numbers were kept have no rawCosts or macs.
  */
-export interface RunConfig {
+export interface RunConfig extends ResolvedCosts {
   lambda: number;
-  /** The costs the run used, in the reported unit (last exit usually 1). */
-  costs: number[];
-  costSource: string;
   params: Record<string, unknown>;
   /** Set at completion: the policy read the whole trace in hindsight. */
   usesHindsight?: boolean;

@@ -60,7 +60,9 @@ export async function applyImportOptions(trace: Trace, source: string, opts: Imp
 }
 
 function setCosts(trace: Trace, costs: number[], source: CostSource, file: string): void {
-  trace.costs = importCosts(file, trace.exits.length, costs).costs;
+  const given = importCosts(file, trace.exits, costs);
+  trace.exits = given.exits;
+  trace.costs = given.costs;
   trace.costSource = source;
 }
 
@@ -91,6 +93,7 @@ async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
     pred: int32(path, 'pred', pred, N * K),
   };
   if (trace.exits.length !== K) throw inputError(path, `${NPZ_META} names ${trace.exits.length} exits but "pred" has ${K}`);
+  if (meta?.macsBasis) trace.macsBasis = meta.macsBasis;
   const f32 = (name: string): Float32Array | undefined => {
     const x = a[name];
     if (!x) return undefined;
@@ -115,7 +118,12 @@ async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
     for (let i = 0; i < trace.pred.length; i++) if (trace.pred[i]! > max) max = trace.pred[i]!;
     trace.classes = max + 1;
   }
-  if (a.costs) setCosts(trace, Array.from(a.costs.data as ArrayLike<number>, Number), (meta?.costSource as CostSource | undefined) ?? 'user', path);
+  if (a.costs) {
+    const exits = trace.exits;
+    setCosts(trace, Array.from(a.costs.data as ArrayLike<number>, Number), (meta?.costSource as CostSource | undefined) ?? 'user', path);
+    // The costs array holds them normalized; exits.json keeps the numbers given for each exit, where there were some.
+    if (exits.every((e) => e.givenCost !== undefined)) trace.exits = exits;
+  }
   return trace;
 }
 

@@ -1,13 +1,16 @@
 /** exit-studio run | runs | export | diagnose */
 import { existsSync } from 'node:fs';
 import { call } from '../../api/commands.js';
-import type { RunOutcome } from '../../api/policy-commands.js';
+import type { PolicyRunOutput } from '../../api/policy-commands.js';
+import { StudioError } from '../../errors.js';
+import { describeCosts, macsEstimated, type ResolvedCosts } from '../../trace/costs.js';
 import type { TraceDiagnostics } from '../../trace/diagnostics.js';
 import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
 import { kebab, paramFlags, readParams, unreadParams } from '../policy-params.js';
+import { noteCosts } from '../costs-note.js';
 import { interruptedLines } from './rerun.js';
 
 export const runUsage =
@@ -17,6 +20,11 @@ export const runUsage =
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
 export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
 export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
+
+/** A run's costs in a word for a table: where they came from, and whether they were assumed or estimated. */
+function costsWord(c: ResolvedCosts): string {
+  return c.costsAssumed ? 'uniform (assumed)' : macsEstimated(c) ? 'macs (estimate)' : c.costSource;
+}
 
 /** A stored trace id, or a file that is imported first. */
 async function resolveTrace(ctx: CommandContext, text: string, env: CliEnv, labelColumn?: string): Promise<number> {
@@ -62,22 +70,32 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     ...opt('name', str(p, 'name')),
   });
   env.out.endProgress();
-  if (flag(p, 'json')) return env.out.result(r);
-  printComparison(r.runs, env);
+  noteCosts(env.out, r.costs);
+  if (flag(p, 'json')) env.out.result(r);
+  else printComparison(r, env);
+  if (r.failed.length) {
+    // The others ran and are stored; the exit code still says that something the user asked for did not.
+    const refused = r.failed.some((f) => f.kind === 'input');
+    throw new StudioError(`${r.failed.length} of ${r.failed.length + r.runs.length} policies did not run (${r.failed.map((f) => f.policy).join(', ')}); the others are stored`, { kind: refused ? 'input' : 'runtime' });
+  }
 }
 
 const REGRET_NOTE =
   'Regret is measured per kind of policy (docs/policies.md): bandits over fixed exits against the best fixed exit; thresholds,\n' +
   'patience and EENet as their loss minus the best fixed exit\'s (negative: better than any fixed exit); DEE against its best per-context rule.';
 
-export function printComparison(runs: RunOutcome[], env: CliEnv): void {
+/** The side-by-side table, in the order the policies were asked for; a policy that did not run has its row, and why below. */
+export function printComparison({ runs, failed }: Pick<PolicyRunOutput, 'runs' | 'failed'>, env: CliEnv): void {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
-  env.out.line(
-    table(
-      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'exit shares'],
-      runs.map((r) => [r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret, r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / ')]),
-    ),
-  );
+  const rows: { index: number; cells: (string | number)[] }[] = [
+    ...runs.map((r) => ({
+      index: r.index,
+      cells: [r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret, r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / ')],
+    })),
+    ...failed.map((f) => ({ index: f.index, cells: ['-', f.policy, f.kind === 'input' ? 'refused' : 'failed', '-', '-', '-', '-', '-'] })),
+  ].sort((a, b) => a.index - b.index);
+  env.out.line(table(['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'exit shares'], rows.map((r) => r.cells)));
+  for (const f of failed) env.out.line(f.kind === 'input' ? `refused: ${f.error}` : `${f.policy} failed: ${f.error}`);
   const kinds = new Set(runs.map((r) => r.summary.regretKind));
   if (kinds.size > 1) env.out.line(REGRET_NOTE);
 }
@@ -98,7 +116,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     if (json) return env.out.result(runs);
     const hint = interruptedLines('run', stopped);
     if (runs.length === 0) return env.out.line(['no runs yet: `exit-studio run TRACE --policy uee-ucb`', ...hint].join('\n'));
-    env.out.line(table(['id', 'name', 'policy', 'trace', 'seeds', 'accuracy', 'mean cost', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, r.createdAt.slice(0, 19).replace('T', ' ')])));
+    env.out.line(table(['id', 'name', 'policy', 'trace', 'seeds', 'accuracy', 'mean cost', 'costs', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, costsWord(r.config), r.createdAt.slice(0, 19).replace('T', ' ')])));
     for (const l of hint) env.out.line(l);
     return;
   }
@@ -132,6 +150,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     if (json) return env.out.result(r);
     env.out.line(`run ${r.id}: ${r.name}`);
     env.out.line(`  policy ${r.policy} on trace ${r.traceId}, ${r.seeds.length} seeds, ${r.supervised ? 'supervised' : 'unsupervised'}, app ${r.appVersion}`);
+    env.out.line(`  lambda ${r.config.lambda}; costs (cumulative, last exit = 1): ${describeCosts(r.config)}`);
     env.out.line(`  accuracy ${r.means.accuracy ?? '-'}  agreement ${r.means.agreement}  mean cost ${r.means.avgCost}  cum. regret ${r.means.cumRegret}`);
     env.out.line(`  exit shares ${r.means.exitShare.map((s) => s.toFixed(4)).join(', ')}`);
     env.out.line(`  learned ${JSON.stringify(r.learned).slice(0, 400)}`);
