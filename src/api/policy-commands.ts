@@ -3,8 +3,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isStudioError, StudioError, writeError } from '../errors.js';
 import { buildPolicyFile } from '../export/policy-file.js';
-import { resolveCostChoice } from '../policies/costs.js';
-import { describePolicies } from '../policies/registry.js';
+import { costChoices, resolveCostChoice } from '../policies/costs.js';
+import { costDefaults, describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
 import { parsePolicySpec, policyLabel, policyRefusal, type ParsedSpec } from '../policies/spec.js';
@@ -19,7 +19,7 @@ import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
 import { entryOf, liftFlatParams, type PolicyEntry } from './policy-input.js';
-import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, runShowInput, tagInput } from './schemas.js';
+import { diagnoseInput, emptyInput, exportFileInput, idInput, idsInput, policyCostsInput, policyRunInput, renameInput, runShowInput, tagInput } from './schemas.js';
 
 type RunInput = z.output<typeof policyRunInput>;
 
@@ -283,7 +283,23 @@ export const policyCommands = {
   'policy.catalog': command(emptyInput, () => ({ policies: describePolicies() })),
   'policy.run': command(policyRunInput, runPolicies, true),
 
-  'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
+  /**
+   * The costs a run would use (checked and normalized by the same function as a run), the
+   * choices the trace can serve, and the parameter defaults that follow those costs: what
+   * the Policy lab shows before it runs anything.
+   */
+  'policy.costs': command(policyCostsInput, (ctx, input) => {
+    const meta = ctx.store.traces.meta(input.traceId);
+    const costs = resolveCostChoice(meta, input.costs);
+    return { costs, choices: costChoices(meta), defaults: costDefaults(costs.costs) };
+  }),
+
+  /** Per-exit figures and the cost–accuracy front, at the trace's costs or at a run's own (a front is only comparable at the costs it was drawn with). */
+  'trace.diagnose': command(diagnoseInput, (ctx, input) => {
+    const trace = ctx.store.traces.load(input.id);
+    const costs = resolveCostChoice(trace, input.costs);
+    return { ...traceDiagnostics({ ...trace, costs: Float64Array.from(costs.costs) }), costs };
+  }),
 
   'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary) }))),
   'run.show': command(runShowInput, (ctx, input) => {

@@ -10,12 +10,20 @@ import type { Trace } from '../trace/types.js';
 
 export type CostChoice = number[] | 'trace' | 'macs' | 'latency' | 'uniform';
 
+/** What costs are resolved from: a trace, or just its header (TraceMeta). */
+export type CostedTrace = Pick<Trace, 'exits' | 'costSource' | 'macsBasis'> & { costs: ArrayLike<number> };
+
+/** The named cost choices a trace can serve: MACs and latency only when every exit has the number. */
+export function costChoices(trace: CostedTrace): ('trace' | 'macs' | 'latency' | 'uniform')[] {
+  return ['trace', ...(measuredCosts(trace.exits, 'macs') ? (['macs'] as const) : []), ...(measuredCosts(trace.exits, 'latency') ? (['latency'] as const) : []), 'uniform'];
+}
+
 /**
  * The costs a run uses for a cost choice: checked and normalized so the last
  * exit costs 1 (numbers in any unit go in, as with import-trace), with the
  * numbers they came from and their source.
  */
-export function resolveCostChoice(trace: Trace, choice: CostChoice | undefined): ResolvedCosts {
+export function resolveCostChoice(trace: CostedTrace, choice: CostChoice | undefined): ResolvedCosts {
   const K = trace.exits.length;
   if (choice === undefined || choice === 'trace') return traceCosts(trace);
   if (Array.isArray(choice)) {

@@ -7,7 +7,7 @@ import { ceebert } from './ceebert.js';
 import { dee } from './dee.js';
 import { eenet } from './eenet-policy.js';
 import { fixed, last } from './fixed.js';
-import type { PolicyModule } from './module.js';
+import type { ParamValues, PolicyModule } from './module.js';
 import { oracle } from './oracle.js';
 import { paramsJsonSchema, type ParamJsonSchema, type ParamsJsonSchema } from './params.js';
 import { patience } from './patience.js';
@@ -103,4 +103,9 @@ export function sharedParams(): Map<string, { schema: ParamJsonSchema; users: st
     }
   }
   return out;
+}
+
+/** For each policy with parameters that follow the costs (a budget), the values they take at these costs. */
+export function costDefaults(costs: ArrayLike<number>): Record<string, ParamValues> {
+  return Object.fromEntries(policyModules.flatMap((m) => (m.costDefaults ? [[m.id, m.costDefaults(costs)] as const] : [])));
 }

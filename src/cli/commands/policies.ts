@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { call } from '../../api/commands.js';
 import type { PolicyRunOutput } from '../../api/policy-commands.js';
 import { StudioError } from '../../errors.js';
+import type { CostChoice } from '../../policies/costs.js';
 import { describeCosts, macsEstimated, type ResolvedCosts } from '../../trace/costs.js';
 import type { TraceDiagnostics } from '../../trace/diagnostics.js';
-import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str } from '../args.js';
+import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str, type Parsed } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
@@ -19,11 +20,18 @@ export const runUsage =
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
 export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
-export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
+export const diagnoseUsage = 'diagnose TRACE [--costs c1,..|macs|latency|uniform] [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
 
 /** A run's costs in a word for a table: where they came from, and whether they were assumed or estimated. */
 function costsWord(c: ResolvedCosts): string {
   return c.costsAssumed ? 'uniform (assumed)' : macsEstimated(c) ? 'macs (estimate)' : c.costSource;
+}
+
+/** --costs: numbers (cumulative, any unit), or a named choice. */
+function costChoice(p: Parsed): CostChoice | undefined {
+  const text = str(p, 'costs');
+  const named = ['trace', 'macs', 'latency', 'uniform'] as const;
+  return text === undefined ? undefined : (named as readonly string[]).includes(text) ? (text as (typeof named)[number]) : numbers(p, 'costs');
 }
 
 /** A stored trace id, or a file that is imported first. */
@@ -53,9 +61,7 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
   const { params, entries } = readParams(p, policies);
   const ctx = env.context(str(p, 'db'), signal);
   const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
-  const costsText = str(p, 'costs');
-  const named = ['trace', 'macs', 'latency', 'uniform'] as const;
-  const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
+  const costs = costChoice(p);
   const unread = unreadParams(params, policies);
   if (unread.length) env.out.note(`note: no chosen policy reads ${unread.map((n) => `--${kebab(n)}`).join(', ')} (\`exit-studio policies\` lists who reads what)`);
   const r = await call(ctx, 'policy.run', {
@@ -176,10 +182,12 @@ export async function runExport(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runDiagnose(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
-  const p = parse(argv, { 'label-column': { type: 'string' } });
+  const p = parse(argv, { 'label-column': { type: 'string' }, costs: { type: 'string' } });
   const ctx = env.context(str(p, 'db'), signal);
   const id = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
-  const d = await call(ctx, 'trace.diagnose', { id });
+  const costs = costChoice(p);
+  const d = await call(ctx, 'trace.diagnose', { id, ...opt('costs', costs) });
+  noteCosts(env.out, d.costs);
   if (flag(p, 'json')) return env.out.result(d);
   printDiagnostics(d, env);
 }
