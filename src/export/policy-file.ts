@@ -7,6 +7,8 @@
 import { StudioError } from '../errors.js';
 import { learnedPolicySchema, makeDecider, ruleOf, type LearnedPolicy } from '../policies/rules/index.js';
 import type { CompleteRun } from '../store/runs.js';
+import type { MacsSource } from '../model/types.js';
+import { traceCosts } from '../trace/costs.js';
 import type { TraceMeta } from '../trace/types.js';
 
 export const POLICY_FORMAT = 'exit-studio/exit-policy';
@@ -19,10 +21,18 @@ export interface ExitPolicyFile {
   app: { name: 'exit-studio'; version: string };
   model: { path: string; sha256: string } | null;
   trace: { id: number; name: string; samples: number; datasetPath: string | null; datasetSha256: string | null };
-  exits: { index: number; name: string; cost: number; macs: number | null; latencyMs: number | null }[];
+  /**
+   * Per exit: its cost as the run used it (normalized, last exit = 1), the number that came from
+   * in its own unit (rawCost: the user's number, MACs or ms; null for equal steps or older runs),
+   * its MACs with how they were counted, and its measured latency.
+   */
+  exits: { index: number; name: string; cost: number; rawCost: number | null; macs: number | null; macsSource: MacsSource | null; latencyMs: number | null }[];
   costSource: string;
+  /** True when no one gave costs and equal steps were assumed. */
+  costsAssumed: boolean;
   lambda: number;
-  policy: { spec: string; supervised: boolean; seeds: number; params: Record<string, unknown> };
+  /** seeds: how many seeds the metrics are means over; learnedFromSeed: the seed whose learned rule `decision` is. */
+  policy: { spec: string; supervised: boolean; seeds: number; learnedFromSeed: number; params: Record<string, unknown> };
   /**
    * The rule to apply, exits 0-based:
    *  fixed: always exit at `exit`;
@@ -63,7 +73,9 @@ function decisionOf(run: CompleteRun, trace: TraceMeta): LearnedPolicy {
 
 export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: string, now = new Date()): ExitPolicyFile {
   const { summary, config } = run;
-  const costs = config.costs ?? trace.costs;
+  // Runs stored before their costs were kept in full read the trace's.
+  const used = config.costs ? config : traceCosts(trace);
+  const costs = used.costs;
   return {
     format: POLICY_FORMAT,
     version: POLICY_VERSION,
@@ -71,10 +83,14 @@ export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: 
     app: { name: 'exit-studio', version: appVersion },
     model: trace.modelPath && trace.modelSha256 ? { path: trace.modelPath, sha256: trace.modelSha256 } : null,
     trace: { id: trace.id, name: trace.name, samples: trace.samples, datasetPath: trace.datasetPath ?? null, datasetSha256: trace.datasetSha256 ?? null },
-    exits: trace.exits.map((e, k) => ({ index: k, name: e.name, cost: costs[k]!, macs: e.macs ?? null, latencyMs: e.latencyMs ?? null })),
-    costSource: config.costSource ?? trace.costSource,
+    exits: trace.exits.map((e, k) => ({
+      index: k, name: e.name, cost: costs[k]!, rawCost: used.rawCosts?.[k] ?? null,
+      macs: e.macs ?? null, macsSource: used.macs?.source[k] ?? e.macsSource ?? null, latencyMs: e.latencyMs ?? null,
+    })),
+    costSource: used.costSource,
+    costsAssumed: used.costsAssumed ?? false,
     lambda: config.lambda ?? 1,
-    policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, params: config.params ?? {} },
+    policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, learnedFromSeed: run.seeds[0]!, params: config.params ?? {} },
     decision: decisionOf(run, trace),
     metrics: {
       reference: summary.reference,

@@ -79,6 +79,15 @@ test("policy.run: the lab's default policies run at the trace's costs; a budget 
   assert.equal(shown.config.params.budget, 0.86);
   assert.ok(Math.abs(shown.means.avgCost - 0.86) < 0.02, `EENet meets its default budget: ${shown.means.avgCost}`);
 
+  // The exit-policy file carries them too, holds only the policy's own parameters, and says which seed it came from.
+  const file = await call(ctx, 'run.exportPolicy', { id: out.runs[1]!.runId });
+  assert.deepEqual(file.exits.map((e) => [e.cost, e.rawCost, e.macsSource]), [[0.7283, 7283, 'static'], [0.9, 9000, 'probed'], [1, 10000, 'estimate']]);
+  assert.equal(file.costSource, 'macs');
+  assert.equal(file.costsAssumed, false);
+  assert.deepEqual(Object.keys(file.policy.params).sort(), ['alpha', 'bins'], 'DEE ignores the run\'s shared epochs');
+  assert.equal(file.policy.learnedFromSeed, 1);
+  assert.equal(file.policy.seeds, 2);
+
   // Progress counts jobs (policy × seed) and says how long is left.
   const progress = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
   assert.equal(progress.at(-1)!.total, 6);
