@@ -250,8 +250,16 @@ export function regretScale(r: { traceId: number; config: RunConfig; summary: { 
   return JSON.stringify([r.traceId, r.config.lambda, r.config.costs, r.summary.regretKind === 'dee' ? 'dee' : 'fixed-exit']);
 }
 
-/** Which run is best on each metric: higher accuracy and agreement, lower cost and regret (regret only among runs on one scale). */
-export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']; regretScale: string }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+/** Mean costs compare only in the same units: runs on one trace at the same costs. */
+export function costScale(r: { traceId: number; config: RunConfig }): string {
+  return JSON.stringify([r.traceId, r.config.costs]);
+}
+
+/**
+ * Which run is best on each metric: higher accuracy and agreement, lower cost and regret
+ * (cost only among runs at the same costs, regret only among runs on one scale).
+ */
+export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']; regretScale: string; costScale?: string }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
   const pick = (get: (s: RunOutcome['summary']) => number | null, better: (a: number, b: number) => boolean): number | null => {
     let best: { id: number; v: number } | null = null;
     for (const r of runs) {
@@ -264,7 +272,7 @@ export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']
   return {
     accuracy: pick((s) => s.accuracy, (a, b) => a > b),
     agreement: pick((s) => s.agreement, (a, b) => a > b),
-    avgCost: pick((s) => s.avgCost, (a, b) => a < b),
+    avgCost: runs.every((r) => r.costScale === runs[0]?.costScale) ? pick((s) => s.avgCost, (a, b) => a < b) : null,
     cumRegret: regretsComparable(runs) ? pick((s) => s.cumRegret, (a, b) => a < b) : null,
   };
 }
@@ -309,8 +317,8 @@ export const policyCommands = {
   }),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
-    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r) }));
-    return { runs, best: bestPerMetric(scaled), regretComparable: regretsComparable(scaled) };
+    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r), costScale: costScale(r) }));
+    return { runs, best: bestPerMetric(scaled), regretComparable: regretsComparable(scaled), costsComparable: scaled.every((r) => r.costScale === scaled[0]?.costScale) };
   }),
   'run.rename': command(renameInput, (ctx, input) => {
     ctx.store.runs.rename(input.id, input.name);

@@ -134,9 +134,9 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     const mark = (metric: keyof typeof r.best, id: number, text: string): string => (r.best[metric] === id ? `${text} *` : text);
     env.out.line(
       table(
-        ['run', 'policy', 'trace', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
+        ['run', 'policy', 'trace', 'costs', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
         r.runs.map((x) => [
-          x.id, x.policy, x.traceId,
+          x.id, x.policy, x.traceId, costsWord(x.config),
           mark('accuracy', x.id, x.means.accuracy === null ? '-' : x.means.accuracy.toFixed(4)),
           mark('agreement', x.id, x.means.agreement.toFixed(4)),
           mark('avgCost', x.id, x.means.avgCost.toFixed(4)),
@@ -145,6 +145,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
       ),
     );
     env.out.line('* best on that metric (higher accuracy and agreement, lower cost and regret)');
+    if (!r.costsComparable) env.out.line('mean cost is not ranked: these runs used different costs (see the costs column; `runs show ID` gives the values)');
     if (!r.regretComparable) {
       env.out.line('cum. regret is not ranked: these runs measure it against different references (another trace, costs or lambda, or DEE against its own per-bin rule; docs/policies.md)');
     }
