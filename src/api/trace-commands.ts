@@ -5,6 +5,7 @@ import { inspectModel } from '../model/inspect.js';
 import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
 import { measureCascadeLatency } from '../inference/exit-latency.js';
+import { firstSample } from '../inference/first-sample.js';
 import { runInference } from '../inference/job.js';
 import { recordToFile } from '../inference/record.js';
 import { listProviders } from '../inference/providers.js';
@@ -15,7 +16,6 @@ import { importShards, isShardFile, type MergedRecording } from '../trace/merge-
 import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
-import { firstSample } from './first-sample.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, recordInput, renameInput } from './schemas.js';
 
 /** Samples per timed batch when inspect measures the latency profile. */

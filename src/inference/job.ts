@@ -18,6 +18,7 @@ import type { ModelInfo } from '../model/types.js';
 import { sha256Path } from '../store/assets.js';
 import type { Store } from '../store/store.js';
 import { defaultCosts } from '../trace/costs.js';
+import { firstSample } from './first-sample.js';
 import { shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
 import type { TraceExit } from '../trace/types.js';
 import { copyBatch, WorkerChannel } from './channel.js';
@@ -82,7 +83,10 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
   // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
   chooseProvider(req.ep ?? 'cpu');
-  const info = await inspectModel(modelPath);
+  // MACs counted at the data's own input shapes (a sequence length, an image side), not at assumed ones.
+  const info = await inspectModel(modelPath, {
+    sample: firstSample(dataPath, { ...(req.image ? { image: req.image } : {}), ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}) }),
+  });
   const selected = req.exits ? applySelection(info, req.exits) : info;
   const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
