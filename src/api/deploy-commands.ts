@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { applyBundle, writeBundle } from '../export/bundle.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
+import { checkTraceModel } from './model-match.js';
 import { applyInput, bundleInput } from './schemas.js';
 
 export const deployCommands = {
@@ -12,6 +13,8 @@ export const deployCommands = {
       const run = ctx.store.runs.getComplete(input.runId);
       const trace = ctx.store.traces.meta(run.traceId);
       const modelPath = resolve(input.model);
+      const force = input.force === true;
+      const checked = await checkTraceModel(trace, modelPath, force);
       const written = await writeBundle(resolve(input.out), {
         modelPath,
         policy: {
@@ -25,9 +28,9 @@ export const deployCommands = {
         ...(input.verifyData ? { verifyData: resolve(input.verifyData) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),
-        ...(input.overwrite ? { overwrite: true } : {}),
+        ...(input.overwrite || force ? { overwrite: true } : {}),
       });
-      return written;
+      return { ...written, warnings: [...checked, ...written.warnings] };
     },
     true,
   ),

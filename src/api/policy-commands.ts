@@ -1,7 +1,9 @@
 /** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isStudioError, StudioError, writeError } from '../errors.js';
+import { isStudioError, StudioError } from '../errors.js';
+import { writeOutput } from '../files/write.js';
 import { buildPolicyFile } from '../export/policy-file.js';
 import { costChoices, resolveCostChoice } from '../policies/costs.js';
 import { costDefaults, describePolicies } from '../policies/registry.js';
@@ -336,27 +338,26 @@ export const policyCommands = {
     const run = runView(ctx, input.id);
     return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
   }),
-  'run.exportFile': command(exportFileInput, (ctx, input) => {
+  'run.exportFile': command(exportFileInput, async (ctx, input) => {
     const run = runView(ctx, input.id);
     const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
     const out = resolve(input.out);
-    try {
-      writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
-    } catch (e) {
-      throw writeError(out, e);
-    }
+    await writeOutput(out, (tmp) => writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { flag: 'wx' }), { force: input.force === true });
     return { path: out };
   }),
 
-  'home.recent': command(emptyInput, (ctx) => ({
-    models: ctx.store.assets.recentModels(),
-    datasets: ctx.store.assets.recentDatasets(),
-    traces: ctx.store.traces.list().slice(-10).reverse(),
-    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
-    interrupted: ctx.store.traces.interrupted(),
-    /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
-    interruptedRuns: ctx.store.runs.interrupted(),
-  })),
+  'home.recent': command(emptyInput, (ctx) => {
+    ctx.store.recover();
+    return {
+      models: ctx.store.assets.recentModels(),
+      datasets: ctx.store.assets.recentDatasets(),
+      traces: ctx.store.traces.list().slice(-10).reverse(),
+      runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
+      interrupted: ctx.store.traces.interrupted(),
+      /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
+      interruptedRuns: ctx.store.runs.interrupted(),
+    };
+  }),
   'sample.paths': command(emptyInput, () => {
     const p = samplePaths();
     return { ...p, available: existsSync(p.model) && existsSync(p.data) };

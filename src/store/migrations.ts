@@ -109,6 +109,14 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'the writer of a running job, by the lock it holds (liveness.ts), not by its process id',
+    sql: `
+      ALTER TABLE traces ADD COLUMN owner TEXT;
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's user_version; returns the version reached. */

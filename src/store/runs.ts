@@ -5,6 +5,7 @@ import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import type { ResolvedCosts } from '../trace/costs.js';
 import { nowIso, type Db } from './db.js';
+import type { JobWriter } from './liveness.js';
 import { decodeExact, encodeExact } from './exact-json.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
 
@@ -104,17 +105,17 @@ export interface NewRun {
 }
 
 export class RunStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly writer: JobWriter) {}
 
   /** Records a run as started; it is listed only once completed. */
   begin(r: NewRun): number {
     const res = this.db
       .prepare(
-        `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (name, trace_id, policy, status, owner, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        r.name, r.traceId, r.policy, process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso(),
+        r.name, r.traceId, r.policy, this.writer.owner(), process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso(),
         ((q) => (q === undefined ? null : JSON.stringify(q)))(r.request ?? currentJobRequest()),
       );
     return Number(res.lastInsertRowid);
@@ -122,15 +123,19 @@ export class RunStore {
 
   /** Completes a running run (call inside a transaction); `patch` sets what is only known at the end (the seeds actually replayed, the configuration). */
   complete(id: number, summary: RunSummary, learned: LearnedPolicy, series: StoredRunSeries, patch: { seeds?: number[]; supervised?: boolean; config?: RunConfig } = {}): void {
-    this.db
+    // Only a run this store is writing: one another process marked interrupted stays so.
+    const done = this.db
       .prepare(
-        `UPDATE runs SET status = 'complete', owner_pid = NULL, summary_json = ?, learned_json = ?, series_json = ?,
-           seeds_json = COALESCE(?, seeds_json), supervised = COALESCE(?, supervised), config_json = COALESCE(?, config_json) WHERE id = ?`,
+        `UPDATE runs SET status = 'complete', owner_pid = NULL, owner = NULL, summary_json = ?, learned_json = ?, series_json = ?,
+           seeds_json = COALESCE(?, seeds_json), supervised = COALESCE(?, supervised), config_json = COALESCE(?, config_json)
+         WHERE id = ? AND status = 'running' AND owner = ?`,
       )
       .run(
         JSON.stringify(summary), JSON.stringify(learned), JSON.stringify(series),
-        patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null, id,
+        patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null,
+        id, this.writer.owner(),
       );
+    if (done.changes === 0) throw new StudioError(`run ${id} is no longer being written by this process; it is not stored as complete`, { kind: 'runtime' });
     // Kept seeds serve only to resume; a complete run holds its results.
     this.db.prepare('DELETE FROM run_seeds WHERE run_id = ?').run(id);
   }

@@ -234,6 +234,14 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     assert.match(about, /learned on seed 1 \(the run replayed seeds 1–3; its metrics are means over those 3 seeds\)/);
     assert.match(about, /Used: MACs \(exact\)/);
     await screen('09-export');
+    // Saving onto an existing file asks first, and the file stays as it was until the user says replace.
+    writeFileSync(out, 'an earlier file');
+    await page.getByTestId('save-policy').click();
+    await page.getByTestId('replace-file').waitFor();
+    assert.equal(readFileSync(out, 'utf8'), 'an earlier file');
+    await page.getByTestId('replace-file').click();
+    await page.getByTestId('saved-path').waitFor();
+    assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { format: string }).format, 'exit-studio/exit-policy');
   });
 
   step('a saved run reopens in the Policy lab with the settings it ran with', async () => {

@@ -1,7 +1,7 @@
 /**
  * examples/dask_record.py on a real Dask LocalCluster (Debian's
- * python3-distributed): 4 shards on 2 workers over the sample's 2,000
- * Fashion-MNIST test images with the 4-exit sample model, each shard through
+ * python3-distributed): 4 shards on 2 workers over the first 2,000 of the
+ * sample's Fashion-MNIST test images (--limit keeps the test short) with the 4-exit sample model, each shard through
  * the CLI; the shard files merged by import-trace must hold exactly the
  * predictions of one single-machine `infer` of the same data. And a job whose
  * shard fails stops with exit 1, naming the shard and the CLI's message.
@@ -43,7 +43,7 @@ function record(args: string[]): { code: number; stdout: string; stderr: string 
 test('4 shards on 2 Dask workers, merged, equal one single-machine infer of the same 2,000 images', { skip }, async () => {
   const s = samplePaths();
   const out = join(dir, 'shards');
-  const r = record([s.model, s.data, '--shards', '4', '--workers', '2', '--out', out, '--', '--labels', s.labels]);
+  const r = record([s.model, s.data, '--shards', '4', '--workers', '2', '--out', out, '--', '--labels', s.labels, '--limit', '2000']);
   assert.equal(r.code, 0, r.stderr);
   for (let i = 0; i < 4; i++) assert.match(r.stdout, new RegExp(`shard ${i}/4 done on .* samples ${i * 500}–${i * 500 + 499} of 2000 \\[\\d/4 shards`));
   assert.match(r.stdout, /all 4 shards written .*\n {2}exit-studio import-trace .*shard-\*\.npz/);
@@ -53,7 +53,7 @@ test('4 shards on 2 Dask workers, merged, equal one single-machine infer of the 
   const store = openStore(join(dir, 'studio.sqlite'));
   const ctx: CommandContext = { store, emit: () => {} };
   const merged = (await invoke(ctx, 'trace.import', { path: files.map((f) => join(out, f)) })) as { traceId: number; samples: number };
-  const single = await runInference(store, { model: s.model, data: s.data, labels: s.labels });
+  const single = await runInference(store, { model: s.model, data: s.data, labels: s.labels, limit: 2000 });
   const a = store.traces.load(merged.traceId);
   const b = store.traces.load(single.traceId);
   assert.equal(a.samples, 2000);

@@ -19,7 +19,7 @@ export const runUsage =
   '      [--PARAMETER VALUE ...] [--param [POLICY.]NAME=VALUE ...] [--label-column NAME] [--db PATH] [--json]\n' +
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
-export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
+export const exportUsage = 'export RUN --out FILE.json [--force] [--db PATH]\n                                   write what a run learned as an exit-policy file (--force replaces an existing file)';
 export const diagnoseUsage = 'diagnose TRACE [--costs c1,..|macs|latency|uniform] [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
 
 /** A run's costs in a word for a table: where they came from, and whether they were assumed or estimated. */
@@ -109,7 +109,7 @@ export function printComparison({ runs, failed }: Pick<PolicyRunOutput, 'runs' |
 export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID, compare ID ID..., delete ID');
-  const ctx = env.context(str(p, 'db'));
+  const ctx = env.context(str(p, 'db'), undefined, 'read');
   const json = flag(p, 'json');
   if (verb === 'list') {
     // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's runs).
@@ -173,21 +173,22 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runExport(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, { out: { type: 'string' } });
+  const p = parse(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
   const id = positiveId(positional(p, 0, 'RUN (a run ID)'), 'run ID');
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out FILE.json is required');
-  const r = await call(env.context(str(p, 'db')), 'run.exportFile', { id, out });
+  const r = await call(env.context(str(p, 'db'), undefined, 'read'), 'run.exportFile', { id, out, ...(flag(p, 'force') ? { force: true } : {}) });
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`wrote ${r.path}`);
 }
 
 export async function runDiagnose(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, { 'label-column': { type: 'string' }, costs: { type: 'string' } });
-  const ctx = env.context(str(p, 'db'), signal);
-  const id = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
-  const costs = costChoice(p);
-  const d = await call(ctx, 'trace.diagnose', { id, ...opt('costs', costs) });
+  const target = positional(p, 0, 'TRACE (a trace id or a file)');
+  // A stored trace is only read; a file is imported first.
+  const ctx = env.context(str(p, 'db'), signal, /^\d+$/.test(target) ? 'read' : 'write');
+  const id = await resolveTrace(ctx, target, env, str(p, 'label-column'));
+  const d = await call(ctx, 'trace.diagnose', { id, ...opt('costs', costChoice(p)) });
   noteCosts(env.out, d.costs);
   if (flag(p, 'json')) return env.out.result(d);
   printDiagnostics(d, env);
