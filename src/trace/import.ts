@@ -190,8 +190,19 @@ const metaSchema = z.object({
   exits: z.array(z.object({
     name: z.string().max(1000),
     macs: z.number().nonnegative().finite().optional(),
+    macsSource: z.enum(['static', 'probed', 'estimate']).optional(),
     latencyMs: z.number().nonnegative().finite().optional(),
+    givenCost: z.number().nonnegative().finite().optional(),
   })).max(MAX_EXITS),
+  /** How the exits' MACs were counted (recorded traces). */
+  macsBasis: z.object({
+    inputs: z.array(z.object({ name: z.string().max(1000), shape: z.array(z.number().int().nonnegative()).max(64) })).max(1000),
+    dims: z.array(z.object({ name: z.string().max(1000), value: z.number().int().positive(), from: z.enum(['data', 'user', 'default']) })).max(1000),
+    nodes: z.number().int().nonnegative(),
+    probed: z.number().int().nonnegative(),
+    probeFeed: z.enum(['data', 'zeros']).optional(),
+    unsized: z.number().int().nonnegative(),
+  }).optional(),
   /** What a shard file was recorded from: checked where shards merge (merge-shards.ts). */
   recording: z.unknown().optional(),
 });

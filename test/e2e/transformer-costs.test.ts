@@ -16,7 +16,7 @@ import { writeNpy } from '../../src/data/npy.js';
 import { projectRoot } from '../../src/paths.js';
 import { prng } from '../helpers/onnx-builder.js';
 import { findPython, makeTorchModels } from '../helpers/python.js';
-import { axe, chromiumMissing, launch, serve, tempDir, type Served } from './browser.js';
+import { axe, chromiumMissing, launch, openPage, serve, tempDir, type Served } from './browser.js';
 
 const root = projectRoot();
 const uiBuilt = existsSync(join(root, 'dist', 'ui', 'index.html'));
@@ -39,14 +39,8 @@ describe('a transformer of your own: default policies run, and Compare keeps cos
     writeNpy(join(dir, 'images.npy'), 'float', [SAMPLES, 28, 28], Float32Array.from({ length: SAMPLES * 784 }, () => rand()));
     writeNpy(join(dir, 'labels.npy'), 'int64', [SAMPLES], Int32Array.from({ length: SAMPLES }, () => Math.floor(rand() * 10)));
     mkdirSync(shots, { recursive: true });
-    server = await serve(join(dir, 'studio.sqlite'));
-    browser = await launch();
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(30_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    [server, browser] = await Promise.all([serve(join(dir, 'studio.sqlite')), launch()]);
+    page = await openPage(browser, pageErrors);
   });
 
   after(async () => {
