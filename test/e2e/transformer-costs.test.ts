@@ -38,6 +38,7 @@ describe('a transformer of your own: default policies run, and Compare keeps cos
     const rand = prng(5);
     writeNpy(join(dir, 'images.npy'), 'float', [SAMPLES, 28, 28], Float32Array.from({ length: SAMPLES * 784 }, () => rand()));
     writeNpy(join(dir, 'labels.npy'), 'int64', [SAMPLES], Int32Array.from({ length: SAMPLES }, () => Math.floor(rand() * 10)));
+    writeNpy(join(dir, 'labels-short.npy'), 'int64', [SAMPLES - 1], new Int32Array(SAMPLES - 1));
     mkdirSync(shots, { recursive: true });
     [server, browser] = await Promise.all([serve(join(dir, 'studio.sqlite')), launch()]);
     page = await openPage(browser, pageErrors);
@@ -80,9 +81,16 @@ describe('a transformer of your own: default policies run, and Compare keeps cos
 
     await page.getByRole('button', { name: 'Continue: dataset →' }).click();
     await page.getByLabel('Dataset').fill(join(dir, 'images.npy'));
-    await page.getByLabel('Labels (optional)').fill(join(dir, 'labels.npy'));
+    // Labels that do not fit hold Continue back until the files change and are checked again.
+    await page.getByLabel('Labels (optional)').fill(join(dir, 'labels-short.npy'));
     await page.getByTestId('check-data').click();
     await page.getByTestId('data-preview').waitFor();
+    const next = page.getByRole('button', { name: 'Continue: inference →' });
+    assert.equal(await next.isDisabled(), true, 'Continue stays disabled after a labels error');
+    await page.getByLabel('Labels (optional)').fill(join(dir, 'labels.npy'));
+    await page.getByTestId('check-data').click();
+    await page.getByTestId('data-preview').filter({ hasText: /fits the model's inputs/ }).waitFor();
+    assert.equal(await next.isDisabled(), false);
     assert.match(await page.getByTestId('data-layout').innerText(), /The file holds float \[28, 28\] per sample, fed as it is\. Values in the first 8 samples: 0\.\d+ to 0\.9\d*/);
     await page.getByRole('button', { name: 'Continue: inference →' }).click();
     await page.getByTestId('run-inference').click();
