@@ -4,8 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isStudioError, StudioError } from '../errors.js';
 import { writeOutput } from '../files/write.js';
-import { buildPolicyFile } from '../export/policy-file.js';
+import { buildPolicyFile, type ExitPolicyFile } from '../export/policy-file.js';
 import { costChoices, resolveCostChoice } from '../policies/costs.js';
+import { calibrationTraceRefusal, defaultEvaluation, DEFAULT_HOLDOUT, evaluationOf, fitsOnData, heldOutSizes, type Evaluation, type EvaluationPlan } from '../policies/evaluation.js';
 import { costDefaults, describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
@@ -20,10 +21,11 @@ import type { RunConfig } from '../store/runs.js';
 import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
-import { entryOf, liftFlatParams, type PolicyEntry } from './policy-input.js';
-import { diagnoseInput, emptyInput, exportFileInput, idInput, idsInput, policyCostsInput, policyRunInput, renameInput, runShowInput, tagInput } from './schemas.js';
+import { entryOf, storedRunPayload, type PolicyEntry } from './policy-input.js';
+import { diagnoseInput, emptyInput, exportFileInput, idInput, idsInput, policyCostsInput, policyRunInput, renameInput, runShowInput, tagInput, type evaluationInput } from './schemas.js';
 
 type RunInput = z.output<typeof policyRunInput>;
+type EvaluationRequest = z.output<typeof evaluationInput>;
 
 export interface RunOutcome {
   /** The policy's place in the request (policies[index]). */
@@ -33,8 +35,22 @@ export interface RunOutcome {
   /** The policy as people read it: "EENet (budget 0.59)". */
   label: string;
   seeds: number;
-  summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number; regretKind: string; reference: string };
+  summary: {
+    accuracy: number | null;
+    agreement: number;
+    avgCost: number;
+    exitShare: number[];
+    cumRegret: number;
+    /** Share of the last tenth of the stream spent on the learned rule; null where the rule is not deployable or was not measured. */
+    onRule: number | null;
+    regretKind: string;
+    reference: string;
+  };
   learned: RunResult['learned'];
+  /** How its figures were obtained: the same for every run of one policy.run. */
+  evaluation: Evaluation;
+  /** It read calibration data: run in-sample, its figures are hindsight. */
+  usesHindsight: boolean;
   /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
   resumedSeeds: number;
 }
@@ -55,10 +71,39 @@ export interface PolicyRunOutput {
   failed: FailedPolicy[];
 }
 
-/** The request a run keeps: this policy alone, without resumeFrom (a rerun sets its own). */
-function runRequest(input: RunInput, entry: PolicyEntry): { command: string; payload: unknown } {
+/**
+ * The request a run keeps: this policy alone, with the evaluation the whole
+ * request resolved to (so it runs again on the same split, even alone), without
+ * resumeFrom (a rerun sets its own).
+ */
+function runRequest(input: RunInput, entry: PolicyEntry, evaluation: EvaluationRequest): { command: string; payload: unknown } {
   const { resumeFrom: _resumed, ...rest } = input;
-  return { command: 'policy.run', payload: { ...rest, policies: [entry] } };
+  return { command: 'policy.run', payload: { ...rest, evaluation, policies: [entry] } };
+}
+
+/**
+ * The run's evaluation: as the request says, or held-out at the default share
+ * when one of its policies fits on data, else in-sample. Returns the plan the
+ * engine follows and the request a rerun repeats; refuses, before any work, a
+ * split that leaves a part empty and a calibration trace that does not fit.
+ */
+function planEvaluation(ctx: CommandContext, input: RunInput, trace: Trace, parsed: ParsedSpec[], costs: number[]): { plan: EvaluationPlan; request: EvaluationRequest } {
+  const asked = input.evaluation ?? defaultEvaluation(parsed);
+  if (asked.mode === 'in-sample') return { plan: asked, request: asked };
+  if (asked.mode === 'held-out') {
+    const holdout = asked.holdout ?? DEFAULT_HOLDOUT;
+    heldOutSizes(trace.samples, holdout);
+    return { plan: { mode: 'held-out', holdout }, request: { mode: 'held-out', holdout } };
+  }
+  const why = calibrationTraceRefusal(ctx.store.traces.meta(input.traceId), ctx.store.traces.meta(asked.traceId));
+  if (why) throw new StudioError(why);
+  const calibration = ctx.store.traces.load(asked.traceId);
+  for (const p of parsed) {
+    const no = p.usesHindsight ? policyRefusal(p, calibration, input.supervised ?? false, costs) : undefined;
+    if (no) throw new StudioError(`--calibrate-on: trace ${asked.traceId}: ${no}`);
+  }
+  if (!parsed.some(fitsOnData)) ctx.emit({ type: 'warning', job: 'policy', message: `no policy of this run fits on data, so trace ${asked.traceId} calibrates nothing: every policy learns from the stream of trace ${input.traceId} alone` });
+  return { plan: { mode: 'cross-trace', calibration, traceId: asked.traceId }, request: asked };
 }
 
 /** Two request payloads with the same fields and values, whatever their key order. */
@@ -69,15 +114,15 @@ function samePayload(a: unknown, b: unknown): boolean {
 }
 
 /** The seeds an interrupted run of the same request kept, checked to be that run's. */
-function seedsToResume(ctx: CommandContext, input: RunInput): SeedResult[] {
+function seedsToResume(ctx: CommandContext, input: RunInput, evaluation: EvaluationRequest): SeedResult[] {
   if (input.resumeFrom === undefined) return [];
   const from = input.resumeFrom;
   if (input.policies.length !== 1) throw new StudioError('resumeFrom resumes one run: give exactly one policy');
   const run = ctx.store.runs.get(from);
   if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`);
   const kept = ctx.store.runs.request(from);
-  // A request kept before parameters moved into `params` compares as it would be run now.
-  if (!samePayload(liftFlatParams(kept?.payload), runRequest(input, input.policies[0]!).payload)) {
+  // A request kept before parameters moved into `params`, or before evaluation modes, compares as it would be run now.
+  if (!samePayload(storedRunPayload(kept?.payload), runRequest(input, input.policies[0]!, evaluation).payload)) {
     throw new StudioError(`run ${from} was started by another request; resume it with 'job.rerun' (exit-studio rerun run ${from})`);
   }
   return ctx.store.runs.keptSeeds(from);
@@ -91,6 +136,7 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
     avgCost: s.avgCost.mean,
     exitShare: s.exitShare.map((x) => x.mean),
     cumRegret: s.cumRegret.mean,
+    onRule: s.onRule ? s.onRule.mean : null,
     regretKind: s.regretKind,
     reference: s.reference,
   };
@@ -114,7 +160,6 @@ function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolea
 }
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<PolicyRunOutput> {
-  const resumed = seedsToResume(ctx, input);
   const trace = ctx.store.traces.load(input.traceId);
   const used = resolveCostChoice(trace, input.costs);
   const options = {
@@ -131,6 +176,12 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
   const failed = planned.filter((p): p is FailedPolicy => 'error' in p);
   const going = planned.filter((p): p is Exclude<Planned, FailedPolicy> => !('error' in p));
   if (going.length === 0) throw new StudioError(failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`);
+  const parsed = going.map((g) => g.parsed);
+  for (const note of new Set(parsed.flatMap((p) => (p.note ? [p.note] : [])))) ctx.emit({ type: 'warning', job: 'policy', message: note });
+  // The policies that run share one evaluation (a refused one does not choose it).
+  const { plan: evaluationPlan, request: evaluationRequest } = planEvaluation(ctx, input, trace, parsed, used.costs);
+  const evaluation = evaluationOf(evaluationPlan, trace.samples);
+  const resumed = seedsToResume(ctx, input, evaluationRequest);
   const jobs = new Progress(going.length, options.seeds, (p) => ctx.emit({ type: 'progress', job: 'policy', ...p }));
   const lastPartial = new Map<number, number>();
   // Each run is stored as 'running' before its replay starts, with the request
@@ -144,16 +195,17 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
       policy: parsed.spec,
       supervised: options.supervised,
       seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
-      config: { lambda: options.lambda, ...used, params: parsed.params },
+      config: { lambda: options.lambda, ...used, params: parsed.params, usesHindsight: parsed.usesHindsight },
+      evaluation,
       appVersion,
-      request: runRequest(input, input.policies[index]!),
+      request: runRequest(input, input.policies[index]!, evaluationRequest),
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
   for (const r of resumed) ctx.store.runs.saveSeed(runIds[0]!, r);
   const settled = await Promise.allSettled(
     going.map(({ parsed, label, index }, i) =>
-      runPolicyInWorker(trace, parsed.spec, { ...options, params: parsed.params, ...(resumed.length ? { resumed } : {}) }, {
+      runPolicyInWorker(trace, parsed.spec, { ...options, params: parsed.params, evaluation: evaluationPlan, ...(resumed.length ? { resumed } : {}) }, {
         onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
         onProgress: (p) => jobs.set(i, p.seedsDone),
         onPartial: (r) => {
@@ -162,7 +214,11 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
           const now = Date.now();
           if (now - (lastPartial.get(i) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
           lastPartial.set(i, now);
-          ctx.emit({ type: 'partial', job: 'policy', data: { index, spec: r.spec, label, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length } });
+          ctx.emit({
+            type: 'partial',
+            job: 'policy',
+            data: { index, spec: r.spec, label, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length, evaluation, usesHindsight: r.usesHindsight },
+          });
         },
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
@@ -192,7 +248,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
         supervised: r.supervised,
         config: { lambda: r.lambda, ...used, params: parsed.params, usesHindsight: r.usesHindsight },
       });
-      runs.push({ index, runId, policy: r.spec, label, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, resumedSeeds: r.resumedSeeds });
+      runs.push({ index, runId, policy: r.spec, label, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, evaluation, usesHindsight: r.usesHindsight, resumedSeeds: r.resumedSeeds });
     });
     // The resumed run is replaced by the one that finished it.
     if (input.resumeFrom !== undefined) ctx.store.runs.discardInterrupted(input.resumeFrom);
@@ -258,11 +314,27 @@ export function costScale(r: { traceId: number; config: RunConfig }): string {
 }
 
 /**
- * Which run is best on each metric: higher accuracy and agreement, lower cost and regret
- * (cost only among runs at the same costs, regret only among runs on one scale).
+ * The samples a run's figures were measured on: the whole trace (in-sample,
+ * cross-trace), or the held-out evaluation parts of its seeds, which the
+ * trace, the share and the seeds fix. Runs rank together only on the same
+ * samples.
  */
-export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']; regretScale: string; costScale?: string }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+export function evaluationSamples(r: { traceId: number; seeds: readonly number[]; evaluation: Evaluation }): string {
+  const e = r.evaluation;
+  return JSON.stringify(e.mode === 'held-out' ? [r.traceId, 'held-out', e.evaluationSamples, r.seeds] : [r.traceId, 'all', e.evaluationSamples]);
+}
+
+type Ranked = { id: number; summary: RunOutcome['summary']; regretScale: string; samples: string; costScale?: string };
+
+/**
+ * Which run is best on each metric: higher accuracy and agreement, lower cost
+ * and regret. Nothing is ranked across runs scored on different samples; cost
+ * only among runs at the same costs, and regret only among runs on one scale.
+ */
+export function bestPerMetric(runs: Ranked[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+  const sameSamples = runs.every((r) => r.samples === runs[0]?.samples);
   const pick = (get: (s: RunOutcome['summary']) => number | null, better: (a: number, b: number) => boolean): number | null => {
+    if (!sameSamples) return null;
     let best: { id: number; v: number } | null = null;
     for (const r of runs) {
       const v = get(r.summary);
@@ -281,6 +353,14 @@ export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']
 
 function regretsComparable(runs: readonly { regretScale: string }[]): boolean {
   return runs.every((r) => r.regretScale === runs[0]?.regretScale);
+}
+
+/** A run's exit-policy file; a cross-trace run names the trace it fitted on while that trace is stored. */
+export function policyFileOf(ctx: CommandContext, id: number): ExitPolicyFile {
+  const run = runView(ctx, id);
+  const cal = run.evaluation.calibrationTrace;
+  const calibration = cal === undefined ? null : (ctx.store.traces.list().find((t) => t.id === cal) ?? null);
+  return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion, new Date(), calibration);
 }
 
 function runView(ctx: CommandContext, id: number) {
@@ -319,8 +399,16 @@ export const policyCommands = {
   }),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
-    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r), costScale: costScale(r) }));
-    return { runs, best: bestPerMetric(scaled), regretComparable: regretsComparable(scaled), costsComparable: scaled.every((r) => r.costScale === scaled[0]?.costScale) };
+    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r), samples: evaluationSamples(r), costScale: costScale(r) }));
+    return {
+      runs,
+      best: bestPerMetric(scaled),
+      regretComparable: regretsComparable(scaled),
+      /** False: some runs were scored on other samples (another trace, split or seeds), so none is ranked. */
+      samplesComparable: scaled.every((r) => r.samples === scaled[0]!.samples),
+      /** False: some runs used other costs, so their mean costs (and fronts) are in other units. */
+      costsComparable: scaled.every((r) => r.costScale === scaled[0]!.costScale),
+    };
   }),
   'run.rename': command(renameInput, (ctx, input) => {
     ctx.store.runs.rename(input.id, input.name);
@@ -334,13 +422,9 @@ export const policyCommands = {
     ctx.store.runs.delete(input.id);
     return { deleted: input.id };
   }),
-  'run.exportPolicy': command(idInput, (ctx, input) => {
-    const run = runView(ctx, input.id);
-    return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
-  }),
+  'run.exportPolicy': command(idInput, (ctx, input) => policyFileOf(ctx, input.id)),
   'run.exportFile': command(exportFileInput, async (ctx, input) => {
-    const run = runView(ctx, input.id);
-    const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
+    const file = policyFileOf(ctx, input.id);
     const out = resolve(input.out);
     await writeOutput(out, (tmp) => writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { flag: 'wx' }), { force: input.force === true });
     return { path: out };

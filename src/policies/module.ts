@@ -1,7 +1,7 @@
 /**
  * One policy, described once: what it is (id, title, kind), what it reads
  * (parameters as a zod schema, trace columns), how its regret is measured,
- * whether it reads the trace in hindsight, which decision rules it learns,
+ * whether it reads calibration data, which decision rules it learns,
  * and how to build it. The registry (registry.ts) lists every module; the
  * spec parser, the CLI's flags and help, `exit-studio policies`, the Policy
  * lab's form, policy.run's payload checks and the catalog are generated from
@@ -16,7 +16,7 @@ import type { Policy, PolicyEnv } from './types.js';
 /**
  * online: learns from its stream alone (bandits); fitted: fitted or calibrated
  * on trace data before it decides (EENet, budget-calibrated thresholds, the
- * best fixed exit in hindsight); baseline: a fixed rule to compare against.
+ * best fixed exit); baseline: a fixed rule to compare against.
  */
 export type PolicyKind = 'online' | 'fitted' | 'baseline';
 
@@ -32,6 +32,11 @@ export interface PolicyDefinition<S extends z.ZodObject> {
   id: string;
   /** Other heads accepted for it. */
   aliases?: string[];
+  /**
+   * Heads it was known by before a rename: still accepted (a stored request
+   * or a script keeps running), with `note` saying what the name means now.
+   */
+  renamedFrom?: { head: string; note: string }[];
   title: string;
   /** One sentence: what it does, with its source. */
   summary: string;
@@ -55,12 +60,19 @@ export interface PolicyDefinition<S extends z.ZodObject> {
   costDefaults?(costs: ArrayLike<number>): ParamValues;
   needs: PolicyNeed[];
   regretKind: RegretKind;
-  /** Whether it reads the whole trace at construction (oracle, calibrated thresholds, EENet fitted offline). */
+  /**
+   * Whether it reads calibration data (PolicyEnv.calibration) before it decides: the best fixed exit,
+   * calibrated thresholds, EENet fitted offline. Scored on that same data (in-sample) its figures are
+   * hindsight; a run holding one is evaluated held-out unless it says otherwise (evaluation.ts).
+   */
   usesHindsight: boolean | ((p: z.output<S>) => boolean);
   /** The decision rules its learned() returns (src/policies/rules): the rule owns the JSON and the deployed decider. */
   learns: LearnedKind[];
-  /** Why it cannot run on this trace with these costs, beyond its needs (an exit the trace lacks, a budget below exit 1). */
-  refuse?(p: z.output<S>, trace: Trace, costs: ArrayLike<number>): string | undefined;
+  /**
+   * Why it cannot run on this trace with these costs, beyond its needs (an exit the trace lacks, a budget
+   * below exit 1, a loss that reads labels in an unsupervised run).
+   */
+  refuse?(p: z.output<S>, trace: Trace, costs: ArrayLike<number>, supervised: boolean): string | undefined;
   /** Builds one policy for one seed; `costs` are the reported (budget-unit) costs, env.costs those times lambda. */
   create(p: z.output<S>, env: PolicyEnv, costs: Float64Array): Policy;
 }
@@ -69,7 +81,7 @@ export interface PolicyDefinition<S extends z.ZodObject> {
 export interface BoundPolicy {
   params: ParamValues;
   usesHindsight: boolean;
-  refuse(trace: Trace, costs: ArrayLike<number>): string | undefined;
+  refuse(trace: Trace, costs: ArrayLike<number>, supervised: boolean): string | undefined;
   create(env: PolicyEnv, costs: Float64Array): Policy;
 }
 
@@ -100,7 +112,7 @@ export function definePolicy<S extends z.ZodObject>(d: PolicyDefinition<S>): Pol
         policy: {
           params: p as ParamValues,
           usesHindsight: typeof usesHindsight === 'function' ? usesHindsight(p) : usesHindsight,
-          refuse: (trace, costs) => refuse?.(p, trace, costs),
+          refuse: (trace, costs, supervised) => refuse?.(p, trace, costs, supervised),
           create: (env, costs) => create(p, env, costs),
         },
       };

@@ -56,7 +56,10 @@ export function shareTrace(trace: Trace): Trace {
 
 export function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRunOptions, hooks: ReplayHooks = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const data: ReplayStart = { trace: shareTrace(trace), spec, options };
+    // A calibration trace crosses shared too.
+    const e = options.evaluation;
+    const shared = e?.mode === 'cross-trace' ? { ...options, evaluation: { ...e, calibration: shareTrace(e.calibration) } } : options;
+    const data: ReplayStart = { trace: shareTrace(trace), spec, options: shared };
     const worker = new Worker(new URL('./run-worker.js', import.meta.url), { workerData: data });
     let settled = false;
     const finish = (f: () => void): void => {

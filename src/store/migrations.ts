@@ -117,6 +117,21 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN owner TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'how each run was evaluated (held-out, cross-trace, in-sample); oracle renamed best-fixed',
+    // Runs stored before evaluation modes replayed the whole trace for every policy: in-sample.
+    // What was called oracle then (the best fixed exit) is best-fixed now.
+    sql: `
+      ALTER TABLE runs ADD COLUMN evaluation_json TEXT;
+      UPDATE runs SET evaluation_json = json_object(
+        'mode', 'in-sample',
+        'calibrationSamples', (SELECT samples FROM traces WHERE traces.id = runs.trace_id),
+        'evaluationSamples', (SELECT samples FROM traces WHERE traces.id = runs.trace_id)
+      );
+      UPDATE runs SET policy = 'best-fixed' WHERE policy = 'oracle';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's user_version; returns the version reached. */

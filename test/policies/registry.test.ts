@@ -19,8 +19,8 @@ import type { Trace } from '../../src/trace/types.js';
 const full: Trace = { ...syntheticTrace({ samples: 600, exits: 4, classes: 5, seed: 3 }) };
 full.labels = Int32Array.from({ length: full.samples }, (_, i) => i % 5);
 
-test('ids and aliases are unique, lower case, and name one module each', () => {
-  const heads = policyModules.flatMap((m) => [m.id, ...(m.aliases ?? [])]);
+test('ids, aliases and former names are unique, lower case, and name one module each', () => {
+  const heads = policyModules.flatMap((m) => [m.id, ...(m.aliases ?? []), ...(m.renamedFrom ?? []).map((r) => r.head)]);
   assert.equal(new Set(heads).size, heads.length, heads.join(', '));
   for (const h of heads) assert.equal(h, h.toLowerCase());
   assert.ok(policyModules.length >= 12);
@@ -53,7 +53,7 @@ test('every parameter has a title, a description and a type a form and a flag ca
 });
 
 test('parameters that share a name share a type, and no name shadows a field of policy.run', () => {
-  const runFields = new Set(['traceId', 'policies', 'seeds', 'firstSeed', 'lambda', 'costs', 'supervised', 'params', 'name', 'resumeFrom']);
+  const runFields = new Set(['traceId', 'policies', 'seeds', 'firstSeed', 'lambda', 'costs', 'supervised', 'evaluation', 'params', 'name', 'resumeFrom']);
   for (const [name, { users }] of sharedParams()) {
     assert.ok(!runFields.has(name), name);
     const types = new Set(users.map((id) => paramsJsonSchema(policyModules.find((m) => m.id === id)!).properties[name]!.type));
@@ -106,7 +106,7 @@ test('values: shared ones go to the policies that read them, own ones must be th
   assert.deepEqual(dee.params, { alpha: 0.2, bins: 10 });
   const eenet = parsePolicySpec('eenet', { budget: 0.4, hidden: 4, alpha: 0.2 }, { lr: 0.05 });
   assert.equal(eenet.spec, 'eenet:0.4');
-  assert.deepEqual(eenet.params, { budget: 0.4, warmup: 0, refitEvery: 0, epochs: 60, hidden: 4, lr: 0.05, beta: 1 });
+  assert.deepEqual(eenet.params, { budget: 0.4, warmup: 0, refitEvery: 0, explore: 0.05, epochs: 60, hidden: 4, lr: 0.05, beta: 1, refine: false, keepEpoch: 'last' });
   assert.equal(parsePolicySpec('eenet:0.3', { budget: 0.4 }).params.budget, 0.3, "the argument after ':' wins over a shared value");
   const refused = (f: () => unknown, why: RegExp): void => {
     assert.throws(f, (e: unknown) => e instanceof StudioError && e.kind === 'input' && why.test(e.message));

@@ -4,12 +4,14 @@ import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, meanOf, groupBy, paddedRange, paretoFront, points, quality, regretReference, regretScale, runningRange, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, riskRealised, groupBy, paddedRange, paretoFront, points, quality, regretReference, regretScale, runningRange, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import { formValues, initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
 import { choiceOf, costsDetail, costsKey, costsSource, costsValues } from '../../renderer/src/lib/costs.js';
+import { evaluationChoiceOf, evaluationDetail, evaluationLabel, evaluationPayload, evaluationSamples } from '../../renderer/src/lib/evaluation.js';
 import { policyHead, policyStyle, runStyles } from '../../renderer/src/lib/policy-style.js';
-import type { RunRecord } from '../../renderer/src/lib/types.js';
+import type { LearnedPolicy, RunRecord } from '../../renderer/src/lib/types.js';
+import type { RiskGuarantee } from '../../src/policies/rules/index.js';
 import { describePolicies } from '../../src/policies/registry.js';
 import { parsePolicySpec } from '../../src/policies/spec.js';
 
@@ -160,7 +162,7 @@ describe('policies', () => {
     assert.equal(cee.initial, 'lower');
     const eenetForm = policyFields(byId.get('eenet')!);
     assert.equal(eenetForm.arg?.name, 'budget');
-    assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
+    assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'explore', 'epochs', 'hidden', 'lr', 'beta', 'refine', 'keepEpoch']);
     assert.equal(eenetForm.arg?.max, 1);
     assert.equal(eenetForm.arg?.initial, undefined, 'a budget starts blank: it follows the run\'s costs');
   });
@@ -194,6 +196,25 @@ describe('policies', () => {
     assert.match(describeLearned({ kind: 'thresholds', measure: 'entropy', direction: 'below', thresholds: [0.25, 0] }), /entropy ≤ 0.25/);
     assert.equal(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.8, 0.8, 0], threshold: 0.8 }), 'maxProb ≥ 0.8, one threshold shared by every exit but the last');
     assert.equal(describeLearned(null), '—');
+    // DEE's per-bin rule: per exit, how many bins can exit (a threshold within the bin's range).
+    assert.equal(
+      describeLearned({ kind: 'binned', measure: 'maxProb', classes: 2, bins: 4, thresholds: [[0.55, 0.95, null, 0.9], [null, null, null, null]] }, ['a', 'b', 'c']),
+      'maxProb ≥ a threshold per exit and confidence bin; exits a: 2, b: 0 of 4 bins (the last always exits)',
+    );
+  });
+
+  test('a risk-controlled run: the risk it realised against epsilon, and what the guarantee says', () => {
+    const guarantee: RiskGuarantee = { kind: 'risk', statement: 'disagreement with the last exit <= 0.05 with probability >= 0.9 over the draw of the 5000 calibration samples', method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
+    const learned: LearnedPolicy = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.6, 0], threshold: 0.6, guarantee };
+    assert.equal(
+      riskRealised({ agreement: { mean: 0.953, ci95: 0.002 } }, learned),
+      'realised disagreement with the last exit 4.70 % ± 0.20 against ε 5.00 % (guaranteed with probability ≥ 90.00 % from n = 5,000 calibration samples; hoeffding-bentkus bound 4.97 %)',
+    );
+    const error: LearnedPolicy = { ...learned, guarantee: { ...guarantee, risk: 'error' } };
+    assert.match(riskRealised({ agreement: { mean: 0.9 }, extraError: { mean: 0.012, ci95: null } }, error) ?? '', /^realised errors the last exit does not make 1\.20 % against ε 5\.00 %/);
+    assert.equal(riskRealised({ agreement: { mean: 0.9 } }, error), null, 'no labels, no realised error');
+    assert.equal(riskRealised({ agreement: { mean: 0.9 } }, { ...learned, guarantee: undefined }), null);
+    assert.equal(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [null, 0], guarantee }), 'always the last exit: no threshold passed the risk test');
   });
 
   test("EENet's training curve is the first fit's epochs; no fits, no curve", () => {
@@ -265,5 +286,49 @@ describe('share axes zoom to the data', () => {
     const pts = [{ x: 1, y: 0 }, { x: 2, y: 1 }, { x: 100, y: 0.88 }, { x: 1000, y: 0.9 }];
     const r = runningRange([{ points: pts, band: { lo: [{ x: 1000, y: 0.89 }], hi: [{ x: 1000, y: 0.91 }] } }])!;
     assert.ok(r.min > 0.85 && r.min < 0.88 && r.max > 0.91 && r.max < 0.95, JSON.stringify(r));
+  });
+});
+
+describe('evaluation modes in the views', () => {
+  const held = { mode: 'held-out' as const, calibrationSamples: 5000, evaluationSamples: 5000 };
+  const whole = { mode: 'in-sample' as const, calibrationSamples: 10000, evaluationSamples: 10000 };
+
+  test('labels say how a figure was obtained, and mark a fitted policy scored in-sample as hindsight', () => {
+    assert.equal(evaluationLabel(held), 'held-out · 5,000 of 10,000 samples');
+    assert.equal(evaluationLabel({ mode: 'cross-trace', calibrationSamples: 5000, evaluationSamples: 5000, calibrationTrace: 3 }), 'cross-trace · fitted on trace #3');
+    assert.equal(evaluationLabel(whole), 'in-sample');
+    assert.equal(evaluationLabel(whole, true), 'in-sample (hindsight)');
+    assert.equal(evaluationLabel(held, true), 'held-out · 5,000 of 10,000 samples', 'held out, a fitted policy is not hindsight');
+    assert.match(evaluationDetail(whole, true), /hindsight/);
+  });
+
+  test('Compare ranks nothing across runs scored on different samples', () => {
+    const key = (traceId: number, evaluation: typeof held | typeof whole, seeds = [1, 2, 3]) => evaluationSamples({ traceId, seeds, evaluation });
+    assert.equal(key(1, held), key(1, held));
+    assert.notEqual(key(1, held), key(1, held, [4, 5, 6]), 'other seeds split otherwise');
+    assert.notEqual(key(1, held), key(1, whole));
+    assert.equal(key(1, whole), key(1, whole, [9]), 'in-sample: the whole trace, whatever the seeds');
+    const rows = [
+      { summary: { agreement: 0.9, avgCost: 0.5 }, samples: key(1, held) },
+      { summary: { agreement: 0.8, avgCost: 0.4 }, samples: key(1, held) },
+    ];
+    assert.deepEqual([...bestPerMetric(rows).agreement!], [0]);
+    assert.deepEqual(bestPerMetric([...rows, { summary: { agreement: 0.95, avgCost: 0.3 }, samples: key(1, whole) }]), {});
+  });
+
+  test("the lab's evaluation choice becomes policy.run's field, or says what is missing", () => {
+    assert.equal(evaluationPayload({ mode: 'auto' }), undefined);
+    assert.deepEqual(evaluationPayload({ mode: 'held-out', holdout: 0.3 }), { mode: 'held-out', holdout: 0.3 });
+    assert.deepEqual(evaluationPayload({ mode: 'cross-trace', traceId: 4 }), { mode: 'cross-trace', traceId: 4 });
+    assert.deepEqual(evaluationPayload({ mode: 'in-sample' }), { mode: 'in-sample' });
+    assert.throws(() => evaluationPayload({ mode: 'held-out', holdout: 1 }), /between 0 and 1/);
+    assert.throws(() => evaluationPayload({ mode: 'cross-trace', traceId: null }), /Choose the trace to fit on/);
+  });
+
+  test('a reopened run is evaluated again as it was', () => {
+    assert.deepEqual(evaluationChoiceOf(held), { mode: 'held-out', holdout: 0.5 });
+    assert.deepEqual(evaluationChoiceOf({ mode: 'held-out', calibrationSamples: 7000, evaluationSamples: 3000 }), { mode: 'held-out', holdout: 0.3 });
+    assert.deepEqual(evaluationChoiceOf(whole), { mode: 'in-sample' });
+    assert.deepEqual(evaluationChoiceOf({ mode: 'cross-trace', calibrationSamples: 5000, evaluationSamples: 5000, calibrationTrace: 3 }), { mode: 'cross-trace', traceId: 3 });
   });
 });

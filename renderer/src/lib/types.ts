@@ -25,6 +25,16 @@ export interface PolicyPartial {
   series: RunSeries;
   learned: LearnedPolicy | null;
   seedsDone: number;
+  evaluation: Evaluation;
+  usesHindsight: boolean;
+}
+
+/** How a run's figures were obtained (src/policies/evaluation.ts). */
+export interface Evaluation {
+  mode: 'held-out' | 'cross-trace' | 'in-sample';
+  calibrationSamples: number;
+  evaluationSamples: number;
+  calibrationTrace?: number;
 }
 
 export interface TensorInfo {
@@ -210,6 +220,7 @@ export interface RunRecord {
   supervised?: boolean;
   seeds: number[];
   config?: RunConfig;
+  evaluation?: Evaluation;
   summary: RunSummary | null;
   learned: LearnedPolicy | null;
   tags: string[];
@@ -237,6 +248,8 @@ export interface LabRun {
   label?: string;
   summary?: RunSummary | null;
   learned?: LearnedPolicy | null;
+  evaluation?: Evaluation;
+  usesHindsight?: boolean;
   /** undefined: not loaded yet; null: none to draw. */
   series?: RunSeries | null;
   fits?: FitRecord[] | null;
@@ -258,7 +271,16 @@ export interface ExitPolicyFile {
   lambda: number;
   policy: { spec: string; supervised: boolean; seeds: number; learnedFromSeed: number; params: Record<string, unknown> };
   decision: LearnedPolicy;
+  /** Version 2: what to expect of the rule, with 95 % intervals (mean across seeds). */
+  estimates?: { seeds: number; reference: string; accuracy: Interval | null; agreement: Interval; avgCost: Interval };
   [key: string]: unknown;
+}
+
+/** A mean with its 95 % interval. */
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
 }
 
 /** policy.run's result. */
@@ -286,6 +308,16 @@ export interface TraceDiagnostics {
   pareto: CostPoint[];
   /** The costs the points were computed at. */
   costs: ResolvedCosts;
+  /** The per-sample oracle's ceiling on accuracy (labels) and on agreement, in hindsight (src/trace/oracle.ts). */
+  oracle: { accuracy: OracleCeiling | null; agreement: OracleCeiling | null };
+}
+
+export interface OracleCeiling {
+  reference: 'labels' | 'final-exit';
+  samples: number;
+  cost: number;
+  quality: number;
+  front: { cost: number; quality: number }[];
 }
 
 /** data.preview: does a dataset fit the model, and what its first samples look like. */

@@ -4,6 +4,7 @@
  * last exit always exits. DEE, CeeBERT and the threshold baselines learn it.
  */
 import { z } from 'zod';
+import { riskGuaranteeSchema } from './guarantee.js';
 import { ruleError, type DecisionRule } from './rule.js';
 
 const schema = z.object({
@@ -17,6 +18,8 @@ const schema = z.object({
   threshold: z.number().optional(),
   /** A shared-threshold bandit: each arm of its grid with its mean reward Q and update count N. */
   arms: z.array(z.object({ threshold: z.number(), q: z.number(), n: z.number() })).optional(),
+  /** A risk-controlled threshold: what it guarantees, with its numbers; the exit-policy file carries it as its `guarantee`. */
+  guarantee: riskGuaranteeSchema.optional(),
 });
 
 export const thresholdsRule: DecisionRule<typeof schema> = {
@@ -32,6 +35,7 @@ export const thresholdsRule: DecisionRule<typeof schema> = {
     const measure = policy.measure;
     return {
       reset() {},
+      reads: [measure === 'maxProb' ? 'maxProb' : 'entropy'],
       plan: (k) => (th[k] === null || th[k] === undefined ? 'never' : 'view'),
       stop(k, _s, v) {
         const t = th[k];
