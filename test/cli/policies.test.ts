@@ -154,7 +154,7 @@ test('a policy the trace cannot serve is refused in its own row, saying what to 
   assert.equal(json<unknown[]>('runs', 'list').length, before + 2, 'the two that could run are stored');
   const table = cli('run', String(inf.traceId), '--policy', 'fixed:1', '--policy', 'fixed:9', '--seeds', '1');
   assert.equal(table.code, 2);
-  assert.match(table.stdout, /fixed:9 +refused/);
+  assert.match(table.stdout, /fixed:9 +- +refused/);
   assert.match(table.stdout, /refused: fixed:9: this trace has exits 1\.\.4/);
   const oracle = cli('run', String(inf.traceId), '--policy', 'oracle');
   assert.equal(oracle.code, 2);

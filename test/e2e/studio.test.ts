@@ -360,7 +360,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('policy-maxprob@budget').check();
     await page.getByLabel('How figures are obtained').selectOption('in-sample');
     await page.getByTestId('run-policies').click();
-    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'maxprob@budget' });
+    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'Max-probability at a budget' });
     await row.waitFor({ timeout: 60_000 });
     assert.equal(await row.getByTestId('evaluation-badge').innerText(), 'in-sample (hindsight)');
     assert.match((await page.locator('[data-testid="chart-quality"]').innerText()), /in-sample/);
@@ -370,8 +370,9 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     // Compare it with a held-out EENet run of the same trace: shown, not ranked.
     await nav('Runs').click();
     await page.getByTestId('runs-table').waitFor();
-    for (const policy of ['maxprob@budget', 'eenet']) {
-      const r = page.locator('[data-testid="runs-table"] tbody tr', { hasText: policy }).first();
+    // Runs lists newest first: the in-sample maxprob@budget run just made, and the EENet run held out earlier.
+    for (const [policy, evaluated] of [['maxprob@budget', 'in-sample'], ['eenet', 'held-out']]) {
+      const r = page.locator('[data-testid="runs-table"] tbody tr', { hasText: policy }).filter({ hasText: evaluated }).first();
       await r.getByRole('checkbox').check();
     }
     await page.getByTestId('compare-picked').click();

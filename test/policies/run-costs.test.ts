@@ -48,6 +48,7 @@ test('policy.costs: the costs a run would use, the choices the trace serves, and
   assert.deepEqual(c.choices, ['trace', 'macs', 'latency', 'uniform']);
   assert.deepEqual(c.defaults.eenet, { budget: 0.86 });
   assert.deepEqual(c.defaults['maxprob@budget'], { budget: 0.86 });
+  assert.deepEqual(c.defaults['geometric@budget'], { budget: 0.86 });
   const steps = await call(ctx, 'policy.costs', { traceId, costs: 'uniform' });
   assert.deepEqual(steps.defaults.eenet, { budget: 0.67 });
   const given = await call(ctx, 'policy.costs', { traceId, costs: [2, 6, 12] });
@@ -69,6 +70,8 @@ test("policy.run: the lab's default policies run at the trace's costs; a budget 
   assert.equal(out.failed[0]!.kind, 'input');
   assert.match(out.failed[0]!.error, /maxprob@budget:0\.5: the budget 0\.5 is below the cost of exit 1 \(0\.7283\)/);
   assert.equal(out.costs.costSource, 'macs');
+  // The policies that run share one evaluation: held out, since EENet fits on data.
+  assert.deepEqual(new Set(out.runs.map((r) => r.evaluation.mode)), new Set(['held-out']));
 
   // Each run keeps the costs it used: normalized, raw, their source and how the MACs were counted.
   const shown = await call(ctx, 'run.show', { id: out.runs[2]!.runId });
@@ -105,6 +108,15 @@ test('policy.run with costs given as numbers: normalized, and stored with the nu
   assert.deepEqual(run.config.rawCosts, [1, 3, 12]);
   assert.equal(run.config.costSource, 'user');
   assert.ok(Math.abs(run.means.avgCost - 0.25) < 1e-12, 'fixed exit 2 costs 3/12');
+});
+
+test('policy.run: a refused policy does not choose the evaluation of those that run', async () => {
+  const out = await call(ctx, 'policy.run', { traceId, policies: ['uee-ucb', 'maxprob@budget:0.5'], seeds: 1 });
+  assert.deepEqual(out.failed.map((f) => f.policy), ['maxprob@budget:0.5']);
+  assert.equal(out.runs[0]!.evaluation.mode, 'in-sample', 'UEE-UCB alone learns online: in-sample');
+  const shown = await call(ctx, 'run.show', { id: out.runs[0]!.runId });
+  assert.equal(shown.evaluation.mode, 'in-sample');
+  assert.equal(shown.config.costSource, 'macs');
 });
 
 test('policy.run: when no policy can run, the request is refused as a whole and nothing is stored', async () => {
