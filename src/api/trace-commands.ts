@@ -5,9 +5,11 @@ import { inspectModel } from '../model/inspect.js';
 import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
 import { measureCascadeLatency, type LatencyProfile } from '../inference/exit-latency.js';
+import { firstSample } from '../inference/first-sample.js';
 import { runInference } from '../inference/job.js';
 import { recordToFile } from '../inference/record.js';
 import { listProviders } from '../inference/providers.js';
+import { traceCosts } from '../trace/costs.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
 import { importShards, isShardFile, type MergedRecording } from '../trace/merge-shards.js';
@@ -15,7 +17,6 @@ import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
 import { phaseEvent } from './context.js';
-import { firstSample } from '../data/first-sample.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, recordInput, renameInput } from './schemas.js';
 
 /** Samples per timed pass when inspect measures the latency profile: the inference's default batch. */
@@ -94,6 +95,8 @@ export const traceCommands = {
         if (merged && !input.name) ctx.store.traces.rename(traceId, `${merged.model.name} on ${merged.dataset.name}${merged.shards > 1 ? ` (${merged.shards} shards)` : ''}`);
         return {
           traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined,
+          /** The costs the trace holds, and where they came from (equal steps when none were given). */
+          costs: traceCosts(trace),
           ...(merged ? { merged } : {}),
         };
       } catch (e) {

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { checkLabelClasses, readLabels } from '../data/labels.js';
-import { firstSample } from '../data/first-sample.js';
 import { openDataset } from '../data/open.js';
 import type { Dataset, DatasetOptions, ImageOptions } from '../data/types.js';
 import { CancelledError, StudioError, inputError } from '../errors.js';
@@ -20,6 +19,7 @@ import { byteProgress, type OnPhase } from '../progress.js';
 import type { Store } from '../store/store.js';
 import type { TraceChunk } from '../store/traces.js';
 import { defaultCosts } from '../trace/costs.js';
+import { firstSample } from './first-sample.js';
 import { shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
 import type { TraceExit } from '../trace/types.js';
 import { digestFiles, filesBytes } from '../model/digest.js';
@@ -170,7 +170,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     selected.sha256 = modelSha;
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
     const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
-    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
+    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs, macsSource: e.macsSource }));
     const classes = Math.max(...exits.map((e) => e.classes));
     for (let waited = false; traceId === undefined; ) {
       if (!req.force) {
@@ -210,7 +210,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
       meta: {
-        ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latency?.method ?? null, latency: out.latency,
+        macsBasis: info.macsBasis, ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latency?.method ?? null, latency: out.latency,
         probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}),
       },
     });

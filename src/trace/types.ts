@@ -8,6 +8,7 @@
  */
 
 import type { LatencyProfile } from '../model/timing.js';
+import type { MacsBasis, MacsSource } from '../model/types.js';
 
 /** Where a trace's per-exit cost numbers came from. */
 export type CostSource = 'macs' | 'latency' | 'user' | 'layers' | 'uniform';
@@ -15,10 +16,14 @@ export type CostSource = 'macs' | 'latency' | 'user' | 'layers' | 'uniform';
 export interface TraceExit {
   /** Output name in the model, or the column name of an imported matrix. */
   name: string;
-  /** Cumulative multiply-accumulates up to and including this exit (batch 1), when known. */
+  /** Cumulative multiply-accumulates up to and including this exit, per sample, when known. */
   macs?: number;
+  /** How `macs` was counted: exact from the graph, exact from one run, or an estimate (src/model/types.ts). */
+  macsSource?: MacsSource;
   /** Cumulative measured latency (ms per sample) up to this exit, when measured. */
   latencyMs?: number;
+  /** The cumulative cost given for this exit at import, in the user's own unit (before normalizing). */
+  givenCost?: number;
 }
 
 export interface Trace {
@@ -34,6 +39,8 @@ export interface Trace {
    */
   costs: Float64Array;
   costSource: CostSource;
+  /** The input shapes the exits' MACs were counted at, and how (inference only). */
+  macsBasis?: MacsBasis;
   /** Predicted class, N*K, sample-major. */
   pred: Int32Array;
   /**
@@ -63,6 +70,8 @@ export interface TraceMeta {
   /** Cumulative cost per exit, normalized so the last is 1. */
   costs: number[];
   costSource: CostSource;
+  /** The input shapes the exits' MACs were counted at, and how (inference only). */
+  macsBasis?: MacsBasis;
   hasConfidence: boolean;
   hasProbs: boolean;
   hasLabels: boolean;
