@@ -8,7 +8,7 @@ import { describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
 import { parsePolicySpec, policyRefusal } from '../policies/spec.js';
-import { runPolicyInWorker } from '../policies/run-job.js';
+import { runPolicyInWorker, type JobResult } from '../policies/run-job.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
 import { appVersion } from '../version.js';
 import { samplePaths } from '../paths.js';
@@ -93,7 +93,6 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
     return p;
   });
   const total = input.policies.length * options.seeds;
-  const lastPartial = new Map<string, number>();
   const done = new Map<string, number>();
   const report = (): void => {
     const d = [...done.values()].reduce((a, b) => a + b, 0);
@@ -116,8 +115,8 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
-  for (const r of resumed) ctx.store.runs.saveSeed(runIds[0]!, r);
-  let results: RunResult[];
+  if (input.resumeFrom !== undefined) ctx.store.runs.copySeeds(input.resumeFrom, runIds[0]!);
+  let results: JobResult[];
   try {
     results = await Promise.all(
       parsed.map(({ spec, params }, i) => {
@@ -128,12 +127,9 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
             done.set(key, p.seedsDone);
             report();
           },
+          // Live charts draw means and bands (the job sends them a few times a second): every
+          // seed's values stay out of the event (they are megabytes per run).
           onPartial: (r) => {
-            // Live charts draw means and bands: every seed's values stay out of the
-            // event (they are megabytes per run), and events are throttled per policy.
-            const now = Date.now();
-            if (now - (lastPartial.get(key) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
-            lastPartial.set(key, now);
             ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length } });
           },
           ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -149,7 +145,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
   ctx.store.db.transaction(() => {
     results.forEach((r, i) => {
       const runId = runIds[i]!;
-      ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null }, {
+      ctx.store.runs.complete(runId, r.summary, r.learned, {
         seeds: r.seeds,
         supervised: r.supervised,
         config: { lambda: r.lambda, costs: r.costs, costSource: source, params: parsed[i]!.params, usesHindsight: r.usesHindsight },
@@ -161,9 +157,6 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
   })();
   return { runs };
 }
-
-/** Least time between two live 'partial' events of one policy. */
-const PARTIAL_EVERY_MS = 250;
 
 /** A run's series with means and 95 % bands only: what a chart draws (every seed's values left out). */
 function withoutSeeds(s: RunSeries): RunSeries {

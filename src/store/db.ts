@@ -69,7 +69,7 @@ function recoverInterrupted(db: Db): void {
       db.prepare(`UPDATE traces SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(id);
     }
     for (const id of runs) {
-      db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, series_json = NULL WHERE id = ?`).run(id);
+      db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(id);
     }
   })();
 }

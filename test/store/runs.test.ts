@@ -1,0 +1,253 @@
+// Runs in the store: series per seed as binary blobs, read back exactly; older databases upgraded with nothing lost; failed migrations roll back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { StudioError } from '../../src/errors.js';
+import { gridRounds, runPolicySync, syntheticTrace, type RunResult } from '../../src/policies/index.js';
+import type { SeedSeries } from '../../src/policies/metrics.js';
+import type { SeedResult } from '../../src/policies/run.js';
+import { statOf } from '../../src/policies/stats.js';
+import { encodeExact } from '../../src/store/exact-json.js';
+import { migrate, migrations } from '../../src/store/migrations.js';
+import { encodeSeed } from '../../src/store/seed-record.js';
+import { decodeSeries, encodeSeries } from '../../src/store/series-codec.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { TraceStore } from '../../src/store/traces.js';
+import type { Trace } from '../../src/trace/types.js';
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'es-runs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Bit-for-bit equality of two doubles (NaN and -0 included). */
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}[${i}]: ${a[i]} != ${b[i]}`);
+}
+
+test('a seed\'s series come back from their blob bit for bit: counts, float32, float64, NaN, -0', () => {
+  const rounds = gridRounds(10_000, 300);
+  const P = rounds.length;
+  const counts = (f: (r: number) => number): Float64Array => Float64Array.from(rounds, (r) => Math.floor(f(r)) / r);
+  const series: SeedSeries = {
+    cumRegret: Float64Array.from(rounds, (r) => Math.fround(Math.sqrt(r) * 1.7)),
+    avgCost: Float64Array.from(rounds, (r) => 0.25 + 1 / (r + Math.PI)), // full doubles: stored as 8 bytes, still exact
+    accuracy: Float64Array.from({ length: P }, (_, p) => (p < 3 ? NaN : p === 3 ? -0 : Infinity)),
+    agreement: counts((r) => r * 0.87),
+    exitShare: [counts((r) => r * 0.1), counts((r) => r * 0.6), counts(() => 0)],
+  };
+  const blob = encodeSeries({ rounds, series });
+  const back = decodeSeries(blob);
+  sameBits(back.rounds, rounds, 'rounds');
+  for (const k of ['cumRegret', 'avgCost', 'accuracy', 'agreement'] as const) sameBits(back.series[k], series[k], k);
+  series.exitShare.forEach((s, k) => sameBits(back.series.exitShare[k]!, s, `exitShare ${k}`));
+  // Counts take a byte or two a point, float32 four, doubles eight: far below 8 bytes x 7 series.
+  assert.ok(blob.length < P * 8 * 7 * 0.5, `${blob.length} bytes for ${P} points x 7 series`);
+
+  const damaged = blob.slice();
+  damaged[damaged.length - 3]! ^= 0x5a;
+  assert.throws(() => decodeSeries(damaged), RangeError, 'a damaged blob is refused (zlib checksum), not misread');
+  assert.throws(() => decodeSeries(blob.subarray(0, blob.length >> 1)), RangeError);
+  assert.throws(() => decodeSeries(Uint8Array.from([9, 1, 2])), /format/);
+  assert.throws(() => encodeSeries({ rounds, series: { ...series, agreement: new Float64Array(P - 1) } }), /agreement has/);
+});
+
+/** Runs one policy the way policy.run stores it: begin, one row per seed as it completes, complete. */
+function storeRun(store: Store, traceId: number, trace: Trace, spec: string, opts: Parameters<typeof runPolicySync>[2] = {}): { id: number; result: RunResult } {
+  const grid = gridRounds(trace.samples);
+  const seeds: SeedResult[] = [];
+  const result = runPolicySync(trace, spec, { ...opts, onSeed: (r) => seeds.push(r) });
+  const id = store.runs.begin({ name: spec, traceId, policy: spec, supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, appVersion: 'test' });
+  for (const r of seeds) store.runs.saveSeed(id, encodeSeed(r, grid));
+  store.db.transaction(() => store.runs.complete(id, result.summary, result.learned))();
+  return { id, result };
+}
+
+test('a stored run\'s series are the engine\'s, exactly: every seed, every point, means and bands; EENet\'s fits too', (t) => {
+  const store = openStore(join(tempDir(t), 'studio.sqlite'));
+  const trace = syntheticTrace({ samples: 3000, exits: 4, classes: 5, seed: 3 });
+  const traceId = store.traces.save(trace, { name: 'synthetic', source: 'import' });
+  for (const [spec, params] of [['dee', {}], ['uee-ucb', {}], ['eenet:0.5', { epochs: 3 }]] as const) {
+    const { id, result } = storeRun(store, traceId, trace, spec, { seeds: 4, params });
+    const back = store.runs.series(id)!;
+    assert.deepStrictEqual(back.series, result.series, spec);
+    assert.deepStrictEqual(back.fits, result.fits ?? null, spec);
+  }
+  store.close();
+});
+
+test('a run completes only with every one of its seeds saved', (t) => {
+  const store = openStore(join(tempDir(t), 'studio.sqlite'));
+  const trace = syntheticTrace({ samples: 200, exits: 3, classes: 4, seed: 1 });
+  const traceId = store.traces.save(trace, { name: 's', source: 'import' });
+  const seeds: SeedResult[] = [];
+  const result = runPolicySync(trace, 'random', { seeds: 3, onSeed: (r) => seeds.push(r) });
+  const id = store.runs.begin({ name: 'r', traceId, policy: 'random', supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, appVersion: 'test' });
+  store.runs.saveSeed(id, encodeSeed(seeds[0]!, gridRounds(trace.samples)));
+  assert.throws(() => store.runs.complete(id, result.summary, result.learned), (e: unknown) => e instanceof StudioError && /seeds 2, 3 not saved/.test(e.message));
+  assert.equal(store.runs.get(id).status, 'running');
+  assert.equal(store.runs.series(id), null, 'a run that is not complete has no series');
+  assert.equal(store.runs.keptSeeds(id).length, 1);
+  store.close();
+});
+
+test('a 20-seed run over 50,000 samples stores in at most 300 KB', (t) => {
+  const path = join(tempDir(t), 'studio.sqlite');
+  const store = openStore(path);
+  const trace = syntheticTrace({ samples: 50_000, exits: 4, classes: 10, seed: 5, probs: false });
+  const traceId = store.traces.save(trace, { name: 'big', source: 'import' });
+  const { id } = storeRun(store, traceId, trace, 'uee-ucb', { seeds: 20 });
+  // What the run's rows hold: its own columns and its seeds' (the page overhead around them is in bench:store).
+  const bytes = store.db
+    .prepare(`SELECT (SELECT SUM(LENGTH(meta_json) + LENGTH(series)) FROM run_seeds WHERE run_id = ?) + (SELECT LENGTH(summary_json) + LENGTH(learned_json) + LENGTH(seeds_json) + LENGTH(config_json) FROM runs WHERE id = ?) AS n`)
+    .get(id, id) as { n: number };
+  assert.ok(bytes.n <= 300_000, `${bytes.n} bytes`);
+  store.close();
+});
+
+// ---- Databases written before series were stored per seed (schema 4) ----
+
+/** What schema 4's RunStore wrote: each complete run's series as one JSON document, bands computed with statOf. */
+function oldSeriesJson(result: RunResult, perSeed: SeedSeries[]): string {
+  const stat = (lines: Float64Array[]) => {
+    const P = lines[0]!.length;
+    const mean: number[] = [];
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let p = 0; p < P; p++) {
+      const st = statOf(lines.map((l) => l[p]!));
+      mean.push(st.mean);
+      lo.push(st.mean - st.ci95);
+      hi.push(st.mean + st.ci95);
+    }
+    return { mean, lo, hi, perSeed: lines.map((l) => Array.from(l)) };
+  };
+  const series = {
+    rounds: result.series.rounds,
+    cumRegret: stat(perSeed.map((s) => s.cumRegret)),
+    avgCost: stat(perSeed.map((s) => s.avgCost)),
+    accuracy: result.summary.accuracy ? stat(perSeed.map((s) => s.accuracy)) : null,
+    agreement: stat(perSeed.map((s) => s.agreement)),
+    exitShare: perSeed[0]!.exitShare.map((_, k) => stat(perSeed.map((s) => s.exitShare[k]!))),
+  };
+  return JSON.stringify({ series, fits: result.fits ?? null });
+}
+
+/** Older studios kept cumulative regret and mean cost as full doubles: made so here, to convert the hardest case. */
+function asOldSeed(r: SeedResult): SeedResult {
+  const nudge = (a: Float64Array): Float64Array => a.map((v, p) => v + (p + 1) * 1e-13);
+  return { ...r, series: { ...r.series, cumRegret: nudge(r.series.cumRegret), avgCost: nudge(r.series.avgCost) } };
+}
+
+interface OldDb {
+  complete: { id: number; seriesJson: string; summaryJson: string; learnedJson: string }[];
+  interrupted: { id: number; kept: SeedResult[] };
+}
+
+/** A schema-4 database with rows, as the studio of that schema wrote them. */
+function writeOldDatabase(path: string): OldDb {
+  const raw = new Database(path);
+  migrate(raw, migrations.filter((m) => m.version <= 4));
+  const traces = new TraceStore(raw);
+  const labelled = syntheticTrace({ samples: 2500, exits: 4, classes: 5, seed: 11 });
+  const unlabelled: Trace = { ...syntheticTrace({ samples: 900, exits: 3, classes: 4, seed: 12 }) };
+  delete unlabelled.labels;
+  const insertRun = raw.prepare(
+    `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json, summary_json, learned_json, series_json)
+     VALUES (?, ?, ?, ?, NULL, 0, ?, '{"lambda":1,"costs":[],"costSource":"trace","params":{}}', '0.1.0', '2026-01-01T00:00:00.000Z', NULL, ?, ?, ?)`,
+  );
+  const old: OldDb = { complete: [], interrupted: { id: 0, kept: [] } };
+  for (const [trace, spec, opts] of [
+    [labelled, 'uee-ucb', { seeds: 4 }],
+    [labelled, 'eenet:0.5', { seeds: 2, params: { epochs: 3 } }],
+    [unlabelled, 'random', { seeds: 3 }],
+  ] as const) {
+    const traceId = traces.save(trace, { name: spec, source: 'import' });
+    const seeds: SeedResult[] = [];
+    const result = runPolicySync(trace, spec, { ...opts, onSeed: (r) => seeds.push(asOldSeed(r)) });
+    const seriesJson = oldSeriesJson(result, seeds.map((s) => s.series));
+    const summaryJson = JSON.stringify(result.summary);
+    const learnedJson = JSON.stringify(result.learned);
+    const id = Number(insertRun.run(spec, traceId, spec, 'complete', JSON.stringify(result.seeds), summaryJson, learnedJson, seriesJson).lastInsertRowid);
+    old.complete.push({ id, seriesJson, summaryJson, learnedJson });
+  }
+  // An interrupted run: two of its five seeds kept, to resume from.
+  const kept: SeedResult[] = [];
+  runPolicySync(labelled, 'dee', { seeds: 2, onSeed: (r) => kept.push(asOldSeed(r)) });
+  const id = Number(insertRun.run('dee', 1, 'dee', 'interrupted', JSON.stringify([1, 2, 3, 4, 5]), null, null, null).lastInsertRowid);
+  for (const r of kept) raw.prepare('INSERT INTO run_seeds (run_id, seed, result_json) VALUES (?, ?, ?)').run(id, r.seed, encodeExact(r));
+  old.interrupted = { id, kept };
+  raw.close();
+  return old;
+}
+
+test('an older database with runs is upgraded: every run, seed and series point reads as before; kept seeds resume exactly', (t) => {
+  const path = join(tempDir(t), 'studio.sqlite');
+  const old = writeOldDatabase(path);
+  const store = openStore(path);
+  try {
+    assert.equal(store.db.pragma('user_version', { simple: true }), migrations.at(-1)!.version);
+    assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+    for (const o of old.complete) {
+      const run = store.runs.getComplete(o.id);
+      assert.deepEqual(run.summary, JSON.parse(o.summaryJson));
+      assert.deepEqual(run.learned, JSON.parse(o.learnedJson));
+      // As every door shows it (JSON: NaN is null): identical, bands included.
+      assert.deepEqual(JSON.parse(JSON.stringify(store.runs.series(o.id))), JSON.parse(o.seriesJson), `run ${o.id}`);
+    }
+    assert.deepStrictEqual(store.runs.keptSeeds(old.interrupted.id), old.interrupted.kept, 'kept seeds, bit for bit');
+    const tables = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+    assert.ok(!tables.includes('run_seeds_json'));
+    const runColumns = (store.db.prepare(`SELECT name FROM pragma_table_info('runs')`).pluck().all() as string[]);
+    assert.ok(!runColumns.includes('series_json'), 'the JSON series are gone once converted');
+  } finally {
+    store.close();
+  }
+});
+
+test('a migration that fails leaves the database as it was, and says which run', (t) => {
+  const path = join(tempDir(t), 'studio.sqlite');
+  const old = writeOldDatabase(path);
+  const broken = old.complete[1]!.id;
+  const damaged = old.complete[1]!.seriesJson.slice(0, 5000);
+  const edit = new Database(path);
+  edit.prepare('UPDATE runs SET series_json = ? WHERE id = ?').run(damaged, broken);
+  const before = edit.prepare('SELECT * FROM runs ORDER BY id').all();
+  const seedsBefore = edit.prepare('SELECT * FROM run_seeds ORDER BY run_id, seed').all();
+  edit.close();
+
+  assert.throws(
+    () => openStore(path),
+    (e: unknown) => e instanceof StudioError && e.message.startsWith(path) && e.message.includes(`cannot upgrade run ${broken}'s stored series`) && /left as it was/.test(e.message),
+  );
+  const raw = new Database(path);
+  assert.equal(raw.pragma('user_version', { simple: true }), 4, 'still schema 4');
+  assert.deepEqual(raw.prepare('SELECT * FROM runs ORDER BY id').all(), before, 'runs untouched, JSON series included');
+  assert.deepEqual(raw.prepare('SELECT * FROM run_seeds ORDER BY run_id, seed').all(), seedsBefore, 'kept seeds untouched');
+  assert.equal(raw.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_seeds_json'`).pluck().get(), 0);
+  // Mended, the same file upgrades.
+  raw.prepare('UPDATE runs SET series_json = ? WHERE id = ?').run(old.complete[1]!.seriesJson, broken);
+  raw.close();
+  const store = openStore(path);
+  assert.deepEqual(JSON.parse(JSON.stringify(store.runs.series(broken))), JSON.parse(old.complete[1]!.seriesJson));
+  store.close();
+});
+
+test('any migration step that throws rolls its whole transaction back, version included', (t) => {
+  const db = new Database(join(tempDir(t), 'studio.sqlite'));
+  migrate(db);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const failing = [
+    ...migrations,
+    { version: version + 1, name: 'adds a table, then fails', sql: 'CREATE TABLE half_done (x INTEGER);', up: (): boolean => { throw new Error('conversion failed'); } },
+  ];
+  assert.throws(() => migrate(db, failing), /conversion failed/);
+  assert.equal(db.pragma('user_version', { simple: true }), version);
+  assert.equal(db.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'`).pluck().get(), 0);
+  db.close();
+});
