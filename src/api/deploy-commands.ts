@@ -1,6 +1,9 @@
-/** Commands that take a tuned policy to deployment: a staged bundle, and applying it to data with measured savings. */
+/**
+ * Commands that take a tuned policy to deployment: a staged bundle, and
+ * applying it to data with measured savings. The bundle code (onnxruntime,
+ * the stage splitter) loads when one of them runs.
+ */
 import { resolve } from 'node:path';
-import { applyBundle, writeBundle } from '../export/bundle.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
 import { applyInput, bundleInput } from './schemas.js';
@@ -12,6 +15,7 @@ export const deployCommands = {
       const run = ctx.store.runs.getComplete(input.runId);
       const trace = ctx.store.traces.meta(run.traceId);
       const modelPath = resolve(input.model);
+      const { writeBundle } = await import('../export/bundle.js');
       const written = await writeBundle(resolve(input.out), {
         modelPath,
         policy: {
@@ -33,8 +37,8 @@ export const deployCommands = {
   ),
   'bundle.apply': command(
     applyInput,
-    (_ctx, input) =>
-      applyBundle(resolve(input.dir), resolve(input.data), {
+    async (_ctx, input) =>
+      (await import('../export/bundle.js')).applyBundle(resolve(input.dir), resolve(input.data), {
         ...(input.labels ? { labels: resolve(input.labels) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),

@@ -8,7 +8,7 @@ import { describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
 import { parsePolicySpec, policyRefusal } from '../policies/spec.js';
-import { runPolicyInWorker, type JobResult } from '../policies/run-job.js';
+import { runPolicyInWorker, warmReplayThreads, type JobResult } from '../policies/run-job.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
 import { appVersion } from '../version.js';
 import { samplePaths } from '../paths.js';
@@ -73,6 +73,7 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
 }
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs: RunOutcome[] }> {
+  warmReplayThreads(input.policies.length * (input.seeds ?? 20));
   const resumed = seedsToResume(ctx, input);
   const trace = ctx.store.traces.load(input.traceId);
   const { costs, source } = resolveCostChoice(trace, input.costs);

@@ -70,6 +70,11 @@ export function shareTrace(trace: Trace): Trace {
   return shared;
 }
 
+/** Starts the threads a run of `seedReplays` seeds will use, while the caller still reads the trace. */
+export function warmReplayThreads(seedReplays: number): void {
+  seedPool().warm(seedReplays);
+}
+
 /**
  * Replays `spec` over the seeds of `options` on the seed pool; seeds in
  * `resumed` (kept from an interrupted run) are taken as they are. Checks and

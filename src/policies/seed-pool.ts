@@ -92,6 +92,16 @@ export class SeedPool {
     });
   }
 
+  /**
+   * Starts workers for `tasks` seeds to come (at most the pool's size) before
+   * they are handed over, so that the threads load their code while the
+   * caller is still reading the trace.
+   */
+  warm(tasks: number): void {
+    const want = Math.min(tasks, this.size);
+    while (this.slots.size < want) this.idle(this.spawn());
+  }
+
   /** Ends every worker (their runs fail): for tests and a clean shutdown. */
   async close(): Promise<void> {
     for (const a of this.active.slice()) a.settle(new CancelledError('the replay'));

@@ -13,6 +13,7 @@ import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import { nowIso, type Db } from './db.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
+import { encodeExact } from './exact-json.js';
 import { decodeMeta, decodeSeed, type StoredSeed } from './seed-record.js';
 import { decodeSeries } from './series-codec.js';
 
@@ -161,6 +162,15 @@ export class RunStore {
     if (saved.size > seeds.length) {
       const keep = new Set(seeds);
       for (const s of saved) if (!keep.has(s)) this.sql('DELETE FROM run_seeds WHERE run_id = ? AND seed = ?').run(id, s);
+    }
+    // What each seed learned served to resume; a complete run keeps its first seed's, the run's
+    // `learned` (an EENet's weights are tens of KB a seed).
+    const rows = this.sql('SELECT seed, meta_json FROM run_seeds WHERE run_id = ? AND seed != ?').all(id, seeds[0]) as { seed: number; meta_json: string }[];
+    for (const r of rows) {
+      const meta = decodeMeta(r.meta_json);
+      if (meta.learned === undefined) continue;
+      delete meta.learned;
+      this.sql('UPDATE run_seeds SET meta_json = ? WHERE run_id = ? AND seed = ?').run(encodeExact(meta), id, r.seed);
     }
   }
 

@@ -17,10 +17,10 @@ export interface StoredSeed {
 }
 
 /**
- * What a seed row holds besides its series. Every field is there for seeds
- * written since series were stored per seed; a run converted from an older
- * database has each seed's summary, and what was learned for its first seed
- * only (older runs kept no more).
+ * What a seed row holds besides its series: its summary, what it learned
+ * and EENet's fits. Once its run completes, only the first seed keeps what
+ * it learned (the run's `learned`; the others' served to resume), as in runs
+ * converted from an older database, which kept no more.
  */
 export type SeedMeta = Partial<Pick<SeedResult, 'summary' | 'learned' | 'fits'>>;
 

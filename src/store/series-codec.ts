@@ -8,9 +8,14 @@
  * counts' differences in a variable-length integer, a byte or two per point,
  * and comes back as the very same double (count / rounds is one IEEE
  * division, here as when it was made). The others (cumulative regret, mean
- * cost) the engine rounds to float32 as it makes them (metrics.ts): they are
- * stored as 4 bytes, and any series that is neither as 8. The whole is then
- * deflated, with zlib's checksum, so a damaged blob is refused, not misread.
+ * cost) the engine rounds to float32 as it makes them (metrics.ts). Most of
+ * them are, up to rounding, a fixed mix of those counts (mean cost is the
+ * exit counts times the exits' costs, over the rounds): such a series is
+ * stored as the mix's coefficients and, per point, the bits where its float32
+ * differs from the mix's (mostly none); otherwise as its float32 bits, each
+ * XORed with the previous point's. A series that is neither takes 8 bytes a
+ * point. The whole is then deflated, with zlib's checksum, so a damaged blob
+ * is refused, not misread.
  *
  * Series are named by their place in the SeedSeries object ("cumRegret",
  * "exitShare.2"), so a series added to SeedSeries is stored without a change
@@ -18,6 +23,7 @@
  */
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { SeedSeries } from '../policies/metrics.js';
+import { LinearFit } from './series-fit.js';
 
 const FORMAT = 1;
 
@@ -29,7 +35,16 @@ const enum Kind {
   F32 = 1,
   /** float64 bits, XORed likewise. */
   F64 = 2,
+  /**
+   * float32 bits XORed with those of a prediction: sum_j c[j] * x[j][p], over
+   * the counts of the ratio series stored before it and the round (divided by
+   * the round when `perRound`), with the coefficients c stored.
+   */
+  Fitted = 3,
 }
+
+/** Most regressors a prediction takes (a model with many exits stores its float series plainly). */
+const MAX_REGRESSORS = 17;
 
 /** A seed's series and the grid of 1-based rounds they are sampled at. */
 export interface GridSeries {
@@ -177,10 +192,55 @@ function unXorBits(words: Uint32Array, stride: number): void {
   for (let i = stride; i < words.length; i++) words[i] = words[i]! ^ words[i - stride]!;
 }
 
+/** The prediction of a Fitted series, as float32 bits: the same operations, in the same order, when encoding and decoding. */
+function predictedBits(coef: Float64Array, regressors: readonly Float64Array[], rounds: Uint32Array, perRound: boolean): Uint32Array {
+  const P = rounds.length;
+  const out = new Float32Array(P);
+  for (let p = 0; p < P; p++) {
+    let z = 0;
+    for (let j = 0; j < coef.length; j++) z += coef[j]! * regressors[j]![p]!;
+    out[p] = perRound ? z / rounds[p]! : z;
+  }
+  return new Uint32Array(out.buffer);
+}
+
+/** Significant bits left after XOR: what deflate cannot squeeze out, roughly. */
+function residualBits(words: Uint32Array): number {
+  let bits = 0;
+  for (let i = 0; i < words.length; i++) bits += 32 - Math.clz32(words[i]!);
+  return bits;
+}
+
+/** A float32 series' cheapest form: plain (XORed with the previous point) or against its best fit on the regressors. */
+function float32Form(v: Float64Array, regressors: readonly Float64Array[], fit: () => LinearFit, rounds: Uint32Array): { kind: Kind.F32 } | { kind: Kind.Fitted; perRound: boolean; coef: Float64Array; words: Uint32Array } {
+  const bits = new Uint32Array(Float32Array.from(v).buffer);
+  const plain = bits.slice();
+  xorBits(plain, 1);
+  let best: { kind: Kind.F32 } | { kind: Kind.Fitted; perRound: boolean; coef: Float64Array; words: Uint32Array } = { kind: Kind.F32 };
+  let bestBits = residualBits(plain);
+  if (regressors.length > MAX_REGRESSORS || v.some((x) => !Number.isFinite(x))) return best;
+  for (const perRound of [false, true]) {
+    const coef = fit().coefficients(perRound ? v.map((x, p) => x * rounds[p]!) : v);
+    if (coef.some((c) => !Number.isFinite(c))) continue;
+    const words = predictedBits(coef, regressors, rounds, perRound);
+    for (let p = 0; p < words.length; p++) words[p] = words[p]! ^ bits[p]!;
+    const b = residualBits(words);
+    if (b < bestBits) {
+      bestBits = b;
+      best = { kind: Kind.Fitted, perRound, coef, words };
+    }
+  }
+  return best;
+}
+
 /** The blob of one seed's series; every series must have one point per grid round. */
 export function encodeSeries({ rounds, series }: GridSeries): Uint8Array {
   const P = rounds.length;
-  const named = flatten(series);
+  for (const [name, v] of flatten(series)) if (v.length !== P) throw new RangeError(`series ${name} has ${v.length} points; the grid has ${P}`);
+  // Ratio series first: their counts are what the others are predicted from.
+  const sorted = flatten(series)
+    .map(([name, v]) => ({ name, v, counts: ratioCounts(v, rounds) }))
+    .sort((a, b) => Number(!a.counts) - Number(!b.counts));
   const w = new Writer();
   w.varint(P);
   let prev = 0;
@@ -188,12 +248,14 @@ export function encodeSeries({ rounds, series }: GridSeries): Uint8Array {
     w.zigzag(rounds[p]! - prev);
     prev = rounds[p]!;
   }
-  const names = new TextEncoder().encode(JSON.stringify(named.map(([n]) => n)));
+  const names = new TextEncoder().encode(JSON.stringify(sorted.map((x) => x.name)));
   w.varint(names.length);
   w.bytes(names);
-  for (const [name, v] of named) {
-    if (v.length !== P) throw new RangeError(`series ${name} has ${v.length} points; the grid has ${P}`);
-    const counts = ratioCounts(v, rounds);
+  const regressors: Float64Array[] = [Float64Array.from(rounds)];
+  // Every float series is fitted on the same regressors (all ratio series come first): one Gram matrix for them all.
+  let fit: LinearFit | undefined;
+  const fitted = (): LinearFit => (fit ??= new LinearFit(regressors));
+  for (const { v, counts } of sorted) {
     if (counts) {
       w.byte(Kind.Ratio);
       let last = 0;
@@ -201,11 +263,21 @@ export function encodeSeries({ rounds, series }: GridSeries): Uint8Array {
         w.zigzag(counts[p]! - last);
         last = counts[p]!;
       }
+      regressors.push(counts);
     } else if (isFloat32(v)) {
-      w.byte(Kind.F32);
-      const f = Float32Array.from(v);
-      xorBits(new Uint32Array(f.buffer), 1);
-      w.bytes(new Uint8Array(f.buffer));
+      const form = float32Form(v, regressors, fitted, rounds);
+      if (form.kind === Kind.Fitted) {
+        w.byte(Kind.Fitted);
+        w.byte(form.perRound ? 1 : 0);
+        w.varint(form.coef.length);
+        w.bytes(new Uint8Array(form.coef.buffer));
+        w.bytes(new Uint8Array(form.words.buffer));
+      } else {
+        w.byte(Kind.F32);
+        const f = Float32Array.from(v);
+        xorBits(new Uint32Array(f.buffer), 1);
+        w.bytes(new Uint8Array(f.buffer));
+      }
     } else {
       w.byte(Kind.F64);
       const f = Float64Array.from(v);
@@ -238,12 +310,24 @@ export function decodeSeries(blob: Uint8Array): GridSeries {
   const names = JSON.parse(new TextDecoder().decode(r.bytes(r.varint()))) as unknown;
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new RangeError('series blob names are damaged');
   const named: [string, Float64Array][] = [];
+  const regressors: Float64Array[] = [Float64Array.from(rounds)];
   for (const name of names as string[]) {
     const kind = r.byte();
     const v = new Float64Array(P);
     if (kind === Kind.Ratio) {
+      const counts = new Float64Array(P);
       let c = 0;
-      for (let p = 0; p < P; p++) v[p] = (c += r.zigzag()) / rounds[p]!;
+      for (let p = 0; p < P; p++) v[p] = (counts[p] = c += r.zigzag()) / rounds[p]!;
+      regressors.push(counts);
+    } else if (kind === Kind.Fitted) {
+      const perRound = r.byte() === 1;
+      const m = r.varint();
+      if (m !== regressors.length) throw new RangeError(`series blob predicts ${name} from ${m} series; ${regressors.length} precede it`);
+      const coef = new Float64Array(r.bytes(8 * m).buffer);
+      const bits = predictedBits(coef, regressors, rounds, perRound);
+      const stored = new Uint32Array(r.bytes(4 * P).buffer);
+      for (let p = 0; p < P; p++) bits[p] = bits[p]! ^ stored[p]!;
+      v.set(new Float32Array(bits.buffer));
     } else if (kind === Kind.F32) {
       const bits = new Uint32Array(r.bytes(4 * P).buffer);
       unXorBits(bits, 1);

@@ -12,7 +12,7 @@ import type { SeedResult } from '../../src/policies/run.js';
 import { statOf } from '../../src/policies/stats.js';
 import { encodeExact } from '../../src/store/exact-json.js';
 import { migrate, migrations } from '../../src/store/migrations.js';
-import { encodeSeed } from '../../src/store/seed-record.js';
+import { decodeMeta, encodeSeed } from '../../src/store/seed-record.js';
 import { decodeSeries, encodeSeries } from '../../src/store/series-codec.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { TraceStore } from '../../src/store/traces.js';
@@ -43,6 +43,15 @@ test('a seed\'s series come back from their blob bit for bit: counts, float32, f
   };
   const blob = encodeSeries({ rounds, series });
   const back = decodeSeries(blob);
+  // Series such as mean cost (a fixed mix of the exit counts, in float32) are stored as the mix plus
+  // the bits where they differ from it: exact, and far smaller than their float32 bits.
+  const shares = series.exitShare;
+  const mix = Float64Array.from(rounds, (r, p) => Math.fround((shares[0]![p]! * r * (1 / 12) + shares[1]![p]! * r * (7 / 12) + (r - shares[0]![p]! * r - shares[1]![p]! * r)) / r));
+  const alone = (extra: Float64Array): number => encodeSeries({ rounds, series: { ...series, avgCost: extra } }).length - encodeSeries({ rounds, series: { ...series, avgCost: new Float64Array(P) } }).length;
+  const mixed = { ...series, avgCost: mix };
+  sameBits(decodeSeries(encodeSeries({ rounds, series: mixed })).series.avgCost, mix, 'a mix of counts');
+  const noisy = Float64Array.from(mix, (x, p) => Math.fround(x + 1e-3 * Math.sin(p * 1.7)));
+  assert.ok(alone(mix) < alone(noisy) / 3, `a mix of counts took ${alone(mix)} bytes for ${P} points; a series off the mix ${alone(noisy)}`);
   sameBits(back.rounds, rounds, 'rounds');
   for (const k of ['cumRegret', 'avgCost', 'accuracy', 'agreement'] as const) sameBits(back.series[k], series[k], k);
   series.exitShare.forEach((s, k) => sameBits(back.series.exitShare[k]!, s, `exitShare ${k}`));
@@ -77,6 +86,10 @@ test('a stored run\'s series are the engine\'s, exactly: every seed, every point
     const back = store.runs.series(id)!;
     assert.deepStrictEqual(back.series, result.series, spec);
     assert.deepStrictEqual(back.fits, result.fits ?? null, spec);
+    // What each seed learned served to resume: a complete run keeps its first seed's, the run's own.
+    const metas = (store.db.prepare('SELECT meta_json FROM run_seeds WHERE run_id = ? ORDER BY seed').pluck().all(id) as string[]).map((m) => decodeMeta(m));
+    assert.deepStrictEqual(metas[0]!.learned, result.learned, spec);
+    assert.ok(metas.slice(1).every((m) => m.learned === undefined && m.summary !== undefined), spec);
   }
   store.close();
 });

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { StudioError } from '../../errors.js';
 import { projectRoot } from '../../paths.js';
 import { defaultMaxJobs } from '../../server/jobs.js';
-import { rendererDir, startServer } from '../../server/server.js';
 import { int, parse, str, UsageError } from '../args.js';
 import type { CliEnv } from '../context.js';
 
@@ -20,6 +19,8 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   if (port > 65535) throw new StudioError(`--port must be at most 65535; got ${port}`);
   const maxJobs = int(p, 'max-jobs') ?? defaultMaxJobs();
   if (maxJobs < 1 || maxJobs > 64) throw new UsageError(`--max-jobs must be a whole number from 1 to 64; got ${maxJobs}`);
+  // The server (and its WebSocket library) loads only when serving: other commands start without it.
+  const { rendererDir, startServer } = await import('../../server/server.js');
   const staticDir = rendererDir(projectRoot());
   if (!existsSync(join(staticDir, 'index.html'))) {
     throw new StudioError(`the studio's web pages are not built (${staticDir} is missing): run \`npm run build\` first`, { kind: 'runtime' });
