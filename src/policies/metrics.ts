@@ -210,16 +210,6 @@ export function aggregateSummary(seeds: readonly SeedSummary[], regretKind: Regr
   };
 }
 
-export function aggregate(
-  seeds: { summary: SeedSummary; series: SeedSeries }[],
-  grid: Uint32Array,
-  regretKind: RegretKind,
-  reference: 'labels' | 'final-exit',
-): { summary: RunSummary; series: RunSeries } {
-  const summary = aggregateSummary(seeds.map((s) => s.summary), regretKind, reference);
-  return { summary, series: aggregateSeries(seeds.map((s) => s.series), grid, summary.accuracy !== null) };
-}
-
 /**
  * Running means and 95 % bands of a run's series as seeds arrive, in memory
  * of a few numbers per chart point however many seeds there are (Welford's
@@ -240,10 +230,6 @@ export class SeriesBands {
     const lines = 4 + exits;
     this.mean = Array.from({ length: lines }, () => new Float64Array(rounds.length));
     this.m2 = Array.from({ length: lines }, () => new Float64Array(rounds.length));
-  }
-
-  get seeds(): number {
-    return this.n;
   }
 
   private static lines(s: SeedSeries): Float64Array[] {

@@ -14,10 +14,9 @@ import { isShared, toShared } from '../store/blobs.js';
 import type { StoredSeed } from '../store/seed-record.js';
 import type { Trace } from '../trace/types.js';
 import { SeriesBands } from './metrics.js';
-import { partialResult, prepare, runOutcome, type RunResult, type SeedOutcome } from './run.js';
+import { partialResult, prepare, runOutcome, type RunResult, type SeedOutcome, type SeedResult } from './run.js';
 import { seedPool } from './seed-pool.js';
 import type { WorkerRunOptions } from './worker-protocol.js';
-import type { SeedResult } from './run.js';
 
 export interface ReplayHooks {
   onProgress?: (p: { seedsDone: number; seeds: number }) => void;

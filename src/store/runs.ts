@@ -184,13 +184,17 @@ export class RunStore {
     this.sql('INSERT OR REPLACE INTO run_seeds (run_id, seed, meta_json, series) SELECT ?, seed, meta_json, series FROM run_seeds WHERE run_id = ?').run(to, from);
   }
 
-  /** The seeds an unfinished run saved (an interrupted one's, to resume), in seed order; none for a complete run. */
+  /**
+   * The seeds an unfinished run saved whole (an interrupted one's, to
+   * resume), in seed order; none for a complete run. A seed row without what
+   * it learned (a complete run keeps that for its first seed only) cannot be
+   * resumed from: that seed replays.
+   */
   keptSeeds(id: number): SeedResult[] {
     if (this.get(id).status === 'complete') return [];
-    return this.seedRows(id).map((r) => {
+    return this.seedRows(id).flatMap((r) => {
       const d = decodeSeed(r);
-      if (!d) throw new StudioError(`run ${id}: seed ${r.seed} was saved without its summary; run it afresh`);
-      return d.result;
+      return d ? [d.result] : [];
     });
   }
 

@@ -315,9 +315,10 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const base = new URL(server.url);
     const api = (path: string, body: unknown): Promise<Response> =>
       fetch(`${base.origin}${path}?token=${base.searchParams.get('token')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const traces = (await (await api('/api/invoke', { command: 'trace.list', payload: {} })).json()) as { result: { id: number }[] };
-    const traceId = traces.result.at(-1)!.id;
-    const holders = ['hold-1', 'hold-2'].map((requestId) => api('/api/invoke', { command: 'policy.run', requestId, payload: { traceId, policies: ['dee'], seeds: 3000 } }));
+    // EENet fits a scorer per seed: 200 of them hold a slot far longer than this step needs.
+    const traces = (await (await api('/api/invoke', { command: 'trace.list', payload: {} })).json()) as { result: { id: number; hasProbs: boolean }[] };
+    const traceId = traces.result.filter((t) => t.hasProbs).at(-1)!.id;
+    const holders = ['hold-1', 'hold-2'].map((requestId) => api('/api/invoke', { command: 'policy.run', requestId, payload: { traceId, policies: ['eenet:0.5'], seeds: 200 } }));
     // Both hold their slot once their runs are stored as running.
     const db = new Database(join(dir, 'studio.sqlite'), { readonly: true });
     try {
