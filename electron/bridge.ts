@@ -72,7 +72,7 @@ export const cancelInput = z.object({ requestId }).strict();
 export type OpenFileOptions = z.output<typeof openFileInput>;
 export type SaveFileOptions = z.output<typeof saveFileInput>;
 
-export type BridgeResult = { ok: true; result: unknown } | { ok: false; error: { message: string; kind: string } };
+export type BridgeResult = { ok: true; result: unknown } | { ok: false; error: { message: string; kind: string; code?: string } };
 
 /** What the bridge needs from the main process: the engine's job runner and the native dialogs. */
 export interface BridgeDeps {

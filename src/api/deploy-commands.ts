@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
+import { checkTraceModel } from './model-match.js';
 import { applyInput, bundleInput } from './schemas.js';
 
 export const deployCommands = {
@@ -15,6 +16,8 @@ export const deployCommands = {
       const run = ctx.store.runs.getComplete(input.runId);
       const trace = ctx.store.traces.meta(run.traceId);
       const modelPath = resolve(input.model);
+      const force = input.force === true;
+      const checked = await checkTraceModel(trace, modelPath, force);
       const { writeBundle } = await import('../export/bundle.js');
       const written = await writeBundle(resolve(input.out), {
         modelPath,
@@ -29,9 +32,9 @@ export const deployCommands = {
         ...(input.verifyData ? { verifyData: resolve(input.verifyData) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),
         ...(input.threads ? { threads: input.threads } : {}),
-        ...(input.overwrite ? { overwrite: true } : {}),
+        ...(input.overwrite || force ? { overwrite: true } : {}),
       });
-      return written;
+      return { ...written, warnings: [...checked, ...written.warnings] };
     },
     true,
   ),

@@ -1,7 +1,9 @@
 /** Commands about policies and runs: catalog, run side by side, list, show, compare, rename, tag, delete, export; trace diagnostics. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { StudioError, writeError } from '../errors.js';
+import { StudioError } from '../errors.js';
+import { writeOutput } from '../files/write.js';
 import { buildPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
 import { describePolicies } from '../policies/registry.js';
@@ -25,7 +27,17 @@ export interface RunOutcome {
   runId: number;
   policy: string;
   seeds: number;
-  summary: { accuracy: number | null; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number; regretKind: string; reference: string };
+  summary: {
+    accuracy: number | null;
+    agreement: number;
+    avgCost: number;
+    exitShare: number[];
+    cumRegret: number;
+    /** Share of the last tenth of the stream spent on the learned rule; null where the rule is not deployable or was not measured. */
+    onRule: number | null;
+    regretKind: string;
+    reference: string;
+  };
   learned: RunResult['learned'];
   /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
   resumedSeeds: number;
@@ -67,6 +79,7 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
     avgCost: s.avgCost.mean,
     exitShare: s.exitShare.map((x) => x.mean),
     cumRegret: s.cumRegret.mean,
+    onRule: s.onRule ? s.onRule.mean : null,
     regretKind: s.regretKind,
     reference: s.reference,
   };
@@ -244,27 +257,26 @@ export const policyCommands = {
     const run = runView(ctx, input.id);
     return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
   }),
-  'run.exportFile': command(exportFileInput, (ctx, input) => {
+  'run.exportFile': command(exportFileInput, async (ctx, input) => {
     const run = runView(ctx, input.id);
     const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
     const out = resolve(input.out);
-    try {
-      writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
-    } catch (e) {
-      throw writeError(out, e);
-    }
+    await writeOutput(out, (tmp) => writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { flag: 'wx' }), { force: input.force === true });
     return { path: out };
   }),
 
-  'home.recent': command(emptyInput, (ctx) => ({
-    models: ctx.store.assets.recentModels(),
-    datasets: ctx.store.assets.recentDatasets(),
-    traces: ctx.store.traces.list().slice(-10).reverse(),
-    runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
-    interrupted: ctx.store.traces.interrupted(),
-    /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
-    interruptedRuns: ctx.store.runs.interrupted(),
-  })),
+  'home.recent': command(emptyInput, (ctx) => {
+    ctx.store.recover();
+    return {
+      models: ctx.store.assets.recentModels(),
+      datasets: ctx.store.assets.recentDatasets(),
+      traces: ctx.store.traces.list().slice(-10).reverse(),
+      runs: ctx.store.runs.list().slice(-10).reverse().map((r) => ({ ...r, means: meanSummary(r.summary) })),
+      interrupted: ctx.store.traces.interrupted(),
+      /** Runs whose process died mid-replay; the UI runs one again with 'job.rerun' {kind: 'run', id}. */
+      interruptedRuns: ctx.store.runs.interrupted(),
+    };
+  }),
   'sample.paths': command(emptyInput, () => {
     const p = samplePaths();
     return { ...p, available: existsSync(p.model) && existsSync(p.data) };

@@ -80,8 +80,12 @@ export const resumeCommands = {
   /** Runs an interrupted trace (inference or import) or policy run again, from the request stored with it. */
   'job.rerun': command(rerunInput, rerun, true),
   /** Interrupted traces and runs, each with the command that runs it again. */
-  'job.interrupted': command(emptyInput, (ctx) => ({
-    traces: ctx.store.traces.interrupted().map((t) => ({ ...t, status: 'interrupted' as const, request: ctx.store.traces.request(t.id), rerun: rerunHint('trace', t.id) })),
-    runs: ctx.store.runs.interrupted().map((r) => ({ ...r, request: ctx.store.runs.request(r.id), rerun: rerunHint('run', r.id) })),
-  })),
+  'job.interrupted': command(emptyInput, (ctx) => {
+    // A long-lived studio (serve, the desktop) learns of writers that died since it opened.
+    ctx.store.recover();
+    return {
+      traces: ctx.store.traces.interrupted().map((t) => ({ ...t, status: 'interrupted' as const, request: ctx.store.traces.request(t.id), rerun: rerunHint('trace', t.id) })),
+      runs: ctx.store.runs.interrupted().map((r) => ({ ...r, request: ctx.store.runs.request(r.id), rerun: rerunHint('run', r.id) })),
+    };
+  }),
 };

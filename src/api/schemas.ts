@@ -2,7 +2,20 @@
 import { z } from 'zod';
 import { checkPolicyEntries, liftFlatParams, paramValues, policyEntry } from './policy-input.js';
 
-const path = z.string().min(1, 'a file path is required');
+/** Half of a UTF-16 surrogate pair without its other half: no file system can name it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A file path. Native code never gets one it cannot take: onnxruntime cuts a
+ * path at a NUL character (and would open another file than the one named),
+ * and a lone surrogate turns into U+FFFD on its way to the file system.
+ */
+const path = z
+  .string()
+  .min(1, 'a file path is required')
+  .max(4096, 'a file path is at most 4096 characters')
+  .refine((p) => !p.includes('\0'), 'a file path cannot hold a NUL character')
+  .refine((p) => !LONE_SURROGATE.test(p), 'a file path cannot hold a lone UTF-16 surrogate');
 const id = z.number().int().positive();
 
 export const inspectInput = z
@@ -32,6 +45,8 @@ export const inferInput = z
     force: z.boolean().optional(),
     name: z.string().min(1).max(200).optional(),
     image: z.object({ mean: z.array(z.number()).optional(), std: z.array(z.number().positive()).optional() }).strict().optional(),
+    /** Feed NaN and Inf to the model (refused by default). */
+    allowNonFinite: z.boolean().optional(),
   })
   .strict();
 
@@ -43,7 +58,7 @@ export const shardSpec = z
 
 /** trace.record: an inference written to an .npz instead of the database, optionally one shard of the data. */
 export const recordInput = inferInput
-  .omit({ force: true, name: true })
+  .omit({ name: true })
   .extend({ out: path, shard: shardSpec.optional() })
   .strict();
 
@@ -63,7 +78,8 @@ export const idInput = z.object({ id }).strict();
 /** run.show: every seed's series values only when asked (megabytes per run; charts draw means and bands). */
 export const runShowInput = z.object({ id, perSeed: z.boolean().optional() }).strict();
 export const renameInput = z.object({ id, name: z.string().min(1).max(200) }).strict();
-export const exportTraceInput = z.object({ id, out: path }).strict();
+/** force: replace a file already at `out` (refused by default, with the error code 'exists'). */
+export const exportTraceInput = z.object({ id, out: path, force: z.boolean().optional() }).strict();
 export const emptyInput = z.object({}).strict();
 
 export const costSpec = z.union([z.array(z.number().nonnegative()).min(2), z.enum(['trace', 'macs', 'latency', 'uniform'])]);
@@ -112,7 +128,7 @@ export const policyRunInput = z.preprocess(
 
 export const idsInput = z.object({ ids: z.array(id).min(1).max(64) }).strict();
 export const tagInput = z.object({ id, tags: z.array(z.string().min(1).max(50)).max(32) }).strict();
-export const exportFileInput = z.object({ id, out: path }).strict();
+export const exportFileInput = z.object({ id, out: path, force: z.boolean().optional() }).strict();
 
 export const bundleInput = z
   .object({
@@ -122,7 +138,10 @@ export const bundleInput = z
     verifyData: path.optional(),
     ep: z.string().min(1).optional(),
     threads: z.number().int().positive().max(1024).optional(),
+    /** Replace a bundle already in `out`. */
     overwrite: z.boolean().optional(),
+    /** Replace a bundle already in `out`, and bundle a model other than the one the trace was recorded with. */
+    force: z.boolean().optional(),
   })
   .strict();
 

@@ -67,7 +67,7 @@ export const traceCommands = {
       // Several files, or one that infer --out wrote, are the shards of a recording: merged into one trace.
       const [{ importTrace }, { importShards, isShardFile }] = await Promise.all([import('../trace/import.js'), import('../trace/merge-shards.js')]);
       const paths = (typeof input.path === 'string' ? [input.path] : input.path).map((p) => resolve(p));
-      const shards = paths.length > 1 || isShardFile(paths[0]!);
+      const shards = paths.length > 1 || (await isShardFile(paths[0]!));
       // A running trace from the start, written chunk by chunk: a kill mid-import
       // leaves an interrupted row (with the request to run it again), never half a trace.
       const request = { command: 'trace.import', payload: { ...input, path: paths.length > 1 ? paths : paths[0]!, ...(input.labels ? { labels: resolve(input.labels) } : {}) } };
@@ -110,7 +110,7 @@ export const traceCommands = {
   'trace.export': command(exportTraceInput, async (ctx, input) => {
     const trace = ctx.store.traces.load(input.id);
     const out = resolve(input.out);
-    await (await import('../trace/export.js')).exportTrace(trace, out);
+    await (await import('../trace/export.js')).exportTrace(trace, out, { force: input.force === true });
     return { path: out, samples: trace.samples, exits: trace.exits.length };
   }),
 };

@@ -1,4 +1,5 @@
 /** What a CLI subcommand works with: its output, and a command context whose store opens on first use. */
+import { existsSync } from 'node:fs';
 import { resolveDbPath } from '../store/location.js';
 import { openStore, type Store } from '../store/store.js';
 import type { CommandContext, StudioEvent } from '../api/context.js';
@@ -9,9 +10,11 @@ export interface CliEnv {
   /**
    * A command context whose events become progress bars and notes. The
    * database (--db, EXIT_STUDIO_DB or the app-data default) is opened only
-   * when a command touches the store, so `inspect` never creates one.
+   * when a command touches the store, so `inspect` never creates one; a
+   * command that only reads ('read') finds an empty store where there is no
+   * database yet, and creates neither the file nor its folders.
    */
-  context(dbFlag: string | undefined, signal?: AbortSignal): CommandContext;
+  context(dbFlag: string | undefined, signal?: AbortSignal, mode?: 'read' | 'write'): CommandContext;
   close(): void;
 }
 
@@ -28,10 +31,11 @@ export function makeEnv(out: Output): CliEnv {
   };
   return {
     out,
-    context(dbFlag, signal) {
+    context(dbFlag, signal, mode = 'write') {
       const ctx: CommandContext = {
         get store(): Store {
-          store ??= openStore(resolveDbPath(dbFlag));
+          const path = resolveDbPath(dbFlag);
+          store ??= openStore(mode === 'read' && !existsSync(path) ? ':memory:' : path);
           return store;
         },
         emit,

@@ -3,6 +3,11 @@
  * its flags and calls the command contract (src/api); nothing here reaches
  * around it. Exit codes: 0 success, 1 a failure while running, 2 bad input
  * or usage. Human messages go to stderr; --json output to stdout only.
+ *
+ * Ctrl-C, SIGTERM and SIGHUP all cancel the running job cleanly (nothing
+ * half-written stays, nothing is left 'running'); a second one quits at once.
+ * Output whose reader went away (`exit-studio runs show 3 --json | head`)
+ * ends the command quietly, like a cancel, instead of with a stack trace.
  */
 import { isStudioError } from '../errors.js';
 import { makeEnv, type CliEnv } from './context.js';
@@ -19,6 +24,10 @@ import * as rerun from './commands/rerun.js';
 import * as catalog from './commands/catalog.js';
 
 type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<void>;
+
+/** Signals that stop a command: the terminal's Ctrl-C, a service manager's or `kill`'s SIGTERM, a closed terminal's SIGHUP. */
+const STOP_SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /** usage: one line (or two) in the overview; help: what `COMMAND --help` adds below it. */
 const table: Record<string, { run: Handler; usage: string; help?: () => string }> = {
@@ -74,17 +83,25 @@ export async function main(argv: string[]): Promise<number> {
   }
   const env = makeEnv(makeOutput(json));
   const abort = new AbortController();
-  // Ctrl-C cancels the running job cleanly (nothing half-written), a second one quits at once.
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    env.out.note('cancelling…');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (abort.signal.aborted) process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+    if (!outputGone) env.out.note('cancelling…');
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  let outputGone = false;
+  // EPIPE (the reader closed the pipe), EIO (the terminal went away): nothing more can be shown, so the job stops like a cancel.
+  const onOutputError = (): void => {
+    outputGone = true;
+    abort.abort();
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   try {
     await cmd.run(rest, env, abort.signal);
     return 0;
   } catch (e) {
+    if (outputGone) return 0;
     env.out.endProgress();
     if (isStudioError(e)) {
       process.stderr.write(`exit-studio ${name}: ${e.message}\n`);
@@ -96,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.EXIT_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     env.close();
   }
 }

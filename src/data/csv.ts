@@ -10,12 +10,13 @@
  * column), then once per pass over the batches.
  */
 import type { TensorInfo } from '../model/types.js';
-import { inputError } from '../errors.js';
+import { excerpt, inputError, nameList } from '../errors.js';
 import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import { CastRangeError, fromNumbers, isIntType } from './elements.js';
 import { labelProblem } from './labels.js';
 import type { Dataset, DatasetOptions } from './types.js';
-import { LineCursor, delimiterOf, looksLikeHeader, parseNumber, readLines, splitCells } from './text.js';
+import { eachLine } from './lines.js';
+import { LineCursor, delimiterOf, looksLikeHeader, parseNumber, splitCells } from './text.js';
 import { matchSampleDims, mismatch, singleInput, targetType } from './validate.js';
 
 interface Layout {
@@ -28,19 +29,19 @@ interface Layout {
 }
 
 function columnName(layout: Layout, index: number): string {
-  return layout.header ? `column "${layout.header[index]!.trim()}"` : `column ${index + 1}`;
+  return layout.header ? `column ${excerpt(layout.header[index]!.trim(), 64)}` : `column ${index + 1}`;
 }
 
-function layoutOf(path: string, text: string, labelColumn: string | undefined): Layout {
+function layoutOf(path: string, text: string, line: number, labelColumn: string | undefined): Layout {
   const delimiter = delimiterOf(path, text);
-  const cells = splitCells(text, delimiter);
+  const cells = splitCells(text, delimiter, { file: path, line });
   const header = looksLikeHeader(cells) ? cells : undefined;
   let labelIndex = -1;
   if (labelColumn !== undefined) {
     if (!header) throw inputError(path, `has no header row, so there is no label column "${labelColumn}" to find`);
     labelIndex = header.findIndex((h) => h.trim() === labelColumn);
     if (labelIndex < 0) {
-      throw inputError(path, `no label column "${labelColumn}"; the columns are ${header.map((h) => `"${h.trim()}"`).join(', ')}`);
+      throw inputError(path, `no label column ${excerpt(labelColumn, 64)}; the columns are ${nameList(header.map((h) => h.trim()))}`);
     }
   }
   const features = cells.map((_, i) => i).filter((i) => i !== labelIndex);
@@ -54,25 +55,26 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
   const to = targetType(path, input);
   const wholeNumbers = isIntType(to) || to === 'bool';
   const limit = options?.limit;
+  const nonFinite = options?.allowNonFinite === true;
 
   let layout: Layout | undefined;
   let rows = 0;
   let firstLine = 0;
   const labels: number[] = [];
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim() === '') continue;
+  await eachLine(path, (text, line) => {
+    if (text.trim() === '') return;
     if (!layout) {
-      layout = layoutOf(path, text, options?.labelColumn);
+      layout = layoutOf(path, text, line, options?.labelColumn);
       firstLine = line;
-      if (layout.header) continue;
+      if (layout.header) return;
     }
-    if (limit !== undefined && rows >= limit) break;
-    const cells = splitCells(text, layout.delimiter);
+    if (limit !== undefined && rows >= limit) return false;
+    const cells = splitCells(text, layout.delimiter, { file: path, line });
     if (cells.length !== layout.columns) {
       throw inputError(path, `line ${line} has ${cells.length} cells but line ${firstLine} has ${layout.columns}; every row needs the same columns`);
     }
     for (let c = 0; c < cells.length; c++) {
-      const v = parseNumber(cells[c]!);
+      const v = parseNumber(cells[c]!, nonFinite && c !== layout.labelIndex);
       let problem = typeof v === 'string' ? v : undefined;
       if (!problem && c === layout.labelIndex) problem = labelProblem(v as number);
       else if (!problem && wholeNumbers && !Number.isInteger(v)) {
@@ -82,7 +84,7 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
       if (c === layout.labelIndex) labels.push(v as number);
     }
     rows++;
-  }
+  });
   if (!layout) throw inputError(path, 'holds no rows');
   const samples = applyLimit(path, rows, options);
   const F = layout.features.length;
@@ -100,9 +102,9 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
     async read(start, count) {
       const values = new Float64Array(count * F);
       const lines = await cursor.take(start, count);
-      lines.forEach(({ text }, s) => {
-        const cells = splitCells(text, delimiter);
-        for (let f = 0; f < F; f++) values[s * F + f] = parseNumber(cells[features[f]!]!) as number;
+      lines.forEach(({ text, line }, s) => {
+        const cells = splitCells(text, delimiter, { file: path, line });
+        for (let f = 0; f < F; f++) values[s * F + f] = parseNumber(cells[features[f]!]!, nonFinite) as number;
       });
       try {
         return fromNumbers(values, to);
@@ -114,7 +116,7 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
     },
   };
   return makeDataset({
-    path, format, samples, readers: [reader],
+    path, format, samples, readers: [reader], allowNonFinite: nonFinite,
     ...(layout.labelIndex >= 0 ? { labels: Int32Array.from(labels) } : {}),
     close: () => cursor.close(),
   });

@@ -44,6 +44,36 @@ export interface DatasetParts {
   labels?: Int32Array;
   readers: InputReader[];
   close?: () => Promise<void> | void;
+  /** Let NaN and Inf through to the model (DatasetOptions.allowNonFinite); refused by default. */
+  allowNonFinite?: boolean;
+}
+
+/** The first value of a float batch that is NaN or infinite, or undefined. float16 comes as raw bits. */
+export function firstNonFinite(data: TensorData, type: NumericType): { index: number; value: number } | undefined {
+  if (type === 'float16') {
+    const bits = data as Uint16Array;
+    for (let i = 0; i < bits.length; i++) {
+      // Exponent all ones: infinity or NaN.
+      if ((bits[i]! & 0x7c00) === 0x7c00) return { index: i, value: bits[i]! & 0x3ff ? NaN : bits[i]! & 0x8000 ? -Infinity : Infinity };
+    }
+    return undefined;
+  }
+  if (type !== 'float' && type !== 'double') return undefined;
+  const v = data as Float32Array | Float64Array;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return { index: i, value: v[i]! };
+  return undefined;
+}
+
+/** A NaN or Inf among a batch's values is bad input, named by sample and input. */
+function refuseNonFinite(path: string, r: InputReader, data: TensorData, start: number): void {
+  const bad = firstNonFinite(data, r.type);
+  if (!bad) return;
+  const per = r.sampleDims.reduce((a, b) => a * b, 1);
+  throw inputError(
+    path,
+    `sample ${start + Math.floor(bad.index / Math.max(per, 1))}, input "${r.input.name}": ${bad.value} is not a finite number; ` +
+      'model inputs must be finite (a model fed NaN answers NaN); impute or drop such samples, or let them through with --allow-nan',
+  );
 }
 
 /** Readers that can read any range on demand (npy, npz, images). */
@@ -67,7 +97,9 @@ function datasetOver(parts: DatasetParts, first: number, samples: number): Datas
             const count = Math.min(size, first + samples - start);
             const batch: Batch = {};
             for (const r of readers) {
-              batch[r.input.name] = { type: r.input.type, dims: [count, ...r.sampleDims], data: await r.read(start, count) };
+              const data = await r.read(start, count);
+              if (!parts.allowNonFinite) refuseNonFinite(parts.path, r, data, start);
+              batch[r.input.name] = { type: r.input.type, dims: [count, ...r.sampleDims], data };
             }
             yield batch;
           }

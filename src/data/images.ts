@@ -10,11 +10,13 @@
  * [batch, H, W, C] when the last dim is; [batch, H, W] is grayscale. A uint8
  * input gets the raw 0..255 pixels instead, unscaled.
  */
-import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { TensorInfo } from '../model/types.js';
 import { StudioError, inputError } from '../errors.js';
+import { openRegular } from '../files/regular.js';
 import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import { cast, type NumericType } from './elements.js';
 import type { Dataset, DatasetOptions, ImageOptions } from './types.js';
@@ -44,40 +46,57 @@ export function imageLayout(path: string, input: TensorInfo): ImageLayout {
   return fail('no dimension of 1 or 3 channels at position 1 or 3');
 }
 
-function isImageFile(file: string): boolean {
+/** PNG or JPEG by its first bytes; a FIFO, device or socket named like an image is refused before any read. */
+async function isImageFile(file: string): Promise<boolean> {
   const head = new Uint8Array(4);
+  const { handle } = await openRegular(file, 'image');
   try {
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, head, 0, 4, 0);
-    } finally {
-      closeSync(fd);
-    }
+    await handle.read(head, 0, 4, 0);
   } catch (e) {
     throw inputError(file, `cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
+  } finally {
+    await handle.close();
   }
   const png = head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
   const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
   return png || jpeg;
 }
 
-function checkImage(file: string): void {
+async function checkImage(file: string): Promise<void> {
   if (!IMAGE_EXTENSIONS.includes(extname(file).toLowerCase())) {
     throw inputError(file, `is not an image; an image folder may hold only ${IMAGE_EXTENSIONS.join(' ')} files (and class subfolders of them)`);
   }
-  if (!isImageFile(file)) throw inputError(file, 'has an image extension but is not a PNG or JPEG file');
+  if (!(await isImageFile(file))) throw inputError(file, 'has an image extension but is not a PNG or JPEG file');
+}
+
+/** Files checked a few at a time: a folder of 100,000 images neither opens them all at once nor one by one in line. */
+async function checkImages(files: string[]): Promise<void> {
+  const width = 16;
+  for (let i = 0; i < files.length; i += width) {
+    // The first bad file in name order is the one reported, whichever check ends first.
+    const failed = (await Promise.allSettled(files.slice(i, i + width).map(checkImage))).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+}
+
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => visible(e.name)).sort(byName);
+  } catch (e) {
+    throw inputError(dir, `cannot list the folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
+  }
 }
 
 const visible = (name: string): boolean => !name.startsWith('.') && name !== 'Thumbs.db' && name !== 'desktop.ini';
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** The images of a folder in read order, with labels when they sit in class subfolders. */
-export function listImages(dir: string): { files: string[]; labels?: Int32Array; classes?: string[] } {
-  const entries = readdirSync(dir, { withFileTypes: true }).filter((e) => visible(e.name)).sort(byName);
+export async function listImages(dir: string): Promise<{ files: string[]; labels?: Int32Array; classes?: string[] }> {
+  const entries = await entriesOf(dir);
   const folders = entries.filter((e) => e.isDirectory());
   if (folders.length === 0) {
     const files = entries.map((e) => join(dir, e.name));
-    files.forEach(checkImage);
+    await checkImages(files);
     if (files.length === 0) throw inputError(dir, `the folder holds no images (${IMAGE_EXTENSIONS.join(' ')})`);
     return { files };
   }
@@ -87,16 +106,16 @@ export function listImages(dir: string): { files: string[]; labels?: Int32Array;
   }
   const files: string[] = [];
   const labels: number[] = [];
-  folders.forEach((folder, label) => {
+  for (const [label, folder] of folders.entries()) {
     const sub = join(dir, folder.name);
-    for (const e of readdirSync(sub, { withFileTypes: true }).filter((x) => visible(x.name)).sort(byName)) {
+    for (const e of await entriesOf(sub)) {
       const file = join(sub, e.name);
       if (e.isDirectory()) throw inputError(file, 'is a folder inside class folder; class folders hold images only');
-      checkImage(file);
       files.push(file);
       labels.push(label);
     }
-  });
+  }
+  await checkImages(files);
   if (files.length === 0) throw inputError(dir, 'the class folders hold no images');
   return { files, labels: Int32Array.from(labels), classes: folders.map((f) => f.name) };
 }
@@ -140,7 +159,7 @@ export async function openImages(path: string, inputs: TensorInfo[], options?: D
   const input = singleInput(path, inputs, 'An image folder');
   const to = targetType(path, input);
   const l = imageLayout(path, input);
-  const { files, labels } = listImages(path);
+  const { files, labels } = await listImages(path);
   const samples = applyLimit(path, files.length, options);
   const raw = to === 'uint8';
   if (!raw && to !== 'float' && to !== 'double' && to !== 'float16') {

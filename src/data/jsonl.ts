@@ -6,28 +6,48 @@
  * then read again per pass.
  */
 import type { TensorInfo } from '../model/types.js';
-import { inputError } from '../errors.js';
+import { excerpt, inputError, nameList } from '../errors.js';
 import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import { CastRangeError, fromNumbers, isIntType, type NumericType } from './elements.js';
 import { labelProblem } from './labels.js';
 import type { Dataset, DatasetOptions } from './types.js';
-import { LineCursor, readLines } from './text.js';
+import { eachLine } from './lines.js';
+import { LineCursor } from './text.js';
 import { formatDims, matchSampleDims, mismatch, product, targetType } from './validate.js';
 
-/** Shape and values of a regular nested array of numbers, or the reason it is not one. */
-function flatten(v: unknown, out: number[]): number[] | string {
+/** Deeper nesting than any tensor's rank: a line of "[[[[…" is refused, not recursed into until the stack ends. */
+const MAX_DEPTH = 32;
+
+/** What a JSON value is, for a message, without quoting more than a short excerpt of it. */
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `the string ${excerpt(v)}`;
+  if (v === null) return 'null';
+  return Array.isArray(v) ? 'an array' : `${typeof v === 'object' ? 'an object' : String(v)}`;
+}
+
+/**
+ * Shape and values of a regular nested array of numbers, or the reason it is
+ * not one. `nonFinite` reads null as NaN (JSON has no NaN; pandas writes it as null).
+ */
+function flatten(v: unknown, out: number[], nonFinite = false, depth = 0): number[] | string {
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return `${v} is not a finite number`;
+    // JSON has no NaN, but 1e400 parses as Infinity.
+    if (!Number.isFinite(v) && !nonFinite) return `${v} is not a finite number (it overflows a float64)`;
     out.push(v);
     return [];
   }
   if (typeof v === 'boolean') { out.push(v ? 1 : 0); return []; }
-  if (v === null) return 'null is not a number (NaN and missing values are not allowed)';
-  if (!Array.isArray(v)) return `${JSON.stringify(v).slice(0, 40)} is not a number or an array`;
+  if (v === null) {
+    if (nonFinite) { out.push(NaN); return []; }
+    return 'null is not a number (NaN and missing values are refused; allow them with --allow-nan)';
+  }
+  if (!Array.isArray(v)) return `${describe(v)} is not a number or an array`;
+  if (depth >= MAX_DEPTH) return `arrays nested more than ${MAX_DEPTH} deep; no model input has that many dimensions`;
   let shape: number[] | undefined;
   for (let i = 0; i < v.length; i++) {
-    const s = flatten(v[i], out);
-    if (typeof s === 'string') return `[${i}]: ${s}`;
+    const s = flatten(v[i], out, nonFinite, depth + 1);
+    // The element's position, as [2][0]: the innermost problem with the path to it.
+    if (typeof s === 'string') return /^(\[\d+\])+: /.test(s) ? `[${i}]${s}` : `[${i}]: ${s}`;
     if (!shape) shape = s;
     else if (s.length !== shape.length || s.some((d, k) => d !== shape![k])) {
       return `ragged array: element [${i}] has shape ${formatDims(s)} but element [0] has ${formatDims(shape)}`;
@@ -36,12 +56,18 @@ function flatten(v: unknown, out: number[]): number[] | string {
   return [v.length, ...(shape ?? [])];
 }
 
+/** JSON.parse's message without the excerpt of the text it quotes (V8 shows the line's first characters). */
+function jsonProblem(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/,\s*".*$/s, '').replace(/\s*in JSON at position.*$/s, '').slice(0, 120);
+}
+
 function parseObject(path: string, text: string, line: number): Record<string, unknown> {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch (e) {
-    throw inputError(path, `line ${line} is not valid JSON (${(e as Error).message})`);
+    throw inputError(path, `line ${line} is not valid JSON (${jsonProblem(e)})`);
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     throw inputError(path, `line ${line} is not a JSON object; each line must be {"${'input'}": [...]}`);
@@ -60,19 +86,20 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
   const slots: Slot[] = inputs.map((input) => ({ input, to: targetType(path, input) }));
   const labelKey = options?.labelColumn;
   const limit = options?.limit;
+  const nonFinite = options?.allowNonFinite === true;
   const labels: number[] = [];
   let rows = 0;
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim() === '') continue;
-    if (limit !== undefined && rows >= limit) break;
+  await eachLine(path, (text, line) => {
+    if (text.trim() === '') return;
+    if (limit !== undefined && rows >= limit) return false;
     const obj = parseObject(path, text, line);
     for (const slot of slots) {
       const key = slot.input.name;
       if (!(key in obj)) {
-        throw inputError(path, `line ${line}: no key "${key}" for model input "${key}"; the object has keys ${Object.keys(obj).map((k) => `"${k}"`).join(', ') || '(none)'}`);
+        throw inputError(path, `line ${line}: no key "${key}" for model input "${key}"; the object has keys ${nameList(Object.keys(obj))}`);
       }
       const values: number[] = [];
-      const shape = flatten(obj[key], values);
+      const shape = flatten(obj[key], values, nonFinite);
       if (typeof shape === 'string') throw inputError(path, `line ${line}, key "${key}": ${shape}`);
       if ((isIntType(slot.to) || slot.to === 'bool') && values.some((v) => !Number.isInteger(v))) {
         throw inputError(path, `line ${line}, key "${key}": input "${key}" takes ${slot.to} but the values are not all whole numbers`);
@@ -88,12 +115,12 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
     }
     if (labelKey !== undefined) {
       const v = obj[labelKey];
-      const problem = v === undefined ? `no label key "${labelKey}"` : typeof v !== 'number' ? `label ${JSON.stringify(v)} is not a number` : labelProblem(v);
-      if (problem) throw inputError(path, `line ${line}, key "${labelKey}": ${problem}`);
+      const problem = v === undefined ? `no label key ${excerpt(labelKey, 64)}` : typeof v !== 'number' ? `the label, ${describe(v)}, is not a number` : labelProblem(v);
+      if (problem) throw inputError(path, `line ${line}, key ${excerpt(labelKey, 64)}: ${problem}`);
       labels.push(v as number);
     }
     rows++;
-  }
+  });
   const samples = applyLimit(path, rows, options);
   const cursor = new LineCursor(path, false);
   // All inputs come from the same lines: parse each batch once and hand each input its share.
@@ -114,7 +141,7 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
       async read(start, count) {
         const objs = await objects(start, count);
         const values: number[] = [];
-        for (const { obj } of objs) flatten(obj[key], values);
+        for (const { obj } of objs) flatten(obj[key], values, nonFinite);
         try {
           return fromNumbers(values, slot.to);
         } catch (e) {
@@ -125,7 +152,7 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
     };
   });
   return makeDataset({
-    path, format: 'jsonl', samples, readers,
+    path, format: 'jsonl', samples, readers, allowNonFinite: nonFinite,
     ...(labelKey !== undefined ? { labels: Int32Array.from(labels) } : {}),
     close: () => cursor.close(),
   });

@@ -9,11 +9,16 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { inputError } from '../errors.js';
+import { excerpt, fromFile, inputError, nameList } from '../errors.js';
+import { statRegularSync } from '../files/regular.js';
 import { toNumbers } from './elements.js';
+import { MAX_DATA_LINE, eachLine } from './lines.js';
 import { readNpyArray, type NpyArray } from './npy.js';
-import { delimiterOf, looksLikeHeader, parseNumber, readLines, splitCells } from './text.js';
+import { delimiterOf, looksLikeHeader, parseNumber, splitCells } from './text.js';
 import { formatDims } from './validate.js';
+
+/** The longest line of a one-label-per-line file: a label is a short number. */
+const MAX_LABEL_LINE = 4096;
 
 const MAX_LABEL = 2 ** 31 - 1;
 
@@ -23,6 +28,31 @@ export function labelProblem(v: number): string | undefined {
   if (v < 0) return `${v} is negative; labels are class indices from 0`;
   if (v > MAX_LABEL) return `${v} is too large for a class index`;
   return undefined;
+}
+
+/**
+ * Why a text cell is not a label. What the cell holds is never quoted: any
+ * readable file can be named as labels, and an error must not become a way to
+ * read the first bytes of one that is not (a key file, say).
+ */
+function labelCellProblem(cell: string): string | undefined {
+  const v = parseNumber(cell);
+  if (typeof v === 'number') return labelProblem(v);
+  if (cell.trim() === '') return 'empty; every sample needs a label';
+  return `not a number (${cell.length} characters of text); labels are class indices, whole numbers from 0: is this the labels file?`;
+}
+
+/**
+ * Labels must name classes the model has: a label of 7 for a 5-class model
+ * is a labels file of other data, and every accuracy computed with it would
+ * be wrong without a word.
+ */
+export function checkLabelClasses(file: string, labels: Int32Array, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]! >= classes) {
+      throw inputError(file, `label ${i} is ${labels[i]}, but the model has ${classes} classes (0–${classes - 1}): are these the labels of this data and model?`);
+    }
+  }
 }
 
 /** Labels from a 1-D array (or [N, 1]), as read from .npy or .npz. */
@@ -55,39 +85,39 @@ async function labelsFromText(file: string, column: string | undefined): Promise
   let columnName = '';
   let pendingBlank = 0;
   const delimited = column !== undefined || /\.(csv|tsv)$/i.test(file);
-  for await (const { text, line } of readLines(file)) {
-    if (text.trim() === '') { pendingBlank = pendingBlank || line; continue; }
+  const bound = delimited ? MAX_DATA_LINE : MAX_LABEL_LINE;
+  await eachLine(file, (text, line) => {
+    if (text.trim() === '') { pendingBlank = pendingBlank || line; return; }
     if (pendingBlank) throw inputError(file, `line ${pendingBlank} is empty; every sample needs a label`);
     let cell = text;
     if (delimited) {
       if (!delimiter) {
         delimiter = delimiterOf(file, text);
-        const cells = splitCells(text, delimiter).map((c) => c.trim());
+        const cells = splitCells(text, delimiter, { file, line }).map((c) => c.trim());
         const header = looksLikeHeader(cells);
         if (column !== undefined) {
           index = header ? cells.indexOf(column) : /^\d+$/.test(column) ? Number(column) : -1;
           if (index < 0 || index >= cells.length) {
             throw inputError(file, header
-              ? `no column "${column}"; the columns are ${cells.map((c) => `"${c}"`).join(', ')}`
-              : `no header row to find column "${column}" in; name the column by its 0-based index instead`);
+              ? `no column ${excerpt(column, 64)}; the columns are ${nameList(cells)}`
+              : `no header row to find column ${excerpt(column, 64)} in; name the column by its 0-based index instead`);
           }
         } else if (cells.length === 1) {
           index = 0;
         } else {
           throw inputError(file, `has ${cells.length} columns; say which holds the labels as ${file}:COLUMN`);
         }
-        columnName = header ? `column "${cells[index]}"` : `column ${index}`;
-        if (header) continue;
+        columnName = header ? `column ${excerpt(cells[index]!, 64)}` : `column ${index}`;
+        if (header) return;
       }
-      const cells = splitCells(text, delimiter);
+      const cells = splitCells(text, delimiter, { file, line });
       if (cells.length <= index) throw inputError(file, `line ${line} has ${cells.length} cells; ${columnName} is missing`);
       cell = cells[index]!;
     }
-    const v = parseNumber(cell);
-    const problem = typeof v === 'string' ? v : labelProblem(v);
+    const problem = labelCellProblem(cell);
     if (problem) throw inputError(file, `line ${line}${columnName ? `, ${columnName}` : ''}: ${problem}`);
-    labels.push(v as number);
-  }
+    labels.push(parseNumber(cell) as number);
+  }, bound, delimited ? 'one row per sample' : 'one label per line');
   return Int32Array.from(labels);
 }
 
@@ -95,15 +125,19 @@ async function labelsFromText(file: string, column: string | undefined): Promise
 export async function readLabels(path: string, samples?: number): Promise<Int32Array> {
   const { file, column } = splitColumnSpec(path);
   if (!existsSync(file)) throw inputError(file, 'no such labels file');
-  const st = statSync(file);
-  if (st.isDirectory()) throw inputError(file, 'is a folder; labels come from an .npy, .txt or .csv file (image folders carry their own labels)');
+  if (statSync(file).isDirectory()) throw inputError(file, 'is a folder; labels come from an .npy, .txt or .csv file (image folders carry their own labels)');
+  const st = statRegularSync(file, 'labels file');
   if (st.size === 0) throw inputError(file, 'the labels file is empty');
   let labels: Int32Array;
   const ext = extname(file).toLowerCase();
-  if (ext === '.npy') labels = labelsFromArray(file, await readNpyArray(file));
-  else if (ext === '.npz' || ext === '.jsonl' || ext === '.parquet') {
+  if (ext === '.npz' || ext === '.jsonl' || ext === '.parquet') {
     throw inputError(file, 'labels are read from .npy, a text file (one per line) or a CSV/TSV column (file.csv:column)');
-  } else labels = await labelsFromText(file, column);
+  }
+  try {
+    labels = ext === '.npy' ? labelsFromArray(file, await readNpyArray(file)) : await labelsFromText(file, column);
+  } catch (e) {
+    throw fromFile(file, e);
+  }
   if (labels.length === 0) throw inputError(file, 'holds no labels');
   if (samples !== undefined) {
     if (labels.length < samples) throw inputError(file, `${labels.length} labels for ${samples} samples; there must be one label per sample`);

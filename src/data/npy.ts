@@ -6,18 +6,26 @@
  * Any numeric dtype reads, little- or big-endian (byte-swapped on read), in C
  * or Fortran order (Fortran data is gathered per batch and transposed to C).
  */
-import { closeSync, openSync, readSync, fstatSync, writeFileSync } from 'node:fs';
+import { closeSync, readSync, fstatSync, writeFileSync } from 'node:fs';
 import type { TensorInfo } from '../model/types.js';
 import { StudioError, inputError } from '../errors.js';
 import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import {
   BYTES, CastRangeError, NUMERIC_TYPES, allocate, cast, castProblem, decode, encode, isNumericType, type NumericType,
 } from './elements.js';
+import { openRegularSync } from '../files/regular.js';
 import { PyLiteralError, parsePyLiteral } from './pyliteral.js';
 import type { Dataset, DatasetOptions, TensorData } from './types.js';
 import { checkArray, formatDims, product } from './validate.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/**
+ * The longest header read. Versions 2 and 3 give its length in four bytes
+ * (up to 4 GiB); numpy itself refuses headers over 10,000 bytes unless told
+ * otherwise, and a plain array's header is under 200.
+ */
+export const MAX_NPY_HEADER = 1 << 20;
 
 export interface NpyHeader {
   version: 1 | 2 | 3;
@@ -82,6 +90,9 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   const lenBytes = version === 1 ? 2 : 4;
   if (bytes.length < 8 + lenBytes) throw inputError(file, 'the file ends inside the .npy header');
   const headerLen = version === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLen > MAX_NPY_HEADER) {
+    throw inputError(file, `the .npy header says it is ${headerLen} bytes long; headers of plain numeric arrays are a few hundred (at most ${MAX_NPY_HEADER} are read)`);
+  }
   const start = 8 + lenBytes;
   if (bytes.length < start + headerLen) {
     throw inputError(file, `the .npy header says it is ${headerLen} bytes long but the file ends before that`);
@@ -115,7 +126,7 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   };
 }
 
-function sizeProblem(h: NpyHeader, fileBytes: number): string | undefined {
+export function sizeProblem(h: NpyHeader, fileBytes: number): string | undefined {
   const have = fileBytes - h.dataOffset;
   if (have === h.dataBytes) return undefined;
   const dims = h.shape.length ? h.shape.join('×') : 'a scalar';
@@ -132,7 +143,9 @@ function readHeaderFd(fd: number, file: string): NpyHeader {
   let total = head.length;
   if (total >= 12 && head[6]! >= 1 && head[6]! <= 3 && MAGIC.every((b, i) => head[i] === b)) {
     const v = new DataView(head.buffer);
-    total = Math.min(size, head[6] === 1 ? 10 + v.getUint16(8, true) : 12 + v.getUint32(8, true));
+    // Past the bound, only the fixed part is read: parseNpyHeader refuses the length it states.
+    const len = head[6] === 1 ? v.getUint16(8, true) : v.getUint32(8, true);
+    if (len <= MAX_NPY_HEADER) total = Math.min(size, (head[6] === 1 ? 10 : 12) + len);
   }
   const bytes = new Uint8Array(total);
   readSync(fd, bytes, 0, total, 0);
@@ -143,12 +156,7 @@ function readHeaderFd(fd: number, file: string): NpyHeader {
 }
 
 function withFd<T>(file: string, f: (fd: number) => T): T {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (e) {
-    throw inputError(file, `cannot open it (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
-  }
+  const { fd } = openRegularSync(file);
   try {
     return f(fd);
   } finally {
@@ -379,18 +387,13 @@ export async function openNpy(path: string, inputs: TensorInfo[], options?: Data
     );
   }
   const input = inputs[0]!;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw inputError(path, `cannot open it (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
-  }
+  const { fd } = openRegularSync(path);
   try {
     const h = readHeaderFd(fd, path);
     const sampleDims = checkArray(path, input, h.dtype, h.shape);
     const samples = applyLimit(path, h.shape[0]!, options);
     return makeDataset({
-      path, format: 'npy', samples,
+      path, format: 'npy', samples, allowNonFinite: options?.allowNonFinite === true,
       readers: [npyInputReader(path, fd, h, input, sampleDims)],
       close: once(() => closeSync(fd)),
     });

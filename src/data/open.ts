@@ -2,7 +2,8 @@
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { TensorInfo } from '../model/types.js';
-import { inputError } from '../errors.js';
+import { fromFile, inputError } from '../errors.js';
+import { notRegular, openError } from '../files/regular.js';
 import { openCsv } from './csv.js';
 import { IMAGE_EXTENSIONS, openImages } from './images.js';
 import { openJsonl } from './jsonl.js';
@@ -28,11 +29,12 @@ export async function openDataset(path: string, inputs: TensorInfo[], options?: 
   try {
     st = statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw inputError(path, code === 'ENOENT' ? 'no such file or folder' : `cannot read it (${code ?? String(e)})`, e);
+    throw openError(path, e, 'file or folder');
   }
   if (inputs.length === 0) throw inputError(path, 'the model has no inputs to feed');
   if (st.isDirectory()) return openImages(path, inputs, options);
+  const odd = notRegular(st);
+  if (odd) throw inputError(path, odd);
   const ext = extname(path).toLowerCase();
   const open = BY_EXTENSION[ext];
   if (!open) {
@@ -40,5 +42,9 @@ export async function openDataset(path: string, inputs: TensorInfo[], options?: 
     throw inputError(path, `unknown data format "${ext || '(no extension)'}"${hint}; supported: ${SUPPORTED_FORMATS}`);
   }
   if (st.size === 0) throw inputError(path, 'the file is empty (0 bytes)');
-  return open(path, inputs, options);
+  try {
+    return await open(path, inputs, options);
+  } catch (e) {
+    throw fromFile(path, e);
+  }
 }

@@ -1,39 +1,54 @@
 /** Reading text data line by line, and the strict number syntax CSV, TSV and label files share. */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { StudioError } from '../errors.js';
+import { StudioError, excerpt, inputError } from '../errors.js';
+import { MAX_DATA_LINE, readLineBatches, type Line } from './lines.js';
 
-/** Lines with their 1-based numbers, streamed (memory O(line)); a UTF-8 BOM is dropped. */
-export async function* readLines(path: string): AsyncGenerator<{ text: string; line: number }> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let line = 0;
-  try {
-    for await (const raw of rl) {
-      line++;
-      yield { text: line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw, line };
-    }
-  } finally {
-    rl.close();
-  }
-}
+export { readLines } from './lines.js';
+
+/**
+ * The most cells a row may split into. A row of a few million cells is
+ * already far wider than any model input; a line of 64 MiB of "1," would
+ * otherwise become 32 million strings at once.
+ */
+export const MAX_CELLS = 1 << 21;
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NOT_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
-/** A cell's number, or why it is not one. Decimal notation only: "0x10" or "" are not numbers here. */
-export function parseNumber(cell: string): number | string {
+/**
+ * A cell's number, or why it is not one. Decimal notation only: "0x10" or ""
+ * are not numbers here. NaN and Inf (any case, "inf" or "infinity") are
+ * refused unless `nonFinite` allows them.
+ */
+export function parseNumber(cell: string, nonFinite = false): number | string {
   const s = cell.trim();
   if (s === '') return 'empty cell';
   if (NUMBER.test(s)) {
     const v = Number(s);
-    return Number.isFinite(v) ? v : `"${s}" overflows a float64`;
+    return Number.isFinite(v) ? v : `${excerpt(s)} overflows a float64`;
   }
-  if (NOT_FINITE.test(s)) return `"${s}" is not a finite number (NaN and Inf are not allowed; impute or drop them first)`;
-  return `"${s.length > 40 ? s.slice(0, 40) + '…' : s}" is not a number`;
+  if (NOT_FINITE.test(s)) {
+    if (nonFinite) return /nan/i.test(s) ? NaN : s.startsWith('-') ? -Infinity : Infinity;
+    return `${excerpt(s)} is not a finite number (NaN and Inf are refused; impute or drop them first, or allow them with --allow-nan)`;
+  }
+  return `${excerpt(s)} is not a number`;
 }
 
-/** Splits a delimited line; double quotes around a cell are removed ("1.5" reads as 1.5). */
-export function splitCells(text: string, delimiter: string): string[] {
+/** How many cells `text` splits into, counted without splitting (quotes aside: an upper bound). */
+function countCells(text: string, delimiter: string): number {
+  let n = 1;
+  for (let i = text.indexOf(delimiter); i >= 0; i = text.indexOf(delimiter, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Splits a delimited line; double quotes around a cell are removed ("1.5"
+ * reads as 1.5). A row of more than MAX_CELLS cells is refused, naming the
+ * file and line `at`.
+ */
+export function splitCells(text: string, delimiter: string, at: { file: string; line: number }): string[] {
+  if (text.length > MAX_CELLS && countCells(text, delimiter) > MAX_CELLS) {
+    throw inputError(at.file, `line ${at.line} has more than ${MAX_CELLS} cells; no model input takes that many values per sample: is this the right file?`);
+  }
   if (!text.includes('"')) return text.split(delimiter);
   const cells: string[] = [];
   let cur = '';
@@ -74,28 +89,38 @@ export function delimiterOf(path: string, firstLine: string): string {
  * full pass streams the file once.
  */
 export class LineCursor {
-  private lines: AsyncGenerator<{ text: string; line: number }> | undefined;
+  private lines: AsyncGenerator<Line[]> | undefined;
+  /** Lines read from the file and not taken yet. */
+  private buffered: Line[] = [];
+  private at = 0;
   private next = 0;
 
-  constructor(private readonly path: string, private readonly skipHeader: boolean) {}
+  constructor(private readonly path: string, private readonly skipHeader: boolean, private readonly maxLine = MAX_DATA_LINE) {}
 
   /** Data lines [start, start + count) with their line numbers. */
-  async take(start: number, count: number): Promise<{ text: string; line: number }[]> {
+  async take(start: number, count: number): Promise<Line[]> {
     if (!this.lines || start < this.next) await this.reset();
-    const out: { text: string; line: number }[] = [];
+    const out: Line[] = [];
     while (out.length < count) {
-      const r = await this.lines!.next();
-      if (r.done) throw new StudioError(`${this.path}: the file has fewer lines than when it was opened (was it changed?)`, { kind: 'runtime', file: this.path });
-      if (r.value.text.trim() === '') continue;
+      if (this.at === this.buffered.length) {
+        const r = await this.lines!.next();
+        if (r.done) throw new StudioError(`${this.path}: the file has fewer lines than when it was opened (was it changed?)`, { kind: 'runtime', file: this.path });
+        this.buffered = r.value;
+        this.at = 0;
+      }
+      const l = this.buffered[this.at++]!;
+      if (l.text.trim() === '') continue;
       if (this.skipHeader && this.next === -1) { this.next = 0; continue; }
-      if (this.next++ >= start) out.push(r.value);
+      if (this.next++ >= start) out.push(l);
     }
     return out;
   }
 
   private async reset(): Promise<void> {
     await this.close();
-    this.lines = readLines(this.path);
+    this.lines = readLineBatches(this.path, this.maxLine);
+    this.buffered = [];
+    this.at = 0;
     this.next = this.skipHeader ? -1 : 0;
   }
 

@@ -29,6 +29,12 @@ export interface DatasetOptions {
   limit?: number;
   /** Name of a label column in CSV/TSV/JSONL data (kept out of the features). */
   labelColumn?: string;
+  /**
+   * Feed NaN and Inf to the model (for models that handle missing values
+   * themselves). By default a non-finite input value is refused, naming the
+   * file and sample: a model fed NaN returns NaN, and a trace of it is noise.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** An opened dataset, validated against the model's inputs. */

@@ -8,11 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { StudioError, inputError } from '../errors.js';
+import { StudioError, inputError, writeError } from '../errors.js';
+import { notRegular, statRegular } from '../files/regular.js';
+import { bundleFolder } from './bundle-folder.js';
 import { openDataset } from '../data/open.js';
 import { readLabels } from '../data/labels.js';
 import { usableProvider } from '../inference/providers.js';
@@ -96,9 +98,8 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions): Promis
     throw new StudioError(`bundle: the policy was learned on exits ${opts.policy.exitNames.join(', ')} but the split is at ${exits.join(', ')}; they must be the same, in the same order`);
   }
   if (opts.policy.costs.length !== exits.length) throw new StudioError(`bundle: ${opts.policy.costs.length} costs for ${exits.length} exits`);
-  if (existsSync(join(dir, MANIFEST)) && !opts.overwrite) {
-    throw inputError(dir, 'already holds a bundle (manifest.json); choose another folder or allow overwriting');
-  }
+  const folder = bundleFolder(dir, opts.overwrite === true);
+  await folder.check();
 
   const loaded = await loadModel(opts.modelPath);
   const specs = await exitSpecs(opts.modelPath, exits);
@@ -111,49 +112,56 @@ export async function writeBundle(dir: string, opts: WriteBundleOptions): Promis
     typeof opts.verifyData === 'string' ? await firstBatch(opts.verifyData, split.inputs, n) : (opts.verifyData ?? syntheticFeeds(split.inputs, n));
   const verification = await verifySplit(split, feeds, settings);
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const stages: BundleManifest['stages'] = [];
-  for (const s of split.stages) {
-    const file = `stage_${s.index + 1}.onnx`;
-    await writeFile(join(dir, file), s.bytes);
-    files.push(file);
-    stages.push({
-      file,
-      sha256: sha256(s.bytes),
-      bytes: s.bytes.length,
-      exit: s.exit,
-      modelInputs: s.modelInputs,
-      carriedIn: s.carriedIn.map(({ name, type, shape }) => ({ name, type, shape })),
-      carriedOut: s.carriedOut.map(({ name, type, shape }) => ({ name, type, shape, batchAxis: verification.batchAxes[name] ?? 0 })),
-    });
+  const staged = await folder.stage();
+  try {
+    const out = staged.path;
+    const files: string[] = [];
+    const stages: BundleManifest['stages'] = [];
+    for (const s of split.stages) {
+      const file = `stage_${s.index + 1}.onnx`;
+      await writeFile(join(out, file), s.bytes);
+      files.push(file);
+      stages.push({
+        file,
+        sha256: sha256(s.bytes),
+        bytes: s.bytes.length,
+        exit: s.exit,
+        modelInputs: s.modelInputs,
+        carriedIn: s.carriedIn.map(({ name, type, shape }) => ({ name, type, shape })),
+        carriedOut: s.carriedOut.map(({ name, type, shape }) => ({ name, type, shape, batchAxis: verification.batchAxes[name] ?? 0 })),
+      });
+    }
+    const policyBytes = new TextEncoder().encode(JSON.stringify(pol.data, null, 2) + '\n');
+    await writeFile(join(out, POLICY), policyBytes);
+    files.push(POLICY);
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT,
+      formatVersion: BUNDLE_FORMAT_VERSION,
+      appVersion: opts.appVersion ?? currentVersion,
+      createdAt: new Date().toISOString(),
+      source: { file: basename(opts.modelPath), path: resolve(opts.modelPath), sha256: sha256(loaded.bytes) },
+      inputs: split.inputs,
+      exits: specs.map((e, k) => ({ ...e, cost: opts.policy.costs[k]! })),
+      costUnit: opts.policy.costUnit ?? 'normalized',
+      stages,
+      policy: { file: POLICY, sha256: sha256(policyBytes), kind: opts.policy.policy.kind },
+      verification: {
+        data: typeof opts.verifyData === 'string' ? resolve(opts.verifyData) : opts.verifyData ? 'feeds' : 'synthetic',
+        samples: verification.samples,
+        tolerance: 1e-5,
+        maxAbsDiff: verification.exits.map((e) => e.maxAbsDiff),
+      },
+    };
+    // The manifest goes last, via a rename: a folder with a manifest is a complete bundle.
+    await writeFile(join(out, MANIFEST + '.tmp'), JSON.stringify(manifest, null, 2) + '\n');
+    await rename(join(out, MANIFEST + '.tmp'), join(out, MANIFEST));
+    files.push(MANIFEST);
+    await staged.commit();
+    return { dir, manifest, verification, files, ep, warnings };
+  } catch (e) {
+    await staged.discard();
+    throw e instanceof StudioError ? e : writeError(dir, e);
   }
-  const policyBytes = new TextEncoder().encode(JSON.stringify(pol.data, null, 2) + '\n');
-  await writeFile(join(dir, POLICY), policyBytes);
-  files.push(POLICY);
-  const manifest: BundleManifest = {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    appVersion: opts.appVersion ?? currentVersion,
-    createdAt: new Date().toISOString(),
-    source: { file: basename(opts.modelPath), path: resolve(opts.modelPath), sha256: sha256(loaded.bytes) },
-    inputs: split.inputs,
-    exits: specs.map((e, k) => ({ ...e, cost: opts.policy.costs[k]! })),
-    costUnit: opts.policy.costUnit ?? 'normalized',
-    stages,
-    policy: { file: POLICY, sha256: sha256(policyBytes), kind: opts.policy.policy.kind },
-    verification: {
-      data: typeof opts.verifyData === 'string' ? resolve(opts.verifyData) : opts.verifyData ? 'feeds' : 'synthetic',
-      samples: verification.samples,
-      tolerance: 1e-5,
-      maxAbsDiff: verification.exits.map((e) => e.maxAbsDiff),
-    },
-  };
-  // The manifest goes last, via a rename: a folder with a manifest is a complete bundle.
-  await writeFile(join(dir, MANIFEST + '.tmp'), JSON.stringify(manifest, null, 2) + '\n');
-  await rename(join(dir, MANIFEST + '.tmp'), join(dir, MANIFEST));
-  files.push(MANIFEST);
-  return { dir, manifest, verification, files, ep, warnings };
 }
 
 /** A bundle read and checked: every file present and matching its hash. */
@@ -168,6 +176,9 @@ export interface Bundle {
 async function readChecked(dir: string, file: string, want: string, what: string): Promise<Uint8Array> {
   const path = join(dir, file);
   let bytes: Uint8Array;
+  // A pipe or device under a bundle file's name would block the read: refused first (a missing file is reported below).
+  const odd = await stat(path).then(notRegular, () => undefined);
+  if (odd) throw inputError(path, odd);
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
@@ -187,6 +198,7 @@ export async function readBundle(dir: string): Promise<Bundle> {
   if (!statSync(dir).isDirectory()) throw inputError(dir, 'is a file; a bundle is a folder holding manifest.json, policy.json and stage_*.onnx');
   const mpath = join(dir, MANIFEST);
   if (!existsSync(mpath)) throw inputError(dir, 'has no manifest.json: not an Exit Studio bundle (write one with `exit-studio bundle`)');
+  await statRegular(mpath);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(mpath, 'utf8'));

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { readLabels } from '../data/labels.js';
+import { checkLabelClasses, readLabels } from '../data/labels.js';
 import { openDataset } from '../data/open.js';
 import type { Batch, Dataset, ImageOptions } from '../data/types.js';
 import { CancelledError, StudioError, inputError } from '../errors.js';
@@ -23,6 +23,7 @@ import type { TraceExit } from '../trace/types.js';
 import { copyBatch, WorkerChannel } from './channel.js';
 import { chooseProvider } from './providers.js';
 import { Featurizer, type ScoreKind } from './featurize.js';
+import { checkScores } from './nonfinite.js';
 
 export interface InferRequest {
   model: string;
@@ -41,6 +42,8 @@ export interface InferRequest {
   name?: string;
   /** Record only this shard of the (limited) dataset. */
   shard?: ShardSpec;
+  /** Feed NaN and Inf in the data to the model; refused by default. */
+  allowNonFinite?: boolean;
 }
 
 export interface InferProgress {
@@ -48,6 +51,8 @@ export interface InferProgress {
   total: number;
   samplesPerSecond: number;
   etaSeconds: number;
+  /** What is being done when it is not the pass over the data (the latency profile after it). */
+  message?: string;
 }
 
 export interface InferResult {
@@ -73,6 +78,25 @@ export interface JobHooks {
 
 const CHUNK_SAMPLES = 16384;
 
+/** How often a request waits to see whether the identical inference running elsewhere has finished. */
+const WAIT_MS = 500;
+
+/** Waits `ms`, or throws CancelledError as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError('inference'));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError('inference'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export async function runInference(store: Store, req: InferRequest, hooks: JobHooks = {}): Promise<InferResult> {
   const modelPath = resolve(req.model);
   const dataPath = resolve(req.data);
@@ -93,6 +117,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     ...(req.limit !== undefined ? { limit: req.limit } : {}),
     ...(req.image ? { image: req.image } : {}),
     ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}),
+    ...(req.allowNonFinite ? { allowNonFinite: true } : {}),
   });
   // A shard reads only its block of samples; labels are checked against the whole dataset, then cut the same way.
   const shard = req.shard ? shardPlace(req.shard, whole.samples) : undefined;
@@ -111,29 +136,40 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       if (labels.length !== whole.samples) throw new StudioError(`${file}: ${labels.length} labels for ${whole.samples} samples in ${dataPath}`, { file });
       if (shard) labels = labels.subarray(shard.first, shard.first + shard.samples);
     }
+    if (labels) checkLabelClasses(req.labels ? resolve(req.labels) : dataPath, labels, Math.max(...exits.map((e) => e.classes)));
     const [dataSha, labelsSha] = await Promise.all([sha256Path(dataPath), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
-    if (!req.force) {
-      const found = store.traces.findByKey(key);
-      if (found && (!req.probs || found.hasProbs)) {
-        return {
-          traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
-          exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [], ...(shard ? { shard } : {}),
-        };
-      }
-    }
-
     const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
-    const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
-    if (!knownModel) newModelId = modelId;
     const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
     const classes = Math.max(...exits.map((e) => e.classes));
-    traceId = store.traces.begin({
-      name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
-      source: 'inference', modelId, samples: 0, classes, exits: traceExits,
-      costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
-    });
-    const out = await drive(store, traceId, selected, dataset, { modelPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
+    for (let waited = false; traceId === undefined; ) {
+      if (!req.force) {
+        const found = store.traces.findByKey(key);
+        if (found && (!req.probs || found.hasProbs)) {
+          if (newModelId !== undefined) store.assets.forgetUnusedModel(newModelId);
+          return {
+            traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
+            exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), reused: true, ep: req.ep ?? 'cpu', warnings: [], ...(shard ? { shard } : {}),
+          };
+        }
+      }
+      const modelId = store.assets.upsertModel(modelPath, info.sha256, info);
+      if (!knownModel) newModelId = modelId;
+      // The same inference started twice at once (two windows, two shells) runs once: the second waits and reuses it.
+      const started = store.traces.beginUnique({
+        name: req.name ?? `${basename(modelPath)} on ${basename(dataPath)}`,
+        source: 'inference', key, modelId, samples: 0, classes, exits: traceExits,
+        costs: exits.map(() => 1), costSource: 'uniform', hasConfidence: true, hasProbs: req.probs === true, hasLabels: false,
+      }, req.force === true);
+      if ('id' in started) {
+        traceId = started.id;
+        break;
+      }
+      if (!waited) hooks.onWarning?.(`the same inference is already running (trace ${started.running}); waiting for it, to reuse its trace (--force runs it again)`);
+      waited = true;
+      await pause(WAIT_MS, hooks.signal);
+    }
+    const out = await drive(store, traceId, selected, dataset, { modelPath, dataPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true }, hooks);
     if (labels) store.traces.append(traceId, 0, { labels });
     traceExits.forEach((e, k) => {
       if (out.latencyMs[k] !== undefined) e.latencyMs = out.latencyMs[k];
@@ -160,6 +196,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
 interface DriveOptions {
   modelPath: string;
+  dataPath: string;
   ep: string;
   batch: number;
   threads: number;
@@ -215,6 +252,7 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
       if (inFlight === 0) break;
       const m = await ch.next('output');
       inFlight--;
+      checkScores(o.modelPath, o.dataPath, info.exits, m.scores, done, m.n);
       feats.add(m.scores, m.n);
       done += m.n;
       const secs = (performance.now() - t0) / 1000;
@@ -226,6 +264,8 @@ async function drive(store: Store, traceId: number, info: ModelInfo, dataset: Da
     let latencyMs: number[] = [];
     let latencyMethod: string | null = null;
     if (firstBatch) {
+      // Timing each exit as a stage takes a while for a model of many exits: say so rather than go quiet.
+      hooks.onProgress?.({ done, total, samplesPerSecond: seconds > 0 ? done / seconds : 0, etaSeconds: 0, message: `timing the latency of ${info.exits.length} exits…` });
       ch.send({ type: 'latency', info, feeds: firstBatch });
       const l = await ch.next('latency');
       latencyMs = l.ms;

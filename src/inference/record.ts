@@ -8,14 +8,17 @@
 import { basename, resolve } from 'node:path';
 import { StudioError } from '../errors.js';
 import { openStore } from '../store/store.js';
+import { writeOutput } from '../files/write.js';
 import { checkWritable, writeTraceNpz } from '../trace/export.js';
 import type { NpzRecording } from '../trace/npz-format.js';
 import { shardPlace, type ShardPlace } from '../trace/shards.js';
 import { runInference, type InferRequest, type JobHooks } from './job.js';
 
 export interface RecordRequest extends Omit<InferRequest, 'force' | 'name'> {
-  /** The .npz to write (replaced if it exists). */
+  /** The .npz to write. */
   out: string;
+  /** Replace `out` if it exists (default: refuse it before any inference). */
+  force?: boolean;
 }
 
 export interface RecordResult {
@@ -36,7 +39,7 @@ export async function recordToFile(req: RecordRequest, hooks: JobHooks = {}): Pr
   const out = resolve(req.out);
   if (!out.toLowerCase().endsWith('.npz')) throw new StudioError(`${out}: --out writes an .npz trace; give a path ending in .npz`, { file: out });
   // Checked before the inference: a shard that cannot write its result must not spend its compute first.
-  checkWritable(out);
+  checkWritable(out, { force: req.force === true });
   const store = openStore(':memory:');
   try {
     const r = await runInference(store, { ...req, force: true }, hooks);
@@ -49,7 +52,7 @@ export async function recordToFile(req: RecordRequest, hooks: JobHooks = {}): Pr
       shard,
       settings: { limit: req.limit ?? null, labelColumn: req.labelColumn ?? null, image: req.image ?? null },
     };
-    writeTraceNpz(trace, out, recording);
+    await writeOutput(out, (tmp) => writeTraceNpz(trace, tmp, recording), { force: req.force === true });
     return {
       path: out, samples: r.samples, exits: r.exits, shard, seconds: r.seconds, samplesPerSecond: r.samplesPerSecond,
       exitLatencyMs: r.exitLatencyMs, ep: r.ep, warnings: r.warnings, modelSha256: recording.model.sha256, datasetSha256: recording.dataset.sha256,

@@ -1,9 +1,10 @@
 /** inspectModel: everything the studio needs to know about a multi-exit ONNX model. */
 import { createHash } from 'node:crypto';
 import type * as ort from 'onnxruntime-node';
-import type { ExitInfo, IgnoredOutput, MacsBasis, MacsSource, ModelInfo, TensorInfo } from './types.js';
+import { MAX_EXITS, type ExitInfo, type IgnoredOutput, type MacsBasis, type MacsSource, type ModelInfo, type TensorInfo } from './types.js';
+import { inputError } from '../errors.js';
 import { countMacs, type CountOptions, type NodeSource } from './count-macs.js';
-import { detectExits, type ExitCandidate } from './exits.js';
+import { classifyShape, detectExits, type ExitCandidate } from './exits.js';
 import { ancestorNodes, indexGraph, type GraphIndex } from './graph.js';
 import { loadModel } from './load.js';
 import { sumMacs } from './macs.js';
@@ -50,6 +51,12 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
       const s = probed.shapes.get(o.name);
       return s ? { ...o, shape: merge(s, o.shape.length ? o.shape : undefined) ?? s } : o;
     });
+  }
+
+  // Before the per-exit work, which grows with exits × graph size: thousands of candidates would take minutes.
+  const candidates = outputs.filter((o) => typeof classifyShape(o) !== 'string').length;
+  if (candidates > MAX_EXITS) {
+    throw inputError(path, `has ${candidates} outputs shaped like class scores; the studio takes at most ${MAX_EXITS} exits (multi-exit networks have a few dozen): export the model with its exit heads as its only outputs`);
   }
 
   const sample = opts.sample ? await opts.sample(inputs) : undefined;

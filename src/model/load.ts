@@ -7,6 +7,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { inputError } from '../errors.js';
 import { graphOf, type OnnxGraph, type OnnxTensor } from './onnx-graph.js';
+import { externalDataProblem } from './external-data.js';
+import { sniffOnnx } from './sniff.js';
 import { proto, toNumber, type onnx } from './proto.js';
 
 export interface LoadedModel {
@@ -26,7 +28,7 @@ async function readModelBytes(path: string): Promise<Uint8Array> {
     throw inputError(path, `cannot read the model file (${code ?? String(e)})`, e);
   }
   if (st.isDirectory()) throw inputError(path, 'is a folder, not an ONNX model file');
-  if (st.size === 0) throw inputError(path, 'file is empty (0 bytes), not an ONNX model');
+  await sniffOnnx(path);
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {
@@ -83,6 +85,8 @@ async function checkExternalData(path: string, graph: OnnxGraph): Promise<void> 
     const location = externalEntry(t, 'location');
     if (!location) throw inputError(path, `initializer '${t.name}' is stored externally but names no 'location'`);
     const file = isAbsolute(location) ? location : resolve(dirname(path), location);
+    const outside = await externalDataProblem(path, location, file);
+    if (outside) throw inputError(path, `external data file '${location}' for initializer '${t.name}' ${outside}`);
     if (!sizes.has(file)) {
       try {
         const st = await stat(file);

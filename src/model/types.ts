@@ -1,5 +1,12 @@
 /** What the studio knows about an ONNX model after inspecting it. */
 
+/**
+ * The most exits a model (and a trace) may have. Multi-exit networks have a
+ * few dozen at most; a model or file claiming thousands is refused at once
+ * rather than costing minutes of work per pair of exits.
+ */
+export const MAX_EXITS = 256;
+
 /** ONNX tensor element types by their ONNX name, lowercased ("float", "int64", ...). */
 export type ElementType =
   | 'float' | 'float16' | 'bfloat16' | 'double'

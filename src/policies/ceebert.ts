@@ -51,6 +51,7 @@ export class CeeBert implements Policy {
   /** Running max of the max probability over exits 1..k of the current sample. */
   private readonly runMax: Float64Array;
   private arm = 0;
+  private frozen = false;
 
   constructor(env: PolicyEnv, opts: CeeBertOptions) {
     const grid = opts.grid ?? CEEBERT_GRID;
@@ -66,6 +67,7 @@ export class CeeBert implements Policy {
 
   /** The arm the index plays in round `round` (1-based, as the engine counts). */
   begin(round: number): number {
+    if (this.frozen) return 0; // the best arm, set by freeze()
     const t = round - 1;
     const A = this.grid.length;
     if (t < A) {
@@ -96,6 +98,7 @@ export class CeeBert implements Policy {
   }
 
   end(obs: Observation, exit: number): void {
+    if (this.frozen) return;
     const m = this.runMax;
     let top = -Infinity;
     for (let k = 0; k <= exit; k++) m[k] = top = Math.max(top, obs.maxProb(k));
@@ -124,8 +127,8 @@ export class CeeBert implements Policy {
     this.q[arm]! += (r - this.q[arm]!) / n;
   }
 
-  /** The arm with the highest mean reward (ties: the lowest threshold), as a thresholds rule. */
-  learned(): LearnedPolicy {
+  /** The arm with the highest mean reward among those updated (ties: the lowest threshold). */
+  private bestArm(): number {
     let best = 0;
     let bestV = -Infinity;
     for (let a = 0; a < this.grid.length; a++) {
@@ -134,6 +137,17 @@ export class CeeBert implements Policy {
         best = a;
       }
     }
+    return best;
+  }
+
+  freeze(): void {
+    this.frozen = true;
+    this.arm = this.bestArm();
+  }
+
+  /** The best arm, as a thresholds rule. */
+  learned(): LearnedPolicy {
+    const best = this.bestArm();
     const threshold = this.grid[best]!;
     const thresholds = new Array<number>(this.K).fill(threshold);
     thresholds[this.K - 1] = 0; // the last exit always exits

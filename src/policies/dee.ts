@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { Trace } from '../trace/types.js';
 import { definePolicy } from './module.js';
+import { confidenceBin } from './rules/binned.js';
 import type { LearnedPolicy, Observation, Policy, PolicyEnv } from './types.js';
 
 export interface DeeParams {
@@ -16,13 +17,6 @@ export interface DeeParams {
   bins?: number;
   /** Exploration weight (default 1). */
   alpha?: number;
-}
-
-/** Bin of a max probability: B equal bins over [1/C, 1], clamped. */
-export function confidenceBin(conf: number, classes: number, bins: number): number {
-  const lo = 1 / classes;
-  const b = Math.floor(((conf - lo) / (1 - lo)) * bins);
-  return b < 0 ? 0 : b >= bins ? bins - 1 : b;
 }
 
 export class Dee implements Policy {
@@ -38,6 +32,7 @@ export class Dee implements Policy {
   /** Bins continued from in the current episode, by exit. */
   private readonly path: Int32Array;
   private logT = 0;
+  private frozen = false;
 
   constructor(env: PolicyEnv, params: DeeParams = {}) {
     this.K = env.exits;
@@ -51,22 +46,28 @@ export class Dee implements Policy {
   }
 
   begin(round: number): number {
-    this.logT = this.alpha * Math.log(round);
+    this.logT = this.frozen ? 0 : this.alpha * Math.log(round);
     return 0;
   }
 
+  /**
+   * Exit iff r_k >= Q(k, b) + bonus, written conf >= (Q(k, b) + lambda C_k) + bonus: without
+   * the bonus (frozen) the comparison is exactly the learned rule's, conf >= its threshold
+   * Q(k, b) + lambda C_k, so the exported rule decides as the policy does, bit for bit.
+   */
   stop(obs: Observation): boolean {
     const k = obs.depth - 1;
     const conf = obs.maxProb(k);
     const b = confidenceBin(conf, this.C, this.B);
     const i = k * this.B + b;
     const n = this.n[i]!;
-    const exit = n > 0 && conf - this.c[k]! >= this.q[i]! + Math.sqrt(this.logT / n);
+    const exit = n > 0 && conf >= this.q[i]! + this.c[k]! + Math.sqrt(this.logT / n);
     if (!exit) this.path[k] = b;
     return exit;
   }
 
   end(obs: Observation, exit: number): void {
+    if (this.frozen) return;
     const r = obs.maxProb(exit) - this.c[exit]!;
     for (let k = 0; k < exit; k++) {
       const i = k * this.B + this.path[k]!;
@@ -75,26 +76,28 @@ export class Dee implements Policy {
     }
   }
 
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /**
+   * The greedy rule (no bonus), per exit and bin: exit when the max probability reaches
+   * Q(k, b) + lambda C_k; null where DEE never continued from the bin (n = 0: it continues
+   * there, having no evidence to exit). A threshold above its bin's range never fires; it is
+   * kept as it is rather than judged against the bin's float edges, so the rule stays exact.
+   */
   learned(): LearnedPolicy {
-    const th: (number | null)[] = [];
-    const lo = 1 / this.C;
-    const w = (1 - lo) / this.B;
-    for (let k = 0; k < this.K - 1; k++) {
-      let t: number | null = null;
-      for (let b = 0; b < this.B; b++) {
-        const i = k * this.B + b;
-        if (this.n[i]! === 0) continue; // never continued from here: the rule continues, no evidence to exit
-        const need = this.q[i]! + this.c[k]!; // greedy: exit iff conf >= Q + cost
-        const top = b === this.B - 1 ? 1 : lo + (b + 1) * w;
-        if (need <= top) {
-          t = Math.max(lo + b * w, need);
-          break;
-        }
+    const { K, B, C } = this;
+    const thresholds: (number | null)[][] = [];
+    for (let k = 0; k < K - 1; k++) {
+      const row: (number | null)[] = [];
+      for (let b = 0; b < B; b++) {
+        const i = k * B + b;
+        row.push(this.n[i]! > 0 ? this.q[i]! + this.c[k]! : null);
       }
-      th.push(t);
+      thresholds.push(row);
     }
-    th.push(0);
-    return { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: th };
+    return { kind: 'binned', measure: 'maxProb', classes: C, bins: B, thresholds };
   }
 }
 
@@ -152,6 +155,6 @@ export const dee = definePolicy({
   needs: ['confidence'],
   regretKind: 'dee',
   usesHindsight: false,
-  learns: ['thresholds'],
+  learns: ['binned'],
   create: (p, env) => new Dee(env, p),
 });

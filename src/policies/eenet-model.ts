@@ -8,6 +8,36 @@
 import { Rng } from './rng.js';
 import type { EENetWeights } from './rules/eenet.js';
 
+/** Training data: everything a fully computed sample shows, plus the target "exit k is right". */
+export interface EENetData {
+  n: number;
+  exits: number;
+  classes: number;
+  /** n*K*C, sample-major then exit then class. */
+  probs: Float32Array | Float64Array;
+  /** n*K. */
+  maxProb: Float32Array | Float64Array;
+  /** n*K, normalized entropy in [0, 1]. */
+  entropy: Float32Array | Float64Array;
+  /** n*K: 1 when exit k's prediction is right (label, or agreement with the final exit). */
+  correct: Uint8Array;
+}
+
+/** A score clamped to [0, 1], as the scorer and the policy both clamp it. */
+export const clamp01 = (u: number): number => (u < 0 ? 0 : u > 1 ? 1 : u);
+
+/** Writes exit k's input for sample s of `data` into x at xOff, given the earlier exits' clamped scores q[qOff ..]. */
+export function inputOf(data: EENetData, s: number, k: number, q: Float64Array, qOff: number, x: Float64Array, xOff = 0): void {
+  const K = data.exits;
+  const C = data.classes;
+  const pOff = (s * K + k) * C;
+  const probs = data.probs;
+  for (let c = 0; c < C; c++) x[xOff + c] = probs[pOff + c]!;
+  x[xOff + C] = data.maxProb[s * K + k]!;
+  x[xOff + C + 1] = 1 - data.entropy[s * K + k]!;
+  for (let j = 0; j < k; j++) x[xOff + C + 2 + j] = q[qOff + j]!;
+}
+
 export interface ExitLayer {
   d: number; // input size C + 2 + k
   linW: Float64Array;

@@ -15,6 +15,8 @@
  */
 import type { Trace } from '../trace/types.js';
 import type { ReplayRecord } from './replay.js';
+import { onRuleShare } from './rule-replay.js';
+import type { LearnedPolicy } from './rules/index.js';
 import { statOf, tQuantile975, type Stat } from './stats.js';
 
 export type RegretKind = 'fixed-exit' | 'contextual' | 'dee';
@@ -27,11 +29,28 @@ export type RegretModel =
 export interface SeedSummary {
   /** NaN when the trace has no labels. */
   accuracy: number;
+  /**
+   * Share of the labelled samples the exit taken gets wrong where the last exit is right: the errors
+   * exiting early adds (risk control's "error" risk). NaN without labels, and in seeds kept from
+   * runs made before it was measured.
+   */
+  extraError: number;
   agreement: number;
   avgCost: number;
   exitShare: number[];
   cumRegret: number;
+  /**
+   * Share of the last tenth of the rounds in which the exit taken live is the
+   * one the policy's learned rule takes on that sample (ON_RULE_TAIL): 1 for a
+   * rule that stopped exploring, less while it still explores or learns. NaN
+   * when what it learned is no deployable rule (random), and in seeds kept
+   * from runs made before it was measured.
+   */
+  onRule: number;
 }
+
+/** The stretch of the stream the on-rule share looks at: its last tenth. */
+export const ON_RULE_TAIL = 0.1;
 
 export interface SeedSeries {
   cumRegret: Float64Array;
@@ -44,7 +63,8 @@ export interface SeedSeries {
 
 /**
  * Everything about one seed's replay. `costs` are the reported costs (not
- * lambda-scaled); `grid` the 1-based rounds at which series are sampled.
+ * lambda-scaled); `grid` the 1-based rounds at which series are sampled;
+ * `learned` what the policy learned by the end of it.
  */
 export function seedMetrics(
   trace: Trace,
@@ -52,6 +72,7 @@ export function seedMetrics(
   costs: Float64Array,
   regret: RegretModel,
   grid: Uint32Array,
+  learned: LearnedPolicy,
 ): { summary: SeedSummary; series: SeedSeries } {
   const n = trace.samples;
   const K = trace.exits.length;
@@ -68,6 +89,7 @@ export function seedMetrics(
   const hist = new Float64Array(K);
   let cost = 0;
   let correct = 0;
+  let extra = 0;
   let labelled = 0;
   let agree = 0;
   let reg = 0;
@@ -87,6 +109,7 @@ export function seedMetrics(
       if (l >= 0) {
         labelled++;
         if (y === l) correct++;
+        else if (pred[base + K - 1] === l) extra++;
       }
     }
     switch (regret.kind) {
@@ -116,10 +139,12 @@ export function seedMetrics(
   }
   const summary: SeedSummary = {
     accuracy: labelled > 0 ? correct / labelled : NaN,
+    extraError: labelled > 0 ? extra / labelled : NaN,
     agreement: n > 0 ? agree / n : NaN,
     avgCost: n > 0 ? cost / n : NaN,
     exitShare: Array.from(hist, (h) => (n > 0 ? h / n : 0)),
     cumRegret: reg,
+    onRule: onRuleShare(trace, learned, order, exit, Math.floor(n * (1 - ON_RULE_TAIL))),
   };
   return { summary, series };
 }
@@ -127,10 +152,17 @@ export function seedMetrics(
 export interface RunSummary {
   /** null when the trace has no labels. */
   accuracy: Stat | null;
+  /** SeedSummary.extraError across seeds; null without labels; absent in runs stored before it was measured. */
+  extraError?: Stat | null;
   agreement: Stat;
   avgCost: Stat;
   exitShare: Stat[];
   cumRegret: Stat;
+  /**
+   * Share of the last tenth of the stream spent on the learned rule (SeedSummary.onRule);
+   * null when the rule is not deployable. Absent in runs stored before it was measured.
+   */
+  onRule?: Stat | null;
   regretKind: RegretKind;
   /** What errors and regret were measured against. */
   reference: 'labels' | 'final-exit';
@@ -201,10 +233,12 @@ export function aggregateSummary(seeds: readonly SeedSummary[], regretKind: Regr
   const labelled = seeds.length > 0 && !Number.isNaN(seeds[0]!.accuracy);
   return {
     accuracy: labelled ? statOf(seeds.map((s) => s.accuracy)) : null,
+    extraError: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.extraError)) ? statOf(seeds.map((s) => s.extraError)) : null,
     agreement: statOf(seeds.map((s) => s.agreement)),
     avgCost: statOf(seeds.map((s) => s.avgCost)),
     exitShare: Array.from({ length: K }, (_, k) => statOf(seeds.map((s) => s.exitShare[k]!))),
     cumRegret: statOf(seeds.map((s) => s.cumRegret)),
+    onRule: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.onRule)) ? statOf(seeds.map((s) => s.onRule)) : null,
     regretKind,
     reference,
   };

@@ -53,8 +53,11 @@ export interface PolicyDefinition<S extends z.ZodObject> {
   usesHindsight: boolean | ((p: z.output<S>) => boolean);
   /** The decision rules its learned() returns (src/policies/rules): the rule owns the JSON and the deployed decider. */
   learns: LearnedKind[];
-  /** Why it cannot run on this trace with these costs, beyond its needs (an exit the trace lacks, a budget below exit 1). */
-  refuse?(p: z.output<S>, trace: Trace, costs: ArrayLike<number>): string | undefined;
+  /**
+   * Why it cannot run on this trace with these costs, beyond its needs (an exit the trace lacks, a budget
+   * below exit 1, a loss that reads labels in an unsupervised run).
+   */
+  refuse?(p: z.output<S>, trace: Trace, costs: ArrayLike<number>, supervised: boolean): string | undefined;
   /** Builds one policy for one seed; `costs` are the reported (budget-unit) costs, env.costs those times lambda. */
   create(p: z.output<S>, env: PolicyEnv, costs: Float64Array): Policy;
 }
@@ -63,7 +66,7 @@ export interface PolicyDefinition<S extends z.ZodObject> {
 export interface BoundPolicy {
   params: ParamValues;
   usesHindsight: boolean;
-  refuse(trace: Trace, costs: ArrayLike<number>): string | undefined;
+  refuse(trace: Trace, costs: ArrayLike<number>, supervised: boolean): string | undefined;
   create(env: PolicyEnv, costs: Float64Array): Policy;
 }
 
@@ -94,7 +97,7 @@ export function definePolicy<S extends z.ZodObject>(d: PolicyDefinition<S>): Pol
         policy: {
           params: p as ParamValues,
           usesHindsight: typeof usesHindsight === 'function' ? usesHindsight(p) : usesHindsight,
-          refuse: (trace, costs) => refuse?.(p, trace, costs),
+          refuse: (trace, costs, supervised) => refuse?.(p, trace, costs, supervised),
           create: (env, costs) => create(p, env, costs),
         },
       };

@@ -7,11 +7,13 @@ import { ceebert } from './ceebert.js';
 import { dee } from './dee.js';
 import { eenet } from './eenet-policy.js';
 import { fixed, last } from './fixed.js';
+import { geometric } from './geometric.js';
 import type { PolicyModule } from './module.js';
 import { oracle } from './oracle.js';
 import { paramsJsonSchema, type ParamJsonSchema, type ParamsJsonSchema } from './params.js';
 import { patience } from './patience.js';
 import { random } from './random.js';
+import { risk } from './risk.js';
 import { entropy, entropyAtBudget, maxprob, maxprobAtBudget } from './threshold-policies.js';
 import { ueeUcb } from './uee-ucb.js';
 
@@ -29,6 +31,8 @@ export const policyModules: readonly PolicyModule[] = [
   patience,
   maxprobAtBudget,
   entropyAtBudget,
+  geometric,
+  risk,
 ];
 
 const byHead = new Map(policyModules.flatMap((m) => [m.id, ...(m.aliases ?? [])].map((h) => [h, m] as const)));

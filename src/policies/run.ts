@@ -74,7 +74,10 @@ export interface RunResult {
 /** One EENet fit within a run: its seed, budget, training target and per-epoch history. */
 export interface FitRecord {
   seed: number;
+  /** The budget its rule was fitted to (below the run's when explored rounds take their share). */
   budget: number;
+  /** How many samples it was fitted on (absent in runs stored before it was kept). */
+  samples?: number;
   target: string;
   history: EENetEpoch[];
 }
@@ -195,10 +198,11 @@ export function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayReco
   };
   const policy = p.parsed.create(env, p.costs);
   const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });
-  const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid);
-  const out: SeedResult = { seed, ...m, learned: policy.learned() };
+  const learned = policy.learned();
+  const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid, learned);
+  const out: SeedResult = { seed, ...m, learned };
   if (policy instanceof EENetPolicy) {
-    out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, target: f.target, history: f.history }));
+    out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, samples: f.samples, target: f.target, history: f.history }));
   }
   return { out, rec };
 }

@@ -28,8 +28,8 @@ export interface ParsedSpec {
   usesHindsight: boolean;
   /** The numeric argument after ':' where the policy takes one (1-based exit, threshold, patience, budget). */
   arg?: number;
-  /** Why this policy cannot run on the trace with these costs, beyond its needs; undefined when it can. */
-  refuse(trace: Trace, costs: ArrayLike<number>): string | undefined;
+  /** Why this policy cannot run on the trace with these costs (supervised or not), beyond its needs; undefined when it can. */
+  refuse(trace: Trace, costs: ArrayLike<number>, supervised: boolean): string | undefined;
   /** Builds one policy for one seed; `costs` are the reported (budget-unit) costs. */
   create(env: PolicyEnv, costs: Float64Array): Policy;
 }
@@ -112,7 +112,7 @@ export function policyRefusal(parsed: ParsedSpec, trace: Trace, supervised: bool
   if (supervised && !labelled) {
     return `supervised mode needs labels; this trace has none (run unsupervised: metrics then use agreement with the final exit)`;
   }
-  const own = parsed.refuse(trace, costs ?? trace.costs);
+  const own = parsed.refuse(trace, costs ?? trace.costs, supervised);
   if (own) return `${name}: ${own}`;
   if (trace.samples < 1) return 'the trace has no samples';
   return undefined;

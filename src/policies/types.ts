@@ -55,6 +55,13 @@ export interface Policy {
   end(obs: Observation, exit: number): void;
   /** What the policy has learned, in a JSON form a deployment can apply. */
   learned(): LearnedPolicy;
+  /**
+   * From now on decide by what learned() returns and nothing else: no
+   * exploration, no learning, no refits. A policy that neither explores nor
+   * learns needs none. The export/replay parity tests hold a frozen policy to
+   * the decisions of its exported rule, sample for sample.
+   */
+  freeze?(): void;
 }
 
 /** What a policy factory is given: the model's shape and the run's settings, never the samples. */

@@ -22,6 +22,7 @@ export class UeeUcb implements Policy {
   private readonly n: Float64Array;
   /** D_j: times y_j != y_1 among those. */
   private readonly d: Float64Array;
+  private frozen = false;
 
   constructor(env: PolicyEnv, params: UeeUcbParams = {}) {
     this.K = env.exits;
@@ -33,6 +34,7 @@ export class UeeUcb implements Policy {
 
   begin(round: number): number {
     const K = this.K;
+    if (this.frozen) return this.greedy();
     if (round === 1) return K - 1; // round 1 plays the last exit so every arm is observed once
     const n = this.n;
     const d = this.d;
@@ -58,6 +60,7 @@ export class UeeUcb implements Policy {
   }
 
   end(obs: Observation, exit: number): void {
+    if (this.frozen) return;
     const y1 = obs.pred(0);
     const n = this.n;
     const d = this.d;
@@ -68,8 +71,8 @@ export class UeeUcb implements Policy {
     }
   }
 
-  learned(): LearnedPolicy {
-    // What a deployment applies: the exit the greedy index (no bonus) prefers now.
+  /** The exit the index prefers without its bonus: what a deployment applies. */
+  private greedy(): number {
     let best = 0;
     let bestV = -Infinity;
     for (let j = 0; j < this.K; j++) {
@@ -80,7 +83,15 @@ export class UeeUcb implements Policy {
         best = j;
       }
     }
-    return { kind: 'fixed', exit: best, counts: Array.from(this.n) };
+    return best;
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  learned(): LearnedPolicy {
+    return { kind: 'fixed', exit: this.greedy(), counts: Array.from(this.n) };
   }
 }
 

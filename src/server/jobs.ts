@@ -19,7 +19,7 @@ import type { WireError } from './protocol.js';
 export type JobOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
 
 export function toWireError(e: unknown): WireError {
-  if (isStudioError(e)) return { message: e.message, kind: e.kind };
+  if (isStudioError(e)) return { message: e.message, kind: e.kind, ...(e.code ? { code: e.code } : {}) };
   if (e instanceof Error && e.name === 'AbortError') return { message: 'the job was cancelled', kind: 'cancelled' };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `unexpected failure: ${message}`, kind: 'internal' };

@@ -19,7 +19,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Store } from '../store/store.js';
 import { appVersion } from '../version.js';
 import { JobRunner } from './jobs.js';
-import { isRequestId, parseClientMessage, type ServerMessage } from './protocol.js';
+import { isRequestId, readClientMessage, type ClientFrame, type ServerMessage } from './protocol.js';
 import { pageCsp } from './csp.js';
 
 export interface ServeOptions {
@@ -108,20 +108,40 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A body over MAX_BODY: answered 413, never read whole. */
+class BodyTooLarge extends Error {}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((ok, fail) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return fail(new BodyTooLarge());
     let size = 0;
     const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > MAX_BODY) {
-        fail(new Error('request body too large'));
-        req.destroy();
-      } else parts.push(c);
-    });
+      if (size <= MAX_BODY) return void parts.push(c);
+      parts.length = 0;
+      req.off('data', onData);
+      fail(new BodyTooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => ok(Buffer.concat(parts).toString('utf8')));
     req.on('error', fail);
   });
+}
+
+/** How much of a refused body is read and dropped so the client sees the 413, not a reset. */
+const DRAIN_LIMIT = 16 * MAX_BODY;
+
+/** 413 and a closed connection; the rest of the body is dropped as it comes, and past DRAIN_LIMIT the socket is cut. */
+function refuseLargeBody(req: IncomingMessage, res: ServerResponse): void {
+  let drained = 0;
+  req.on('data', (c: Buffer) => {
+    drained += c.length;
+    if (drained > DRAIN_LIMIT) req.destroy();
+  });
+  req.resume();
+  res.setHeader('connection', 'close');
+  sendJson(res, 413, { ok: false, error: { message: `request body over ${MAX_BODY} bytes (1 MiB); send a smaller request`, kind: 'input' } });
 }
 
 /** A path under `root` for a URL path, or undefined when it would leave it. */
@@ -173,7 +193,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     res.writeHead(200, headers);
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).pipe(res);
+    // A file that vanishes mid-read (a rebuild) ends this response, not the server.
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -186,7 +209,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
       body = parsed as Record<string, unknown>;
     } catch (e) {
-      return sendJson(res, 400, { ok: false, error: { message: `bad request body: ${(e as Error).message}`, kind: 'input' } });
+      if (e instanceof BodyTooLarge) return refuseLargeBody(req, res);
+      return sendJson(res, 400, { ok: false, error: { message: `bad request body: ${(e as Error).message.slice(0, 200)}`, kind: 'input' } });
     }
     if (url.pathname === '/api/cancel') {
       if (!isRequestId(body.requestId)) return sendJson(res, 400, { ok: false, error: { message: 'requestId is required', kind: 'input' } });
@@ -241,9 +265,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       };
       send({ type: 'hello', version: appVersion });
       ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        const m = parseClientMessage(data.toString());
-        if (!m) return;
+        // Every frame gets an answer: a malformed one an error saying why (with its id when it had one).
+        const read: ClientFrame = isBinary ? { ok: false, problem: 'binary frames are not read; send JSON text' } : readClientMessage(data.toString());
+        if (!read.ok) {
+          send({ type: 'error', ...(read.id !== undefined ? { id: read.id } : {}), error: { message: `malformed message: ${read.problem}`, kind: 'input' } });
+          return;
+        }
+        const m = read.message;
         if (m.type === 'cancel') {
           if (mine.has(m.id)) runner.cancel(scope + m.id);
           return;

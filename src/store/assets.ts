@@ -18,6 +18,8 @@ export function sha256File(path: string): Promise<string> {
 /**
  * Content identity of a dataset: a file's SHA-256, or for a folder (images)
  * the SHA-256 over every file's relative path and content hash, in name order.
+ * Only regular files have content: a named pipe in the folder (hidden, so the
+ * image reader skipped it) would make the hash wait forever for a writer.
  */
 export async function sha256Path(path: string): Promise<string> {
   if (!statSync(path).isDirectory()) return sha256File(path);
@@ -26,8 +28,9 @@ export async function sha256Path(path: string): Promise<string> {
     for (const name of readdirSync(dir).sort()) {
       const full = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      if (statSync(full).isDirectory()) await walk(full, r);
-      else h.update(`${r}\0${await sha256File(full)}\n`);
+      const st = statSync(full);
+      if (st.isDirectory()) await walk(full, r);
+      else if (st.isFile()) h.update(`${r}\0${await sha256File(full)}\n`);
     }
   };
   await walk(path, '');

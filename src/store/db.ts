@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StudioError } from '../errors.js';
+import { ownerAlive, sweepOwners } from './liveness.js';
 import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
@@ -40,10 +41,11 @@ export function openDb(path: string): Db {
     const msg = (e as Error).message;
     throw new StudioError(`${path}: not a usable Exit Studio database (${msg})`, { file: path, cause: e });
   }
-  recoverInterrupted(db);
+  recoverInterrupted(db, path);
   return db;
 }
 
+/** For rows written before jobs recorded their writer's lock (schema 4 and older): the process id, on this host only. */
 function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
@@ -55,23 +57,35 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function recoverInterrupted(db: Db): void {
+/**
+ * Marks the running jobs whose writer is gone as interrupted, dropping a
+ * trace's chunks and a run's series. A writer is gone only when its lock
+ * (liveness.ts) can be taken: a job of a live process, in any PID namespace
+ * or container, is never touched. `isMine` says which writer is the caller.
+ */
+export function recoverInterrupted(db: Db, path: string, isMine: (owner: string) => boolean = () => false): void {
+  const gone = (r: { owner: string | null; owner_pid: number | null }): boolean =>
+    r.owner !== null ? !isMine(r.owner) && !ownerAlive(path, r.owner) : r.owner_pid === null || !processAlive(r.owner_pid);
   const stale = (table: 'traces' | 'runs'): number[] =>
-    (db.prepare(`SELECT id, owner_pid FROM ${table} WHERE status = 'running'`).all() as { id: number; owner_pid: number | null }[])
-      .filter((r) => r.owner_pid === null || !processAlive(r.owner_pid))
+    (db.prepare(`SELECT id, owner, owner_pid FROM ${table} WHERE status = 'running'`).all() as { id: number; owner: string | null; owner_pid: number | null }[])
+      .filter(gone)
       .map((r) => r.id);
   const traces = stale('traces');
   const runs = stale('runs');
-  if (traces.length === 0 && runs.length === 0) return;
-  db.transaction(() => {
-    for (const id of traces) {
-      db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(id);
-      db.prepare(`UPDATE traces SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(id);
-    }
-    for (const id of runs) {
-      db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(id);
-    }
-  })();
+  if (traces.length || runs.length) {
+    db.transaction(() => {
+      // Only rows still running: a writer that finished meanwhile keeps its work.
+      for (const id of traces) {
+        if (db.prepare(`UPDATE traces SET status = 'interrupted', owner_pid = NULL, owner = NULL WHERE id = ? AND status = 'running'`).run(id).changes) {
+          db.prepare('DELETE FROM trace_chunks WHERE trace_id = ?').run(id);
+        }
+      }
+      for (const id of runs) {
+        db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner = NULL WHERE id = ? AND status = 'running'`).run(id);
+      }
+    })();
+  }
+  sweepOwners(path);
 }
 
 export function nowIso(): string {

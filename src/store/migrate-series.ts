@@ -23,6 +23,9 @@ interface OldStat {
 }
 interface OldSummary {
   accuracy: OldStat | null;
+  /** Absent in runs stored before it was measured. */
+  extraError?: OldStat | null;
+  onRule?: OldStat | null;
   agreement: OldStat;
   avgCost: OldStat;
   exitShare: OldStat[];
@@ -137,9 +140,11 @@ export function seriesPerSeed(db: Database.Database): boolean {
 function seedSummary(s: OldSummary, i: number): SeedSummary {
   return {
     accuracy: s.accuracy ? num(s.accuracy.perSeed[i]) : NaN,
+    extraError: num(s.extraError?.perSeed[i]),
     agreement: num(s.agreement.perSeed[i]),
     avgCost: num(s.avgCost.perSeed[i]),
     exitShare: s.exitShare.map((x) => num(x.perSeed[i])),
     cumRegret: num(s.cumRegret.perSeed[i]),
+    onRule: num(s.onRule?.perSeed[i]),
   };
 }

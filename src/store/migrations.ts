@@ -119,6 +119,14 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'the writer of a running job, by the lock it holds (liveness.ts), not by its process id',
+    sql: `
+      ALTER TABLE traces ADD COLUMN owner TEXT;
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+    `,
+  },
+  {
     version: 6,
     name: 'series stored per seed as compact binary blobs, beside each seed\'s summary and what it learned',
     sql: `

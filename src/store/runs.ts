@@ -12,6 +12,7 @@ import { aggregateSeries, type RunSeries, type RunSummary, type SeedSeries } fro
 import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import { nowIso, type Db } from './db.js';
+import type { JobWriter } from './liveness.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
 import { encodeExact } from './exact-json.js';
 import { decodeMeta, decodeSeed, type StoredSeed } from './seed-record.js';
@@ -116,7 +117,10 @@ export interface NewRun {
 export class RunStore {
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly writer: JobWriter,
+  ) {}
 
   /** A prepared statement, made once per store: the per-seed ones run hundreds of times a run. */
   private sql(text: string): Database.Statement {
@@ -129,11 +133,11 @@ export class RunStore {
   begin(r: NewRun): number {
     const res = this.db
       .prepare(
-        `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (name, trace_id, policy, status, owner, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        r.name, r.traceId, r.policy, process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso(),
+        r.name, r.traceId, r.policy, this.writer.owner(), process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso(),
         ((q) => (q === undefined ? null : JSON.stringify(q)))(r.request ?? currentJobRequest()),
       );
     return Number(res.lastInsertRowid);
@@ -151,13 +155,17 @@ export class RunStore {
     if (missing.length) {
       throw new StudioError(`run ${id} cannot complete: seed${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} not saved`, { kind: 'runtime' });
     }
-    this.sql(
-      `UPDATE runs SET status = 'complete', owner_pid = NULL, summary_json = ?, learned_json = ?,
-         seeds_json = COALESCE(?, seeds_json), supervised = COALESCE(?, supervised), config_json = COALESCE(?, config_json) WHERE id = ?`,
+    // Only a run this store is writing: one another process marked interrupted stays so.
+    const done = this.sql(
+      `UPDATE runs SET status = 'complete', owner_pid = NULL, owner = NULL, summary_json = ?, learned_json = ?,
+         seeds_json = COALESCE(?, seeds_json), supervised = COALESCE(?, supervised), config_json = COALESCE(?, config_json)
+       WHERE id = ? AND status = 'running' AND owner = ?`,
     ).run(
       JSON.stringify(summary), JSON.stringify(learned),
-      patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null, id,
+      patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null,
+      id, this.writer.owner(),
     );
+    if (done.changes === 0) throw new StudioError(`run ${id} is no longer being written by this process; it is not stored as complete`, { kind: 'runtime' });
     // Rows of seeds the run did not end up with (none, normally) are not part of its series.
     if (saved.size > seeds.length) {
       const keep = new Set(seeds);

@@ -1,6 +1,7 @@
 /** The studio's store: one SQLite file, one object with a repository per kind of record. */
 import { AssetStore } from './assets.js';
-import { openDb, type Db } from './db.js';
+import { openDb, recoverInterrupted, type Db } from './db.js';
+import { OwnerLock, ownerAlive, type JobWriter } from './liveness.js';
 import { RunStore } from './runs.js';
 import { TraceStore } from './traces.js';
 
@@ -8,15 +9,28 @@ export class Store {
   readonly traces: TraceStore;
   readonly assets: AssetStore;
   readonly runs: RunStore;
+  private readonly lock: OwnerLock;
 
   constructor(readonly db: Db, readonly path: string) {
-    this.traces = new TraceStore(db);
+    this.lock = new OwnerLock(path);
+    const writer: JobWriter = {
+      owner: () => this.lock.owner(),
+      isMine: (o) => this.lock.isMine(o),
+      alive: (o) => this.lock.isMine(o) || ownerAlive(path, o),
+    };
+    this.traces = new TraceStore(db, writer);
     this.assets = new AssetStore(db);
-    this.runs = new RunStore(db);
+    this.runs = new RunStore(db, writer);
+  }
+
+  /** Marks jobs whose writer has gone since the store opened as interrupted (opening does it too). */
+  recover(): void {
+    recoverInterrupted(this.db, this.path, (o) => this.lock.isMine(o));
   }
 
   close(): void {
     this.db.close();
+    this.lock.release();
   }
 }
 

@@ -7,6 +7,7 @@ import { StudioError } from '../errors.js';
 import type { CostSource, Trace, TraceExit, TraceMeta } from '../trace/types.js';
 import { readBlobsShared, sharedArray, toBlob, toShared, type NumericArray, type NumericCtor } from './blobs.js';
 import { nowIso, type Db } from './db.js';
+import type { JobWriter } from './liveness.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
 
 export const TRACE_FIELDS = ['pred', 'maxProb', 'entropy', 'margin', 'probs', 'labels'] as const;
@@ -101,18 +102,18 @@ function headerOf(trace: Trace) {
 }
 
 export class TraceStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly writer: JobWriter) {}
 
   /** Starts a trace that chunks will be appended to; invisible until finish(). */
   begin(h: TraceHeader): number {
     const r = this.db
       .prepare(
-        `INSERT INTO traces (name, source, trace_key, model_id, dataset_id, status, owner_pid, samples, classes,
+        `INSERT INTO traces (name, source, trace_key, model_id, dataset_id, status, owner, owner_pid, samples, classes,
            exits_json, costs_json, cost_source, has_confidence, has_probs, has_labels, meta_json, created_at, request_json)
-         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        h.name, h.source, h.key ?? null, h.modelId ?? null, h.datasetId ?? null, process.pid, h.samples, h.classes,
+        h.name, h.source, h.key ?? null, h.modelId ?? null, h.datasetId ?? null, this.writer.owner(), process.pid, h.samples, h.classes,
         JSON.stringify(h.exits), JSON.stringify(h.costs), h.costSource,
         h.hasConfidence ? 1 : 0, h.hasProbs ? 1 : 0, h.hasLabels ? 1 : 0, JSON.stringify(h.meta ?? {}), nowIso(),
         requestJson(h.request ?? currentJobRequest()),
@@ -120,9 +121,44 @@ export class TraceStore {
     return Number(r.lastInsertRowid);
   }
 
+  /**
+   * The row of a trace this store is writing; anything else (a row another
+   * process marked interrupted, or deleted) stops the writer: it must never
+   * complete a trace whose chunks may have been dropped.
+   */
+  private writing(id: number): TraceRow & { owner: string | null } {
+    const r = this.db.prepare('SELECT * FROM traces WHERE id = ?').get(id) as (TraceRow & { owner: string | null }) | undefined;
+    if (!r || r.status !== 'running' || r.owner === null || !this.writer.isMine(r.owner)) {
+      throw new StudioError(`trace ${id} is no longer being written by this process (${r ? `it is ${r.status}` : 'it was deleted'}); nothing more of it is stored`, { kind: 'runtime' });
+    }
+    return r;
+  }
+
+  /**
+   * begin(), unless a live writer is already making the same trace (the same
+   * key, with probabilities when these would have them): then that trace's
+   * id, to wait for. One immediate transaction, so two processes asking at
+   * the same moment cannot both start. `force` starts regardless.
+   */
+  beginUnique(h: TraceHeader & { key: string }, force = false): { id: number } | { running: number } {
+    return this.db
+      .transaction(() => {
+        if (!force) {
+          const rows = this.db
+            .prepare(`SELECT id, owner FROM traces WHERE trace_key = ? AND status = 'running' AND (has_probs = 1 OR ? = 0) ORDER BY id`)
+            .all(h.key, h.hasProbs ? 1 : 0) as { id: number; owner: string | null }[];
+          const live = rows.find((r) => r.owner !== null && this.writer.alive(r.owner));
+          if (live) return { running: live.id };
+        }
+        return { id: this.begin(h) };
+      })
+      .immediate();
+  }
+
   append(id: number, seq: number, chunk: TraceChunk): void {
     const ins = this.db.prepare('INSERT INTO trace_chunks (trace_id, field, seq, data) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
+      this.writing(id);
       for (const f of TRACE_FIELDS) {
         const a = chunk[f];
         if (a) ins.run(id, f, seq, toBlob(a));
@@ -137,7 +173,16 @@ export class TraceStore {
    */
   finish(id: number, patch: TraceFinish = {}): void {
     this.db.transaction(() => {
-      const set: string[] = [`status = 'complete'`, 'owner_pid = NULL'];
+      const row = this.writing(id);
+      const problem = this.chunkProblem(id, {
+        samples: patch.samples ?? row.samples,
+        exits: (patch.exits ?? (JSON.parse(row.exits_json) as TraceExit[])).length,
+        confidence: patch.hasConfidence ?? row.has_confidence === 1,
+        probs: patch.hasProbs ?? row.has_probs === 1,
+        labels: patch.hasLabels ?? row.has_labels === 1,
+      });
+      if (problem) throw new StudioError(`trace ${id} is damaged: ${problem}; it is not stored as complete`, { kind: 'runtime' });
+      const set: string[] = [`status = 'complete'`, 'owner_pid = NULL', 'owner = NULL'];
       const vals: unknown[] = [];
       const put = (column: string, value: unknown): void => {
         set.push(`${column} = ?`);
@@ -159,6 +204,24 @@ export class TraceStore {
       if (patch.meta) put('meta_json', JSON.stringify(patch.meta));
       this.db.prepare(`UPDATE traces SET ${set.join(', ')} WHERE id = ?`).run(...vals, id);
     })();
+  }
+
+  /** Why the stored chunks do not make the trace the header describes, or undefined when they do. */
+  private chunkProblem(id: number, h: { samples: number; exits: number; confidence: boolean; probs: boolean; labels: boolean }): string | undefined {
+    const size = this.db.prepare('SELECT COALESCE(SUM(length(data)), 0) AS bytes FROM trace_chunks WHERE trace_id = ? AND field = ?');
+    const bytes = (f: TraceField): number => (size.get(id, f) as { bytes: number }).bytes;
+    const cells = h.samples * h.exits;
+    const pred = bytes('pred') / 4;
+    if (pred !== cells) return `${pred} predictions for ${h.samples} samples × ${h.exits} exits`;
+    for (const f of ['maxProb', 'entropy', 'margin'] as const) {
+      const n = bytes(f) / 4;
+      if (n !== (h.confidence ? cells : 0)) return `${n} ${f} values for ${h.samples} samples × ${h.exits} exits`;
+    }
+    const probs = bytes('probs') / 4;
+    if (h.probs ? cells === 0 || probs === 0 || probs % cells !== 0 : probs !== 0) return `${probs} probabilities for ${h.samples} samples × ${h.exits} exits`;
+    const labels = bytes('labels') / 4;
+    if (labels !== (h.labels ? h.samples : 0)) return `${labels} labels for ${h.samples} samples`;
+    return undefined;
   }
 
   /** Drops a trace that did not finish (cancelled or failed): nothing of it stays. */

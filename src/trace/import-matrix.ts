@@ -7,13 +7,16 @@
  * Read as a stream, line by line, into growing typed arrays: a matrix of a
  * million rows never exists as strings all at once.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { inputError, StudioError } from '../errors.js';
+import { eachLine } from '../data/lines.js';
+import { excerpt, inputError, nameList } from '../errors.js';
+import { statRegular } from '../files/regular.js';
+import { MAX_EXITS } from '../model/types.js';
 import type { Trace } from './types.js';
 import { importCosts } from './costs.js';
+
+/** The longest row of a prediction matrix: a class number per exit is a short line. */
+const MAX_MATRIX_LINE = 1 << 20;
 
 export interface MatrixImportOptions {
   /** Name of the label column; default: a column named label, labels, op_labels or y (any case), if present. */
@@ -31,11 +34,12 @@ function splitterFor(path: string, header: string): (line: string) => string[] {
   return (l) => l.trim().split(/\s+/);
 }
 
-/** Strict whole number: no "1.0", no "", no "1e3" surprises. */
+/** Strict whole number that fits a class index: no "1.0", no "", no "1e3" surprises, nothing past int32. */
 function parseWhole(cell: string): number {
   const t = cell.trim();
-  if (!/^-?\d+$/.test(t)) return NaN;
-  return Number(t);
+  if (!/^-?\d{1,10}$/.test(t)) return NaN;
+  const v = Number(t);
+  return v <= 0x7fffffff ? v : NaN;
 }
 
 function grow(a: Int32Array, need: number): Int32Array {
@@ -46,16 +50,7 @@ function grow(a: Int32Array, need: number): Int32Array {
 }
 
 export async function readPredictionMatrix(path: string, opts: MatrixImportOptions = {}): Promise<Trace> {
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw inputError(path, 'is not a file');
-  } catch (e) {
-    if (e instanceof StudioError) throw e;
-    throw inputError(path, 'cannot be read (no such file?)', e);
-  }
-  const input = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
+  await statRegular(path);
   let names: string[] | undefined;
   let split: ((l: string) => string[]) | undefined;
   let labelCol = -1;
@@ -65,59 +60,53 @@ export async function readPredictionMatrix(path: string, opts: MatrixImportOptio
   let labels: Int32Array = new Int32Array(1 << 14);
   let n = 0;
   let maxClass = -1;
-  try {
-    for await (const raw of lines) {
-      lineNo++;
-      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-      if (line.trim() === '') continue;
-      if (!names) {
-        split = splitterFor(path, line);
-        names = split(line).map((s) => s.trim());
-        if (opts.labelColumn !== undefined) {
-          labelCol = names.indexOf(opts.labelColumn);
-          if (labelCol < 0) {
-            throw inputError(path, `line 1: no label column "${opts.labelColumn}"; the columns are ${names.map((x) => `"${x}"`).join(', ')}`);
-          }
-        } else {
-          labelCol = names.findIndex((x) => LABEL_NAMES.has(x.toLowerCase()));
+  await eachLine(path, (line, lineNo) => {
+    if (line.trim() === '') return;
+    if (!names) {
+      split = splitterFor(path, line);
+      names = split(line).map((s) => s.trim());
+      if (opts.labelColumn !== undefined) {
+        labelCol = names.indexOf(opts.labelColumn);
+        if (labelCol < 0) {
+          throw inputError(path, `line 1: no label column ${excerpt(opts.labelColumn, 64)}; the columns are ${nameList(names)}`);
         }
-        exitCols = names.map((_, i) => i).filter((i) => i !== labelCol);
-        K = exitCols.length;
-        if (K < 2) {
-          throw inputError(path, `line 1: needs at least 2 exit columns (one predicted class per exit, in depth order); found ${K}`);
-        }
-        continue;
+      } else {
+        labelCol = names.findIndex((x) => LABEL_NAMES.has(x.toLowerCase()));
       }
-      const cells = split!(line);
-      if (cells.length !== names.length) {
-        throw inputError(path, `line ${lineNo}: ${cells.length} cells, but the header has ${names.length} columns`);
+      exitCols = names.map((_, i) => i).filter((i) => i !== labelCol);
+      K = exitCols.length;
+      if (K < 2) {
+        throw inputError(path, `line 1: needs at least 2 exit columns (one predicted class per exit, in depth order); found ${K}`);
       }
-      pred = grow(pred, (n + 1) * K);
-      for (let k = 0; k < K; k++) {
-        const col = exitCols[k]!;
-        const v = parseWhole(cells[col]!);
-        if (!(v >= 0)) {
-          throw inputError(path, `line ${lineNo}, column ${col + 1} ("${names[col]}"): "${cells[col]}" is not a class number (a whole number >= 0)`);
-        }
-        pred[n * K + k] = v;
-        if (v > maxClass) maxClass = v;
-      }
-      if (labelCol >= 0) {
-        labels = grow(labels, n + 1);
-        const cell = cells[labelCol]!;
-        const v = cell.trim() === '' ? -1 : parseWhole(cell);
-        if (!(v >= -1)) {
-          throw inputError(path, `line ${lineNo}, column ${labelCol + 1} ("${names[labelCol]}"): "${cell}" is not a label (a whole number >= 0, or -1/empty for unknown)`);
-        }
-        labels[n] = v;
-        if (v > maxClass) maxClass = v;
-      }
-      n++;
+      if (K > MAX_EXITS) throw inputError(path, `line 1: ${K} exit columns; the studio takes at most ${MAX_EXITS} exits`);
+      return;
     }
-  } finally {
-    lines.close();
-    input.destroy();
-  }
+    const cells = split!(line);
+    if (cells.length !== names.length) {
+      throw inputError(path, `line ${lineNo}: ${cells.length} cells, but the header has ${names.length} columns`);
+    }
+    pred = grow(pred, (n + 1) * K);
+    for (let k = 0; k < K; k++) {
+      const col = exitCols[k]!;
+      const v = parseWhole(cells[col]!);
+      if (!(v >= 0)) {
+        throw inputError(path, `line ${lineNo}, column ${col + 1} (${excerpt(names[col]!, 64)}): ${excerpt(cells[col]!)} is not a class number (a whole number >= 0)`);
+      }
+      pred[n * K + k] = v;
+      if (v > maxClass) maxClass = v;
+    }
+    if (labelCol >= 0) {
+      labels = grow(labels, n + 1);
+      const cell = cells[labelCol]!;
+      const v = cell.trim() === '' ? -1 : parseWhole(cell);
+      if (!(v >= -1)) {
+        throw inputError(path, `line ${lineNo}, column ${labelCol + 1} (${excerpt(names[labelCol]!, 64)}): ${excerpt(cell)} is not a label (a whole number >= 0, or -1/empty for unknown)`);
+      }
+      labels[n] = v;
+      if (v > maxClass) maxClass = v;
+    }
+    n++;
+  }, MAX_MATRIX_LINE, 'a header, then one row of class numbers per sample');
   if (!names) throw inputError(path, 'is empty: expected a header line and one row per sample');
   if (n === 0) throw inputError(path, 'has a header but no rows');
   const { costs, costSource } = importCosts(path, K, opts.costs);

@@ -25,7 +25,8 @@ import { open, stat } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, ColumnData, Compressors, FileMetaData, SchemaElement } from 'hyparquet';
-import { inputError, StudioError } from '../errors.js';
+import { inputError, nameList, StudioError } from '../errors.js';
+import { MAX_EXITS } from '../model/types.js';
 import type { Trace } from './types.js';
 import { importCosts } from './costs.js';
 
@@ -48,14 +49,26 @@ const MAX_CLASS = 0x7fffffff;
  * node:zlib, ZSTD where this Node has it (22.15+). LZ4 and LZO are not read.
  */
 function compressors(): Compressors {
-  const c: Compressors = {
-    GZIP: (input) => new Uint8Array(zlib.gunzipSync(input)),
-    BROTLI: (input) => new Uint8Array(zlib.brotliDecompressSync(input)),
+  // Each page inflates to at most the size its header declares (and never past MAX_PAGE):
+  // a small page that would inflate to gigabytes stops there instead of filling memory.
+  type Inflate = (input: Uint8Array, options: { maxOutputLength: number }) => Buffer;
+  const bounded = (inflate: Inflate) => (input: Uint8Array, declared: number): Uint8Array => {
+    if (!(declared >= 0 && declared <= MAX_PAGE)) throw new Error(`a page declares ${declared} bytes uncompressed (at most ${MAX_PAGE} are read)`);
+    try {
+      return new Uint8Array(inflate(input, { maxOutputLength: Math.max(1, declared) }));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`a page inflates past the ${declared} bytes its header declares`);
+      throw e;
+    }
   };
-  const zstd = (zlib as unknown as { zstdDecompressSync?: (b: Uint8Array) => Buffer }).zstdDecompressSync;
-  if (typeof zstd === 'function') c.ZSTD = (input) => new Uint8Array(zstd(input));
+  const c: Compressors = { GZIP: bounded(zlib.gunzipSync), BROTLI: bounded(zlib.brotliDecompressSync) };
+  const zstd = (zlib as unknown as { zstdDecompressSync?: Inflate }).zstdDecompressSync;
+  if (typeof zstd === 'function') c.ZSTD = bounded(zstd);
   return c;
 }
+
+/** The largest page read: Parquet writers make pages of a megabyte or so. */
+const MAX_PAGE = 1 << 30;
 
 type Role = { kind: 'exit'; k: number } | { kind: 'label' } | { kind: ConfidenceKind; k: number };
 
@@ -104,7 +117,7 @@ function isFloatColumn(el: SchemaElement): boolean {
 }
 
 function quoteList(names: readonly string[]): string {
-  return names.map((x) => `"${x}"`).join(', ');
+  return nameList(names);
 }
 
 export async function readParquetTrace(path: string, opts: ParquetImportOptions = {}): Promise<Trace> {
@@ -164,6 +177,7 @@ export async function readParquetTrace(path: string, opts: ParquetImportOptions 
   if (K < 2) {
     throw inputError(path, `needs at least 2 exit columns (one predicted class per exit, in depth order); found ${K}${K ? ` (${quoteList(exitNames)})` : ''} among the columns ${quoteList(names)}`);
   }
+  if (K > MAX_EXITS) throw inputError(path, `has ${K} exit columns; the studio takes at most ${MAX_EXITS} exits`);
   const roles = new Map<string, Role>();
   exitCols.forEach((i, k) => {
     const el = top[i]!.element;

@@ -7,6 +7,7 @@ import { inputError } from '../errors.js';
 import type { NpyArray } from '../data/npy.js';
 import { toNumbers } from '../data/elements.js';
 import { featuresOf, rowsAreProbabilities, softmaxInto, type Features } from './features.js';
+import { MAX_EXITS as MOST_EXITS } from '../model/types.js';
 import type { Trace } from './types.js';
 
 export type ScoreLayout = 'KNC' | 'NKC';
@@ -32,6 +33,7 @@ export function traceFromScores(file: string, arr: NpyArray, layout?: ScoreLayou
   const K = lay === 'KNC' ? d0 : d1;
   const N = lay === 'KNC' ? d1 : d0;
   if (K < 2) throw inputError(file, `multi-exit needs at least two exits; the array holds ${K}`);
+  if (K > MOST_EXITS) throw inputError(file, `the array holds ${K} exits; the studio takes at most ${MOST_EXITS}`);
   if (C < 2) throw inputError(file, `each exit needs at least two classes; the array has ${C}`);
   if (N < 1) throw inputError(file, 'the array holds no samples');
   const values = arr.dtype === 'float' || arr.dtype === 'double' ? (arr.data as Float32Array | Float64Array) : toNumbers(arr.data, arr.dtype);

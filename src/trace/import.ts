@@ -4,18 +4,21 @@
  * [K, N, C] or [N, K, C]) and .npz files (an exported trace, or a `probs`
  * array with optional `labels`).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { unzipSync } from 'fflate';
-import { labelsFromArray, readLabels } from '../data/labels.js';
+import { z } from 'zod';
+import { readLabels } from '../data/labels.js';
 import { readNpyArray, type NpyArray } from '../data/npy.js';
-import { npzArrayNames, readNpz } from '../data/npz.js';
-import { inputError } from '../errors.js';
+import { npzArrayNames, npzShapes, readNpz, readNpzMember } from '../data/npz.js';
+import { formatDims } from '../data/validate.js';
+import { fromFile, inputError, nameList } from '../errors.js';
+import { notRegular } from '../files/regular.js';
 import { importCosts } from './costs.js';
 import { readPredictionMatrix } from './import-matrix.js';
 import { readParquetTrace } from './import-parquet.js';
 import { traceFromScores, type ScoreLayout } from './import-probs.js';
 import { NPZ_META, type NpzMeta } from './npz-format.js';
+import { MAX_EXITS } from '../model/types.js';
 import type { CostSource, Trace } from './types.js';
 
 export interface ImportOptions {
@@ -30,20 +33,26 @@ export async function importTrace(path: string, opts: ImportOptions = {}): Promi
   if (!existsSync(path)) throw inputError(path, 'no such file');
   const st = statSync(path);
   if (st.isDirectory()) throw inputError(path, 'is a folder; import-trace takes a .tsv/.csv matrix, a .npy score array or an .npz');
+  const odd = notRegular(st);
+  if (odd) throw inputError(path, odd);
   if (st.size === 0) throw inputError(path, 'is empty (0 bytes)');
   const ext = extname(path).toLowerCase();
   let trace: Trace;
-  if (ext === '.tsv' || ext === '.csv' || ext === '.txt' || ext === '.tab') {
-    trace = await readPredictionMatrix(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
-  } else if (ext === '.npy') {
-    if (opts.labelColumn) throw inputError(path, '--label-column applies to prediction matrices; give labels of a .npy with --labels FILE');
-    trace = traceFromScores(path, await readNpyArray(path), opts.layout);
-  } else if (ext === '.npz') {
-    trace = await importNpz(path, opts.layout);
-  } else if (ext === '.parquet') {
-    trace = await readParquetTrace(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
-  } else {
-    throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
+  try {
+    if (ext === '.tsv' || ext === '.csv' || ext === '.txt' || ext === '.tab') {
+      trace = await readPredictionMatrix(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
+    } else if (ext === '.npy') {
+      if (opts.labelColumn) throw inputError(path, '--label-column applies to prediction matrices; give labels of a .npy with --labels FILE');
+      trace = traceFromScores(path, await readNpyArray(path), opts.layout);
+    } else if (ext === '.npz') {
+      trace = await importNpz(path, opts.layout);
+    } else if (ext === '.parquet') {
+      trace = await readParquetTrace(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
+    } else {
+      throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
+    }
+  } catch (e) {
+    throw fromFile(path, e);
   }
   return applyImportOptions(trace, path, opts);
 }
@@ -53,6 +62,7 @@ export async function applyImportOptions(trace: Trace, source: string, opts: Imp
   if (opts.labels) {
     const labels = await readLabels(opts.labels, trace.samples);
     if (labels.length !== trace.samples) throw inputError(opts.labels, `${labels.length} labels for ${trace.samples} samples in ${source}`);
+    checkLabelRange(opts.labels, trace, labels);
     trace.labels = labels;
   }
   if (opts.costs) setCosts(trace, opts.costs, 'user', source);
@@ -68,69 +78,129 @@ async function importNpz(path: string, layout?: ScoreLayout): Promise<Trace> {
   const names = npzArrayNames(path);
   if (names.includes('pred')) return readExportedNpz(path, names);
   if (names.includes('probs')) {
-    const arrays = await readNpz(path, ['probs', 'labels'].filter((n) => names.includes(n)));
+    const wanted = ['probs', 'labels'].filter((n) => names.includes(n));
+    // Shapes from the headers first: nothing is inflated for a file that cannot be a trace.
+    const shapes = npzShapes(path, wanted);
+    const probs = shapes.probs!.shape;
+    if (probs.length !== 3) throw inputError(path, `"probs" must be 3-D, [K, N, C] or [N, K, C]; found ${formatDims(probs)}`);
+    const arrays = await readNpz(path, wanted);
     const trace = traceFromScores(`${path}:probs.npy`, arrays.probs!, layout);
-    if (arrays.labels) trace.labels = checkedLabels(path, arrays.labels, trace.samples);
+    if (arrays.labels) trace.labels = checkedLabels(path, arrays.labels, trace.samples, trace.classes);
     return trace;
   }
-  throw inputError(path, `an .npz trace needs a "pred" array (as 'exit-studio trace export' writes) or a "probs" array; found: ${names.join(', ') || 'nothing'}`);
+  throw inputError(path, `an .npz trace needs a "pred" array (as 'exit-studio trace export' writes) or a "probs" array; found: ${nameList(names)}`);
+}
+
+const CONFIDENCE = ['max_prob', 'entropy', 'margin'] as const;
+/** Float rounding slack on [0, 1] values; values within it are clamped. */
+const SLACK = 1e-5;
+
+/** Checks every array's shape against "pred" [N, K] from the headers alone, before any data is read. */
+function checkExportedShapes(path: string, names: string[]): { N: number; K: number } {
+  const shapes = npzShapes(path, ['pred', ...CONFIDENCE, 'probs', 'labels', 'costs'].filter((n) => names.includes(n)));
+  const pred = shapes.pred!.shape;
+  if (pred.length !== 2) throw inputError(path, `"pred" must be [N, K]; found ${formatDims(pred)}`);
+  const [N, K] = pred as [number, number];
+  if (K < 2) throw inputError(path, `"pred" holds ${K} exit; a multi-exit trace needs at least 2`);
+  if (K > MAX_EXITS) throw inputError(path, `"pred" holds ${K} exits; the studio takes at most ${MAX_EXITS}`);
+  const expect = (name: string, want: number[], what = formatDims(want)): void => {
+    const s = shapes[name]?.shape;
+    if (s && (s.length !== want.length || s.some((d, i) => want[i] !== -1 && d !== want[i]))) {
+      throw inputError(path, `"${name}" must be ${what} like "pred"; found ${formatDims(s)}`);
+    }
+  };
+  for (const c of CONFIDENCE) expect(c, [N, K]);
+  expect('probs', [N, K, -1], `[${N}, ${K}, C]`);
+  expect('costs', [K], `[${K}]`);
+  const labels = shapes.labels?.shape;
+  if (labels && !(labels[0] === N && (labels.length === 1 || (labels.length === 2 && labels[1] === 1)))) {
+    throw inputError(path, `"labels" must be [${N}]; found ${formatDims(labels)}`);
+  }
+  const present = CONFIDENCE.filter((c) => shapes[c]);
+  if (present.length > 0 && present.length < CONFIDENCE.length) {
+    const missing = CONFIDENCE.filter((c) => !shapes[c]);
+    throw inputError(path, `has ${nameList(present)} but not ${nameList(missing)}; confidence is all three arrays or none (entropy and margin cannot be recovered from the max probability)`);
+  }
+  return { N, K };
 }
 
 async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
-  const a = await readNpz(path, ['pred', 'max_prob', 'entropy', 'margin', 'probs', 'labels', 'costs'].filter((n) => names.includes(n)));
-  const pred = a.pred!;
-  if (pred.shape.length !== 2) throw inputError(path, `"pred" must be [N, K]; found [${pred.shape.join(', ')}]`);
-  const [N, K] = pred.shape as [number, number];
-  const meta = readNpzMeta(path);
+  const { N, K } = checkExportedShapes(path, names);
+  const a = await readNpz(path, ['pred', ...CONFIDENCE, 'probs', 'labels', 'costs'].filter((n) => names.includes(n)));
+  const meta = await readNpzMeta(path);
   const trace: Trace = {
     samples: N,
     exits: meta?.exits ?? Array.from({ length: K }, (_, k) => ({ name: `exit_${k + 1}` })),
     classes: meta?.classes ?? 0,
     costs: Float64Array.from({ length: K }, (_, k) => (k + 1) / K),
     costSource: 'uniform',
-    pred: int32(path, 'pred', pred, N * K),
+    pred: int32(path, 'pred', a.pred!, N * K),
   };
   if (trace.exits.length !== K) throw inputError(path, `${NPZ_META} names ${trace.exits.length} exits but "pred" has ${K}`);
-  const f32 = (name: string): Float32Array | undefined => {
-    const x = a[name];
-    if (!x) return undefined;
-    if (x.data.length !== N * K) throw inputError(path, `"${name}" must be [${N}, ${K}] like "pred"; found [${x.shape.join(', ')}]`);
-    return Float32Array.from(x.data as ArrayLike<number>);
-  };
-  const maxProb = f32('max_prob');
-  const entropy = f32('entropy');
-  const margin = f32('margin');
-  if (maxProb && entropy && margin) Object.assign(trace, { maxProb, entropy, margin });
+  if (a.max_prob && a.entropy && a.margin) {
+    trace.maxProb = unitValues(path, 'max_prob', a.max_prob, K);
+    trace.entropy = unitValues(path, 'entropy', a.entropy, K);
+    trace.margin = unitValues(path, 'margin', a.margin, K);
+  }
   if (a.probs) {
-    const C = a.probs.shape[2] ?? 0;
-    if (a.probs.shape.length !== 3 || a.probs.shape[0] !== N || a.probs.shape[1] !== K) {
-      throw inputError(path, `"probs" must be [${N}, ${K}, C]; found [${a.probs.shape.join(', ')}]`);
-    }
-    trace.probs = Float32Array.from(a.probs.data as ArrayLike<number>);
-    trace.classes = Math.max(trace.classes, C);
+    trace.probs = unitValues(path, 'probs', a.probs, K * a.probs.shape[2]!);
+    trace.classes = Math.max(trace.classes, a.probs.shape[2]!);
   }
-  if (a.labels) trace.labels = checkedLabels(path, a.labels, N);
-  if (trace.classes === 0) {
-    let max = 1;
-    for (let i = 0; i < trace.pred.length; i++) if (trace.pred[i]! > max) max = trace.pred[i]!;
-    trace.classes = max + 1;
-  }
+  let max = 1;
+  for (let i = 0; i < trace.pred.length; i++) if (trace.pred[i]! > max) max = trace.pred[i]!;
+  if (trace.classes === 0) trace.classes = max + 1;
+  if (max >= trace.classes) throw inputError(path, `"pred" holds class ${max} but the trace has ${trace.classes} classes`);
+  if (a.labels) trace.labels = checkedLabels(path, a.labels, N, trace.classes);
   if (a.costs) setCosts(trace, Array.from(a.costs.data as ArrayLike<number>, Number), (meta?.costSource as CostSource | undefined) ?? 'user', path);
   return trace;
 }
 
-/** The description an exported or recorded .npz carries (exits.json), or undefined when it has none. */
-export function readNpzMeta(path: string): NpzMeta | undefined {
-  const files = unzipSync(readFileSync(path), { filter: (f) => f.name === NPZ_META });
-  const bytes = files[NPZ_META];
-  if (!bytes) return undefined;
-  try {
-    const meta = JSON.parse(new TextDecoder().decode(bytes)) as NpzMeta;
-    if (meta.format !== 'exit-studio/trace' || !Array.isArray(meta.exits)) throw new Error('not an Exit Studio trace description');
-    return meta;
-  } catch (e) {
-    throw inputError(path, `${NPZ_META} is damaged: ${(e as Error).message}`);
+/**
+ * A confidence array's values as float32, each a finite number in [0, 1]
+ * (max probability, normalized entropy and margin all are; so is a
+ * probability): a NaN or a 5 is refused, naming the array, sample and exit.
+ */
+function unitValues(path: string, name: string, a: NpyArray, perSample: number): Float32Array {
+  const src = a.data as ArrayLike<number>;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = Number(src[i]);
+    if (!(v >= -SLACK && v <= 1 + SLACK)) {
+      const where = name === 'probs' ? `sample ${Math.floor(i / perSample)}` : `sample ${Math.floor(i / perSample)}, exit ${(i % perSample) + 1}`;
+      throw inputError(path, `"${name}" ${where} is ${v}; ${name === 'probs' ? 'probabilities' : 'confidence values'} are finite numbers in [0, 1]`);
+    }
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
+  return out;
+}
+
+const metaSchema = z.object({
+  format: z.literal('exit-studio/trace'),
+  version: z.number(),
+  classes: z.number().int().min(0).max(0x7fffffff),
+  costSource: z.string().max(32),
+  exits: z.array(z.object({
+    name: z.string().max(1000),
+    macs: z.number().nonnegative().finite().optional(),
+    latencyMs: z.number().nonnegative().finite().optional(),
+  })).max(MAX_EXITS),
+  /** What a shard file was recorded from: checked where shards merge (merge-shards.ts). */
+  recording: z.unknown().optional(),
+});
+
+/** The description an exported or recorded .npz carries (exits.json), checked, or undefined when it has none. */
+export async function readNpzMeta(path: string): Promise<NpzMeta | undefined> {
+  const bytes = await readNpzMember(path, NPZ_META, 1 << 20);
+  if (!bytes) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw inputError(path, `${NPZ_META} is damaged: not valid JSON`);
+  }
+  const meta = metaSchema.safeParse(raw);
+  if (!meta.success) throw inputError(path, `${NPZ_META} is damaged: not an Exit Studio trace description (${meta.error.issues[0]?.path.join('.') || 'format'})`);
+  return meta.data as NpzMeta;
 }
 
 function int32(path: string, name: string, a: NpyArray, n: number): Int32Array {
@@ -138,14 +208,36 @@ function int32(path: string, name: string, a: NpyArray, n: number): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = Number((a.data as ArrayLike<number | bigint>)[i]);
-    if (!Number.isInteger(v) || v < 0) throw inputError(path, `"${name}" value ${i} is ${v}; predicted classes are whole numbers ≥ 0`);
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw inputError(path, `"${name}" value ${i} is ${v}; predicted classes are whole numbers ≥ 0`);
     out[i] = v;
   }
   return out;
 }
 
-function checkedLabels(path: string, a: NpyArray, n: number): Int32Array {
-  const labels = labelsFromArray(`${path}:labels.npy`, a);
-  if (labels.length !== n) throw inputError(path, `"labels" holds ${labels.length} labels for ${n} samples`);
-  return labels;
+/** Labels of an .npz trace: whole numbers in the trace's classes, or -1 for unknown (as 'trace export' writes them). */
+function checkedLabels(path: string, a: NpyArray, n: number, classes: number): Int32Array {
+  const src = a.data as ArrayLike<number | bigint>;
+  if (src.length !== n) throw inputError(path, `"labels" holds ${src.length} labels for ${n} samples`);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(src[i]);
+    if (!Number.isInteger(v) || v < -1 || v >= classes) {
+      throw inputError(path, `"labels" value ${i} is ${v}; labels are class indices 0–${classes - 1} (or -1 for unknown)`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Labels given beside a trace must name its classes; a hard-prediction matrix only knows the classes it saw, so it grows. */
+function checkLabelRange(file: string, trace: Trace, labels: Int32Array): void {
+  let max = -1;
+  let at = -1;
+  for (let i = 0; i < labels.length; i++) if (labels[i]! > max) { max = labels[i]!; at = i; }
+  if (max < trace.classes) return;
+  if (!trace.maxProb && !trace.probs) {
+    trace.classes = max + 1;
+    return;
+  }
+  throw inputError(file, `label ${at} is ${max}, outside the trace's ${trace.classes} classes (0–${trace.classes - 1}): are these the labels of this data?`);
 }

@@ -47,10 +47,10 @@ const recordingSchema = z.object({
 }) satisfies z.ZodType<NpzRecording>;
 
 /** Whether import-trace should treat `path` as a shard file (an .npz that `infer --out` wrote). */
-export function isShardFile(path: string): boolean {
+export async function isShardFile(path: string): Promise<boolean> {
   if (extname(path).toLowerCase() !== '.npz' || !existsSync(path)) return false;
   try {
-    return readNpzMeta(path)?.recording !== undefined;
+    return (await readNpzMeta(path))?.recording !== undefined;
   } catch {
     return false; // not readable as a trace description: the ordinary import names the problem
   }
@@ -66,7 +66,9 @@ export async function importShards(paths: string[], opts: ImportOptions = {}): P
 
 export async function mergeShardFiles(paths: string[]): Promise<MergedShards> {
   // Every header is checked before any array is read: a refused merge costs one pass over the small exits.json files.
-  const files = paths.map(readShardHeader).sort((a, b) => a.recording.shard.index - b.recording.shard.index);
+  const headers: ShardFile[] = [];
+  for (const p of paths) headers.push(await readShardHeader(p)); // one file open at a time, however many shards
+  const files = headers.sort((a, b) => a.recording.shard.index - b.recording.shard.index);
   const ref = files[0]!;
   for (const f of files.slice(1)) checkSameRecording(ref, f);
   checkComplete(files);
@@ -103,13 +105,13 @@ export async function mergeShardFiles(paths: string[]): Promise<MergedShards> {
   return { trace, recording: { model, dataset, settings, shards: ref.recording.shard.count, files: files.map((f) => f.path) } };
 }
 
-function readShardHeader(path: string): ShardFile {
+async function readShardHeader(path: string): Promise<ShardFile> {
   const made = 'shard files are written by `exit-studio infer MODEL DATA --shard I/N --out FILE.npz`';
   if (extname(path).toLowerCase() !== '.npz') throw inputError(path, `only shard files can be merged, and this is not an .npz; ${made}`);
   if (!existsSync(path)) throw inputError(path, 'no such file');
   let meta: NpzMeta | undefined;
   try {
-    meta = readNpzMeta(path);
+    meta = await readNpzMeta(path);
   } catch (e) {
     if (e instanceof StudioError) throw e;
     throw inputError(path, `not a readable .npz (zip) file: ${(e as Error).message}`, e);

@@ -103,10 +103,21 @@ test('import-trace of the published IMDb prediction matrix', (t) => {
   assert.deepEqual(JSON.parse(r.stdout), { traceId: (JSON.parse(r.stdout) as { traceId: number }).traceId, samples: 50000, exits: 4, hasLabels: true, hasProbs: false });
 });
 
-test('the database: --db wins over EXIT_STUDIO_DB; a broken database file is named and left alone', () => {
+test('the database: a read creates none; --db wins over EXIT_STUDIO_DB; a broken database file is named and left alone', () => {
+  const fresh = join(dir, 'new', 'dir', 'x.sqlite');
+  for (const args of [['traces', 'list'], ['runs', 'list'], ['traces', 'list', '--interrupted']]) {
+    const read = cli([...args, '--db', fresh, '--json']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.deepEqual(JSON.parse(read.stdout), []);
+  }
+  assert.equal(cli(['traces', 'show', '3', '--db', fresh]).code, 2);
+  assert.ok(!existsSync(join(dir, 'new')), 'reading created neither a database nor its folders');
   const other = join(dir, 'other.sqlite');
-  assert.equal(cli(['traces', 'list', '--db', other, '--json']).code, 0);
+  const matrix = join(dir, 'tiny.tsv');
+  writeFileSync(matrix, 'e1\te2\n0\t1\n1\t1\n');
+  assert.equal(cli(['import-trace', matrix, '--db', other, '--json']).code, 0);
   assert.ok(existsSync(other));
+  assert.equal((JSON.parse(cli(['traces', 'list', '--db', other, '--json']).stdout) as unknown[]).length, 1);
   const broken = join(dir, 'broken.sqlite');
   writeFileSync(broken, 'not sqlite '.repeat(100));
   const r = cli(['traces', 'list', '--db', broken]);

@@ -134,7 +134,7 @@ test('policies --json: every policy with its parameters as JSON Schema; run --he
   }
   const eenet = c.policies.find((p) => p.id === 'eenet')!;
   assert.deepEqual(eenet.needs, ['probs', 'confidence', 'entropy']);
-  assert.deepEqual(Object.keys(eenet.params.properties), ['budget', 'warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
+  assert.deepEqual(Object.keys(eenet.params.properties), ['budget', 'warmup', 'refitEvery', 'explore', 'epochs', 'hidden', 'lr', 'beta', 'refine', 'keepEpoch']);
   const human = cli('policies');
   assert.equal(human.code, 0);
   assert.match(human.stdout, /^eenet:BUDGET {2}\(fitted\) EENet/m);
@@ -151,7 +151,7 @@ test("EENet's hidden units, learning rate and beta are set from the command line
   const shared = json<Learned>('run', id, '--policy', 'eenet:0.5', '--hidden', '4', '--lr', '0.05', '--beta', '2', '--epochs', '3', '--seeds', '1');
   assert.equal(shared.runs[0]!.learned.model.hidden, 4);
   const shown = json<{ config: { params: Record<string, number> } }>('runs', 'show', String(shared.runs[0]!.runId));
-  assert.deepEqual(shown.config.params, { budget: 0.5, warmup: 0, refitEvery: 0, epochs: 3, hidden: 4, lr: 0.05, beta: 2 });
+  assert.deepEqual(shown.config.params, { budget: 0.5, warmup: 0, refitEvery: 0, explore: 0.05, epochs: 3, hidden: 4, lr: 0.05, beta: 2, refine: false, keepEpoch: 'last' });
   // --param POLICY.NAME=VALUE reaches that policy alone; the run's --hidden stays for the others.
   const scoped = json<Learned>('run', id, '--policy', 'eenet:0.5', '--policy', 'eenet:0.7', '--param', 'eenet.hidden=5', '--epochs', '2', '--seeds', '1');
   assert.deepEqual(scoped.runs.map((r) => r.learned.model.hidden), [5, 5]);

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../src/data/npy.js';
@@ -39,6 +39,19 @@ test('infer --out writes the file and leaves the database alone; --json says whe
   assert.ok(!existsSync(db), 'no database was created');
 });
 
+test('infer --out refuses a file that is there before any inference, and replaces it with --force', () => {
+  const out = join(dir, 'again.npz');
+  assert.equal(cli(['infer', model, data, '--out', out, '--threads', '1']).code, 0);
+  const before = readFileSync(out);
+  const again = cli(['infer', model, data, '--shard', '0/2', '--out', out, '--threads', '1']);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr.split('\n')[0]!, /again\.npz: already exists; pass --force to replace it/);
+  assert.deepEqual(readFileSync(out), before, 'the file is untouched');
+  const forced = cli(['infer', model, data, '--shard', '0/2', '--out', out, '--threads', '1', '--force', '--json']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal((JSON.parse(forced.stdout) as { samples: number }).samples, 15, 'the file now holds shard 0 of 2');
+});
+
 test('bad shard requests exit 2 with a first line saying what to do (usage may follow), no stack trace', () => {
   for (const [args, needle] of [
     [['infer', model, data, '--shard', '1/3'], '--shard needs --out FILE.npz'],
@@ -46,7 +59,7 @@ test('bad shard requests exit 2 with a first line saying what to do (usage may f
     [['infer', model, data, '--shard', 'half', '--out', join(dir, 'x.npz')], 'got "half"'],
     [['infer', model, data, '--shard', '0/0', '--out', join(dir, 'x.npz')], '--shard must be I/N'],
     [['infer', model, data, '--out', join(dir, 'x.npz'), '--db', db], '--db does not apply with --out'],
-    [['infer', model, data, '--out', join(dir, 'x.npz'), '--force'], 'import-trace'],
+    [['infer', model, data, '--out', join(dir, 'x.npz'), '--name', 'n'], 'import-trace'],
     [['infer', model, data, '--out', join(dir, 'x.tsv')], 'ending in .npz'],
     [['infer', model, data, '--shard', '0/31', '--out', join(dir, 'x.npz')], 'use at most 30 shards'],
   ] as [string[], string][]) {

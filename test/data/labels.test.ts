@@ -35,8 +35,9 @@ test('label errors: count mismatch, non-integers, negatives, wrong shape, missin
     await rejectsWith(readLabels(t.file('m.npy')), '1-D', 'int32 [2, 2]');
     writeFileSync(t.file('l.txt'), '1\n-2\n');
     await rejectsWith(readLabels(t.file('l.txt')), 'l.txt', 'line 2', 'negative');
+    // What a non-number holds is never quoted: any readable file can be named as labels.
     writeFileSync(t.file('l.txt'), '1\ncat\n');
-    await rejectsWith(readLabels(t.file('l.txt')), 'line 2', '"cat" is not a number');
+    await assert.rejects(readLabels(t.file('l.txt')), (e: Error) => /line 2: not a number/.test(e.message) && !e.message.includes('cat'));
     writeFileSync(t.file('l.txt'), '1\n\n2\n');
     await rejectsWith(readLabels(t.file('l.txt')), 'line 2 is empty');
     writeFileSync(t.file('d.csv'), 'x,label\n0.5,3\n');

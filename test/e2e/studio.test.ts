@@ -225,6 +225,14 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     // The file is the previewed policy (written a moment later: only its time stamp differs).
     assert.deepEqual({ ...saved, createdAt: null }, { ...preview, createdAt: null });
     await screen('09-export');
+    // Saving onto an existing file asks first, and the file stays as it was until the user says replace.
+    writeFileSync(out, 'an earlier file');
+    await page.getByTestId('save-policy').click();
+    await page.getByTestId('replace-file').waitFor();
+    assert.equal(readFileSync(out, 'utf8'), 'an earlier file');
+    await page.getByTestId('replace-file').click();
+    await page.getByTestId('saved-path').waitFor();
+    assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { format: string }).format, 'exit-studio/exit-policy');
   });
 
   step('deleting a run asks, then removes it', async () => {

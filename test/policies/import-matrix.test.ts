@@ -55,5 +55,5 @@ test('errors name the file, the line and the column', async () => {
   await rejects(file('badlabel.tsv', 'a\tb\ty\n0\t1\tx\n'), /line 2, column 3 \("y"\): "x" is not a label/);
   await rejects(file('empty.tsv', ''), /is empty/);
   await rejects(file('costs.tsv', 'a\tb\n0\t1\n'), /2 exit columns, but 3 costs/, { costs: [1, 2, 3] });
-  await rejects(join(dir, 'missing.tsv'), /cannot be read/);
+  await rejects(join(dir, 'missing.tsv'), /missing.tsv: no such file/);
 });

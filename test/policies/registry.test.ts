@@ -98,7 +98,7 @@ test('values: shared ones go to the policies that read them, own ones must be th
   assert.deepEqual(dee.params, { alpha: 0.2, bins: 10 });
   const eenet = parsePolicySpec('eenet', { budget: 0.4, hidden: 4, alpha: 0.2 }, { lr: 0.05 });
   assert.equal(eenet.spec, 'eenet:0.4');
-  assert.deepEqual(eenet.params, { budget: 0.4, warmup: 0, refitEvery: 0, epochs: 60, hidden: 4, lr: 0.05, beta: 1 });
+  assert.deepEqual(eenet.params, { budget: 0.4, warmup: 0, refitEvery: 0, explore: 0.05, epochs: 60, hidden: 4, lr: 0.05, beta: 1, refine: false, keepEpoch: 'last' });
   assert.equal(parsePolicySpec('eenet:0.3', { budget: 0.4 }).params.budget, 0.3, "the argument after ':' wins over a shared value");
   const refused = (f: () => unknown, why: RegExp): void => {
     assert.throws(f, (e: unknown) => e instanceof StudioError && e.kind === 'input' && why.test(e.message));

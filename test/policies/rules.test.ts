@@ -63,3 +63,23 @@ test('the exporter writes the rule its decider can apply to the trace, and refus
   assert.throws(() => buildPolicyFile(run({ kind: 'fixed', exit: 5 }), trace, 'test'), /run 3: its fixed rule does not apply to trace 7's exits: .*outside 0\.\.2/);
   assert.throws(() => buildPolicyFile(run({ kind: 'thresholds', measure: 'maxProb', thresholds: [0.9] }), trace, 'test'), /run 3: what it learned is not a valid thresholds rule/);
 });
+
+test('binned thresholds (DEE): each exit and confidence bin its own threshold; a bin without one continues', () => {
+  // Three classes: 4 bins over [1/3, 1], each 1/6 wide. Thresholds for exits 1 and 2; the last always exits.
+  const binned = { kind: 'binned', measure: 'maxProb', classes: 3, bins: 4, thresholds: [[null, 0.55, null, 0.9], [0.4, 0.45, 0.7, 0.8]] };
+  // Sample 1: 0.95 (bin 3, >= 0.9) exits at 1. Sample 2: 0.6 (bin 1, >= 0.55) exits at 1.
+  // Sample 3: 0.4 (bin 0, no threshold) continues; 0.5 at exit 2 (bin 1, >= 0.45) exits there.
+  assert.deepEqual(exitsOf(binned, samples), [0, 0, 1]);
+  // Bin 2 of exit 1 has no threshold although bins 1 and 3 do: 0.7 there continues (then 0.3, bin 0 at exit 2, is below 0.4).
+  assert.deepEqual(exitsOf(binned, [[view(0.7, 0.5), view(0.3, 0.9)]]), [2]);
+  assert.throws(() => exitsOf({ ...binned, thresholds: [[0.5, 0.5, 0.5]] }, samples), /binned thresholds for 1 exits; the deployment has 3/);
+  assert.throws(() => exitsOf({ ...binned, thresholds: [[0.5], [0.5]] }, samples), /exit 1 has 1 binned thresholds for 4 bins/);
+});
+
+test('a risk-controlled threshold keeps its guarantee in the rule, and decides as any thresholds rule', () => {
+  const guarantee = { method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
+  const rule = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.8, 0.8, 0], threshold: 0.8, guarantee };
+  assert.deepEqual(learnedPolicySchema.parse(rule), rule);
+  assert.deepEqual(exitsOf(rule, samples), [0, 1, 2]);
+  assert.equal(learnedPolicySchema.safeParse({ ...rule, guarantee: { ...guarantee, test: 'vibes' } }).success, false);
+});

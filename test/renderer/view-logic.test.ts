@@ -4,10 +4,11 @@ import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, meanOf, groupBy, paretoFront, points, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, riskRealised, groupBy, paretoFront, points, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import { initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
-import type { RunRecord } from '../../renderer/src/lib/types.js';
+import type { LearnedPolicy, RunRecord } from '../../renderer/src/lib/types.js';
+import type { RiskGuarantee } from '../../src/policies/rules/index.js';
 import { describePolicies } from '../../src/policies/registry.js';
 import { parsePolicySpec } from '../../src/policies/spec.js';
 
@@ -158,7 +159,7 @@ describe('policies', () => {
     assert.equal(cee.initial, 'lower');
     const eenetForm = policyFields(byId.get('eenet')!);
     assert.equal(eenetForm.arg?.name, 'budget');
-    assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'epochs', 'hidden', 'lr', 'beta']);
+    assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'explore', 'epochs', 'hidden', 'lr', 'beta', 'refine', 'keepEpoch']);
     assert.equal(eenetForm.arg?.max, 1);
   });
 
@@ -183,6 +184,25 @@ describe('policies', () => {
     assert.match(describeLearned({ kind: 'thresholds', measure: 'entropy', direction: 'below', thresholds: [0.25, 0] }), /entropy ≤ 0.25/);
     assert.equal(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.8, 0.8, 0], threshold: 0.8 }), 'maxProb ≥ 0.8, one threshold shared by every exit but the last');
     assert.equal(describeLearned(null), '—');
+    // DEE's per-bin rule: per exit, how many bins can exit (a threshold within the bin's range).
+    assert.equal(
+      describeLearned({ kind: 'binned', measure: 'maxProb', classes: 2, bins: 4, thresholds: [[0.55, 0.95, null, 0.9], [null, null, null, null]] }, ['a', 'b', 'c']),
+      'maxProb ≥ a threshold per exit and confidence bin; exits a: 2, b: 0 of 4 bins (the last always exits)',
+    );
+  });
+
+  test('a risk-controlled run: the risk it realised against epsilon, and what the guarantee says', () => {
+    const guarantee: RiskGuarantee = { method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
+    const learned: LearnedPolicy = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.6, 0], threshold: 0.6, guarantee };
+    assert.equal(
+      riskRealised({ agreement: { mean: 0.953, ci95: 0.002 } }, learned),
+      'realised disagreement with the last exit 4.70 % ± 0.20 against ε 5.00 % (guaranteed with probability ≥ 90.00 % from n = 5,000 calibration samples; hoeffding-bentkus bound 4.97 %)',
+    );
+    const error: LearnedPolicy = { ...learned, guarantee: { ...guarantee, risk: 'error' } };
+    assert.match(riskRealised({ agreement: { mean: 0.9 }, extraError: { mean: 0.012, ci95: null } }, error) ?? '', /^realised errors the last exit does not make 1\.20 % against ε 5\.00 %/);
+    assert.equal(riskRealised({ agreement: { mean: 0.9 } }, error), null, 'no labels, no realised error');
+    assert.equal(riskRealised({ agreement: { mean: 0.9 } }, { ...learned, guarantee: undefined }), null);
+    assert.equal(describeLearned({ kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [null, 0], guarantee }), 'always the last exit: no threshold passed the risk test');
   });
 
   test("EENet's training curve is the first fit's epochs; no fits, no curve", () => {

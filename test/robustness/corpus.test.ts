@@ -12,11 +12,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
+import sharp from 'sharp';
 import { invoke } from '../../src/api/commands.js';
 import type { CommandContext } from '../../src/api/context.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { writeNpz } from '../../src/data/npz.js';
-import { StudioError, type ErrorKind } from '../../src/errors.js';
+import { MAX_MESSAGE, StudioError } from '../../src/errors.js';
 import { openStore } from '../../src/store/store.js';
 import {
   buildCnnMultiExit,
@@ -31,6 +32,8 @@ import {
 } from '../helpers/onnx-builder.js';
 import { syntheticTrace } from '../helpers/trace.js';
 import { npyWithDescr, npyWithHeader, readCounts } from './helpers.js';
+import { hostileCases, type Case } from './hostile-cases.js';
+import { fifo } from './hostile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-corpus-'));
 const store = openStore(join(dir, 'studio.sqlite'));
@@ -105,16 +108,6 @@ const emptyManifestBundle = (() => {
   return d;
 })();
 
-interface Case {
-  what: string;
-  command: string;
-  payload: () => Record<string, unknown>;
-  /** The file the message must name. */
-  file: () => string;
-  says: RegExp;
-  kind?: ErrorKind;
-}
-
 const infer = (data: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: mlp, data, ...extra });
 
 const cases: Case[] = [
@@ -172,7 +165,10 @@ const cases: Case[] = [
   { what: 'run.bundle with a missing model', command: 'run.bundle', payload: () => ({ runId, model: join(dir, 'vanished.onnx'), out: join(dir, 'bundle-out') }), file: () => join(dir, 'vanished.onnx'), says: /no such/ },
 ];
 
-for (const c of cases) {
+const hostile = await hostileCases({ dir, ctx, file, folder, mlp, mlpBytes, goodData, cnn, runId, keptTrace });
+after(hostile.cleanup);
+
+for (const c of [...cases, ...hostile.cases]) {
   test(`corpus: ${c.what}`, async () => {
     const before = readCounts(store);
     await assert.rejects(invoke(ctx, c.command, c.payload()), (e: unknown) => {
@@ -181,16 +177,31 @@ for (const c of cases) {
       assert.ok(e.message.includes(c.file()), `the message does not name ${c.file()}: ${e.message}`);
       assert.match(e.message, c.says);
       assert.ok(!/\n\s+at /.test(e.message), 'no stack trace in the message');
+      assert.ok(!e.message.includes('\n'), 'one line');
+      assert.ok(e.message.length <= MAX_MESSAGE + 40, `a bounded message: ${e.message.length} characters`);
+      if (c.code) assert.equal(e.code, c.code);
+      if (c.secret) assert.ok(!e.message.includes(c.secret), `the message echoes the file: ${e.message}`);
       return true;
     });
+    c.after?.();
     assert.deepEqual(readCounts(store), before, 'nothing was stored');
     assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
     assert.equal(store.traces.load(keptTrace).samples, 30, 'the earlier trace is intact');
   });
 }
 
-test('the corpus holds at least 25 cases beyond the first 21', () => {
+test('the corpus holds at least 25 cases beyond the first 21, and a hostile case for each kind of attack', () => {
   assert.ok(cases.length >= 25, `${cases.length} cases`);
+  assert.ok(hostile.cases.length >= 50, `${hostile.cases.length} hostile cases`);
+});
+
+test('a named pipe hidden in an image folder is neither read nor hashed: the inference runs', { timeout: 60_000 }, async () => {
+  const images = folder('images-with-hidden-pipe');
+  for (const n of ['a', 'b']) await sharp(new Uint8Array(64).fill(128), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(images, `${n}.png`));
+  fifo(join(images, '.thumbnail.png'));
+  const r = (await invoke(ctx, 'trace.infer', { model: cnn, data: images })) as { traceId: number; samples: number };
+  assert.equal(r.samples, 2);
+  assert.equal(store.traces.load(r.traceId).samples, 2);
 });
 
 test('after the whole corpus, a normal inference still succeeds', async () => {

@@ -14,17 +14,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { invoke } from '../../src/api/commands.js';
-import { encodeNpyHeader } from '../../src/data/npy.js';
 import { projectRoot, samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import type { Trace } from '../../src/trace/types.js';
-import { sampleImages } from './helpers.js';
+import { tiledNpy } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-crash-'));
 const db = join(dir, 'studio.sqlite');
@@ -107,30 +106,10 @@ function checkAfterKill(): Store {
   return store;
 }
 
-/** `count` samples of the embedded sample's images, tiled, as one .npy. */
-function tiledNpy(path: string, count: number): void {
-  const { dtype, shape, body } = images;
-  const per = body.length / shape[0]!;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, encodeNpyHeader(dtype, [count, ...shape.slice(1)]));
-    for (let left = count; left > 0; ) {
-      const n = Math.min(left, shape[0]!);
-      writeSync(fd, body, 0, n * per);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 let beforeId = 0;
 let beforeRunId = 0;
 let beforePrint: Record<string, string | number> = {};
-let images: Awaited<ReturnType<typeof sampleImages>>;
-
 before(async () => {
-  images = await sampleImages();
   // What is stored before any kill: a trace with probabilities and labels, and a run on it. The first 2,000
   // samples: the 60-seed run killed below is sized for a trace this long (seconds per few seeds).
   beforeId = cliJson<{ traceId: number }>(['infer', sample.model, sample.data, '--labels', sample.labels, '--probs', '--limit', '2000', '--name', 'before']).traceId;
@@ -143,7 +122,7 @@ before(async () => {
 test('SIGKILL mid-inference: the trace is interrupted with no chunks, and `rerun trace` completes it', { timeout: 180_000 }, async () => {
   // 40,000 samples at --batch 4: the first 16,384-sample chunk lands after a few seconds, the rest takes seconds more.
   const data = join(dir, 'tiled.npy');
-  tiledNpy(data, 40_000);
+  await tiledNpy(data, 40_000);
   const job = start(['infer', sample.model, data, '--batch', '4', '--name', 'killed inference']);
   const id = await waitFor('a running trace with a stored chunk', job, () =>
     peek<{ id: number }>(`SELECT t.id FROM traces t WHERE t.status = 'running' AND t.source = 'inference' AND EXISTS (SELECT 1 FROM trace_chunks c WHERE c.trace_id = t.id)`)?.id,
@@ -171,7 +150,7 @@ test('SIGKILL mid-inference: the trace is interrupted with no chunks, and `rerun
   assert.ok(!cliJson<{ id: number }[]>(['traces', 'list']).some((t) => t.id === id), 'traces list --json keeps listing complete traces only');
 
   // The rerun invokes the stored request again; the file is made small first so it is quick (it re-reads the same path).
-  tiledNpy(data, 1500);
+  await tiledNpy(data, 1500);
   const r = cliJson<{ kind: string; replaced: number; id: number; command: string }>(['rerun', 'trace', String(id)]);
   assert.equal(r.replaced, id);
   assert.equal(r.command, 'trace.infer');
@@ -254,7 +233,9 @@ test('SIGKILL mid multi-seed run: the run is interrupted with no series, its fin
     assert.equal(store.runs.series(id), null, 'no partial series');
     kept = store.runs.keptSeeds(id).length;
     assert.ok(kept >= 3 && kept < 60, `${kept} seeds kept`);
-    assert.deepEqual(store.runs.keptSeeds(id).map((r) => r.seed), Array.from({ length: kept }, (_, i) => i + 1), 'the seeds finished, in order');
+    // Seeds replay side by side on the pool's threads, so the ones finished need not be the first ones.
+    const seeds = store.runs.keptSeeds(id).map((r) => r.seed);
+    assert.ok(seeds.every((s, i) => s >= 1 && s <= 60 && (i === 0 || s > seeds[i - 1]!)), `the seeds finished, in seed order: ${seeds.join(', ')}`);
     assert.equal(run.summary, null);
     assert.ok(!store.runs.list().some((x) => x.id === id));
     assert.equal(store.runs.request(id)?.command, 'policy.run');

@@ -1,8 +1,9 @@
 /**
  * Fuzzing serve mode's transport: the same hostile payloads as the bridge
  * fuzz, through POST /api/invoke and the WebSocket with the token; plus
- * malformed bodies and frames, huge messages within the 1 MiB bound, a
- * wrong or missing token, and cross-origin requests. Each is refused cleanly,
+ * malformed bodies and frames, huge messages within the 1 MiB bound and
+ * past it, a wrong or missing token, and cross-origin requests. Each is
+ * refused cleanly (a malformed frame and an oversized body with an answer),
  * the database is unchanged, and the server still answers a valid
  * trace.list afterwards.
  */
@@ -18,7 +19,7 @@ import { startServer, type RunningServer } from '../../src/server/server.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
 import { COMMAND_NAMES, payloadFor, prototypeClean, READ_ONLY, schemaAccepts, type Fuzzed } from './arbitraries.js';
-import { fingerprint } from './helpers.js';
+import { fingerprint, wsInvoke } from './helpers.js';
 
 const SEED = 424242;
 const RUNS_PER_COMMAND = 12;
@@ -51,21 +52,6 @@ function openSocket(port: number, headers: Record<string, string> = { authorizat
     ws.once('open', () => ok(ws));
     ws.once('error', fail);
     ws.once('unexpected-response', (_req, res) => fail(new Error(`refused with ${res.statusCode}`)));
-  });
-}
-
-/** Sends one invoke frame and waits for its result. */
-function wsInvoke(ws: WebSocket, id: string, command: string, payload: unknown): Promise<Record<string, unknown>> {
-  return new Promise((ok) => {
-    const onMessage = (data: Buffer): void => {
-      const m = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (m.id === id && m.type === 'result') {
-        ws.off('message', onMessage);
-        ok(m);
-      }
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ type: 'invoke', id, command, payload }));
   });
 }
 
@@ -198,7 +184,7 @@ describe('serve mode under fuzzed requests', () => {
     await stillServes();
   });
 
-  test('malformed WebSocket frames are ignored and the socket keeps working', async () => {
+  test('malformed WebSocket frames are each answered with an error, and the socket keeps working', async () => {
     const frames: (string | Buffer)[] = [
       'not json',
       '{"type": "invoke"',
@@ -211,17 +197,22 @@ describe('serve mode under fuzzed requests', () => {
       JSON.stringify({ type: 'invoke', id: 'c1', command: 42 }),
       JSON.stringify({ type: 'invoke', id: 'c2', command: 'x'.repeat(101) }),
       JSON.stringify({ type: 'explode', id: 'c3' }),
-      JSON.stringify({ type: 'cancel', id: 'not-mine' }),
       JSON.stringify({ __proto__: { type: 'invoke' }, id: 'c4', command: 'trace.list' }),
-      JSON.stringify({ type: 'invoke', id: 'c5', command: 'trace.list', payload: 'y'.repeat(800_000) }),
       Buffer.from([0xde, 0xad, 0xbe, 0xef]),
     ];
-    const got: unknown[] = [];
-    const onMessage = (d: Buffer): void => void got.push(JSON.parse(d.toString()));
+    // Well-formed frames: a cancel of nothing running (no answer) and an invoke whose payload is refused.
+    const wellFormed = [
+      JSON.stringify({ type: 'cancel', id: 'not-mine' }),
+      JSON.stringify({ type: 'invoke', id: 'c5', command: 'trace.list', payload: 'y'.repeat(800_000) }),
+    ];
+    const got: Record<string, unknown>[] = [];
+    const onMessage = (d: Buffer): void => void got.push(JSON.parse(d.toString()) as Record<string, unknown>);
     ws.on('message', onMessage);
-    for (const f of frames) ws.send(f);
+    for (const f of [...frames, ...wellFormed]) ws.send(f);
+    let fuzzed = 0;
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 300 }), async (f) => {
+        fuzzed++;
         ws.send(f);
       }),
       { seed: SEED, numRuns: 100 },
@@ -230,14 +221,29 @@ describe('serve mode under fuzzed requests', () => {
     const m = await wsInvoke(ws, 'after-frames', 'trace.list', {});
     assert.equal(m.ok, true);
     ws.off('message', onMessage);
-    // Only the oversized-payload invoke (a valid frame) got an answer: an input error.
-    const answered = got.filter((x) => (x as { id?: string }).id !== 'after-frames');
-    for (const a of answered) {
-      const r = a as { id: string; ok: boolean; error: unknown };
-      assert.equal(r.id, 'c5', JSON.stringify(a).slice(0, 200));
-      assert.equal(r.ok, false);
-      assertCleanError(r.error, 'oversized payload frame');
+    const answered = got.filter((x) => x.id !== 'after-frames');
+    const errors = answered.filter((x) => x.type === 'error');
+    assert.equal(errors.length, frames.length + fuzzed, 'one error per malformed frame');
+    for (const e of errors) {
+      assertCleanError(e.error, 'malformed frame');
+      assert.match((e.error as { message: string }).message, /^malformed message: /);
     }
+    // Frames with a usable id name it, so a client can fail that request.
+    assert.deepEqual(errors.filter((e) => e.id !== undefined).map((e) => e.id), ['c1', 'c2', 'c3', 'c4']);
+    const results = answered.filter((x) => x.type === 'result');
+    assert.deepEqual(results.map((r) => [r.id, r.ok]), [['c5', false]]);
+    assertCleanError(results[0]!.error, 'oversized payload frame');
+    await stillServes();
+  });
+
+  test('an HTTP body over 1 MiB is answered 413, and the server keeps answering', async () => {
+    const big = JSON.stringify({ command: 'trace.list', payload: { x: 'z'.repeat((1 << 20) + 10) } });
+    const r = await raw(port, '/api/invoke', authed, 'POST', big);
+    assert.equal(r.status, 413, r.body.slice(0, 200));
+    assertCleanError((JSON.parse(r.body) as { error: unknown }).error, '413');
+    // Without a Content-Length (chunked), the bound is found while reading.
+    const chunked = await raw(port, '/api/invoke', { ...authed, 'transfer-encoding': 'chunked' }, 'POST', big);
+    assert.equal(chunked.status, 413);
     await stillServes();
   });
 

@@ -1,6 +1,9 @@
-/** Shared pieces of the robustness tests: hand-made .npy bytes, the sample's images, and a fingerprint of what the store holds. */
-import { readNpz } from '../../src/data/npz.js';
+/** Shared pieces of the robustness tests: hand-made .npy bytes, the sample's images, big data files, a fingerprint of what the store holds, a WebSocket request. */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { WebSocket } from 'ws';
 import type { NumericType } from '../../src/data/elements.js';
+import { encodeNpyHeader } from '../../src/data/npy.js';
+import { readNpz } from '../../src/data/npz.js';
 import { samplePaths } from '../../src/paths.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -47,4 +50,36 @@ export function fingerprint(store: Store): string {
       .sort();
   }
   return JSON.stringify(out);
+}
+
+/** `count` samples of the embedded sample's images, tiled, as one .npy: an inference that lasts seconds. */
+export async function tiledNpy(path: string, count: number): Promise<void> {
+  const { dtype, shape, body } = await sampleImages();
+  const per = body.length / shape[0]!;
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, encodeNpyHeader(dtype, [count, ...shape.slice(1)]));
+    for (let left = count; left > 0; ) {
+      const n = Math.min(left, shape[0]!);
+      writeSync(fd, body, 0, n * per);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sends one invoke frame and waits for its result. */
+export function wsInvoke(ws: WebSocket, id: string, command: string, payload: unknown): Promise<Record<string, unknown>> {
+  return new Promise((ok) => {
+    const onMessage = (data: Buffer): void => {
+      const m = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (m.id === id && m.type === 'result') {
+        ws.off('message', onMessage);
+        ok(m);
+      }
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ type: 'invoke', id, command, payload }));
+  });
 }

@@ -123,9 +123,13 @@ test('a 20-seed run over 50,000 samples stores in at most 300 KB', (t) => {
   store.close();
 });
 
-// ---- Databases written before series were stored per seed (schema 4) ----
+// ---- Databases written before series were stored per seed ----
 
-/** What schema 4's RunStore wrote: each complete run's series as one JSON document, bands computed with statOf. */
+/** The schema before series were stored per seed: every migration before the first that converts rows. */
+const older = migrations.slice(0, migrations.findIndex((m) => m.up !== undefined));
+const olderVersion = older.at(-1)!.version;
+
+/** What the RunStore of that schema wrote: each complete run's series as one JSON document, bands computed with statOf. */
 function oldSeriesJson(result: RunResult, perSeed: SeedSeries[]): string {
   const stat = (lines: Float64Array[]) => {
     const P = lines[0]!.length;
@@ -162,11 +166,11 @@ interface OldDb {
   interrupted: { id: number; kept: SeedResult[] };
 }
 
-/** A schema-4 database with rows, as the studio of that schema wrote them. */
+/** A database of that schema with rows, as the studio of that schema wrote them. */
 function writeOldDatabase(path: string): OldDb {
   const raw = new Database(path);
-  migrate(raw, migrations.filter((m) => m.version <= 4));
-  const traces = new TraceStore(raw);
+  migrate(raw, older);
+  const traces = new TraceStore(raw, { owner: () => 'test', isMine: () => true, alive: () => true });
   const labelled = syntheticTrace({ samples: 2500, exits: 4, classes: 5, seed: 11 });
   const unlabelled: Trace = { ...syntheticTrace({ samples: 900, exits: 3, classes: 4, seed: 12 }) };
   delete unlabelled.labels;
@@ -239,7 +243,7 @@ test('a migration that fails leaves the database as it was, and says which run',
     (e: unknown) => e instanceof StudioError && e.message.startsWith(path) && e.message.includes(`cannot upgrade run ${broken}'s stored series`) && /left as it was/.test(e.message),
   );
   const raw = new Database(path);
-  assert.equal(raw.pragma('user_version', { simple: true }), 4, 'still schema 4');
+  assert.equal(raw.pragma('user_version', { simple: true }), olderVersion, 'still the older schema');
   assert.deepEqual(raw.prepare('SELECT * FROM runs ORDER BY id').all(), before, 'runs untouched, JSON series included');
   assert.deepEqual(raw.prepare('SELECT * FROM run_seeds ORDER BY run_id, seed').all(), seedsBefore, 'kept seeds untouched');
   assert.equal(raw.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_seeds_json'`).pluck().get(), 0);

@@ -107,7 +107,7 @@ test('recorded shards merge, in any order given, into exactly the trace of the w
     files.push(r.path);
   }
   assert.deepEqual(readdirSync(out).sort(), ['shard-0.npz', 'shard-1.npz', 'shard-2.npz', 'shard-3.npz', 'whole.npz'], 'no half-written files left beside them');
-  const rec = readNpzMeta(files[1]!)!.recording!;
+  const rec = (await readNpzMeta(files[1]!))!.recording!;
   assert.deepEqual(rec.shard, { index: 1, count: 4, first: 25, samples: 25, total: 101 });
   assert.match(rec.model.sha256, /^[0-9a-f]{64}$/);
   assert.equal(rec.dataset.name, 'x.npy');

@@ -18,7 +18,7 @@ export class DesktopHost implements Host {
       (r) => {
         this.listeners.delete(id);
         if (r.ok) return r.result as T;
-        throw new HostError(r.error.message, r.error.kind);
+        throw new HostError(r.error.message, r.error.kind, r.error.code);
       },
       (e: unknown) => {
         this.listeners.delete(id);

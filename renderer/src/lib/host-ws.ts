@@ -11,7 +11,8 @@ type ServerMessage =
   | { type: 'hello'; version: string }
   | { type: 'event'; id: string; event: StudioEvent }
   | { type: 'result'; id: string; ok: true; result: unknown }
-  | { type: 'result'; id: string; ok: false; error: { message: string; kind: string } };
+  | { type: 'result'; id: string; ok: false; error: { message: string; kind: string; code?: string } }
+  | { type: 'error'; id?: string; error: { message: string; kind: string } };
 
 interface Pending {
   resolve(v: unknown): void;
@@ -61,6 +62,15 @@ export class WebSocketHost implements Host {
       return;
     }
     if (m.type === 'hello') return;
+    // A frame the server could not read names its request id when it had one.
+    if (m.type === 'error') {
+      const p = m.id === undefined ? undefined : this.pending.get(m.id);
+      if (p && m.id !== undefined) {
+        this.pending.delete(m.id);
+        p.reject(new HostError(m.error.message, m.error.kind));
+      }
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'event') {
@@ -69,7 +79,7 @@ export class WebSocketHost implements Host {
     }
     this.pending.delete(m.id);
     if (m.ok) p.resolve(m.result);
-    else p.reject(new HostError(m.error.message, m.error.kind));
+    else p.reject(new HostError(m.error.message, m.error.kind, m.error.code));
   }
 
   invoke<T = unknown>(command: string, payload: unknown = {}, onEvent?: (event: StudioEvent) => void): Job<T> {

@@ -32,11 +32,12 @@ export interface Host {
   onMenu?(listener: (action: MenuAction) => void): () => void;
 }
 
-/** A command's failure as the views show it. */
+/** A command's failure as the views show it; `code` 'exists' means the same request with force: true replaces an output. */
 export class HostError extends Error {
   constructor(
     message: string,
     readonly kind: string,
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'HostError';
@@ -52,7 +53,7 @@ export function requestId(): string {
 
 /** What the preload puts on window (desktop only): the only surface the page gets. */
 export interface DesktopBridge {
-  invoke(command: string, payload: unknown, requestId: string): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; kind: string } }>;
+  invoke(command: string, payload: unknown, requestId: string): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; kind: string; code?: string } }>;
   subscribe(listener: (message: { id: string; event: StudioEvent }) => void): () => void;
   /** Menu actions, unchecked: DesktopHost validates them. */
   onMenu(listener: (action: unknown) => void): () => void;

@@ -182,6 +182,32 @@ export function trainingCurves(fits: readonly FitRecord[] | null | undefined): E
   return fits?.[0]?.history ?? [];
 }
 
+/**
+ * For a risk-controlled run, the risk it realised on its stream against the epsilon it was held to
+ * (and what the guarantee says), e.g. "realised disagreement 4.7 % ± 0.2 against ε 5 % …"; null for
+ * other runs, or where the run does not hold the risk it was held to (an "error" risk without labels).
+ */
+export function riskRealised(summary: RunSummary | null | undefined, learned: LearnedPolicy | null | undefined): string | null {
+  if (!summary || learned?.kind !== 'thresholds' || !learned.guarantee) return null;
+  const g = learned.guarantee;
+  const stat = (x: unknown): Stat | null => (x && typeof x === 'object' ? (x as Stat) : null);
+  let realised: { mean: number; ci: number | null } | null = null;
+  if (g.risk === 'disagreement') {
+    const a = stat(summary.agreement);
+    if (a?.mean !== null && a?.mean !== undefined) realised = { mean: 1 - a.mean, ci: a.ci95 ?? null };
+  } else {
+    const e = stat(summary.extraError);
+    if (e?.mean !== null && e?.mean !== undefined) realised = { mean: e.mean, ci: e.ci95 ?? null };
+  }
+  if (!realised) return null;
+  const p = (x: number): string => `${(100 * x).toFixed(2)} %`;
+  const what = g.risk === 'disagreement' ? 'disagreement with the last exit' : 'errors the last exit does not make';
+  return (
+    `realised ${what} ${p(realised.mean)}${realised.ci !== null ? ` ± ${(100 * realised.ci).toFixed(2)}` : ''} against ε ${p(g.epsilon)}` +
+    ` (guaranteed with probability ≥ ${p(1 - g.delta)} from n = ${g.n.toLocaleString('en')} calibration samples; ${g.test} bound ${p(g.upperBound)})`
+  );
+}
+
 /** One line saying what a policy learned (the part a deployment applies). */
 export function describeLearned(learned: LearnedPolicy | null | undefined, exitNames: readonly string[] = []): string {
   if (!learned) return '—';
@@ -193,8 +219,16 @@ export function describeLearned(learned: LearnedPolicy | null | undefined, exitN
     case 'random':
       return `random exit, shares ${learned.shares.map(fmt).join(' / ')}`;
     case 'thresholds':
+      if (learned.guarantee && learned.threshold === undefined) return 'always the last exit: no threshold passed the risk test';
       if (learned.threshold !== undefined) return `${learned.measure} ≥ ${fmt(learned.threshold)}, one threshold shared by every exit but the last`;
       return `${learned.measure} ${learned.direction === 'below' ? '≤' : '≥'} ${learned.thresholds.map(fmt).join(', ')} (per exit; the last always exits)`;
+    case 'binned': {
+      // Per exit, the confidence bins from which the rule exits (a threshold within the bin's range).
+      const lo = 1 / learned.classes;
+      const top = (b: number): number => (b === learned.bins - 1 ? 1 : lo + ((b + 1) * (1 - lo)) / learned.bins);
+      const exiting = learned.thresholds.map((row) => row.filter((t, b) => t !== null && t <= top(b)).length);
+      return `maxProb ≥ a threshold per exit and confidence bin; exits ${exiting.map((n, k) => `${name(k)}: ${n}`).join(', ')} of ${learned.bins} bins (the last always exits)`;
+    }
     case 'patience':
       return `exit after ${learned.patience} agreeing exits in a row`;
     case 'eenet':

@@ -5,8 +5,9 @@ import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 
 export const bundleUsage =
-  'bundle RUN --model MODEL --out DIR [--verify-data DATA] [--ep EP] [--threads N] [--overwrite] [--db PATH] [--json]\n' +
-  '                                   split the model into stages and write a deployable early-exit bundle';
+  'bundle RUN --model MODEL --out DIR [--verify-data DATA] [--ep EP] [--threads N] [--overwrite] [--force] [--db PATH] [--json]\n' +
+  '                                   split the model into stages and write a deployable early-exit bundle\n' +
+  '                                   (--overwrite replaces a bundle in DIR; --force also bundles a model other than the trace\'s)';
 export const applyUsage =
   'apply DIR DATA [--labels FILE] [--ep EP] [--threads N] [--batch N] [--limit N] [--json]\n' +
   '                                   run a bundle over data: accuracy, exit shares, latency and the measured speedup';
@@ -19,6 +20,7 @@ export async function runBundle(argv: string[], env: CliEnv, signal: AbortSignal
     ep: { type: 'string' },
     threads: { type: 'string' },
     overwrite: { type: 'boolean' },
+    force: { type: 'boolean' },
   });
   const runId = positiveId(positional(p, 0, 'RUN (a run ID)'), 'run ID');
   const model = str(p, 'model');
@@ -28,12 +30,13 @@ export async function runBundle(argv: string[], env: CliEnv, signal: AbortSignal
   const verifyData = str(p, 'verify-data');
   const ep = str(p, 'ep');
   const threads = int(p, 'threads');
-  const r = await call(env.context(str(p, 'db'), signal), 'run.bundle', {
+  const r = await call(env.context(str(p, 'db'), signal, 'read'), 'run.bundle', {
     runId, model, out,
     ...(verifyData ? { verifyData } : {}),
     ...(ep ? { ep } : {}),
     ...(threads ? { threads } : {}),
     ...(flag(p, 'overwrite') ? { overwrite: true } : {}),
+    ...(flag(p, 'force') ? { force: true } : {}),
   });
   if (flag(p, 'json')) return env.out.result({ dir: r.dir, files: r.files, manifest: r.manifest, verification: r.verification, ep: r.ep, warnings: r.warnings });
   for (const w of r.warnings) env.out.note(`warning: ${w}`);
@@ -51,7 +54,7 @@ export async function runApply(argv: string[], env: CliEnv, signal: AbortSignal)
   });
   const dir = positional(p, 0, 'DIR (a bundle folder)');
   const data = positional(p, 1, 'DATA');
-  const r = await call(env.context(str(p, 'db'), signal), 'bundle.apply', {
+  const r = await call(env.context(str(p, 'db'), signal, 'read'), 'bundle.apply', {
     dir, data,
     ...opt('labels', str(p, 'labels')),
     ...opt('ep', str(p, 'ep')),

@@ -7,7 +7,7 @@ import { seconds } from '../output.js';
 
 export const usage =
   'infer MODEL DATA [--labels FILE] [--label-column NAME] [--exits a,b,..] [--ep cpu|cuda|...] [--batch N] [--threads N]\n' +
-  '      [--limit N] [--probs] [--force] [--mean m,..] [--std s,..] [--name NAME] [--db PATH] [--json]\n' +
+  '      [--limit N] [--probs] [--force] [--allow-nan] [--mean m,..] [--std s,..] [--name NAME] [--db PATH] [--json]\n' +
   '      [--shard I/N] [--out FILE.npz]\n' +
   '                                   run the model over a dataset and store its exit trace; with --out, write it\n' +
   '                                   to a file instead (the database untouched), with --shard only shard I of N';
@@ -23,6 +23,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     limit: { type: 'string' },
     probs: { type: 'boolean' },
     force: { type: 'boolean' },
+    'allow-nan': { type: 'boolean' },
     mean: { type: 'string' },
     std: { type: 'string' },
     name: { type: 'string' },
@@ -45,10 +46,11 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     ...opt('threads', int(p, 'threads')),
     ...opt('limit', int(p, 'limit')),
     probs: flag(p, 'probs'),
+    ...(flag(p, 'allow-nan') ? { allowNonFinite: true } : {}),
     ...(mean || std ? { image: { ...opt('mean', mean), ...opt('std', std) } } : {}),
   };
   const out = str(p, 'out');
-  if (out !== undefined) return record(p, env, signal, { ...request, out, ...opt('shard', shardFlag(p)) });
+  if (out !== undefined) return record(p, env, signal, { ...request, out, force: flag(p, 'force'), ...opt('shard', shardFlag(p)) });
   if (str(p, 'shard') !== undefined) throw new UsageError('--shard needs --out FILE.npz: each shard is written to its own file, and import-trace merges the files');
   const r = await call(env.context(str(p, 'db'), signal), 'trace.infer', { ...request, ...opt('name', str(p, 'name')), force: flag(p, 'force') });
   env.out.endProgress();
@@ -67,9 +69,9 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   env.out.line(`  latency to each exit (ms/sample): ${r.exitLatencyMs.map((x) => x.toFixed(4)).join(', ')}`);
 }
 
-/** infer --out: the trace goes to a file, never to a database (so --db, --force and --name have nothing to act on). */
+/** infer --out: the trace goes to a file, never to a database (so --db and --name have nothing to act on); --force replaces the file. */
 async function record(p: Parsed, env: CliEnv, signal: AbortSignal, payload: CommandInput<'trace.record'>): Promise<void> {
-  for (const name of ['db', 'force', 'name']) {
+  for (const name of ['db', 'name']) {
     if (p.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --out, which writes the trace to the file only; store it with \`exit-studio import-trace ${payload.out}\``);
   }
   const r = await call(env.context(undefined, signal), 'trace.record', payload);

@@ -11,7 +11,7 @@ export async function run(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, { data: { type: 'string' }, dim: { type: 'string', multiple: true } });
   const path = positional(p, 0, 'MODEL (an .onnx file)');
   const dims = parseDims(list(p, 'dim'));
-  const info = await call(env.context(str(p, 'db')), 'model.inspect', { path, ...opt('data', str(p, 'data')), ...opt('dims', dims) });
+  const info = await call(env.context(str(p, 'db'), undefined, 'read'), 'model.inspect', { path, ...opt('data', str(p, 'data')), ...opt('dims', dims) });
   if (flag(p, 'json')) {
     env.out.result(toJson(info));
     return;

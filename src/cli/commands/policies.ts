@@ -15,7 +15,7 @@ export const runUsage =
   '      [--PARAMETER VALUE ...] [--param [POLICY.]NAME=VALUE ...] [--label-column NAME] [--db PATH] [--json]\n' +
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
-export const exportUsage = 'export RUN --out FILE.json [--db PATH]\n                                   write what a run learned as an exit-policy file';
+export const exportUsage = 'export RUN --out FILE.json [--force] [--db PATH]\n                                   write what a run learned as an exit-policy file (--force replaces an existing file)';
 export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
 
 /** A stored trace id, or a file that is imported first. */
@@ -70,22 +70,29 @@ const REGRET_NOTE =
   'Regret is measured per kind of policy (docs/policies.md): bandits over fixed exits against the best fixed exit; thresholds,\n' +
   'patience and EENet as their loss minus the best fixed exit\'s (negative: better than any fixed exit); DEE against its best per-context rule.';
 
+const ON_RULE_NOTE = 'On rule: the share of the last tenth of the stream in which the policy took the exit its learned (exported) rule takes.';
+
 export function printComparison(runs: RunOutcome[], env: CliEnv): void {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
   env.out.line(
     table(
-      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'exit shares'],
-      runs.map((r) => [r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret, r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / ')]),
+      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'],
+      runs.map((r) => [
+        r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret,
+        r.summary.onRule === null ? '-' : `${(100 * r.summary.onRule).toFixed(1)}%`,
+        r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / '),
+      ]),
     ),
   );
   const kinds = new Set(runs.map((r) => r.summary.regretKind));
   if (kinds.size > 1) env.out.line(REGRET_NOTE);
+  env.out.line(ON_RULE_NOTE);
 }
 
 export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID, compare ID ID..., delete ID');
-  const ctx = env.context(str(p, 'db'));
+  const ctx = env.context(str(p, 'db'), undefined, 'read');
   const json = flag(p, 'json');
   if (verb === 'list') {
     // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's runs).
@@ -147,19 +154,21 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runExport(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, { out: { type: 'string' } });
+  const p = parse(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
   const id = positiveId(positional(p, 0, 'RUN (a run ID)'), 'run ID');
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out FILE.json is required');
-  const r = await call(env.context(str(p, 'db')), 'run.exportFile', { id, out });
+  const r = await call(env.context(str(p, 'db'), undefined, 'read'), 'run.exportFile', { id, out, ...(flag(p, 'force') ? { force: true } : {}) });
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`wrote ${r.path}`);
 }
 
 export async function runDiagnose(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, { 'label-column': { type: 'string' } });
-  const ctx = env.context(str(p, 'db'), signal);
-  const id = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
+  const target = positional(p, 0, 'TRACE (a trace id or a file)');
+  // A stored trace is only read; a file is imported first.
+  const ctx = env.context(str(p, 'db'), signal, /^\d+$/.test(target) ? 'read' : 'write');
+  const id = await resolveTrace(ctx, target, env, str(p, 'label-column'));
   const d = await call(ctx, 'trace.diagnose', { id });
   if (flag(p, 'json')) return env.out.result(d);
   printDiagnostics(d, env);

@@ -15,7 +15,7 @@ export async function runRerun(argv: string[], env: CliEnv, signal: AbortSignal)
   const kind = positional(p, 0, 'what to run again: trace or run');
   if (kind !== 'trace' && kind !== 'run') throw new UsageError(`unknown kind "${kind}": use rerun trace ID or rerun run ID`);
   const id = positiveId(positional(p, 1, `a ${kind} ID`), `${kind} ID`);
-  const r = await call(env.context(str(p, 'db'), signal), 'job.rerun', { kind, id });
+  const r = await call(env.context(str(p, 'db'), signal, 'read'), 'job.rerun', { kind, id });
   env.out.endProgress();
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`interrupted ${kind} ${id} ran again as ${kind} ${r.id} (${r.command}); the interrupted one is gone`);

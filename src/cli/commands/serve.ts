@@ -43,9 +43,24 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
         `From another machine: ssh -L ${server.port}:127.0.0.1:${server.port} HOST, then open the URL above. Ctrl-C stops.`,
     );
   }
-  await new Promise<void>((ok) => {
-    if (signal.aborted) return ok();
-    signal.addEventListener('abort', () => ok(), { once: true });
-  });
-  await server.close();
+  // No request may end the server: a fault that escapes every job (a bug, or a
+  // library failing inside an event) is reported and the server keeps serving.
+  // Known faults are failures of their own job; this is the last line only.
+  const contain = (e: unknown): void => {
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    env.out.note(`exit-studio serve: an unexpected fault was contained, the server keeps running (${what.slice(0, 300)})`);
+    if (process.env.EXIT_STUDIO_DEBUG && e instanceof Error) env.out.note(String(e.stack));
+  };
+  process.on('uncaughtException', contain);
+  process.on('unhandledRejection', contain);
+  try {
+    await new Promise<void>((ok) => {
+      if (signal.aborted) return ok();
+      signal.addEventListener('abort', () => ok(), { once: true });
+    });
+    await server.close();
+  } finally {
+    process.off('uncaughtException', contain);
+    process.off('unhandledRejection', contain);
+  }
 }

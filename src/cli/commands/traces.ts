@@ -11,7 +11,7 @@ export const importUsage =
   '                                   store a prediction matrix (.tsv/.csv/.parquet), probability array (.npy) or exported .npz;\n' +
   '                                   shard files (infer --shard I/N --out) merge into one trace';
 export const tracesUsage = 'traces list [--interrupted]|show ID|delete ID [--db PATH] [--json]\n                                   the stored traces';
-export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--db PATH]\n                                   write a stored trace back out';
+export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--force] [--db PATH]\n                                   write a stored trace back out (--force replaces an existing file)';
 
 export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, {
@@ -50,7 +50,7 @@ export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal
 export async function runTraces(argv: string[], env: CliEnv): Promise<void> {
   const p = parse(argv, { interrupted: { type: 'boolean' } });
   const verb = positional(p, 0, 'a verb: list, show ID or delete ID');
-  const ctx = env.context(str(p, 'db'));
+  const ctx = env.context(str(p, 'db'), undefined, 'read');
   if (verb === 'list') {
     // --interrupted: only the interrupted ones, each with the command that runs it again (--json: job.interrupted's traces).
     const stopped = (await call(ctx, 'job.interrupted', {})).traces;
@@ -82,13 +82,13 @@ export async function runTraces(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runExport(argv: string[], env: CliEnv): Promise<void> {
-  const p = parse(argv, { out: { type: 'string' } });
+  const p = parse(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
   const verb = positional(p, 0, '"export"');
   if (verb !== 'export') throw new UsageError(`unknown verb "${verb}": use trace export ID --out FILE`);
   const id = positiveId(positional(p, 1, 'a trace ID'), 'trace ID');
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out FILE.tsv|FILE.npz is required');
-  const r = await call(env.context(str(p, 'db')), 'trace.export', { id, out });
+  const r = await call(env.context(str(p, 'db'), undefined, 'read'), 'trace.export', { id, out, ...(flag(p, 'force') ? { force: true } : {}) });
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`wrote ${r.path} (${r.samples} samples × ${r.exits} exits)`);
 }

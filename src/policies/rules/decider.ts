@@ -33,4 +33,12 @@ export interface Decider {
    * softmax and features nobody reads.
    */
   plan?(k: number): 'never' | 'always' | 'view';
+  /**
+   * The view's fields stop() reads (absent: any of them). Lets a replay of the rule over a trace
+   * (rule-replay.ts) fill only those, reading a third of the memory for a thresholds rule.
+   */
+  readonly reads?: readonly ViewField[];
 }
+
+/** A field of ExitView a decider may read. */
+export type ViewField = 'probs' | 'pred' | 'maxProb' | 'entropy';

@@ -63,6 +63,7 @@ export const eenetRule: DecisionRule<typeof schema> = {
     const ug = new Float64Array(2);
     let q = new Float64Array(0);
     return {
+      reads: ['probs', 'maxProb', 'entropy'],
       reset(n) {
         q = new Float64Array(n * K);
       },

@@ -25,6 +25,6 @@ export const fixedRule: DecisionRule<typeof schema> = {
       at = byName;
     }
     if (!Number.isInteger(at) || at < 0 || at >= K) ruleError(`fixed exit index ${policy.exit} is outside 0..${K - 1}`);
-    return { reset() {}, stop: (k) => k >= at, plan: (k) => (k >= at ? 'always' : 'never') };
+    return { reset() {}, reads: [], stop: (k) => k >= at, plan: (k) => (k >= at ? 'always' : 'never') };
   },
 };

@@ -5,6 +5,7 @@
  * LearnedPolicy type is inferred from it, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { binnedRule } from './binned.js';
 import type { Decider, ExitShape } from './decider.js';
 import { eenetRule } from './eenet.js';
 import { fixedRule } from './fixed.js';
@@ -17,6 +18,7 @@ const rules = [
   fixedRule,
   randomRule,
   thresholdsRule,
+  binnedRule,
   patienceRule,
   eenetRule,
 ] as const;
@@ -40,5 +42,7 @@ export function makeDecider(learned: LearnedPolicy, exits: readonly ExitShape[])
   return ruleOf(learned.kind).decider(learned, exits);
 }
 
-export type { Decider, ExitShape, ExitView } from './decider.js';
+export type { Decider, ExitShape, ExitView, ViewField } from './decider.js';
 export { eenetFromWeights, type EENetWeights } from './eenet.js';
+export { confidenceBin } from './binned.js';
+export type { RiskGuarantee } from './thresholds.js';

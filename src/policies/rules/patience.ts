@@ -14,6 +14,7 @@ export const patienceRule: DecisionRule<typeof schema> = {
     let run = new Int32Array(0);
     let prev = new Int32Array(0);
     return {
+      reads: ['pred'],
       reset(n) {
         run = new Int32Array(n);
         prev = new Int32Array(n).fill(-1);

@@ -1,0 +1,28 @@
+/**
+ * A policy is tuned on the scores of one model's exits. Bundling it with
+ * another model (the same exit names, other weights) would deploy thresholds
+ * learned on scores that model never produces, and the split's verification
+ * could not tell: it checks the stages against the model given, not against
+ * the trace. So the model's hash is compared with the one the trace recorded.
+ */
+import { inputError } from '../errors.js';
+import { statRegular } from '../files/regular.js';
+import { sha256File } from '../store/assets.js';
+import type { TraceMeta } from '../trace/types.js';
+
+/** Refuses a model other than the trace's unless `force`; returns warnings for what cannot be checked or was forced. */
+export async function checkTraceModel(trace: TraceMeta, modelPath: string, force: boolean): Promise<string[]> {
+  if (!trace.modelSha256) {
+    return [`trace ${trace.id} was imported, not recorded by the studio, so whether ${modelPath} is the model it came from cannot be checked`];
+  }
+  await statRegular(modelPath, 'model file');
+  const sha = await sha256File(modelPath);
+  if (sha === trace.modelSha256) return [];
+  const why =
+    `is not the model trace ${trace.id} was recorded with (its sha256 is ${sha.slice(0, 12)}…; the trace's model, ${trace.modelPath ?? 'unknown'}, ` +
+    `has ${trace.modelSha256.slice(0, 12)}…)`;
+  if (!force) {
+    throw inputError(modelPath, `${why}: the policy was tuned on that model's scores; bundle that model, or pass --force to bundle this one anyway`);
+  }
+  return [`${modelPath} ${why}; bundled anyway (--force)`];
+}
