@@ -1,4 +1,5 @@
 /** What every command handler gets: the store, a way to report progress, and a cancel signal. */
+import type { Evaluation } from '../policies/evaluation.js';
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
 import type { LearnedPolicy } from '../policies/types.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +14,9 @@ export interface PolicyPartial {
   series: RunSeries;
   learned: LearnedPolicy;
   seedsDone: number;
+  /** How its figures are obtained, and whether it read calibration data (in-sample: hindsight). */
+  evaluation: Evaluation;
+  usesHindsight: boolean;
 }
 
 /** Events a long command emits while it works; the transports forward them as they come. */

@@ -4,6 +4,8 @@
  * the stage splitter) loads when one of them runs.
  */
 import { resolve } from 'node:path';
+import { bundlePolicyOf, readPolicyFile } from '../export/policy-file-read.js';
+import { policyFileOf } from './policy-commands.js';
 import { appVersion } from '../version.js';
 import { command } from './command.js';
 import { checkTraceModel } from './model-match.js';
@@ -13,21 +15,17 @@ export const deployCommands = {
   'run.bundle': command(
     bundleInput,
     async (ctx, input) => {
-      const run = ctx.store.runs.getComplete(input.runId);
-      const trace = ctx.store.traces.meta(run.traceId);
+      // A run is bundled as its exit-policy file would be: the same rule, exits, costs and estimates.
+      const read = input.policyFile !== undefined ? readPolicyFile(resolve(input.policyFile)) : ({ version: 2, file: policyFileOf(ctx, input.runId!) } as const);
       const modelPath = resolve(input.model);
       const force = input.force === true;
-      const checked = await checkTraceModel(trace, modelPath, force);
+      // The file names the model its trace was recorded with (null for an imported trace), as the store does.
+      const { trace, model } = read.file;
+      const checked = await checkTraceModel({ id: trace.id, ...(model ? { modelSha256: model.sha256, modelPath: model.path } : {}) }, modelPath, force);
       const { writeBundle } = await import('../export/bundle.js');
       const written = await writeBundle(resolve(input.out), {
         modelPath,
-        policy: {
-          policy: run.learned,
-          exitNames: trace.exits.map((e) => e.name),
-          costs: run.config.costs ?? trace.costs,
-          costUnit: run.config.costSource ?? trace.costSource,
-          name: run.policy,
-        },
+        policy: bundlePolicyOf(read),
         appVersion,
         ...(input.verifyData ? { verifyData: resolve(input.verifyData) } : {}),
         ...(input.ep ? { ep: input.ep } : {}),

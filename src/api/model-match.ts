@@ -10,8 +10,11 @@ import { statRegular } from '../files/regular.js';
 import { sha256File } from '../store/assets.js';
 import type { TraceMeta } from '../trace/types.js';
 
-/** Refuses a model other than the trace's unless `force`; returns warnings for what cannot be checked or was forced. */
-export async function checkTraceModel(trace: TraceMeta, modelPath: string, force: boolean): Promise<string[]> {
+/**
+ * Refuses a model other than the trace's unless `force`; returns warnings for what cannot be checked or was forced.
+ * `trace` is the stored trace, or what an exit-policy file says of the trace and model it was tuned on.
+ */
+export async function checkTraceModel(trace: Pick<TraceMeta, 'id' | 'modelSha256' | 'modelPath'>, modelPath: string, force: boolean): Promise<string[]> {
   if (!trace.modelSha256) {
     return [`trace ${trace.id} was imported, not recorded by the studio, so whether ${modelPath} is the model it came from cannot be checked`];
   }

@@ -4,24 +4,27 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StudioError } from '../errors.js';
 import { writeOutput } from '../files/write.js';
-import { buildPolicyFile } from '../export/policy-file.js';
+import { buildPolicyFile, type ExitPolicyFile } from '../export/policy-file.js';
 import { resolveCostChoice } from '../policies/costs.js';
+import { calibrationTraceRefusal, defaultEvaluation, DEFAULT_HOLDOUT, evaluationOf, fitsOnData, heldOutSizes, type Evaluation, type EvaluationPlan } from '../policies/evaluation.js';
 import { describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
-import { parsePolicySpec, policyRefusal } from '../policies/spec.js';
+import { parsePolicySpec, policyRefusal, type ParsedSpec } from '../policies/spec.js';
 import { runPolicyInWorker, warmReplayThreads, type JobResult } from '../policies/run-job.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
+import type { Trace } from '../trace/types.js';
 import { appVersion } from '../version.js';
 import { samplePaths } from '../paths.js';
 import type { RunConfig } from '../store/runs.js';
 import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
-import { entryOf, liftFlatParams, type PolicyEntry } from './policy-input.js';
-import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, runShowInput, tagInput } from './schemas.js';
+import { entryOf, storedRunPayload, type PolicyEntry } from './policy-input.js';
+import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, runShowInput, tagInput, type evaluationInput } from './schemas.js';
 
 type RunInput = z.output<typeof policyRunInput>;
+type EvaluationRequest = z.output<typeof evaluationInput>;
 
 export interface RunOutcome {
   runId: number;
@@ -39,14 +42,47 @@ export interface RunOutcome {
     reference: string;
   };
   learned: RunResult['learned'];
+  /** How its figures were obtained: the same for every run of one policy.run. */
+  evaluation: Evaluation;
+  /** It read calibration data: run in-sample, its figures are hindsight. */
+  usesHindsight: boolean;
   /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
   resumedSeeds: number;
 }
 
-/** The request a run keeps: this policy alone, without resumeFrom (a rerun sets its own). */
-function runRequest(input: RunInput, entry: PolicyEntry): { command: string; payload: unknown } {
+/**
+ * The request a run keeps: this policy alone, with the evaluation the whole
+ * request resolved to (so it runs again on the same split, even alone), without
+ * resumeFrom (a rerun sets its own).
+ */
+function runRequest(input: RunInput, entry: PolicyEntry, evaluation: EvaluationRequest): { command: string; payload: unknown } {
   const { resumeFrom: _resumed, ...rest } = input;
-  return { command: 'policy.run', payload: { ...rest, policies: [entry] } };
+  return { command: 'policy.run', payload: { ...rest, evaluation, policies: [entry] } };
+}
+
+/**
+ * The run's evaluation: as the request says, or held-out at the default share
+ * when one of its policies fits on data, else in-sample. Returns the plan the
+ * engine follows and the request a rerun repeats; refuses, before any work, a
+ * split that leaves a part empty and a calibration trace that does not fit.
+ */
+function planEvaluation(ctx: CommandContext, input: RunInput, trace: Trace, parsed: ParsedSpec[], costs: number[]): { plan: EvaluationPlan; request: EvaluationRequest } {
+  const asked = input.evaluation ?? defaultEvaluation(parsed);
+  if (asked.mode === 'in-sample') return { plan: asked, request: asked };
+  if (asked.mode === 'held-out') {
+    const holdout = asked.holdout ?? DEFAULT_HOLDOUT;
+    heldOutSizes(trace.samples, holdout);
+    return { plan: { mode: 'held-out', holdout }, request: { mode: 'held-out', holdout } };
+  }
+  const why = calibrationTraceRefusal(ctx.store.traces.meta(input.traceId), ctx.store.traces.meta(asked.traceId));
+  if (why) throw new StudioError(why);
+  const calibration = ctx.store.traces.load(asked.traceId);
+  for (const p of parsed) {
+    const no = p.usesHindsight ? policyRefusal(p, calibration, input.supervised ?? false, costs) : undefined;
+    if (no) throw new StudioError(`--calibrate-on: trace ${asked.traceId}: ${no}`);
+  }
+  if (!parsed.some(fitsOnData)) ctx.emit({ type: 'warning', job: 'policy', message: `no policy of this run fits on data, so trace ${asked.traceId} calibrates nothing: every policy learns from the stream of trace ${input.traceId} alone` });
+  return { plan: { mode: 'cross-trace', calibration, traceId: asked.traceId }, request: asked };
 }
 
 /** Two request payloads with the same fields and values, whatever their key order. */
@@ -57,15 +93,15 @@ function samePayload(a: unknown, b: unknown): boolean {
 }
 
 /** The seeds an interrupted run of the same request kept, checked to be that run's. */
-function seedsToResume(ctx: CommandContext, input: RunInput): SeedResult[] {
+function seedsToResume(ctx: CommandContext, input: RunInput, evaluation: EvaluationRequest): SeedResult[] {
   if (input.resumeFrom === undefined) return [];
   const from = input.resumeFrom;
   if (input.policies.length !== 1) throw new StudioError('resumeFrom resumes one run: give exactly one policy');
   const run = ctx.store.runs.get(from);
   if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`);
   const kept = ctx.store.runs.request(from);
-  // A request kept before parameters moved into `params` compares as it would be run now.
-  if (!samePayload(liftFlatParams(kept?.payload), runRequest(input, input.policies[0]!).payload)) {
+  // A request kept before parameters moved into `params`, or before evaluation modes, compares as it would be run now.
+  if (!samePayload(storedRunPayload(kept?.payload), runRequest(input, input.policies[0]!, evaluation).payload)) {
     throw new StudioError(`run ${from} was started by another request; resume it with 'job.rerun' (exit-studio rerun run ${from})`);
   }
   return ctx.store.runs.keptSeeds(from);
@@ -87,7 +123,6 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs: RunOutcome[] }> {
   warmReplayThreads(input.policies.length * (input.seeds ?? 20));
-  const resumed = seedsToResume(ctx, input);
   const trace = ctx.store.traces.load(input.traceId);
   const { costs, source } = resolveCostChoice(trace, input.costs);
   const options = {
@@ -106,6 +141,10 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
     if (why) throw new StudioError(why);
     return p;
   });
+  for (const note of new Set(parsed.flatMap((p) => (p.note ? [p.note] : [])))) ctx.emit({ type: 'warning', job: 'policy', message: note });
+  const { plan, request: evaluationRequest } = planEvaluation(ctx, input, trace, parsed, costs);
+  const evaluation = evaluationOf(plan, trace.samples);
+  const resumed = seedsToResume(ctx, input, evaluationRequest);
   const total = input.policies.length * options.seeds;
   const done = new Map<string, number>();
   const report = (): void => {
@@ -123,9 +162,10 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
       policy: p.spec,
       supervised: options.supervised,
       seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
-      config: { lambda: options.lambda, costs, costSource: source, params: p.params },
+      config: { lambda: options.lambda, costs, costSource: source, params: p.params, usesHindsight: p.usesHindsight },
+      evaluation,
       appVersion,
-      request: runRequest(input, input.policies[i]!),
+      request: runRequest(input, input.policies[i]!, evaluationRequest),
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
@@ -135,7 +175,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
     results = await Promise.all(
       parsed.map(({ spec, params }, i) => {
         const key = `${i}:${spec}`;
-        return runPolicyInWorker(trace, spec, { ...options, params, ...(resumed.length ? { resumed } : {}) }, {
+        return runPolicyInWorker(trace, spec, { ...options, params, evaluation: plan, ...(resumed.length ? { resumed } : {}) }, {
           onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
           onProgress: (p) => {
             done.set(key, p.seedsDone);
@@ -144,7 +184,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
           // Live charts draw means and bands (the job sends them a few times a second): every
           // seed's values stay out of the event (they are megabytes per run).
           onPartial: (r) => {
-            ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length } });
+            ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length, evaluation, usesHindsight: r.usesHindsight } });
           },
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
@@ -164,7 +204,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
         supervised: r.supervised,
         config: { lambda: r.lambda, costs: r.costs, costSource: source, params: parsed[i]!.params, usesHindsight: r.usesHindsight },
       });
-      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, resumedSeeds: r.resumedSeeds });
+      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, evaluation, usesHindsight: r.usesHindsight, resumedSeeds: r.resumedSeeds });
     });
     // The resumed run is replaced by the one that finished it.
     if (input.resumeFrom !== undefined) ctx.store.runs.discardInterrupted(input.resumeFrom);
@@ -195,9 +235,28 @@ export function regretScale(r: { traceId: number; config: RunConfig; summary: { 
   return JSON.stringify([r.traceId, r.config.lambda, r.config.costs, r.summary.regretKind === 'dee' ? 'dee' : 'fixed-exit']);
 }
 
-/** Which run is best on each metric: higher accuracy and agreement, lower cost and regret (regret only among runs on one scale). */
-export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']; regretScale: string }[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+/**
+ * The samples a run's figures were measured on: the whole trace (in-sample,
+ * cross-trace), or the held-out evaluation parts of its seeds, which the
+ * trace, the share and the seeds fix. Runs rank together only on the same
+ * samples.
+ */
+export function evaluationSamples(r: { traceId: number; seeds: readonly number[]; evaluation: Evaluation }): string {
+  const e = r.evaluation;
+  return JSON.stringify(e.mode === 'held-out' ? [r.traceId, 'held-out', e.evaluationSamples, r.seeds] : [r.traceId, 'all', e.evaluationSamples]);
+}
+
+type Ranked = { id: number; summary: RunOutcome['summary']; regretScale: string; samples: string };
+
+/**
+ * Which run is best on each metric: higher accuracy and agreement, lower cost
+ * and regret. Nothing is ranked across runs scored on different samples, and
+ * regret only among runs on one scale.
+ */
+export function bestPerMetric(runs: Ranked[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
+  const sameSamples = runs.every((r) => r.samples === runs[0]?.samples);
   const pick = (get: (s: RunOutcome['summary']) => number | null, better: (a: number, b: number) => boolean): number | null => {
+    if (!sameSamples) return null;
     let best: { id: number; v: number } | null = null;
     for (const r of runs) {
       const v = get(r.summary);
@@ -216,6 +275,14 @@ export function bestPerMetric(runs: { id: number; summary: RunOutcome['summary']
 
 function regretsComparable(runs: readonly { regretScale: string }[]): boolean {
   return runs.every((r) => r.regretScale === runs[0]?.regretScale);
+}
+
+/** A run's exit-policy file; a cross-trace run names the trace it fitted on while that trace is stored. */
+export function policyFileOf(ctx: CommandContext, id: number): ExitPolicyFile {
+  const run = runView(ctx, id);
+  const cal = run.evaluation.calibrationTrace;
+  const calibration = cal === undefined ? null : (ctx.store.traces.list().find((t) => t.id === cal) ?? null);
+  return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion, new Date(), calibration);
 }
 
 function runView(ctx: CommandContext, id: number) {
@@ -238,8 +305,14 @@ export const policyCommands = {
   }),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
-    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r) }));
-    return { runs, best: bestPerMetric(scaled), regretComparable: regretsComparable(scaled) };
+    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r), samples: evaluationSamples(r) }));
+    return {
+      runs,
+      best: bestPerMetric(scaled),
+      regretComparable: regretsComparable(scaled),
+      /** False: some runs were scored on other samples (another trace, split or seeds), so none is ranked. */
+      samplesComparable: scaled.every((r) => r.samples === scaled[0]!.samples),
+    };
   }),
   'run.rename': command(renameInput, (ctx, input) => {
     ctx.store.runs.rename(input.id, input.name);
@@ -253,13 +326,9 @@ export const policyCommands = {
     ctx.store.runs.delete(input.id);
     return { deleted: input.id };
   }),
-  'run.exportPolicy': command(idInput, (ctx, input) => {
-    const run = runView(ctx, input.id);
-    return buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
-  }),
+  'run.exportPolicy': command(idInput, (ctx, input) => policyFileOf(ctx, input.id)),
   'run.exportFile': command(exportFileInput, async (ctx, input) => {
-    const run = runView(ctx, input.id);
-    const file = buildPolicyFile(run, ctx.store.traces.meta(run.traceId), appVersion);
+    const file = policyFileOf(ctx, input.id);
     const out = resolve(input.out);
     await writeOutput(out, (tmp) => writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { flag: 'wx' }), { force: input.force === true });
     return { path: out };

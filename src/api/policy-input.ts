@@ -62,3 +62,15 @@ export function checkPolicyEntries(input: { policies: PolicyEntry[]; params?: Pa
     if (!known.has(name)) ctx.addIssue({ code: 'custom', path: ['params', name], message: `no policy reads a parameter named ${name} (known: ${[...known.keys()].join(', ')})` });
   }
 }
+
+/**
+ * A policy.run request as a run stored it, in the form it is run again with:
+ * flat parameters lifted into `params`, and, for a request kept before runs
+ * chose an evaluation mode, the mode those runs had (in-sample: every policy
+ * replayed the whole trace).
+ */
+export function storedRunPayload(raw: unknown): unknown {
+  const lifted = liftFlatParams(raw);
+  if (typeof lifted !== 'object' || lifted === null || Array.isArray(lifted) || 'evaluation' in lifted) return lifted;
+  return { ...lifted, evaluation: { mode: 'in-sample' } };
+}

@@ -10,6 +10,7 @@ import { StudioError } from '../errors.js';
 import type { JobRequest } from '../store/requests.js';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
+import { storedRunPayload } from './policy-input.js';
 import { emptyInput } from './schemas.js';
 
 /** Payload fields that are file paths (or lists of them), per command: stored absolute so a rerun works from any folder. */
@@ -62,8 +63,8 @@ async function rerun(ctx: CommandContext, input: z.output<typeof rerunInput>): P
     throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`);
   }
   const { invoke } = await import('./commands.js');
-  // A policy run resumes from the seeds it kept before it was interrupted.
-  const payload = kind === 'run' && request.command === 'policy.run' ? { ...(request.payload as object), resumeFrom: id } : request.payload;
+  // A policy run resumes from the seeds it kept before it was interrupted, evaluated as it was.
+  const payload = kind === 'run' && request.command === 'policy.run' ? { ...(storedRunPayload(request.payload) as object), resumeFrom: id } : request.payload;
   const result = await invoke(ctx, request.command, payload);
   let newId: number;
   if (kind === 'trace') {

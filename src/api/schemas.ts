@@ -82,6 +82,17 @@ export const renameInput = z.object({ id, name: z.string().min(1).max(200) }).st
 export const exportTraceInput = z.object({ id, out: path, force: z.boolean().optional() }).strict();
 export const emptyInput = z.object({}).strict();
 
+/**
+ * How a run's figures are obtained (docs/policies.md): held-out (`holdout`: the evaluation part's
+ * share, default 0.5), cross-trace (fitted policies fit on stored trace `traceId`), or in-sample.
+ * Left out: held-out when a policy of the run fits on data, in-sample otherwise.
+ */
+export const evaluationInput = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('held-out'), holdout: z.number().gt(0, 'holdout is a share between 0 and 1').lt(1, 'holdout is a share between 0 and 1').optional() }).strict(),
+  z.object({ mode: z.literal('cross-trace'), traceId: id }).strict(),
+  z.object({ mode: z.literal('in-sample') }).strict(),
+]);
+
 export const costSpec = z.union([z.array(z.number().nonnegative()).min(2), z.enum(['trace', 'macs', 'latency', 'uniform'])]);
 
 /**
@@ -102,6 +113,7 @@ export const policyRunInput = z.preprocess(
       lambda: z.number().nonnegative().optional(),
       costs: costSpec.optional(),
       supervised: z.boolean().optional(),
+      evaluation: evaluationInput.optional(),
       /** Values for every chosen policy that reads the name (the CLI's --alpha, --param NAME=VALUE). */
       params: paramValues.optional(),
       name: z.string().min(1).max(200).optional(),
@@ -132,7 +144,9 @@ export const exportFileInput = z.object({ id, out: path, force: z.boolean().opti
 
 export const bundleInput = z
   .object({
-    runId: id,
+    /** The run whose policy to bundle, or an exit-policy file (version 1 or 2) written by `export`. */
+    runId: id.optional(),
+    policyFile: path.optional(),
     model: path,
     out: path,
     verifyData: path.optional(),
@@ -143,7 +157,8 @@ export const bundleInput = z
     /** Replace a bundle already in `out`, and bundle a model other than the one the trace was recorded with. */
     force: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.runId === undefined) !== (b.policyFile === undefined), { message: 'give runId or policyFile (one of them)' });
 
 export const applyInput = z
   .object({

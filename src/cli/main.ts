@@ -37,7 +37,7 @@ const table: Record<string, { run: Handler; usage: string; help?: () => string }
   traces: { run: traces.runTraces, usage: traces.tracesUsage },
   trace: { run: traces.runExport, usage: traces.exportUsage },
   policies: { run: catalog.run, usage: catalog.usage },
-  run: { run: policies.runRun, usage: policies.runUsage, help: paramHelp },
+  run: { run: policies.runRun, usage: policies.runUsage, help: () => `${policies.evaluationHelp}\n\n${paramHelp()}` },
   runs: { run: policies.runRuns, usage: policies.runsUsage },
   export: { run: policies.runExport, usage: policies.exportUsage },
   diagnose: { run: policies.runDiagnose, usage: policies.diagnoseUsage },

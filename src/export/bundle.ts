@@ -24,7 +24,9 @@ import { loadModel } from '../model/load.js';
 import { sessionOptions } from '../model/split-run.js';
 import { splitStages } from '../model/split.js';
 import { syntheticFeeds, verifySplit, type SplitVerification } from '../model/split-verify.js';
+import type { Guarantee } from '../policies/rules/index.js';
 import type { LearnedPolicy } from '../policies/types.js';
+import type { Estimates, FileEvaluation } from './policy-file-schema.js';
 import { firstBatch } from '../runtime/data.js';
 import type { ExitSpec } from '../runtime/decide.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, bundlePolicySchema, describeIssues, manifestSchema, type BundleManifest } from '../runtime/manifest.js';
@@ -44,6 +46,10 @@ export interface BundlePolicy {
   costUnit?: string;
   /** Display name, e.g. "thresholds:maxProb". */
   name?: string;
+  /** How its figures were obtained, what to expect (95 % intervals) and what it guarantees: from the run or the exit-policy file. */
+  evaluation?: FileEvaluation;
+  estimates?: Estimates;
+  guarantee?: Guarantee;
 }
 
 export interface WriteBundleOptions {
@@ -301,6 +307,11 @@ export interface ApplyReport {
   /** Mean cost per sample the bundle's costs and the exit shares predict, in costUnit. */
   expectedCost: number;
   costUnit: string;
+  /**
+   * What the policy's run expected, to hold the measured figures against: its estimates (95 %
+   * intervals across seeds) and how they were obtained; null for bundles that do not carry them.
+   */
+  expected: { evaluation: FileEvaluation; estimates: Estimates } | null;
   warnings: string[];
 }
 
@@ -435,6 +446,7 @@ export async function applyBundle(dir: string, dataPath: string, opts: ApplyOpti
       stages: runner.layout,
       expectedCost: exitShares.reduce((s, p, k) => s + p * manifest.exits[k]!.cost, 0),
       costUnit: manifest.costUnit,
+      expected: bundle.policy.evaluation && bundle.policy.estimates ? { evaluation: bundle.policy.evaluation, estimates: bundle.policy.estimates } : null,
       warnings,
     };
   } finally {

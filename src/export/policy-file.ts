@@ -2,45 +2,20 @@
  * The exit-policy file: what a run learned, in a versioned JSON a deployment
  * can apply without the studio (schema in docs/formats.md). It names the
  * model and trace it was tuned on, the exits with their costs, the policy
- * and its parameters, the decision rule, and the run's metrics.
+ * and its parameters, the decision rule, how its figures were obtained
+ * (held-out, cross-trace or in-sample) with the estimates and their 95 %
+ * intervals, what the rule guarantees where it guarantees anything, and the
+ * run's metrics. Version 2; version 1 files (no evaluation, estimates or
+ * guarantee) still read (policy-file-read.ts).
  */
 import { StudioError } from '../errors.js';
+import type { Stat } from '../policies/stats.js';
 import { learnedPolicySchema, makeDecider, ruleOf, type LearnedPolicy } from '../policies/rules/index.js';
+import { POLICY_FORMAT, POLICY_VERSION, type ExitPolicyFile, type FileEvaluation, type Interval } from './policy-file-schema.js';
 import type { CompleteRun } from '../store/runs.js';
 import type { TraceMeta } from '../trace/types.js';
 
-export const POLICY_FORMAT = 'exit-studio/exit-policy';
-export const POLICY_VERSION = 1;
-
-export interface ExitPolicyFile {
-  format: typeof POLICY_FORMAT;
-  version: typeof POLICY_VERSION;
-  createdAt: string;
-  app: { name: 'exit-studio'; version: string };
-  model: { path: string; sha256: string } | null;
-  trace: { id: number; name: string; samples: number; datasetPath: string | null; datasetSha256: string | null };
-  exits: { index: number; name: string; cost: number; macs: number | null; latencyMs: number | null }[];
-  costSource: string;
-  lambda: number;
-  policy: { spec: string; supervised: boolean; seeds: number; params: Record<string, unknown> };
-  /**
-   * The rule to apply, exits 0-based:
-   *  fixed: always exit at `exit`;
-   *  thresholds: at exit k, exit when `measure` is >= (direction "above") or <= ("below") thresholds[k]; null never exits there; the last exit always exits;
-   *  patience: exit once `patience` consecutive exits agree;
-   *  eenet: EENet's scorer (model) gives q_k; exit at the first k with q_k >= thresholds[k];
-   *  random: exit k with probability shares[k] (a baseline, not for deployment).
-   */
-  decision: LearnedPolicy;
-  metrics: {
-    reference: string;
-    accuracy: number | null;
-    agreement: number;
-    avgCost: number;
-    exitShare: number[];
-    cumRegret: number;
-  };
-}
+export { POLICY_FORMAT, POLICY_VERSION, type ExitPolicyFile, type FileEvaluation, type Interval } from './policy-file-schema.js';
 
 /**
  * What the run learned, as its rule writes it, checked to apply to the trace's
@@ -61,9 +36,27 @@ function decisionOf(run: CompleteRun, trace: TraceMeta): LearnedPolicy {
   return decision;
 }
 
-export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: string, now = new Date()): ExitPolicyFile {
+function interval(s: Stat): Interval {
+  return { mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 };
+}
+
+/** The run's evaluation as the file states it; `calibration` names the trace a cross-trace run fitted on, where it is still stored. */
+function fileEvaluation(run: CompleteRun, calibration: TraceMeta | null): FileEvaluation {
+  const e = run.evaluation;
+  const id = e.calibrationTrace;
+  return {
+    mode: e.mode,
+    calibrationSamples: e.calibrationSamples,
+    evaluationSamples: e.evaluationSamples,
+    calibrationTrace: id === undefined ? null : { id, name: calibration?.id === id ? calibration.name : null },
+    hindsight: e.mode === 'in-sample' && run.config.usesHindsight === true,
+  };
+}
+
+export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: string, now = new Date(), calibration: TraceMeta | null = null): ExitPolicyFile {
   const { summary, config } = run;
   const costs = config.costs ?? trace.costs;
+  const decision = decisionOf(run, trace);
   return {
     format: POLICY_FORMAT,
     version: POLICY_VERSION,
@@ -75,7 +68,16 @@ export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: 
     costSource: config.costSource ?? trace.costSource,
     lambda: config.lambda ?? 1,
     policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, params: config.params ?? {} },
-    decision: decisionOf(run, trace),
+    decision,
+    evaluation: fileEvaluation(run, calibration),
+    estimates: {
+      seeds: run.seeds.length,
+      reference: summary.reference,
+      accuracy: summary.accuracy ? interval(summary.accuracy) : null,
+      agreement: interval(summary.agreement),
+      avgCost: interval(summary.avgCost),
+    },
+    guarantee: 'guarantee' in decision && decision.guarantee ? decision.guarantee : null,
     metrics: {
       reference: summary.reference,
       accuracy: summary.accuracy ? summary.accuracy.mean : null,

@@ -102,7 +102,7 @@ export class Dee implements Policy {
 }
 
 /**
- * The best per-context exit rule on the whole trace, by backward induction
+ * The best per-context exit rule on the samples a run is scored on, by backward induction
  * over the bins: at the last exit always exit; at exit k in bin b, exit iff
  * the mean reward of exiting there beats the mean value of following the
  * optimal rule from k+1. Returns each sample's value under that rule (the
@@ -112,13 +112,20 @@ export function deeOptimalRule(
   trace: Trace,
   costs: Float64Array,
   bins = 10,
+  /** The samples the rule is optimal on (default every sample): those a run is scored on. value[] is indexed by sample. */
+  samples?: ArrayLike<number>,
 ): { value: Float64Array; exitHere: Uint8Array; meanValue: number } {
   const K = trace.exits.length;
-  const n = trace.samples;
+  const N = trace.samples;
+  const n = samples ? samples.length : N;
+  const at = (i: number): number => (samples ? samples[i]! : i);
   const conf = trace.maxProb!;
   const C = trace.classes;
-  const value = new Float64Array(n);
-  for (let s = 0; s < n; s++) value[s] = conf[s * K + K - 1]! - costs[K - 1]!;
+  const value = new Float64Array(N);
+  for (let i = 0; i < n; i++) {
+    const s = at(i);
+    value[s] = conf[s * K + K - 1]! - costs[K - 1]!;
+  }
   const exitHere = new Uint8Array(K * bins);
   exitHere.fill(1, (K - 1) * bins);
   const sumExit = new Float64Array(bins);
@@ -126,20 +133,22 @@ export function deeOptimalRule(
   for (let k = K - 2; k >= 0; k--) {
     sumExit.fill(0);
     sumCont.fill(0);
-    for (let s = 0; s < n; s++) {
+    for (let i = 0; i < n; i++) {
+      const s = at(i);
       const x = conf[s * K + k]!;
       const b = confidenceBin(x, C, bins);
       sumExit[b]! += x - costs[k]!;
       sumCont[b]! += value[s]!;
     }
     for (let b = 0; b < bins; b++) exitHere[k * bins + b] = sumExit[b]! >= sumCont[b]! ? 1 : 0;
-    for (let s = 0; s < n; s++) {
+    for (let i = 0; i < n; i++) {
+      const s = at(i);
       const x = conf[s * K + k]!;
       if (exitHere[k * bins + confidenceBin(x, C, bins)]) value[s] = x - costs[k]!;
     }
   }
   let m = 0;
-  for (let s = 0; s < n; s++) m += value[s]!;
+  for (let i = 0; i < n; i++) m += value[at(i)]!;
   return { value, exitHere, meanValue: n > 0 ? m / n : 0 };
 }
 

@@ -1,10 +1,10 @@
 /**
- * EENet in a replay (docs/policies.md): fitted on the whole trace in hindsight
- * by default, or, with a warm-up, on the samples of its first rounds (played
- * at the last exit) and, with refits, every R rounds on those and on a seeded
- * share of later rounds also played to the last exit; it then exits at the
- * first exit whose score reaches that exit's threshold. The fitting itself is
- * eenet.ts.
+ * EENet in a replay (docs/policies.md): fitted on the run's calibration data
+ * by default (evaluation.ts), or, with a warm-up, on the samples of its first
+ * rounds (played at the last exit) and, with refits, every R rounds on those
+ * and on a seeded share of later rounds also played to the last exit; it then
+ * exits at the first exit whose score reaches that exit's threshold. The
+ * fitting itself is eenet.ts.
  *
  * Why the explored rounds: a round the rule sends to the last exit is a hard
  * sample, so refitting on the rounds that happened to go deep fits the hard
@@ -23,7 +23,7 @@ import type { EENetWeights, LearnedPolicy, Observation, Policy, PolicyEnv } from
 
 const params = z.object({
   budget: budgetParam,
-  warmup: z.number().int().min(0).default(0).meta({ title: 'Warm-up rounds', description: 'Rounds played at the last exit to collect training data before the first fit; 0 fits on the whole trace in hindsight.' }),
+  warmup: z.number().int().min(0).default(0).meta({ title: 'Warm-up rounds', description: 'Rounds played at the last exit to collect training data before the first fit; 0 fits on the calibration data before the stream starts.' }),
   refitEvery: z.number().int().min(0).default(0).meta({ title: 'Refit every (rounds)', description: 'After the warm-up, refit every R rounds on the warm-up and the explored rounds seen so far; 0 never refits.' }),
   explore: z
     .number()
@@ -100,7 +100,7 @@ export class EENetPolicy implements Policy {
     if (why) throw new StudioError(`eenet: ${why}`, { kind: 'input' });
     const e = this.exploring ? params.explore : 0;
     this.ruleBudget = (params.budget - e * costs[this.K - 1]!) / (1 - e);
-    if (!(params.warmup > 0)) this.refit(eenetDataFromTrace(env.hindsight, env.supervised));
+    if (!(params.warmup > 0)) this.refit(eenetDataFromTrace(env.calibration, env.supervised));
   }
 
   private fitOptions(): EENetFitOptions {

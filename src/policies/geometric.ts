@@ -79,7 +79,7 @@ export const geometric = definePolicy({
   learns: ['thresholds'],
   refuse: (p, _trace, costs) => budgetRefusal(p.budget, costs),
   create: (p, env, costs) => {
-    const t = env.hindsight;
+    const t = env.calibration;
     const K = t.exits.length;
     const shares = geometricShares(p.budget, costs);
     const th = fillShares(t.maxProb!, shares.map((s) => s * t.samples), t.samples, K);

@@ -17,7 +17,7 @@ export { CeeBert, CEEBERT_GRID } from './ceebert.js';
 export { fitEENet, eenetDataFromTrace, eenetForward, fillThresholds, type EENetData, type EENetFit, type EENetEpoch, type EENetFitOptions } from './eenet.js';
 export { FixedExit } from './fixed.js';
 export { RandomExit } from './random.js';
-export { oraclePolicy, bestFixedExit } from './oracle.js';
+export { bestFixedPolicy, bestFixedExit } from './best-fixed.js';
 export { ThresholdPolicy, calibrateThreshold, thresholdCost } from './threshold.js';
 export { PatiencePolicy } from './patience.js';
 export { RiskPolicy, calibrateRisk, RISK_GRID, type RiskCalibration, type RiskLoss } from './risk.js';

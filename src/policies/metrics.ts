@@ -5,7 +5,7 @@
  *
  * Regret comes in three documented kinds (docs/policies.md):
  *  - 'fixed-exit' (policies that ignore the sample: UEE-UCB, fixed, random,
- *    oracle): per round mu_e - min_i mu_i with mu_i = err_i + lambda*C_i, the
+ *    best-fixed): per round mu_e - min_i mu_i with mu_i = err_i + lambda*C_i, the
  *    pseudo-regret of the UEE-UCB paper;
  *  - 'contextual' (thresholds, patience, EENet): the realized loss
  *    1[y_e != ref] + lambda*C_e minus min_i mu_i; negative when a policy beats
@@ -62,9 +62,10 @@ export interface SeedSeries {
 }
 
 /**
- * Everything about one seed's replay. `costs` are the reported costs (not
- * lambda-scaled); `grid` the 1-based rounds at which series are sampled;
- * `learned` what the policy learned by the end of it.
+ * Everything about one seed's replay, over the rounds it played (the samples
+ * of its stream: the whole trace, or a held-out evaluation part). `costs` are
+ * the reported costs (not lambda-scaled); `grid` the 1-based rounds at which
+ * series are sampled; `learned` what the policy learned by the end of it.
  */
 export function seedMetrics(
   trace: Trace,
@@ -74,7 +75,7 @@ export function seedMetrics(
   grid: Uint32Array,
   learned: LearnedPolicy,
 ): { summary: SeedSummary; series: SeedSeries } {
-  const n = trace.samples;
+  const n = rec.order.length;
   const K = trace.exits.length;
   const pred = trace.pred;
   const labels = trace.labels;

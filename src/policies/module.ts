@@ -1,7 +1,7 @@
 /**
  * One policy, described once: what it is (id, title, kind), what it reads
  * (parameters as a zod schema, trace columns), how its regret is measured,
- * whether it reads the trace in hindsight, which decision rules it learns,
+ * whether it reads calibration data, which decision rules it learns,
  * and how to build it. The registry (registry.ts) lists every module; the
  * spec parser, the CLI's flags and help, `exit-studio policies`, the Policy
  * lab's form, policy.run's payload checks and the catalog are generated from
@@ -16,7 +16,7 @@ import type { Policy, PolicyEnv } from './types.js';
 /**
  * online: learns from its stream alone (bandits); fitted: fitted or calibrated
  * on trace data before it decides (EENet, budget-calibrated thresholds, the
- * best fixed exit in hindsight); baseline: a fixed rule to compare against.
+ * best fixed exit); baseline: a fixed rule to compare against.
  */
 export type PolicyKind = 'online' | 'fitted' | 'baseline';
 
@@ -32,6 +32,11 @@ export interface PolicyDefinition<S extends z.ZodObject> {
   id: string;
   /** Other heads accepted for it. */
   aliases?: string[];
+  /**
+   * Heads it was known by before a rename: still accepted (a stored request
+   * or a script keeps running), with `note` saying what the name means now.
+   */
+  renamedFrom?: { head: string; note: string }[];
   title: string;
   /** One sentence: what it does, with its source. */
   summary: string;
@@ -49,7 +54,11 @@ export interface PolicyDefinition<S extends z.ZodObject> {
   arg?: { param: keyof z.output<S> & string; noun: string };
   needs: PolicyNeed[];
   regretKind: RegretKind;
-  /** Whether it reads the whole trace at construction (oracle, calibrated thresholds, EENet fitted offline). */
+  /**
+   * Whether it reads calibration data (PolicyEnv.calibration) before it decides: the best fixed exit,
+   * calibrated thresholds, EENet fitted offline. Scored on that same data (in-sample) its figures are
+   * hindsight; a run holding one is evaluated held-out unless it says otherwise (evaluation.ts).
+   */
   usesHindsight: boolean | ((p: z.output<S>) => boolean);
   /** The decision rules its learned() returns (src/policies/rules): the rule owns the JSON and the deployed decider. */
   learns: LearnedKind[];

@@ -23,12 +23,16 @@ export function referenceOf(trace: Trace, s: number, useLabels: boolean): number
   return trace.pred[s * K + K - 1]!;
 }
 
-/** Per-exit error rate against the reference (labels where known when useLabels, else the final exit). */
-export function errorRates(trace: Trace, useLabels: boolean): Float64Array {
+/**
+ * Per-exit error rate against the reference (labels where known when useLabels, else the final exit),
+ * over `samples` (indices; default every sample): the samples a run is scored on.
+ */
+export function errorRates(trace: Trace, useLabels: boolean, samples?: ArrayLike<number>): Float64Array {
   const K = trace.exits.length;
-  const n = trace.samples;
+  const n = samples ? samples.length : trace.samples;
   const wrong = new Float64Array(K);
-  for (let s = 0; s < n; s++) {
+  for (let i = 0; i < n; i++) {
+    const s = samples ? samples[i]! : i;
     const ref = referenceOf(trace, s, useLabels);
     const base = s * K;
     for (let k = 0; k < K; k++) if (trace.pred[base + k] !== ref) wrong[k]!++;

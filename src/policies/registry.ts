@@ -3,13 +3,13 @@
  * holds). The spec parser, the CLI's flags and help, `exit-studio policies`,
  * the Policy lab's form and policy.run's payload checks all read this list.
  */
+import { bestFixed } from './best-fixed.js';
 import { ceebert } from './ceebert.js';
 import { dee } from './dee.js';
 import { eenet } from './eenet-policy.js';
 import { fixed, last } from './fixed.js';
 import { geometric } from './geometric.js';
 import type { PolicyModule } from './module.js';
-import { oracle } from './oracle.js';
 import { paramsJsonSchema, type ParamJsonSchema, type ParamsJsonSchema } from './params.js';
 import { patience } from './patience.js';
 import { random } from './random.js';
@@ -25,7 +25,7 @@ export const policyModules: readonly PolicyModule[] = [
   last,
   fixed,
   random,
-  oracle,
+  bestFixed,
   maxprob,
   entropy,
   patience,
@@ -35,11 +35,16 @@ export const policyModules: readonly PolicyModule[] = [
   risk,
 ];
 
-const byHead = new Map(policyModules.flatMap((m) => [m.id, ...(m.aliases ?? [])].map((h) => [h, m] as const)));
+const byHead = new Map(policyModules.flatMap((m) => [m.id, ...(m.aliases ?? []), ...(m.renamedFrom ?? []).map((r) => r.head)].map((h) => [h, m] as const)));
 
-/** The module a spec head names (its id or an alias), if any. */
+/** The module a spec head names (its id, an alias or a name it had before a rename), if any. */
 export function policyModule(head: string): PolicyModule | undefined {
   return byHead.get(head);
+}
+
+/** What a head a policy was renamed from means now (undefined for a current head). */
+export function renameNote(head: string): string | undefined {
+  return byHead.get(head)?.renamedFrom?.find((r) => r.head === head)?.note;
 }
 
 /** A spec a user can run as it is: the id, with its argument's example where it takes one ("fixed:1"). */
@@ -52,6 +57,8 @@ export function exampleSpec(m: PolicyModule): string {
 export interface PolicyDescription {
   id: string;
   aliases: string[];
+  /** Heads it had before a rename, still accepted. */
+  renamedFrom: string[];
   title: string;
   summary: string;
   kind: PolicyModule['kind'];
@@ -61,7 +68,7 @@ export interface PolicyDescription {
   example: string;
   needs: PolicyModule['needs'];
   regretKind: PolicyModule['regretKind'];
-  /** Whether, with its default parameters, it reads the whole trace in hindsight. */
+  /** Whether, with its default parameters, it reads calibration data (in-sample, its figures are hindsight). */
   usesHindsight: boolean;
   learns: PolicyModule['learns'];
   params: ParamsJsonSchema;
@@ -74,6 +81,7 @@ export function describePolicy(m: PolicyModule): PolicyDescription {
   return {
     id: m.id,
     aliases: m.aliases ?? [],
+    renamedFrom: (m.renamedFrom ?? []).map((r) => r.head),
     title: m.title,
     summary: m.summary,
     kind: m.kind,

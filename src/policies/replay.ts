@@ -21,7 +21,8 @@ export interface ReplayRecord {
 }
 
 /**
- * Replays `policy` over `order` (default: the trace shuffled by `seed`).
+ * Replays `policy` over `order` (default: the trace shuffled by `seed`), which
+ * may hold only some of the samples (a held-out evaluation stream).
  * Reuses `out` buffers when they fit, so multi-seed runs allocate once.
  */
 export function replay(
@@ -29,10 +30,10 @@ export function replay(
   policy: Policy,
   opts: { seed: number; supervised?: boolean; order?: Uint32Array; out?: ReplayRecord },
 ): ReplayRecord {
-  const n = trace.samples;
   const K = trace.exits.length;
   if (K > 255) throw new StudioError(`a trace with ${K} exits is beyond the replay engine's 255`, { kind: 'input' });
-  const order = opts.order ?? shuffledOrder(n, opts.seed, opts.out?.order);
+  const order = opts.order ?? shuffledOrder(trace.samples, opts.seed, opts.out?.order);
+  const n = order.length;
   const exit = opts.out && opts.out.exit.length === n ? opts.out.exit : new Uint8Array(n);
   const cursor = new ObservationCursor(trace, opts.supervised === true);
   const obs = new TraceObservation(cursor);

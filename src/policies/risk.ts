@@ -95,9 +95,12 @@ export function calibrateRisk(trace: Trace, epsilon: number, delta: number, loss
     kept = i;
     keptLosses = losses;
   }
+  const upperBound = riskUpperBound(keptLosses, n, delta, test);
   return {
     threshold: kept < 0 ? null : grid[kept]!,
     guarantee: {
+      kind: 'risk',
+      statement: riskStatement(loss, epsilon, delta, n, test, upperBound),
       method: 'learn-then-test',
       test,
       risk: loss,
@@ -106,9 +109,15 @@ export function calibrateRisk(trace: Trace, epsilon: number, delta: number, loss
       n,
       losses: keptLosses,
       empiricalRisk: n > 0 ? keptLosses / n : 0,
-      upperBound: riskUpperBound(keptLosses, n, delta, test),
+      upperBound,
     },
   };
+}
+
+/** The guarantee in words, as the exit-policy file and a bundle show it. */
+function riskStatement(loss: RiskLoss, epsilon: number, delta: number, n: number, test: RiskTest, upperBound: number): string {
+  const what = loss === 'disagreement' ? 'disagreement with the last exit' : 'errors the last exit does not make';
+  return `${what} <= ${epsilon} with probability >= ${1 - delta} over the draw of the ${n} calibration samples (Learn-then-Test, ${test} bound ${upperBound.toPrecision(4)})`;
 }
 
 export class RiskPolicy implements Policy {
@@ -178,5 +187,5 @@ export const risk = definePolicy({
     if (!hasLabels(trace)) return 'the "error" risk needs labels; this trace has none (use the label-free "disagreement")';
     return supervised ? undefined : 'the "error" risk reads labels: run it supervised (--supervised), or use the label-free "disagreement"';
   },
-  create: (p, env) => new RiskPolicy(env.exits, calibrateRisk(env.hindsight, p.epsilon, p.delta, p.loss, p.test)),
+  create: (p, env) => new RiskPolicy(env.exits, calibrateRisk(env.calibration, p.epsilon, p.delta, p.loss, p.test)),
 });

@@ -82,7 +82,10 @@ export function warmReplayThreads(seedReplays: number): void {
  */
 export async function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRunOptions & { resumed?: readonly SeedResult[] }, hooks: ReplayHooks = {}): Promise<JobResult> {
   const shared = shareTrace(trace);
-  const { resumed, ...rest } = options;
+  const { resumed, ...given } = options;
+  // A calibration trace crosses to the workers shared too.
+  const e = given.evaluation;
+  const rest: WorkerRunOptions = e?.mode === 'cross-trace' ? { ...given, evaluation: { ...e, calibration: shareTrace(e.calibration) } } : given;
   const p = prepare(shared, spec, { ...rest, ...(resumed ? { resumed } : {}) });
   const bySeed = new Map<number, SeedOutcome>();
   const live = hooks.onPartial ? new SeriesBands(p.grid, shared.exits.length, p.labelled) : undefined;

@@ -4,19 +4,22 @@
  * the worker; it refuses a policy the trace cannot serve before any work.
  */
 import { CancelledError, StudioError } from '../errors.js';
+import { subsetTrace } from '../trace/subset.js';
 import type { Trace } from '../trace/types.js';
+import { bestFixedExit } from './best-fixed.js';
 import { gridRounds } from './decimate.js';
 import { deeOptimalRule } from './dee.js';
 import type { EENetEpoch } from './eenet.js';
 import { EENetPolicy } from './eenet-policy.js';
+import { calibrationFor, defaultEvaluation, evaluationOf, heldOutSplit, type Evaluation, type EvaluationPlan } from './evaluation.js';
 import {
   aggregateSeries, aggregateSummary, checkSublinearRegret, seedMetrics, SeriesBands,
   type SublinearCheck, type RegretModel, type RunSeries, type RunSummary, type SeedSeries, type SeedSummary,
 } from './metrics.js';
-import { bestFixedExit } from './oracle.js';
 import { errorRates, hasLabels, referenceOf } from './reference.js';
 import { replay, type ReplayRecord } from './replay.js';
-import { checkPolicyCanRun, type ParamValues, type ParsedSpec } from './spec.js';
+import { shuffledOrder } from './rng.js';
+import { checkPolicyCanRun, policyRefusal, type ParamValues, type ParsedSpec } from './spec.js';
 import type { LearnedPolicy, PolicyEnv } from './types.js';
 
 export interface RunOptions {
@@ -34,6 +37,11 @@ export interface RunOptions {
   costs?: number[];
   /** Let policies read labels (default false: labels feed metrics only). */
   supervised?: boolean;
+  /**
+   * How the figures are obtained (evaluation.ts). Default: held-out at the
+   * default share when the policy fits on data, in-sample otherwise.
+   */
+  evaluation?: EvaluationPlan;
   /** Points per series (default 2000). */
   seriesPoints?: number;
   onProgress?: (p: { seedsDone: number; seeds: number }) => void;
@@ -58,8 +66,10 @@ export interface RunResult {
   costs: number[];
   costSource: string;
   supervised: boolean;
-  /** The policy read the whole trace in hindsight (oracle, budget-calibrated thresholds, EENet without warm-up). */
+  /** The policy read calibration data (best fixed exit, budget-calibrated thresholds, EENet without warm-up). */
   usesHindsight: boolean;
+  /** How the figures were obtained: the mode, and how many samples calibrated and were scored per seed. */
+  evaluation: Evaluation;
   summary: RunSummary;
   series: RunSeries;
   /** What the first seed's policy learned: what a deployment applies. */
@@ -94,22 +104,41 @@ function resolveCosts(trace: Trace, costs: number[] | undefined): Float64Array {
   return Float64Array.from(costs);
 }
 
-function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean): RegretModel {
+/** Each sample's reference class (its label, or the last exit's prediction): the same whichever samples a seed scores. */
+function referenceClasses(trace: Trace, labelled: boolean): Int32Array {
+  const ref = new Int32Array(trace.samples);
+  for (let s = 0; s < trace.samples; s++) ref[s] = referenceOf(trace, s, labelled);
+  return ref;
+}
+
+/** The regret comparator on the samples a seed is scored on (`samples`; default every sample). */
+function regretModel(trace: Trace, parsed: ParsedSpec, scaled: Float64Array, labelled: boolean, samples?: ArrayLike<number>, refs?: Int32Array): RegretModel {
   if (parsed.regretKind === 'dee') {
     // DEE's comparator is the best rule over its own context bins.
     const bins = Number(parsed.params.bins);
-    return { kind: 'dee', optimal: deeOptimalRule(trace, scaled, bins).value, maxProb: trace.maxProb!, costs: scaled };
+    return { kind: 'dee', optimal: deeOptimalRule(trace, scaled, bins, samples).value, maxProb: trace.maxProb!, costs: scaled };
   }
-  const err = errorRates(trace, labelled);
+  const err = errorRates(trace, labelled, samples);
   const K = err.length;
   const best = bestFixedExit(err, scaled);
   const mu = err[best]! + scaled[best]!;
   if (parsed.regretKind === 'fixed-exit') {
     return { kind: 'fixed-exit', gap: Float64Array.from({ length: K }, (_, k) => err[k]! + scaled[k]! - mu) };
   }
-  const ref = new Int32Array(trace.samples);
-  for (let s = 0; s < trace.samples; s++) ref[s] = referenceOf(trace, s, labelled);
-  return { kind: 'contextual', ref, costs: scaled, best: mu };
+  return { kind: 'contextual', ref: refs ?? referenceClasses(trace, labelled), costs: scaled, best: mu };
+}
+
+/** A cross-trace plan's calibration trace, checked to fit the run: the same exits and classes, and what the fitting policy needs. */
+function checkCalibrationTrace(trace: Trace, plan: EvaluationPlan, parsed: ParsedSpec, supervised: boolean, costs: Float64Array): void {
+  if (plan.mode !== 'cross-trace') return;
+  const cal = plan.calibration;
+  const which = plan.traceId === undefined ? 'the calibration trace' : `the calibration trace ${plan.traceId}`;
+  if (cal.exits.length !== trace.exits.length || cal.classes !== trace.classes) {
+    throw new StudioError(`${which} has ${cal.exits.length} exits and ${cal.classes} classes; the trace evaluated has ${trace.exits.length} and ${trace.classes}: calibrate on a trace of the same model and exits`, { kind: 'input' });
+  }
+  if (!parsed.usesHindsight) return;
+  const why = policyRefusal(parsed, cal, supervised, costs);
+  if (why) throw new StudioError(`${which}: ${why}`, { kind: 'input' });
 }
 
 /** Synchronous core of runPolicy (tests and benchmarks call it directly). */
@@ -131,8 +160,16 @@ export interface Prepared {
   supervised: boolean;
   seedList: number[];
   grid: Uint32Array;
-  /** Computed on first use: a thread that only lays a run out (a pool's scheduler) never pays for it. */
-  readonly regret: RegretModel;
+  plan: EvaluationPlan;
+  evaluation: Evaluation;
+  /**
+   * The regret comparator where every seed scores the same samples (not
+   * held-out). Computed on first use, as refs: a thread that only lays a run
+   * out (the seed pool's scheduler) never pays for them.
+   */
+  readonly regret: RegretModel | undefined;
+  /** Held out, for a contextual regret: every sample's reference class, computed once for all seeds. */
+  readonly refs: Int32Array | undefined;
   labelled: boolean;
   /** Seeds kept from an interrupted run, by seed: used instead of replayed. */
   prior: Map<number, SeedResult>;
@@ -152,8 +189,12 @@ export function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared 
   const scaled = Float64Array.from(costs, (c) => c * lambda);
   const labelled = hasLabels(trace);
   const seedList = Array.from({ length: S }, (_, i) => first + i);
-  const grid = gridRounds(trace.samples, opts.seriesPoints ?? 2000);
+  const plan = opts.evaluation ?? defaultEvaluation([can.parsed]);
+  checkCalibrationTrace(trace, plan, can.parsed, supervised, costs);
+  const evaluation = evaluationOf(plan, trace.samples);
+  const grid = gridRounds(evaluation.evaluationSamples, opts.seriesPoints ?? 2000);
   let regret: RegretModel | undefined;
+  let refs: Int32Array | undefined;
   return {
     parsed: can.parsed,
     costs,
@@ -162,13 +203,41 @@ export function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared 
     supervised,
     seedList,
     grid,
-    get regret(): RegretModel {
-      return (regret ??= regretModel(trace, can.parsed, scaled, labelled));
+    plan,
+    evaluation,
+    get regret(): RegretModel | undefined {
+      return plan.mode === 'held-out' ? undefined : (regret ??= regretModel(trace, can.parsed, scaled, labelled));
+    },
+    get refs(): Int32Array | undefined {
+      return plan.mode === 'held-out' && can.parsed.regretKind === 'contextual' ? (refs ??= referenceClasses(trace, labelled)) : undefined;
     },
     labelled,
     prior: resumedBySeed(opts, seedList, costs.length, grid.length),
     signal: opts.signal,
   };
+}
+
+/** What seed `seed` replays and scores, and the calibration data its policy may fit on. */
+interface SeedStream {
+  order: Uint32Array;
+  calibration: () => Trace;
+  regret: RegretModel;
+}
+
+function streamOf(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): SeedStream {
+  const plan = p.plan;
+  if (plan.mode === 'held-out') {
+    const split = heldOutSplit(trace.samples, plan.holdout, seed);
+    let part: Trace | undefined;
+    return {
+      order: split.evaluation,
+      // Copied only when a fitting policy reads it.
+      calibration: () => (part ??= subsetTrace(trace, split.calibration)),
+      regret: regretModel(trace, p.parsed, p.scaled, p.labelled, split.evaluation, p.refs),
+    };
+  }
+  const calibration = plan.mode === 'cross-trace' ? plan.calibration : trace;
+  return { order: shuffledOrder(trace.samples, seed, buf?.order), calibration: () => calibration, regret: p.regret! };
 }
 
 /** One seed's replay, measured: what the run's summary and series aggregate. */
@@ -185,6 +254,8 @@ export type SeedOutcome = Omit<SeedResult, 'series'>;
 
 /** One seed replayed and measured; `buf` (an earlier seed's record) is reused when it fits. */
 export function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedResult; rec: ReplayRecord } {
+  const stream = streamOf(trace, p, seed, buf);
+  const calibration = calibrationFor(p.parsed.spec, p.parsed.usesHindsight, stream.calibration);
   const env: PolicyEnv = {
     exits: trace.exits.length,
     classes: trace.classes,
@@ -192,14 +263,16 @@ export function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayReco
     lambda: p.lambda,
     seed,
     supervised: p.supervised,
-    rounds: trace.samples,
-    hindsight: trace,
+    rounds: stream.order.length,
+    get calibration() {
+      return calibration();
+    },
     ...(p.signal ? { signal: p.signal } : {}),
   };
   const policy = p.parsed.create(env, p.costs);
-  const rec = replay(trace, policy, buf ? { seed, supervised: p.supervised, out: buf } : { seed, supervised: p.supervised });
+  const rec = replay(trace, policy, { seed, supervised: p.supervised, order: stream.order, ...(buf ? { out: buf } : {}) });
   const learned = policy.learned();
-  const m = seedMetrics(trace, rec, p.costs, p.regret, p.grid, learned);
+  const m = seedMetrics(trace, rec, p.costs, stream.regret, p.grid, learned);
   const out: SeedResult = { seed, ...m, learned };
   if (policy instanceof EENetPolicy) {
     out.fits = policy.fits.map((f) => ({ seed, budget: f.budget, samples: f.samples, target: f.target, history: f.history }));
@@ -218,6 +291,7 @@ export function runOutcome(trace: Trace, p: Prepared, outs: readonly SeedOutcome
     costSource: opts.costs ? 'user' : trace.costSource,
     supervised: p.supervised,
     usesHindsight: p.parsed.usesHindsight,
+    evaluation: p.evaluation,
     summary,
     learned: outs[0]!.learned,
     learnedPerSeed: outs.map((o) => o.learned),

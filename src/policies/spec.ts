@@ -10,7 +10,7 @@ import type { RegretKind } from './metrics.js';
 import type { ParamValues, PolicyModule, PolicyNeed } from './module.js';
 import { issueText, paramErrorMap, paramsJsonSchema } from './params.js';
 import { hasLabels } from './reference.js';
-import { exampleSpec, policyModule, policyModules } from './registry.js';
+import { exampleSpec, policyModule, policyModules, renameNote } from './registry.js';
 import type { Policy, PolicyEnv } from './types.js';
 
 export type { ParamValues, PolicyNeed } from './module.js';
@@ -24,8 +24,10 @@ export interface ParsedSpec {
   /** What the trace must hold. */
   needs: readonly PolicyNeed[];
   regretKind: RegretKind;
-  /** Policies defined in hindsight read the whole trace (documented per policy). */
+  /** It reads the run's calibration data (documented per policy; module.ts). */
   usesHindsight: boolean;
+  /** Said when the spec named the policy by a name it had before a rename. */
+  note?: string;
   /** The numeric argument after ':' where the policy takes one (1-based exit, threshold, patience, budget). */
   arg?: number;
   /** Why this policy cannot run on the trace with these costs (supervised or not), beyond its needs; undefined when it can. */
@@ -76,6 +78,7 @@ export function parsePolicySpec(spec: string, shared: ParamValues = {}, own: Par
   if (!bound.ok) throw bad(spec, bound.issues.map((i) => issueText(i, values)).join('; '));
   const p = bound.policy;
   const arg = m.arg ? (p.params[m.arg.param] as number) : undefined;
+  const note = renameNote(specHead(s));
   return {
     spec: arg === undefined ? m.id : `${m.id}:${arg}`,
     module: m,
@@ -84,6 +87,7 @@ export function parsePolicySpec(spec: string, shared: ParamValues = {}, own: Par
     regretKind: m.regretKind,
     usesHindsight: p.usesHindsight,
     ...(arg === undefined ? {} : { arg }),
+    ...(note === undefined ? {} : { note }),
     refuse: p.refuse,
     create: p.create,
   };

@@ -1,6 +1,6 @@
 /**
  * The confidence-threshold baselines as policies: a threshold the user gives
- * (maxprob:T, entropy:T) and one calibrated on the trace to a budget
+ * (maxprob:T, entropy:T) and one calibrated on calibration data to a budget
  * (maxprob@budget:B, entropy@budget:B). One family, one implementation
  * (threshold.ts); each member is its own registry entry.
  */
@@ -39,7 +39,7 @@ function budgetThreshold(measure: ThresholdMeasure, title: string): PolicyModule
   return definePolicy({
     id: head,
     title,
-    summary: `A ${m.words} threshold calibrated on the whole trace so the mean cost is the largest not above B.`,
+    summary: `A ${m.words} threshold calibrated on the calibration data so its mean cost there is the largest not above B.`,
     kind: 'fitted',
     params: z.object({ budget: budgetParam }),
     arg: { param: 'budget', noun: 'a budget' },
@@ -48,7 +48,7 @@ function budgetThreshold(measure: ThresholdMeasure, title: string): PolicyModule
     usesHindsight: true,
     learns: ['thresholds'],
     refuse: (p, _trace, costs) => budgetRefusal(p.budget, costs),
-    create: (p, env, costs) => new ThresholdPolicy(`${head}:${p.budget}`, measure, calibrateThreshold(env.hindsight, measure, p.budget, costs), env.exits),
+    create: (p, env, costs) => new ThresholdPolicy(`${head}:${p.budget}`, measure, calibrateThreshold(env.calibration, measure, p.budget, costs), env.exits),
   });
 }
 

@@ -2,8 +2,8 @@
  * Confidence-threshold baselines: max probability (MSDNet style; exit at the
  * first exit whose max probability reaches T) and normalized entropy
  * (BranchyNet style; exit once entropy falls to T). `calibrateThreshold`
- * picks T on a whole trace, in hindsight, so the mean cost meets a budget:
- * the fair partner of a budgeted policy such as EENet.
+ * picks T on a trace (a run's calibration data) so the mean cost there meets
+ * a budget: the fair partner of a budgeted policy such as EENet.
  */
 import type { Trace } from '../trace/types.js';
 import type { LearnedPolicy, Observation, Policy } from './types.js';

@@ -4,7 +4,7 @@
  * and reports shown to a user say "exit k+1".
  *
  * Two decision shapes meet in one round protocol:
- *  - up-front policies (UEE-UCB, fixed, random, oracle) choose an exit j in
+ *  - up-front policies (UEE-UCB, fixed, random, best-fixed) choose an exit j in
  *    `begin` and answer `stop` with true: the engine computes exits 0..j;
  *  - sequential policies (DEE, thresholds, patience, EENet) return 0 from
  *    `begin` and decide at each computed exit in `stop`: false computes one
@@ -64,7 +64,7 @@ export interface Policy {
   freeze?(): void;
 }
 
-/** What a policy factory is given: the model's shape and the run's settings, never the samples. */
+/** What a policy factory is given: the model's shape and the run's settings, never the stream's samples. */
 export interface PolicyEnv {
   exits: number;
   classes: number;
@@ -76,11 +76,14 @@ export interface PolicyEnv {
   /** Number of rounds in the stream (a deployment's expected volume). */
   rounds: number;
   /**
-   * The whole trace, for the baselines that are defined in hindsight (oracle,
-   * budget-calibrated thresholds, EENet fitted offline). Learning policies
-   * never read it; each module says whether it does (usesHindsight).
+   * The data a fitted policy fits or calibrates on before it decides (EENet
+   * without warm-up, budget-calibrated thresholds, the best fixed exit): the
+   * calibration part of a held-out split, another trace (cross-trace), or
+   * the whole trace (in-sample: its figures are then hindsight). Only a
+   * module whose usesHindsight is true reads it; for any other the engine
+   * hands a value that throws when read.
    */
-  hindsight: Trace;
+  readonly calibration: Trace;
   /** Cancels long work inside a policy (an EENet fit) when a run is cancelled. */
   signal?: AbortSignal;
 }

@@ -5,7 +5,8 @@
  * field by field and a problem is reported with the path of the field.
  */
 import { z } from 'zod';
-import { learnedPolicySchema } from '../policies/rules/index.js';
+import { estimatesSchema, fileEvaluationSchema } from '../export/policy-file-schema.js';
+import { guaranteeSchema, learnedPolicySchema } from '../policies/rules/index.js';
 
 export const BUNDLE_FORMAT = 'exit-studio-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -58,6 +59,10 @@ export const bundlePolicySchema = z.object({
   costs: z.array(z.number()),
   costUnit: z.string().optional(),
   name: z.string().optional(),
+  /** How the policy's figures were obtained, the estimates and its guarantee (bundles written since exit-policy version 2). */
+  evaluation: fileEvaluationSchema.optional(),
+  estimates: estimatesSchema.optional(),
+  guarantee: guaranteeSchema.optional(),
 });
 
 /** "field a.b.2: message; ..." for the first few problems zod found. */

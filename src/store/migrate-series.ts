@@ -1,5 +1,5 @@
 /**
- * Schema 6's conversion: every run's series, kept until then as one JSON
+ * Schema 7's conversion: every run's series, kept until then as one JSON
  * document per run (every seed's values, exact) and, for a run still going,
  * one JSON document per finished seed, become one row per seed with its
  * series as a binary blob (series-codec.ts). Nothing is rounded on the way:
@@ -60,9 +60,14 @@ function fail(runId: number, why: string): never {
 export function seriesPerSeed(db: Database.Database): boolean {
   const insert = db.prepare('INSERT OR REPLACE INTO run_seeds (run_id, seed, meta_json, series) VALUES (?, ?, ?, ?)');
 
-  // Seeds an unfinished run kept, to resume from: on the grid of the default points over the trace.
+  // Seeds an unfinished run kept, to resume from: on the grid of the default points over the
+  // samples each seed scored (schema 6's evaluation: half the trace, say, for a held-out run).
   const kept = db
-    .prepare('SELECT k.run_id, k.seed, k.result_json, t.samples FROM run_seeds_json k JOIN runs r ON r.id = k.run_id JOIN traces t ON t.id = r.trace_id')
+    .prepare(
+      `SELECT k.run_id, k.seed, k.result_json,
+         COALESCE(json_extract(r.evaluation_json, '$.evaluationSamples'), t.samples) AS samples
+       FROM run_seeds_json k JOIN runs r ON r.id = k.run_id JOIN traces t ON t.id = r.trace_id`,
+    )
     .all() as { run_id: number; seed: number; result_json: string; samples: number }[];
   for (const k of kept) {
     let r: SeedResult;

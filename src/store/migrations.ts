@@ -1,9 +1,9 @@
 /**
- * Versioned schema migrations, applied in order inside one transaction each.
+ * Versioned schema migrations, applied in order inside one transaction.
  * PRAGMA user_version records how far a database has come, so an older file
  * opened by a newer studio is upgraded in place and never rebuilt. A
- * migration that fails leaves the file as it was: its transaction rolls back,
- * user_version included.
+ * migration that fails leaves the file as it was: the transaction rolls back,
+ * earlier pending migrations and user_version included.
  */
 import type Database from 'better-sqlite3';
 import { seriesPerSeed } from './migrate-series.js';
@@ -128,6 +128,21 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 6,
+    name: 'how each run was evaluated (held-out, cross-trace, in-sample); oracle renamed best-fixed',
+    // Runs stored before evaluation modes replayed the whole trace for every policy: in-sample.
+    // What was called oracle then (the best fixed exit) is best-fixed now.
+    sql: `
+      ALTER TABLE runs ADD COLUMN evaluation_json TEXT;
+      UPDATE runs SET evaluation_json = json_object(
+        'mode', 'in-sample',
+        'calibrationSamples', (SELECT samples FROM traces WHERE traces.id = runs.trace_id),
+        'evaluationSamples', (SELECT samples FROM traces WHERE traces.id = runs.trace_id)
+      );
+      UPDATE runs SET policy = 'best-fixed' WHERE policy = 'oracle';
+    `,
+  },
+  {
+    version: 7,
     name: 'series stored per seed as compact binary blobs, beside each seed\'s summary and what it learned',
     sql: `
       -- One row per seed of a run, written as the seed completes: an interrupted run
@@ -154,14 +169,16 @@ export function migrate(db: Database.Database, list: readonly Migration[] = migr
     throw new Error(`the database was written by a newer Exit Studio (schema ${current}; this one knows up to ${latest})`);
   }
   let vacuum = false;
-  for (const m of list) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
+  // Every pending migration in one transaction: a file several versions old that fails on
+  // the last is left at its own version, not half-way (a version no studio wrote).
+  db.transaction(() => {
+    for (const m of list) {
+      if (m.version <= current) continue;
       db.exec(m.sql);
       if (m.up?.(db)) vacuum = true;
       db.pragma(`user_version = ${m.version}`);
-    })();
-  }
+    }
+  })();
   if (vacuum) {
     // Outside any transaction, as VACUUM must be. Another process holding the file open
     // makes it fail: the space then stays free inside the file for later rows, no harm done.

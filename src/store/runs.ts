@@ -8,6 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { StudioError } from '../errors.js';
+import type { Evaluation } from '../policies/evaluation.js';
 import { aggregateSeries, type RunSeries, type RunSummary, type SeedSeries } from '../policies/metrics.js';
 import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
@@ -30,7 +31,7 @@ export interface RunConfig {
   costs: number[];
   costSource: string;
   params: Record<string, unknown>;
-  /** Set at completion: the policy read the whole trace in hindsight. */
+  /** The policy read calibration data (its figures are hindsight when it ran in-sample). */
   usesHindsight?: boolean;
 }
 
@@ -43,6 +44,8 @@ export interface RunRecord {
   supervised: boolean;
   seeds: number[];
   config: RunConfig;
+  /** How its figures are obtained: held-out, cross-trace or in-sample (runs older than the modes: in-sample). */
+  evaluation: Evaluation;
   appVersion: string;
   /** null until the run completes. */
   summary: RunSummary | null;
@@ -77,6 +80,7 @@ interface RunRow {
   supervised: number;
   seeds_json: string;
   config_json: string;
+  evaluation_json: string | null;
   app_version: string;
   summary_json: string | null;
   learned_json: string | null;
@@ -94,6 +98,8 @@ function toRecord(r: RunRow): RunRecord {
     supervised: r.supervised === 1,
     seeds: JSON.parse(r.seeds_json) as number[],
     config: JSON.parse(r.config_json) as RunConfig,
+    // Every row has one since schema 6 (the migration fills older rows in as in-sample).
+    evaluation: JSON.parse(r.evaluation_json ?? '{"mode":"in-sample","calibrationSamples":0,"evaluationSamples":0}') as Evaluation,
     appVersion: r.app_version,
     summary: r.summary_json === null ? null : (JSON.parse(r.summary_json) as RunSummary),
     learned: r.learned_json === null ? null : (JSON.parse(r.learned_json) as LearnedPolicy),
@@ -109,6 +115,7 @@ export interface NewRun {
   supervised: boolean;
   seeds: number[];
   config: RunConfig;
+  evaluation: Evaluation;
   appVersion: string;
   /** The command that started it, to run it again if interrupted; default: the job request in scope. */
   request?: JobRequest;
@@ -133,11 +140,11 @@ export class RunStore {
   begin(r: NewRun): number {
     const res = this.db
       .prepare(
-        `INSERT INTO runs (name, trace_id, policy, status, owner, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (name, trace_id, policy, status, owner, owner_pid, supervised, seeds_json, config_json, evaluation_json, app_version, created_at, request_json)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        r.name, r.traceId, r.policy, this.writer.owner(), process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), r.appVersion, nowIso(),
+        r.name, r.traceId, r.policy, this.writer.owner(), process.pid, r.supervised ? 1 : 0, JSON.stringify(r.seeds), JSON.stringify(r.config), JSON.stringify(r.evaluation), r.appVersion, nowIso(),
         ((q) => (q === undefined ? null : JSON.stringify(q)))(r.request ?? currentJobRequest()),
       );
     return Number(res.lastInsertRowid);

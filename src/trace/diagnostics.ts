@@ -2,8 +2,9 @@
  * What a trace says before any policy runs: accuracy and agreement per exit,
  * the strong-dominance categories UEE-UCB relies on, confidence histograms,
  * the cost-accuracy points of every fixed exit and of max-probability
- * threshold sweeps, and their Pareto front.
+ * threshold sweeps, their Pareto front, and the per-sample oracle's ceiling.
  */
+import { oracleCeiling, type OracleCeiling } from './oracle.js';
 import type { Trace } from './types.js';
 
 export interface ExitDiagnostics {
@@ -57,6 +58,11 @@ export interface TraceDiagnostics {
   sweep: CostPoint[] | null;
   /** Points of fixedPoints and sweep no other point beats on both cost and accuracy (agreement without labels), cheapest first. */
   pareto: CostPoint[];
+  /**
+   * The per-sample oracle (cheapest correct exit of each sample) and the ceiling it puts on
+   * accuracy (with labels) and on agreement with the last exit, in hindsight, on the whole trace.
+   */
+  oracle: { accuracy: OracleCeiling | null; agreement: OracleCeiling | null };
 }
 
 export function dominanceShares(trace: Trace): DominanceShares | null {
@@ -197,5 +203,6 @@ export function traceDiagnostics(trace: Trace, opts: { bins?: number; sweepPoint
     fixedPoints,
     sweep,
     pareto: paretoFront([...fixedPoints, ...(sweep ?? [])]),
+    oracle: { accuracy: oracleCeiling(trace, trace.costs, 'labels'), agreement: oracleCeiling(trace, trace.costs, 'final-exit') },
   };
 }

@@ -130,5 +130,5 @@ test('demo runs the whole job on the embedded sample', (t) => {
   if (!existsSync(samplePaths().model)) return t.skip('resources/sample/model.onnx is missing');
   const r = cli(['demo', '--seeds', '3', '--db', join(dir, 'demo.sqlite')]);
   assert.equal(r.code, 0, r.stderr);
-  for (const needle of ['Exits (depth order)', 'uee-ucb', 'dee', 'eenet', 'maxprob@budget', 'oracle']) assert.ok(r.stdout.includes(needle), needle);
+  for (const needle of ['Exits (depth order)', 'uee-ucb', 'dee', 'eenet', 'maxprob@budget', 'best-fixed', 'per-sample oracle', 'Evaluated held-out']) assert.ok(r.stdout.includes(needle), needle);
 });

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call } from '../../src/api/commands.js';
@@ -83,16 +83,25 @@ test('run side by side → runs list/show/compare → export → bundle → appl
   const exported = JSON.parse(readFileSync(policyFile, 'utf8')) as {
     format: string; version: number; model: { sha256: string }; exits: { name: string; cost: number }[];
     policy: { spec: string }; decision: { kind: string; measure: string; thresholds: (number | null)[] }; metrics: { avgCost: number };
+    evaluation: { mode: string; calibrationSamples: number; evaluationSamples: number; hindsight: boolean };
+    estimates: { seeds: number; accuracy: { mean: number; lo: number; hi: number }; avgCost: { mean: number; lo: number; hi: number } };
+    guarantee: unknown;
   };
   assert.equal(exported.format, 'exit-studio/exit-policy');
-  assert.equal(exported.version, 1);
+  assert.equal(exported.version, 2);
+  // The run held a fitted policy: held out on half of the 600 samples, and the file says so with its estimates.
+  assert.deepEqual(exported.evaluation, { mode: 'held-out', calibrationSamples: 300, evaluationSamples: 300, calibrationTrace: null, hindsight: false });
+  assert.equal(exported.estimates.seeds, 3);
+  assert.ok(exported.estimates.avgCost.lo <= exported.estimates.avgCost.mean && exported.estimates.avgCost.mean <= exported.estimates.avgCost.hi);
+  assert.equal(exported.estimates.avgCost.mean, exported.metrics.avgCost);
+  assert.equal(exported.guarantee, null);
   assert.equal(exported.model.sha256.length, 64);
   assert.deepEqual(exported.exits.map((e) => e.name), ['exit_1', 'exit_2', 'exit_3', 'exit_4']);
   assert.equal(exported.exits[3]!.cost, 1);
   assert.equal(exported.policy.spec, 'maxprob@budget:0.5');
   assert.equal(exported.decision.kind, 'thresholds');
   assert.equal(exported.decision.measure, 'maxProb');
-  assert.ok(Math.abs(exported.metrics.avgCost - 0.5) < 0.02);
+  assert.ok(Math.abs(exported.metrics.avgCost - 0.5) < 0.06, 'calibrated on 300 samples, scored on 300 others');
 
   const bundle = join(dir, 'bundle');
   const b = cli('bundle', ids[2]!, '--model', sample.model, '--out', bundle, '--verify-data', sample.data);
@@ -103,6 +112,29 @@ test('run side by side → runs list/show/compare → export → bundle → appl
   assert.ok(Math.abs(applied.exitShares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
   assert.ok(applied.accuracy > 0.8);
   assert.ok(applied.speedup > 0);
+
+  // The exit-policy file bundles as the run does; a version-1 file (before evaluation modes) still does,
+  // without estimates to compare against.
+  const v1File = join(dir, 'policy-v1.json');
+  const { evaluation: _e, estimates: _x, guarantee: _g, ...rest } = exported;
+  writeFileSync(v1File, JSON.stringify({ ...rest, version: 1 }));
+  type Applied = { samples: number; accuracy: number; expected: { evaluation: { mode: string }; estimates: { seeds: number } } | null };
+  for (const [file, version] of [[policyFile, 2], [v1File, 1]] as const) {
+    const out = join(dir, `bundle-v${version}`);
+    const made = cli('bundle', file, '--model', sample.model, '--out', out);
+    assert.equal(made.code, 0, `version ${version}: ${made.stderr}`);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'policy.json'), 'utf8')).policy, JSON.parse(readFileSync(join(bundle, 'policy.json'), 'utf8')).policy);
+    const a = json<Applied>('apply', out, sample.data, '--labels', sample.labels, '--limit', '100', '--threads', '1');
+    assert.equal(a.samples, 100);
+    if (version === 2) assert.deepEqual([a.expected?.evaluation.mode, a.expected?.estimates.seeds], ['held-out', 3]);
+    else assert.equal(a.expected, null);
+  }
+  const told = cli('apply', join(dir, 'bundle-v2'), sample.data, '--labels', sample.labels, '--limit', '50', '--threads', '1');
+  assert.match(told.stdout, /the policy's run expected accuracy \d+\.\d+%–\d+\.\d+% at mean cost [\d.]+–[\d.]+ \(held-out, 95 % interval over 3 seeds\)/);
+  writeFileSync(v1File, JSON.stringify({ ...rest, version: 3 }));
+  const newer = cli('bundle', v1File, '--model', sample.model, '--out', join(dir, 'bundle-v3'));
+  assert.equal(newer.code, 2);
+  assert.match(newer.stderr, /policy-v1\.json: was written by a newer Exit Studio \(exit-policy version 3/);
 
   assert.equal(cli('runs', 'delete', ids[1]!).code, 0);
   assert.equal(json<unknown[]>('runs', 'list').length, 3);

@@ -169,6 +169,13 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const regretTitles = await page.locator('[data-testid="chart-regret"]').allInnerTexts();
     assert.equal(regretTitles.length, 2, regretTitles.join(' | '));
     assert.match(regretTitles.join(' | '), /DEE vs its best per-bin rule/);
+    // EENet fits on data, so the whole run is held out, and every chart and row says so.
+    const notes = await page.locator('[data-testid="chart-note"]').allInnerTexts();
+    assert.ok(notes.length >= 4, notes.join(' | '));
+    for (const n of notes) assert.match(n, /held-out · [\d,]+ of [\d,]+ samples/);
+    const label = notes.find((n) => n.startsWith('held-out'))!;
+    const badges = await page.locator('[data-testid="lab-summary"] [data-testid="evaluation-badge"]').allInnerTexts();
+    assert.deepEqual(badges, [label, label, label]);
     await screen('06-policy-lab');
   });
 
@@ -211,7 +218,9 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
       format: string; version: number; exits: { name: string; cost: number }[]; policy: { spec: string }; decision: { kind: string }; metrics: { avgCost: number };
     };
     assert.equal(preview.format, 'exit-studio/exit-policy');
-    assert.equal(preview.version, 1);
+    assert.equal(preview.version, 2);
+    assert.equal((preview as unknown as { evaluation: { mode: string } }).evaluation.mode, 'held-out');
+    assert.match(await page.getByTestId('export-estimates').innerText(), /^held-out · .* at mean cost [\d.]+ \(95 %: [\d.]+–[\d.]+\), over 3 seeds\.$/s);
     assert.equal(preview.exits.length, files.sample ? 4 : preview.exits.length);
     assert.equal(preview.exits.at(-1)!.cost, 1);
     assert.ok(['uee-ucb', 'dee', 'eenet:0.5'].includes(preview.policy.spec), preview.policy.spec);
@@ -344,12 +353,43 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const queued = page.getByTestId('queued');
     await queued.waitFor({ timeout: 20_000 });
     assert.match(await queued.innerText(), /Queued: next in line/);
-    await screen('15-queued');
+    await screen('16-queued');
     await api('/api/cancel', { requestId: 'hold-1' });
     await queued.waitFor({ state: 'detached', timeout: 20_000 });
     await api('/api/cancel', { requestId: 'hold-2' });
     for (const r of await Promise.all(holders)) assert.equal(((await r.json()) as { error?: { kind: string } }).error?.kind, 'cancelled');
     await page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'ceebert' }).waitFor({ timeout: 60_000 });
+  });
+
+  step('the lab runs a fitted policy in-sample when asked, marked hindsight; Compare refuses to rank it with held-out runs', async () => {
+    await nav('Policy lab').click();
+    await page.getByTestId('policy-ceebert').uncheck();
+    await page.getByTestId('policy-maxprob@budget').check();
+    await page.getByLabel('How figures are obtained').selectOption('in-sample');
+    await page.getByTestId('run-policies').click();
+    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'maxprob@budget' });
+    await row.waitFor({ timeout: 60_000 });
+    assert.equal(await row.getByTestId('evaluation-badge').innerText(), 'in-sample (hindsight)');
+    assert.match((await page.locator('[data-testid="chart-quality"]').innerText()), /in-sample/);
+    // A saved chart carries the note drawn into it (and the page shows no script error doing so).
+    const [png] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="chart-quality"]').getByRole('button', { name: 'Save PNG' }).click()]);
+    assert.equal(png.suggestedFilename(), 'lab-quality.png');
+    // Compare it with a held-out EENet run of the same trace: shown, not ranked.
+    await nav('Runs').click();
+    await page.getByTestId('runs-table').waitFor();
+    for (const policy of ['maxprob@budget', 'eenet']) {
+      const r = page.locator('[data-testid="runs-table"] tbody tr', { hasText: policy }).first();
+      await r.getByRole('checkbox').check();
+    }
+    await page.getByTestId('compare-picked').click();
+    await page.getByTestId('compare-table').waitFor({ timeout: 30_000 });
+    const shown = await page.locator('[data-testid="compare-table"] [data-testid="evaluation-badge"]').allInnerTexts();
+    assert.equal(shown.length, 2);
+    assert.ok(shown.includes('in-sample (hindsight)') && shown.some((b) => b.startsWith('held-out')), shown.join(' | '));
+    await page.getByTestId('samples-not-ranked').waitFor();
+    assert.equal(await page.locator('[data-testid="compare-table"] td.best').count(), 0, 'nothing ranked');
+    await drewData('chart-scatter');
+    await screen('15-compare-not-ranked');
   });
 
   test('no serious or critical accessibility violations on any screen', () => {

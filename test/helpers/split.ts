@@ -34,7 +34,7 @@ export function splitTrace(t: Trace, seed: number, share = 0.5): { calibration: 
   return { calibration: subTrace(t, order.subarray(0, n)), evaluation: subTrace(t, order.subarray(n)) };
 }
 
-/** A policy fitted on `calibration` (its hindsight data), with the reported costs and lambda 1. */
+/** A policy fitted on `calibration` (its calibration data), with the reported costs and lambda 1. */
 export function fitOn(calibration: Trace, spec: string, opts: { seed?: number; supervised?: boolean; params?: Record<string, number | string | boolean> } = {}) {
   const seed = opts.seed ?? 1;
   const env: PolicyEnv = {
@@ -45,7 +45,7 @@ export function fitOn(calibration: Trace, spec: string, opts: { seed?: number; s
     seed,
     supervised: opts.supervised ?? false,
     rounds: calibration.samples,
-    hindsight: calibration,
+    calibration,
   };
   return parsePolicySpec(spec, {}, opts.params ?? {}).create(env, calibration.costs);
 }

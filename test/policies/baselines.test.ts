@@ -40,15 +40,15 @@ test('maxprob, entropy and patience exit where the definitions say', () => {
   assert.deepEqual(Array.from(replay(tiny, new PatiencePolicy(1), { seed: 0, order }).exit), [0, 0, 0]);
 });
 
-test('maxprob@budget calibrates the largest cost within the budget', () => {
+test('maxprob@budget calibrates the largest cost within the budget (in-sample: scored on the samples it calibrated on)', () => {
   for (const B of [0.3, 0.5, 0.8]) {
     const T = calibrateThreshold(synth, 'maxProb', B, synth.costs);
     const c = thresholdCost(synth, 'maxProb', T, synth.costs);
     assert.ok(c <= B + 1e-12, `cost ${c} over budget ${B}`);
     assert.ok(B - c < 0.01, `cost ${c} leaves budget ${B} unused`);
-    const r = runPolicySync(synth, `maxprob@budget:${B}`, { seeds: 2 });
+    const r = runPolicySync(synth, `maxprob@budget:${B}`, { seeds: 2, evaluation: { mode: 'in-sample' } });
     assert.ok(Math.abs(r.summary.avgCost.mean - c) < 1e-12);
-    const e = runPolicySync(synth, `entropy@budget:${B}`, { seeds: 1 });
+    const e = runPolicySync(synth, `entropy@budget:${B}`, { seeds: 1, evaluation: { mode: 'in-sample' } });
     assert.ok(e.summary.avgCost.mean <= B + 1e-12);
   }
 });

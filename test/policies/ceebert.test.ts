@@ -48,7 +48,7 @@ function stream(kinds: string): Trace {
   };
 }
 
-const env = (t: Trace): PolicyEnv => ({ exits: 3, classes: 2, costs: t.costs, lambda: 1, seed: 1, supervised: false, rounds: t.samples, hindsight: t });
+const env = (t: Trace): PolicyEnv => ({ exits: 3, classes: 2, costs: t.costs, lambda: 1, seed: 1, supervised: false, rounds: t.samples, calibration: t });
 
 /** Plays the stream in order; returns the arm of each round, the exits taken and the policy. */
 function play(kinds: string, update: SideInformation, grid = GRID): { arms: number[]; exits: number[]; p: CeeBert } {

@@ -79,7 +79,7 @@ test('sample trace, in a stream: realised cost after the warm-up within 3 % of t
   const W = 1000;
   const costs: number[] = [];
   for (const seed of [1, 2, 3, 4, 5]) {
-    const env: PolicyEnv = { exits: K, classes: trace.classes, costs: trace.costs, lambda: 1, seed, supervised: false, rounds: trace.samples, hindsight: trace };
+    const env: PolicyEnv = { exits: K, classes: trace.classes, costs: trace.costs, lambda: 1, seed, supervised: false, rounds: trace.samples, calibration: trace };
     const policy = parsePolicySpec(`eenet:${B}`, {}, { warmup: W, refitEvery: 2000 }).create(env, trace.costs);
     const rec = replay(trace, policy, { seed });
     let c = 0;

@@ -219,7 +219,7 @@ test('EENet in a stream: warm-up at the last exit, then refits on the warm-up an
   const K = 4;
   const p = parsePolicySpec('eenet:0.5', {}, { warmup: 1000, refitEvery: 2000, explore: 0.1, epochs: 6 });
   assert.equal(p.usesHindsight, false);
-  const env: PolicyEnv = { exits: K, classes: t.classes, costs: t.costs, lambda: 1, seed: 3, supervised: false, rounds: t.samples, hindsight: t };
+  const env: PolicyEnv = { exits: K, classes: t.classes, costs: t.costs, lambda: 1, seed: 3, supervised: false, rounds: t.samples, calibration: t };
   const policy = p.create(env, t.costs) as EENetPolicy;
   const rec = replay(t, policy, { seed: 3 });
   // Warm-up rounds play the last exit.

@@ -35,7 +35,7 @@ test('geometric shares: proportional to q^k, expected cost the budget (hand-work
 test('geometric@budget:B gives each exit its share of the calibration samples (in-sample) and meets the budget', () => {
   const t = syntheticTrace({ samples: 5000, exits: 4, classes: 10, seed: 4, probs: false });
   for (const B of [0.4, 0.7]) {
-    const r = runPolicySync(t, `geometric@budget:${B}`, { seeds: 1 });
+    const r = runPolicySync(t, `geometric@budget:${B}`, { seeds: 1, evaluation: { mode: 'in-sample' } });
     const want = geometricShares(B, t.costs);
     r.summary.exitShare.forEach((s, k) => assert.ok(Math.abs(s.mean - want[k]!) <= 2 / t.samples + 1e-9, `B ${B}, exit ${k + 1}: ${s.mean} vs ${want[k]}`));
     assert.ok(Math.abs(r.summary.avgCost.mean - B) <= 0.002, `B ${B}: in-sample cost ${r.summary.avgCost.mean}`);

@@ -31,7 +31,7 @@ const CASES: { spec: string; params?: Record<string, number | string | boolean> 
   { spec: 'eenet:0.6', params: { epochs: 5, warmup: 500, refitEvery: 1000 } },
   { spec: 'last' },
   { spec: 'fixed:2' },
-  { spec: 'oracle' },
+  { spec: 'best-fixed' },
   { spec: 'maxprob:0.8' },
   { spec: 'entropy:0.3' },
   { spec: 'patience:2' },
@@ -44,7 +44,7 @@ const CASES: { spec: string; params?: Record<string, number | string | boolean> 
 
 function envFor(t: Trace, seed: number, supervised: boolean): PolicyEnv {
   const lambda = 0.3;
-  return { exits: t.exits.length, classes: t.classes, costs: Float64Array.from(t.costs, (c) => c * lambda), lambda, seed, supervised, rounds: t.samples, hindsight: t };
+  return { exits: t.exits.length, classes: t.classes, costs: Float64Array.from(t.costs, (c) => c * lambda), lambda, seed, supervised, rounds: t.samples, calibration: t };
 }
 
 /** Learns on the fitting part (a fitted policy fits on it at construction; an online one learns from its stream). */
@@ -102,7 +102,7 @@ test('DEE: where a higher confidence bin continues and a lower one exits, the ex
     maxProb: conf,
     entropy: new Float32Array(n * 2),
   };
-  const env: PolicyEnv = { exits: 2, classes: 2, costs: Float64Array.of(0.05, 0.1), lambda: 0.1, seed: 1, supervised: false, rounds: n, hindsight: t };
+  const env: PolicyEnv = { exits: 2, classes: 2, costs: Float64Array.of(0.05, 0.1), lambda: 0.1, seed: 1, supervised: false, rounds: n, calibration: t };
   const dee = parsePolicySpec('dee', {}, { alpha: 0, bins: 4 }).create(env, t.costs);
   replay(t, dee, { seed: 1 });
   dee.freeze?.();

@@ -19,8 +19,8 @@ import type { Trace } from '../../src/trace/types.js';
 const full: Trace = { ...syntheticTrace({ samples: 600, exits: 4, classes: 5, seed: 3 }) };
 full.labels = Int32Array.from({ length: full.samples }, (_, i) => i % 5);
 
-test('ids and aliases are unique, lower case, and name one module each', () => {
-  const heads = policyModules.flatMap((m) => [m.id, ...(m.aliases ?? [])]);
+test('ids, aliases and former names are unique, lower case, and name one module each', () => {
+  const heads = policyModules.flatMap((m) => [m.id, ...(m.aliases ?? []), ...(m.renamedFrom ?? []).map((r) => r.head)]);
   assert.equal(new Set(heads).size, heads.length, heads.join(', '));
   for (const h of heads) assert.equal(h, h.toLowerCase());
   assert.ok(policyModules.length >= 12);
@@ -45,7 +45,7 @@ test('every parameter has a title, a description and a type a form and a flag ca
 });
 
 test('parameters that share a name share a type, and no name shadows a field of policy.run', () => {
-  const runFields = new Set(['traceId', 'policies', 'seeds', 'firstSeed', 'lambda', 'costs', 'supervised', 'params', 'name', 'resumeFrom']);
+  const runFields = new Set(['traceId', 'policies', 'seeds', 'firstSeed', 'lambda', 'costs', 'supervised', 'evaluation', 'params', 'name', 'resumeFrom']);
   for (const [name, { users }] of sharedParams()) {
     assert.ok(!runFields.has(name), name);
     const types = new Set(users.map((id) => paramsJsonSchema(policyModules.find((m) => m.id === id)!).properties[name]!.type));

@@ -123,9 +123,9 @@ test('fixed-sequence testing: the kept threshold passed and every grid threshold
   );
 });
 
-test('risk:EPS in a run: label-free by default, its learned rule carries the guarantee; the "error" risk needs labels and a supervised run', () => {
+test('risk:EPS in a run (in-sample): label-free by default, its learned rule carries the guarantee; the "error" risk needs labels and a supervised run', () => {
   const t = syntheticTrace({ samples: 3000, exits: 4, classes: 10, seed: 9, probs: false });
-  const r = runPolicySync(t, 'risk:0.05', { seeds: 2 });
+  const r = runPolicySync(t, 'risk:0.05', { seeds: 2, evaluation: { mode: 'in-sample' } });
   assert.equal(r.usesHindsight, true);
   const l = r.learned;
   assert.equal(l.kind, 'thresholds');
@@ -146,6 +146,6 @@ test('risk:EPS in a run: label-free by default, its learned rule carries the gua
   assert.match(policyRefusal(err, unlabelled, false) ?? '', /needs labels/);
   assert.equal(policyRefusal(err, t, true), undefined);
   // With the "error" risk the chosen rule is at least as cheap: a disagreement that is not an added error costs nothing.
-  const e = runPolicySync(t, 'risk:0.05', { seeds: 1, supervised: true, params: { loss: 'error' } });
+  const e = runPolicySync(t, 'risk:0.05', { seeds: 1, supervised: true, params: { loss: 'error' }, evaluation: { mode: 'in-sample' } });
   assert.ok(e.summary.avgCost.mean <= r.summary.avgCost.mean + 1e-12);
 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildPolicyFile } from '../../src/export/policy-file.js';
+import { policyFileSchema } from '../../src/export/policy-file-schema.js';
 import { learnedPolicySchema, makeDecider, type ExitView } from '../../src/policies/rules/index.js';
 import type { RunSummary } from '../../src/policies/metrics.js';
 import type { CompleteRun } from '../../src/store/runs.js';
@@ -52,6 +53,7 @@ const stat = { mean: 0.5, ci95: 0, perSeed: [0.5] };
 const summary: RunSummary = { accuracy: null, agreement: stat, avgCost: stat, exitShare: [stat, stat, stat], cumRegret: stat, regretKind: 'contextual', reference: 'final-exit' };
 const run = (learned: unknown): CompleteRun => ({
   id: 3, name: 'r', traceId: 7, policy: 'x', status: 'complete', supervised: false, seeds: [1], config: { lambda: 1, costs: [0.2, 0.5, 1], costSource: 'user', params: {} },
+  evaluation: { mode: 'in-sample', calibrationSamples: 3, evaluationSamples: 3 },
   appVersion: 'test', summary, learned: learned as CompleteRun['learned'], tags: [], createdAt: '2024-01-01T00:00:00.000Z',
 });
 
@@ -77,9 +79,25 @@ test('binned thresholds (DEE): each exit and confidence bin its own threshold; a
 });
 
 test('a risk-controlled threshold keeps its guarantee in the rule, and decides as any thresholds rule', () => {
-  const guarantee = { method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
+  const guarantee = { kind: 'risk', statement: 'disagreement with the last exit <= 0.05 with probability >= 0.9 over the draw of the 5000 calibration samples', method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
   const rule = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.8, 0.8, 0], threshold: 0.8, guarantee };
   assert.deepEqual(learnedPolicySchema.parse(rule), rule);
   assert.deepEqual(exitsOf(rule, samples), [0, 1, 2]);
   assert.equal(learnedPolicySchema.safeParse({ ...rule, guarantee: { ...guarantee, test: 'vibes' } }).success, false);
+  assert.equal(learnedPolicySchema.safeParse({ ...rule, guarantee: { ...guarantee, statement: '' } }).success, false, 'a guarantee says what it is in words');
+});
+
+test('the exit-policy file (version 2) says how its figures were obtained, and carries a rule\'s guarantee; its schema checks what the exporter writes', () => {
+  const guarantee = { kind: 'risk', statement: 'disagreement with the last exit <= 0.05 with probability >= 0.9', method: 'learn-then-test', test: 'binomial', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 500, losses: 12, empiricalRisk: 0.024, upperBound: 0.047 };
+  const learned = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.9, 0.8, 0], guarantee };
+  const fitted = { ...run(learned), config: { ...run(learned).config, usesHindsight: true } };
+  const f = buildPolicyFile(fitted, trace, 'test');
+  assert.equal(f.version, 2);
+  assert.deepEqual(f.guarantee, guarantee);
+  assert.deepEqual(f.evaluation, { mode: 'in-sample', calibrationSamples: 3, evaluationSamples: 3, calibrationTrace: null, hindsight: true });
+  assert.deepEqual(f.estimates.avgCost, { mean: 0.5, lo: 0.5, hi: 0.5 });
+  assert.equal(policyFileSchema.safeParse(JSON.parse(JSON.stringify(f))).success, true);
+  const held = buildPolicyFile({ ...fitted, evaluation: { mode: 'held-out', calibrationSamples: 2, evaluationSamples: 1 } }, trace, 'test');
+  assert.equal(held.evaluation.hindsight, false, 'held out, the figures are estimates, not hindsight');
+  assert.equal(buildPolicyFile(run({ kind: 'fixed', exit: 1 }), trace, 'test').guarantee, null);
 });

@@ -7,6 +7,7 @@ import {
   band, bestPerMetric, describeLearned, meanOf, riskRealised, groupBy, paretoFront, points, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
 import { initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
+import { evaluationDetail, evaluationLabel, evaluationPayload, evaluationSamples } from '../../renderer/src/lib/evaluation.js';
 import type { LearnedPolicy, RunRecord } from '../../renderer/src/lib/types.js';
 import type { RiskGuarantee } from '../../src/policies/rules/index.js';
 import { describePolicies } from '../../src/policies/registry.js';
@@ -192,7 +193,7 @@ describe('policies', () => {
   });
 
   test('a risk-controlled run: the risk it realised against epsilon, and what the guarantee says', () => {
-    const guarantee: RiskGuarantee = { method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
+    const guarantee: RiskGuarantee = { kind: 'risk', statement: 'disagreement with the last exit <= 0.05 with probability >= 0.9 over the draw of the 5000 calibration samples', method: 'learn-then-test', test: 'hoeffding-bentkus', risk: 'disagreement', epsilon: 0.05, delta: 0.1, n: 5000, losses: 220, empiricalRisk: 0.044, upperBound: 0.0497 };
     const learned: LearnedPolicy = { kind: 'thresholds', measure: 'maxProb', direction: 'above', thresholds: [0.6, 0], threshold: 0.6, guarantee };
     assert.equal(
       riskRealised({ agreement: { mean: 0.953, ci95: 0.002 } }, learned),
@@ -214,5 +215,42 @@ describe('policies', () => {
     assert.deepEqual(trainingCurves(fits).map((e) => e.loss), [1, 0.5]);
     assert.deepEqual(trainingCurves(null), []);
     assert.deepEqual(trainingCurves([]), []);
+  });
+});
+
+describe('evaluation modes in the views', () => {
+  const held = { mode: 'held-out' as const, calibrationSamples: 5000, evaluationSamples: 5000 };
+  const whole = { mode: 'in-sample' as const, calibrationSamples: 10000, evaluationSamples: 10000 };
+
+  test('labels say how a figure was obtained, and mark a fitted policy scored in-sample as hindsight', () => {
+    assert.equal(evaluationLabel(held), 'held-out · 5,000 of 10,000 samples');
+    assert.equal(evaluationLabel({ mode: 'cross-trace', calibrationSamples: 5000, evaluationSamples: 5000, calibrationTrace: 3 }), 'cross-trace · fitted on trace #3');
+    assert.equal(evaluationLabel(whole), 'in-sample');
+    assert.equal(evaluationLabel(whole, true), 'in-sample (hindsight)');
+    assert.equal(evaluationLabel(held, true), 'held-out · 5,000 of 10,000 samples', 'held out, a fitted policy is not hindsight');
+    assert.match(evaluationDetail(whole, true), /hindsight/);
+  });
+
+  test('Compare ranks nothing across runs scored on different samples', () => {
+    const key = (traceId: number, evaluation: typeof held | typeof whole, seeds = [1, 2, 3]) => evaluationSamples({ traceId, seeds, evaluation });
+    assert.equal(key(1, held), key(1, held));
+    assert.notEqual(key(1, held), key(1, held, [4, 5, 6]), 'other seeds split otherwise');
+    assert.notEqual(key(1, held), key(1, whole));
+    assert.equal(key(1, whole), key(1, whole, [9]), 'in-sample: the whole trace, whatever the seeds');
+    const rows = [
+      { summary: { agreement: 0.9, avgCost: 0.5 }, samples: key(1, held) },
+      { summary: { agreement: 0.8, avgCost: 0.4 }, samples: key(1, held) },
+    ];
+    assert.deepEqual([...bestPerMetric(rows).agreement!], [0]);
+    assert.deepEqual(bestPerMetric([...rows, { summary: { agreement: 0.95, avgCost: 0.3 }, samples: key(1, whole) }]), {});
+  });
+
+  test("the lab's evaluation choice becomes policy.run's field, or says what is missing", () => {
+    assert.equal(evaluationPayload({ mode: 'auto' }), undefined);
+    assert.deepEqual(evaluationPayload({ mode: 'held-out', holdout: 0.3 }), { mode: 'held-out', holdout: 0.3 });
+    assert.deepEqual(evaluationPayload({ mode: 'cross-trace', traceId: 4 }), { mode: 'cross-trace', traceId: 4 });
+    assert.deepEqual(evaluationPayload({ mode: 'in-sample' }), { mode: 'in-sample' });
+    assert.throws(() => evaluationPayload({ mode: 'held-out', holdout: 1 }), /between 0 and 1/);
+    assert.throws(() => evaluationPayload({ mode: 'cross-trace', traceId: null }), /Choose the trace to fit on/);
   });
 });

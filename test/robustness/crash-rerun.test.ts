@@ -102,3 +102,37 @@ test('a run interrupted before parameters moved into `params` runs again from it
   assert.equal(out.replaced, runId);
   assert.deepEqual(store.runs.get(out.id).config.params, { alpha: 0.5 });
 });
+
+test('an interrupted held-out run resumes held-out, alone, on the very split it started on', async () => {
+  const id = store.traces.list()[0]!.id;
+  const both = (await invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb', 'best-fixed'], seeds: 3 })) as { runs: { runId: number; evaluation: { mode: string } }[] };
+  assert.deepEqual(both.runs.map((r) => r.evaluation.mode), ['held-out', 'held-out'], 'a fitted policy in the run holds every policy out');
+  const uee = both.runs[0]!.runId;
+  const first = store.runs.getComplete(uee);
+  // The online policy's stored request keeps the evaluation the whole request resolved to.
+  assert.deepEqual((store.runs.request(uee)?.payload as { evaluation: unknown }).evaluation, { mode: 'held-out', holdout: 0.5 });
+  store.db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL WHERE id = ?`).run(uee);
+  const out = (await invoke(ctx(), 'job.rerun', { kind: 'run', id: uee })) as { id: number };
+  const again = store.runs.getComplete(out.id);
+  assert.deepEqual(again.evaluation, first.evaluation);
+  assert.deepEqual(again.summary.accuracy!.perSeed, first.summary.accuracy!.perSeed, 'the same split and stream, seed by seed');
+  // Alone and without the request's evaluation, it would have been in-sample: other samples, other figures.
+  const alone = (await invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 3 })) as { runs: { runId: number; evaluation: { mode: string; evaluationSamples: number } }[] };
+  assert.deepEqual(alone.runs[0]!.evaluation, { mode: 'in-sample', calibrationSamples: 200, evaluationSamples: 200 });
+});
+
+test('a run interrupted before evaluation modes runs again in-sample, as it started; its old policy name still runs', async () => {
+  const id = store.traces.list()[0]!.id;
+  const done = (await invoke(ctx(), 'policy.run', { traceId: id, policies: ['best-fixed'], seeds: 2 })) as { runs: { runId: number }[] };
+  const runId = done.runs[0]!.runId;
+  const old = { command: 'policy.run', payload: { traceId: id, policies: ['oracle'], seeds: 2 } };
+  store.db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, request_json = ? WHERE id = ?`).run(JSON.stringify(old), runId);
+  // Such a run kept no seeds evaluated otherwise than in-sample: the held-out rows of the run faked here go.
+  store.db.prepare('DELETE FROM run_seeds WHERE run_id = ?').run(runId);
+  const warnings: string[] = [];
+  const out = (await invoke({ store, emit: (e) => e.type === 'warning' && warnings.push(e.message) }, 'job.rerun', { kind: 'run', id: runId })) as { id: number };
+  const r = store.runs.getComplete(out.id);
+  assert.equal(r.policy, 'best-fixed');
+  assert.deepEqual(r.evaluation, { mode: 'in-sample', calibrationSamples: 200, evaluationSamples: 200 });
+  assert.match(warnings.join('\n'), /`oracle` was renamed `best-fixed`/);
+});

@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { StudioError } from '../../src/errors.js';
 import { gridRounds, runPolicySync, syntheticTrace, type RunResult } from '../../src/policies/index.js';
 import type { SeedSeries } from '../../src/policies/metrics.js';
-import type { SeedResult } from '../../src/policies/run.js';
+import type { Evaluation } from '../../src/policies/evaluation.js';
+import type { RunOptions, SeedResult } from '../../src/policies/run.js';
 import { statOf } from '../../src/policies/stats.js';
 import { encodeExact } from '../../src/store/exact-json.js';
 import { migrate, migrations } from '../../src/store/migrations.js';
@@ -68,10 +69,11 @@ test('a seed\'s series come back from their blob bit for bit: counts, float32, f
 
 /** Runs one policy the way policy.run stores it: begin, one row per seed as it completes, complete. */
 function storeRun(store: Store, traceId: number, trace: Trace, spec: string, opts: Parameters<typeof runPolicySync>[2] = {}): { id: number; result: RunResult } {
-  const grid = gridRounds(trace.samples);
   const seeds: SeedResult[] = [];
   const result = runPolicySync(trace, spec, { ...opts, onSeed: (r) => seeds.push(r) });
-  const id = store.runs.begin({ name: spec, traceId, policy: spec, supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, appVersion: 'test' });
+  // The grid spans the samples each seed scored: the whole trace, or a held-out part of it.
+  const grid = Uint32Array.from(result.series.rounds);
+  const id = store.runs.begin({ name: spec, traceId, policy: spec, supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, evaluation: result.evaluation, appVersion: 'test' });
   for (const r of seeds) store.runs.saveSeed(id, encodeSeed(r, grid));
   store.db.transaction(() => store.runs.complete(id, result.summary, result.learned))();
   return { id, result };
@@ -81,8 +83,10 @@ test('a stored run\'s series are the engine\'s, exactly: every seed, every point
   const store = openStore(join(tempDir(t), 'studio.sqlite'));
   const trace = syntheticTrace({ samples: 3000, exits: 4, classes: 5, seed: 3 });
   const traceId = store.traces.save(trace, { name: 'synthetic', source: 'import' });
+  // EENet is evaluated held out by default: its seeds score half the trace each, a different half per seed.
   for (const [spec, params] of [['dee', {}], ['uee-ucb', {}], ['eenet:0.5', { epochs: 3 }]] as const) {
     const { id, result } = storeRun(store, traceId, trace, spec, { seeds: 4, params });
+    if (spec.startsWith('eenet')) assert.equal(result.evaluation.mode, 'held-out');
     const back = store.runs.series(id)!;
     assert.deepStrictEqual(back.series, result.series, spec);
     assert.deepStrictEqual(back.fits, result.fits ?? null, spec);
@@ -100,7 +104,7 @@ test('a run completes only with every one of its seeds saved', (t) => {
   const traceId = store.traces.save(trace, { name: 's', source: 'import' });
   const seeds: SeedResult[] = [];
   const result = runPolicySync(trace, 'random', { seeds: 3, onSeed: (r) => seeds.push(r) });
-  const id = store.runs.begin({ name: 'r', traceId, policy: 'random', supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, appVersion: 'test' });
+  const id = store.runs.begin({ name: 'r', traceId, policy: 'random', supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, evaluation: result.evaluation, appVersion: 'test' });
   store.runs.saveSeed(id, encodeSeed(seeds[0]!, gridRounds(trace.samples)));
   assert.throws(() => store.runs.complete(id, result.summary, result.learned), (e: unknown) => e instanceof StudioError && /seeds 2, 3 not saved/.test(e.message));
   assert.equal(store.runs.get(id).status, 'running');
@@ -125,11 +129,13 @@ test('a 20-seed run over 50,000 samples stores in at most 300 KB', (t) => {
 
 // ---- Databases written before series were stored per seed ----
 
-/** The schema before series were stored per seed: every migration before the first that converts rows. */
-const older = migrations.slice(0, migrations.findIndex((m) => m.up !== undefined));
-const olderVersion = older.at(-1)!.version;
+/** The migrations a studio of schema `version` knew. */
+const upTo = (version: number) => migrations.filter((m) => m.version <= version);
+/** The schema that added how runs were evaluated (held-out splits); the one after it stores series per seed. */
+const EVALUATION_SCHEMA = 6;
+assert.equal(migrations.find((m) => m.up !== undefined)?.version, EVALUATION_SCHEMA + 1, 'the series conversion follows the evaluation schema');
 
-/** What the RunStore of that schema wrote: each complete run's series as one JSON document, bands computed with statOf. */
+/** What the RunStore of those schemas wrote: each complete run's series as one JSON document, bands computed with statOf. */
 function oldSeriesJson(result: RunResult, perSeed: SeedSeries[]): string {
   const stat = (lines: Float64Array[]) => {
     const P = lines[0]!.length;
@@ -162,74 +168,109 @@ function asOldSeed(r: SeedResult): SeedResult {
 }
 
 interface OldDb {
-  complete: { id: number; seriesJson: string; summaryJson: string; learnedJson: string }[];
-  interrupted: { id: number; kept: SeedResult[] };
+  complete: { id: number; policy: string; seriesJson: string; summaryJson: string; learnedJson: string; evaluation: Evaluation }[];
+  interrupted: { id: number; kept: SeedResult[]; run: RunOptions };
 }
 
-/** A database of that schema with rows, as the studio of that schema wrote them. */
-function writeOldDatabase(path: string): OldDb {
+type Plan = RunOptions['evaluation'];
+const IN_SAMPLE: Plan = { mode: 'in-sample' };
+
+/**
+ * A database of schema `version` with rows, as the studio of that schema
+ * wrote them. Schema 5 knew no evaluation modes (every run in-sample, the
+ * best fixed exit called `oracle`); schema 6 kept held-out runs, whose series
+ * and kept seeds lie on the grid of the samples each seed scored.
+ */
+function writeOldDatabase(path: string, version: 5 | 6): OldDb {
   const raw = new Database(path);
-  migrate(raw, older);
+  migrate(raw, upTo(version));
   const traces = new TraceStore(raw, { owner: () => 'test', isMine: () => true, alive: () => true });
   const labelled = syntheticTrace({ samples: 2500, exits: 4, classes: 5, seed: 11 });
   const unlabelled: Trace = { ...syntheticTrace({ samples: 900, exits: 3, classes: 4, seed: 12 }) };
   delete unlabelled.labels;
+  const evaluated = version >= EVALUATION_SCHEMA;
   const insertRun = raw.prepare(
-    `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json, summary_json, learned_json, series_json)
-     VALUES (?, ?, ?, ?, NULL, 0, ?, '{"lambda":1,"costs":[],"costSource":"trace","params":{}}', '0.1.0', '2026-01-01T00:00:00.000Z', NULL, ?, ?, ?)`,
+    `INSERT INTO runs (name, trace_id, policy, status, owner_pid, supervised, seeds_json, config_json, app_version, created_at, request_json, summary_json, learned_json, series_json${evaluated ? ', evaluation_json' : ''})
+     VALUES (?, ?, ?, ?, NULL, 0, ?, '{"lambda":1,"costs":[],"costSource":"trace","params":{}}', '0.1.0', '2026-01-01T00:00:00.000Z', NULL, ?, ?, ?${evaluated ? ', ?' : ''})`,
   );
-  const old: OldDb = { complete: [], interrupted: { id: 0, kept: [] } };
-  for (const [trace, spec, opts] of [
-    [labelled, 'uee-ucb', { seeds: 4 }],
-    [labelled, 'eenet:0.5', { seeds: 2, params: { epochs: 3 } }],
-    [unlabelled, 'random', { seeds: 3 }],
-  ] as const) {
+  const insert = (values: unknown[], evaluation: Evaluation | null): number => Number(insertRun.run(...values, ...(evaluated ? [evaluation ? JSON.stringify(evaluation) : null] : [])).lastInsertRowid);
+  const old: OldDb = { complete: [], interrupted: { id: 0, kept: [], run: {} } };
+  // [trace, spec the engine runs, name the run was stored under, options]
+  const runs: [Trace, string, string, RunOptions][] = evaluated
+    ? [
+        [labelled, 'uee-ucb', 'uee-ucb', { seeds: 4, evaluation: { mode: 'held-out', holdout: 0.4 } }],
+        [labelled, 'eenet:0.5', 'eenet:0.5', { seeds: 2, params: { epochs: 3 } }],
+        [unlabelled, 'random', 'random', { seeds: 3, evaluation: IN_SAMPLE }],
+      ]
+    : [
+        [labelled, 'uee-ucb', 'uee-ucb', { seeds: 4, evaluation: IN_SAMPLE }],
+        [labelled, 'eenet:0.5', 'eenet:0.5', { seeds: 2, params: { epochs: 3 }, evaluation: IN_SAMPLE }],
+        [unlabelled, 'random', 'random', { seeds: 3, evaluation: IN_SAMPLE }],
+        [labelled, 'best-fixed', 'oracle', { seeds: 2, evaluation: IN_SAMPLE }],
+      ];
+  for (const [trace, spec, name, opts] of runs) {
     const traceId = traces.save(trace, { name: spec, source: 'import' });
     const seeds: SeedResult[] = [];
     const result = runPolicySync(trace, spec, { ...opts, onSeed: (r) => seeds.push(asOldSeed(r)) });
     const seriesJson = oldSeriesJson(result, seeds.map((s) => s.series));
     const summaryJson = JSON.stringify(result.summary);
     const learnedJson = JSON.stringify(result.learned);
-    const id = Number(insertRun.run(spec, traceId, spec, 'complete', JSON.stringify(result.seeds), summaryJson, learnedJson, seriesJson).lastInsertRowid);
-    old.complete.push({ id, seriesJson, summaryJson, learnedJson });
+    const id = insert([name, traceId, name, 'complete', JSON.stringify(result.seeds), summaryJson, learnedJson, seriesJson], result.evaluation);
+    old.complete.push({ id, policy: spec, seriesJson, summaryJson, learnedJson, evaluation: result.evaluation });
   }
-  // An interrupted run: two of its five seeds kept, to resume from.
+  // An interrupted run: two of its five seeds kept, to resume from (held out, on 30 % of the trace, in schema 6).
+  const run: RunOptions = { seeds: 5, evaluation: evaluated ? { mode: 'held-out', holdout: 0.3 } : IN_SAMPLE };
   const kept: SeedResult[] = [];
-  runPolicySync(labelled, 'dee', { seeds: 2, onSeed: (r) => kept.push(asOldSeed(r)) });
-  const id = Number(insertRun.run('dee', 1, 'dee', 'interrupted', JSON.stringify([1, 2, 3, 4, 5]), null, null, null).lastInsertRowid);
+  const first = runPolicySync(labelled, 'dee', { ...run, seeds: 2, onSeed: (r) => kept.push(asOldSeed(r)) });
+  const id = insert(['dee', 1, 'dee', 'interrupted', JSON.stringify([1, 2, 3, 4, 5]), null, null, null], first.evaluation);
   for (const r of kept) raw.prepare('INSERT INTO run_seeds (run_id, seed, result_json) VALUES (?, ?, ?)').run(id, r.seed, encodeExact(r));
-  old.interrupted = { id, kept };
+  old.interrupted = { id, kept, run };
   raw.close();
   return old;
 }
 
-test('an older database with runs is upgraded: every run, seed and series point reads as before; kept seeds resume exactly', (t) => {
-  const path = join(tempDir(t), 'studio.sqlite');
-  const old = writeOldDatabase(path);
-  const store = openStore(path);
-  try {
-    assert.equal(store.db.pragma('user_version', { simple: true }), migrations.at(-1)!.version);
-    assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
-    for (const o of old.complete) {
-      const run = store.runs.getComplete(o.id);
-      assert.deepEqual(run.summary, JSON.parse(o.summaryJson));
-      assert.deepEqual(run.learned, JSON.parse(o.learnedJson));
-      // As every door shows it (JSON: NaN is null): identical, bands included.
-      assert.deepEqual(JSON.parse(JSON.stringify(store.runs.series(o.id))), JSON.parse(o.seriesJson), `run ${o.id}`);
+for (const version of [5, 6] as const) {
+  test(`a schema-${version} database with runs is upgraded${version < EVALUATION_SCHEMA ? ' through 6 and 7' : ''}: every run, seed and series point reads as before; kept seeds resume exactly`, (t) => {
+    const path = join(tempDir(t), 'studio.sqlite');
+    const old = writeOldDatabase(path, version);
+    const store = openStore(path);
+    try {
+      assert.equal(store.db.pragma('user_version', { simple: true }), migrations.at(-1)!.version);
+      assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+      for (const o of old.complete) {
+        const run = store.runs.getComplete(o.id);
+        assert.equal(run.policy, o.policy, 'oracle reads as best-fixed');
+        assert.deepEqual(run.evaluation, o.evaluation, `run ${o.id} (${o.policy}) is evaluated as it was`);
+        assert.deepEqual(run.summary, JSON.parse(o.summaryJson));
+        assert.deepEqual(run.learned, JSON.parse(o.learnedJson));
+        // As every door shows it (JSON: NaN is null): identical, bands included.
+        assert.deepEqual(JSON.parse(JSON.stringify(store.runs.series(o.id))), JSON.parse(o.seriesJson), `run ${o.id}`);
+      }
+      if (version >= EVALUATION_SCHEMA) assert.ok(old.complete.some((o) => o.evaluation.mode === 'held-out' && o.evaluation.evaluationSamples < 2500));
+      else assert.ok(old.complete.every((o) => o.evaluation.mode === 'in-sample'));
+      const { id, kept, run } = old.interrupted;
+      const back = store.runs.keptSeeds(id);
+      assert.deepStrictEqual(back, kept, 'kept seeds, bit for bit');
+      // The run resumes from them, on the same split: two seeds taken as kept, three replayed.
+      const labelled = store.traces.load(1);
+      const resumed = runPolicySync(labelled, 'dee', { ...run, resumed: back });
+      assert.equal(resumed.resumedSeeds, 2);
+      const fresh = runPolicySync(labelled, 'dee', run);
+      assert.deepEqual(resumed.series.rounds, fresh.series.rounds, 'the grid of the samples each seed scores');
+      assert.deepEqual(resumed.series.cumRegret.perSeed.slice(2), fresh.series.cumRegret.perSeed.slice(2), 'the seeds replayed are those of an uninterrupted run');
+      const tables = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+      assert.ok(!tables.includes('run_seeds_json'));
+      const runColumns = store.db.prepare(`SELECT name FROM pragma_table_info('runs')`).pluck().all() as string[];
+      assert.ok(!runColumns.includes('series_json'), 'the JSON series are gone once converted');
+    } finally {
+      store.close();
     }
-    assert.deepStrictEqual(store.runs.keptSeeds(old.interrupted.id), old.interrupted.kept, 'kept seeds, bit for bit');
-    const tables = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
-    assert.ok(!tables.includes('run_seeds_json'));
-    const runColumns = (store.db.prepare(`SELECT name FROM pragma_table_info('runs')`).pluck().all() as string[]);
-    assert.ok(!runColumns.includes('series_json'), 'the JSON series are gone once converted');
-  } finally {
-    store.close();
-  }
-});
+  });
+}
 
-test('a migration that fails leaves the database as it was, and says which run', (t) => {
+test('a migration that fails leaves the database as it was, several versions old, and says which run', (t) => {
   const path = join(tempDir(t), 'studio.sqlite');
-  const old = writeOldDatabase(path);
+  const old = writeOldDatabase(path, 5);
   const broken = old.complete[1]!.id;
   const damaged = old.complete[1]!.seriesJson.slice(0, 5000);
   const edit = new Database(path);
@@ -243,8 +284,9 @@ test('a migration that fails leaves the database as it was, and says which run',
     (e: unknown) => e instanceof StudioError && e.message.startsWith(path) && e.message.includes(`cannot upgrade run ${broken}'s stored series`) && /left as it was/.test(e.message),
   );
   const raw = new Database(path);
-  assert.equal(raw.pragma('user_version', { simple: true }), olderVersion, 'still the older schema');
-  assert.deepEqual(raw.prepare('SELECT * FROM runs ORDER BY id').all(), before, 'runs untouched, JSON series included');
+  // Schema 6 (evaluation, the oracle rename) succeeded before 7 failed: rolled back with it.
+  assert.equal(raw.pragma('user_version', { simple: true }), 5, 'still schema 5');
+  assert.deepEqual(raw.prepare('SELECT * FROM runs ORDER BY id').all(), before, 'runs untouched: no evaluation column, oracle still oracle, JSON series included');
   assert.deepEqual(raw.prepare('SELECT * FROM run_seeds ORDER BY run_id, seed').all(), seedsBefore, 'kept seeds untouched');
   assert.equal(raw.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_seeds_json'`).pluck().get(), 0);
   // Mended, the same file upgrades.
@@ -252,6 +294,7 @@ test('a migration that fails leaves the database as it was, and says which run',
   raw.close();
   const store = openStore(path);
   assert.deepEqual(JSON.parse(JSON.stringify(store.runs.series(broken))), JSON.parse(old.complete[1]!.seriesJson));
+  assert.equal(store.runs.getComplete(old.complete[3]!.id).policy, 'best-fixed');
   store.close();
 });
 

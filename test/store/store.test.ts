@@ -151,3 +151,36 @@ test('exact JSON gives back Float64Arrays, NaN, infinities and -0 as they were',
   assert.throws(() => encodeExact({ a: new Int32Array(2) }), /Int32Array is not supported/);
   assert.throws(() => encodeExact({ a: { $num: 'NaN' } }), /shaped like a tag/);
 });
+
+test('a schema-4 database is upgraded in place: its runs read as in-sample, its oracle runs as best-fixed, all still usable', async (t) => {
+  const path = join(tempDir(t), 'studio.sqlite');
+  // The file as the studio wrote it before evaluation modes: migrations 1 to 4, a trace, two completed runs.
+  const raw = new Database(path);
+  for (const m of migrations.filter((x) => x.version <= 4)) raw.exec(m.sql);
+  raw.pragma('user_version = 4');
+  const now = new Date().toISOString();
+  raw.prepare(
+    `INSERT INTO traces (id, name, source, status, samples, classes, exits_json, costs_json, cost_source, has_confidence, has_probs, has_labels, created_at)
+     VALUES (1, 't', 'import', 'complete', 1234, 3, '[{"name":"a"},{"name":"b"}]', '[0.5,1]', 'user', 0, 0, 1, ?)`,
+  ).run(now);
+  const stat = { mean: 0.5, ci95: 0, perSeed: [0.5] };
+  const summary = JSON.stringify({ accuracy: stat, agreement: stat, avgCost: stat, exitShare: [stat, stat], cumRegret: stat, regretKind: 'fixed-exit', reference: 'labels' });
+  const insert = raw.prepare(
+    `INSERT INTO runs (name, trace_id, policy, status, supervised, seeds_json, config_json, app_version, summary_json, learned_json, created_at, request_json)
+     VALUES (?, 1, ?, 'complete', 0, '[1]', '{"lambda":1,"costs":[0.5,1],"costSource":"user","params":{},"usesHindsight":true}', '0.1.0', ?, '{"kind":"fixed","exit":0}', ?, ?)`,
+  );
+  insert.run('old oracle', 'oracle', summary, now, JSON.stringify({ command: 'policy.run', payload: { traceId: 1, policies: ['oracle'], seeds: 1 } }));
+  insert.run('old uee', 'uee-ucb', summary, now, null);
+  raw.close();
+
+  const store = openStore(path);
+  t.after(() => store.close());
+  assert.equal(store.db.pragma('user_version', { simple: true }), migrations.at(-1)!.version);
+  const runs = store.runs.list();
+  assert.deepEqual(runs.map((r) => [r.name, r.policy]), [['old oracle', 'best-fixed'], ['old uee', 'uee-ucb']]);
+  for (const r of runs) assert.deepEqual(r.evaluation, { mode: 'in-sample', calibrationSamples: 1234, evaluationSamples: 1234 });
+  assert.equal(runs[0]!.summary.accuracy!.mean, 0.5, 'the figures are kept as they were');
+  // A new run on the upgraded file is stored with its own evaluation.
+  const id = store.runs.begin({ name: 'new', traceId: 1, policy: 'last', supervised: false, seeds: [1], config: { lambda: 1, costs: [0.5, 1], costSource: 'user', params: {} }, evaluation: { mode: 'held-out', calibrationSamples: 617, evaluationSamples: 617 }, appVersion: 'test' });
+  assert.deepEqual(store.runs.get(id).evaluation, { mode: 'held-out', calibrationSamples: 617, evaluationSamples: 617 });
+});

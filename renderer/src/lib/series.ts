@@ -117,9 +117,14 @@ export const METRICS: MetricDef[] = [
   { key: 'cumRegret', label: 'Cumulative regret', better: 'min', percent: false },
 ];
 
-/** For each metric, the indices of the rows holding the best value (ties all marked); metrics nobody has are absent. */
-export function bestPerMetric(rows: { summary: RunSummary | null; regretScale?: string }[], metrics: MetricDef[] = METRICS): Record<string, Set<number>> {
+/**
+ * For each metric, the indices of the rows holding the best value (ties all marked); metrics nobody
+ * has are absent, and nothing is ranked when the rows were scored on different samples (`samples`,
+ * see evaluationSamples in evaluation.ts).
+ */
+export function bestPerMetric(rows: { summary: RunSummary | null; regretScale?: string; samples?: string }[], metrics: MetricDef[] = METRICS): Record<string, Set<number>> {
   const out: Record<string, Set<number>> = {};
+  if (!rows.every((r) => r.samples === rows[0]?.samples)) return out;
   const regretsRank = rows.every((r) => r.regretScale === rows[0]?.regretScale);
   for (const m of metrics) {
     if (m.key === 'cumRegret' && !regretsRank) continue;

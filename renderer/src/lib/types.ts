@@ -23,6 +23,16 @@ export interface PolicyPartial {
   series: RunSeries;
   learned: LearnedPolicy | null;
   seedsDone: number;
+  evaluation: Evaluation;
+  usesHindsight: boolean;
+}
+
+/** How a run's figures were obtained (src/policies/evaluation.ts). */
+export interface Evaluation {
+  mode: 'held-out' | 'cross-trace' | 'in-sample';
+  calibrationSamples: number;
+  evaluationSamples: number;
+  calibrationTrace?: number;
 }
 
 export interface TensorInfo {
@@ -192,6 +202,7 @@ export interface RunRecord {
   supervised?: boolean;
   seeds: number[];
   config?: RunConfig;
+  evaluation?: Evaluation;
   summary: RunSummary | null;
   learned: LearnedPolicy | null;
   tags: string[];
@@ -215,6 +226,8 @@ export interface LabRun {
   policy: string;
   summary?: RunSummary | null;
   learned?: LearnedPolicy | null;
+  evaluation?: Evaluation;
+  usesHindsight?: boolean;
   /** undefined: not loaded yet; null: none to draw. */
   series?: RunSeries | null;
   fits?: FitRecord[] | null;
@@ -236,6 +249,16 @@ export interface TraceDiagnostics {
   fixedPoints: CostPoint[];
   sweep: CostPoint[] | null;
   pareto: CostPoint[];
+  /** The per-sample oracle's ceiling on accuracy (labels) and on agreement, in hindsight (src/trace/oracle.ts). */
+  oracle: { accuracy: OracleCeiling | null; agreement: OracleCeiling | null };
+}
+
+export interface OracleCeiling {
+  reference: 'labels' | 'final-exit';
+  samples: number;
+  cost: number;
+  quality: number;
+  front: { cost: number; quality: number }[];
 }
 
 /** data.preview: does a dataset fit the model, and what its first samples look like. */

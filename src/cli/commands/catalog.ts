@@ -14,8 +14,9 @@ export async function run(argv: string[], env: CliEnv): Promise<void> {
     const spec = d.arg ? `${d.id}:${d.arg.toUpperCase()}` : d.id;
     env.out.line(`${spec}  (${d.kind}) ${d.title}: ${d.summary}`);
     const facts = [`needs ${d.needs.length ? d.needs.join(', ') : 'predictions only'}`, `learns ${d.learns.join(' or ')}`, `regret ${d.regretKind}`];
-    if (d.usesHindsight) facts.push('reads the whole trace in hindsight');
+    if (d.usesHindsight) facts.push('fits on calibration data (runs held-out by default)');
     if (d.aliases.length) facts.push(`also written ${d.aliases.join(', ')}`);
+    if (d.renamedFrom.length) facts.push(`formerly ${d.renamedFrom.join(', ')}`);
     env.out.line(`    ${facts.join('; ')}`);
     for (const [name, s] of Object.entries(d.params.properties)) {
       const how = name === d.arg ? `after ':' (e.g. ${d.example})` : s.default !== undefined ? `default ${String(s.default)}` : 'optional';

@@ -65,7 +65,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const seeds = int(p, 'seeds') ?? 20;
   const runs = await call(ctx, 'policy.run', {
     traceId: inf.traceId,
-    policies: ['uee-ucb', { policy: 'dee', params: DEE_ON_SAMPLE }, 'ceebert', 'eenet', 'last', 'random', 'oracle', `maxprob@budget:${BUDGET}`, 'patience:2'],
+    policies: ['uee-ucb', { policy: 'dee', params: DEE_ON_SAMPLE }, 'ceebert', 'eenet', 'last', 'random', 'best-fixed', `maxprob@budget:${BUDGET}`, 'patience:2'],
     seeds,
     lambda: LAMBDA,
     params: { budget: BUDGET },

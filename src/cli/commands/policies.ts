@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { call } from '../../api/commands.js';
 import type { RunOutcome } from '../../api/policy-commands.js';
 import type { TraceDiagnostics } from '../../trace/diagnostics.js';
-import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str } from '../args.js';
+import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str, type Parsed } from '../args.js';
+import type { Evaluation } from '../../policies/evaluation.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
@@ -12,8 +13,22 @@ import { interruptedLines } from './rerun.js';
 
 export const runUsage =
   'run TRACE --policy NAME [--policy NAME ...] [--seeds S] [--lambda L] [--costs c1,..|macs|latency|uniform] [--supervised]\n' +
+  '      [--holdout F | --calibrate-on TRACE | --in-sample]\n' +
   '      [--PARAMETER VALUE ...] [--param [POLICY.]NAME=VALUE ...] [--label-column NAME] [--db PATH] [--json]\n' +
   '                                   replay policies side by side on the same seeds (TRACE: a stored trace id or a file to import)';
+/** What `run --help` says about evaluation modes (docs/policies.md, "How a figure is obtained"). */
+export const evaluationHelp = [
+  'How the figures are obtained (one of these; docs/policies.md):',
+  '  --holdout F           held-out: per seed, a seeded split of the trace; F is the share kept aside to score on (the',
+  '                        evaluation part, default 0.5), the rest is the calibration part fitted policies fit on; every',
+  '                        policy of the run, online ones too, is scored on the same evaluation part. The default whenever',
+  '                        a fitted policy (EENet, best-fixed, maxprob@budget, ...) is in the run.',
+  '  --calibrate-on TRACE  cross-trace: fitted policies fit on TRACE (a stored trace id or a file to import: the same model',
+  '                        and exits), and every policy is scored on the whole of this trace.',
+  '  --in-sample           fit and score on the whole trace; a fitted policy\'s figures are then hindsight. The default',
+  '                        for a run of online policies and fixed baselines only.',
+].join('\n');
+
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
 export const exportUsage = 'export RUN --out FILE.json [--force] [--db PATH]\n                                   write what a run learned as an exit-policy file (--force replaces an existing file)';
 export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
@@ -35,6 +50,9 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     lambda: { type: 'string' },
     costs: { type: 'string' },
     supervised: { type: 'boolean' },
+    holdout: { type: 'string' },
+    'calibrate-on': { type: 'string' },
+    'in-sample': { type: 'boolean' },
     ...paramFlags(),
     name: { type: 'string' },
     'label-column': { type: 'string' },
@@ -43,8 +61,11 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
   if (policies.length === 0) throw new UsageError('give at least one --policy (e.g. --policy uee-ucb --policy dee)');
   // Flags are read before a TRACE file is imported: a mistyped value costs no import.
   const { params, entries } = readParams(p, policies);
+  const asked = evaluationFlags(p);
   const ctx = env.context(str(p, 'db'), signal);
   const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
+  const evaluation =
+    asked?.mode === 'cross-trace' ? { mode: 'cross-trace' as const, traceId: await resolveTrace(ctx, asked.trace, env, str(p, 'label-column')) } : asked;
   const costsText = str(p, 'costs');
   const named = ['trace', 'macs', 'latency', 'uniform'] as const;
   const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
@@ -58,12 +79,47 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     ...opt('lambda', num(p, 'lambda')),
     ...opt('costs', costs),
     supervised: flag(p, 'supervised'),
+    ...opt('evaluation', evaluation),
     ...(Object.keys(params).length ? { params } : {}),
     ...opt('name', str(p, 'name')),
   });
   env.out.endProgress();
   if (flag(p, 'json')) return env.out.result(r);
   printComparison(r.runs, env);
+}
+
+/** --holdout F, --calibrate-on TRACE or --in-sample (at most one); undefined leaves the choice to the default. */
+function evaluationFlags(p: Parsed): { mode: 'held-out'; holdout: number } | { mode: 'cross-trace'; trace: string } | { mode: 'in-sample' } | undefined {
+  const holdout = num(p, 'holdout');
+  const other = str(p, 'calibrate-on');
+  const inSample = flag(p, 'in-sample');
+  const given = [holdout !== undefined && '--holdout', other !== undefined && '--calibrate-on', inSample && '--in-sample'].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`${given.join(' and ')} choose different evaluations; give one of them`);
+  if (holdout !== undefined) {
+    if (!(holdout > 0 && holdout < 1)) throw new UsageError(`--holdout is the share of the trace kept aside to score on, between 0 and 1 (exclusive); got ${holdout}`);
+    return { mode: 'held-out', holdout };
+  }
+  if (other !== undefined) return { mode: 'cross-trace', trace: other };
+  return inSample ? { mode: 'in-sample' } : undefined;
+}
+
+/** How a run's figures were obtained, in a table cell. */
+export function evaluationCell(e: Evaluation, usesHindsight: boolean | undefined): string {
+  if (e.mode === 'in-sample') return usesHindsight ? 'in-sample (hindsight)' : 'in-sample';
+  if (e.mode === 'cross-trace') return `cross-trace (fit on #${e.calibrationTrace ?? '?'})`;
+  return `held-out ${e.evaluationSamples}/${e.evaluationSamples + e.calibrationSamples}`;
+}
+
+/** One line saying how every run of one invocation was evaluated. */
+function evaluationLine(e: Evaluation): string {
+  switch (e.mode) {
+    case 'held-out':
+      return `Evaluated held-out: each seed splits the trace; fitted policies fit on ${e.calibrationSamples} samples, and every policy is scored on the other ${e.evaluationSamples}, the same for all (--holdout sets their share).`;
+    case 'cross-trace':
+      return `Evaluated cross-trace: fitted policies fit on trace ${e.calibrationTrace ?? '?'} (${e.calibrationSamples} samples); every policy is scored on all ${e.evaluationSamples} samples of this one.`;
+    case 'in-sample':
+      return `Evaluated in-sample: every policy replays all ${e.evaluationSamples} samples; a policy that fits on data was fitted on them too, so its figures are hindsight.`;
+  }
 }
 
 const REGRET_NOTE =
@@ -76,14 +132,15 @@ export function printComparison(runs: RunOutcome[], env: CliEnv): void {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
   env.out.line(
     table(
-      ['run', 'policy', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'],
+      ['run', 'policy', 'evaluated', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'],
       runs.map((r) => [
-        r.runId, r.policy, r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret,
+        r.runId, r.policy, evaluationCell(r.evaluation, r.usesHindsight), r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret,
         r.summary.onRule === null ? '-' : `${(100 * r.summary.onRule).toFixed(1)}%`,
         r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / '),
       ]),
     ),
   );
+  if (runs[0]) env.out.line(evaluationLine(runs[0].evaluation));
   const kinds = new Set(runs.map((r) => r.summary.regretKind));
   if (kinds.size > 1) env.out.line(REGRET_NOTE);
   env.out.line(ON_RULE_NOTE);
@@ -105,7 +162,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     if (json) return env.out.result(runs);
     const hint = interruptedLines('run', stopped);
     if (runs.length === 0) return env.out.line(['no runs yet: `exit-studio run TRACE --policy uee-ucb`', ...hint].join('\n'));
-    env.out.line(table(['id', 'name', 'policy', 'trace', 'seeds', 'accuracy', 'mean cost', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, r.createdAt.slice(0, 19).replace('T', ' ')])));
+    env.out.line(table(['id', 'name', 'policy', 'trace', 'evaluated', 'seeds', 'accuracy', 'mean cost', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, evaluationCell(r.evaluation, r.config.usesHindsight), r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, r.createdAt.slice(0, 19).replace('T', ' ')])));
     for (const l of hint) env.out.line(l);
     return;
   }
@@ -117,9 +174,9 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     const mark = (metric: keyof typeof r.best, id: number, text: string): string => (r.best[metric] === id ? `${text} *` : text);
     env.out.line(
       table(
-        ['run', 'policy', 'trace', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
+        ['run', 'policy', 'trace', 'evaluated', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
         r.runs.map((x) => [
-          x.id, x.policy, x.traceId,
+          x.id, x.policy, x.traceId, evaluationCell(x.evaluation, x.config.usesHindsight),
           mark('accuracy', x.id, x.means.accuracy === null ? '-' : x.means.accuracy.toFixed(4)),
           mark('agreement', x.id, x.means.agreement.toFixed(4)),
           mark('avgCost', x.id, x.means.avgCost.toFixed(4)),
@@ -127,6 +184,10 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
         ]),
       ),
     );
+    if (!r.samplesComparable) {
+      env.out.line('not ranked: these runs were scored on different samples (another trace, held-out split or seeds), so their figures do not compare; run them in one invocation, or with the same --holdout and seeds');
+      return;
+    }
     env.out.line('* best on that metric (higher accuracy and agreement, lower cost and regret)');
     if (!r.regretComparable) {
       env.out.line('cum. regret is not ranked: these runs measure it against different references (another trace, costs or lambda, or DEE against its own per-bin rule; docs/policies.md)');
@@ -139,6 +200,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     if (json) return env.out.result(r);
     env.out.line(`run ${r.id}: ${r.name}`);
     env.out.line(`  policy ${r.policy} on trace ${r.traceId}, ${r.seeds.length} seeds, ${r.supervised ? 'supervised' : 'unsupervised'}, app ${r.appVersion}`);
+    env.out.line(`  ${evaluationLine(r.evaluation).replace(/^Evaluated/, 'evaluated')}${r.evaluation.mode === 'in-sample' && r.config.usesHindsight ? ' This policy fits on data: its figures are hindsight.' : ''}`);
     env.out.line(`  accuracy ${r.means.accuracy ?? '-'}  agreement ${r.means.agreement}  mean cost ${r.means.avgCost}  cum. regret ${r.means.cumRegret}`);
     env.out.line(`  exit shares ${r.means.exitShare.map((s) => s.toFixed(4)).join(', ')}`);
     env.out.line(`  learned ${JSON.stringify(r.learned).slice(0, 400)}`);
@@ -187,6 +249,14 @@ export function printDiagnostics(d: TraceDiagnostics, env: CliEnv): void {
   const shown = thin(d.pareto, 12);
   o.line(`cost-accuracy front (fixed exits and max-probability thresholds)${shown.length < d.pareto.length ? `: ${shown.length} of ${d.pareto.length} points, --json for all` : ''}:`);
   o.line(table(['point', 'cost', 'accuracy', 'agreement'], shown.map((p) => [p.label, p.cost, pct(p.accuracy), pct(p.agreement)])).replace(/^/gm, '  '));
+  const ceiling = d.oracle.accuracy ?? d.oracle.agreement;
+  if (ceiling) {
+    o.line('');
+    o.line(
+      `per-sample oracle (each sample at its cheapest correct exit, in hindsight: the ceiling of any exit rule): ` +
+        `${ceiling.reference === 'labels' ? 'accuracy' : 'agreement'} ${pct(ceiling.quality)} at mean cost ${ceiling.cost.toFixed(4)}`,
+    );
+  }
 }
 
 /** At most n points, evenly spread, always keeping the first and the last. */

@@ -45,4 +45,4 @@ export function makeDecider(learned: LearnedPolicy, exits: readonly ExitShape[])
 export type { Decider, ExitShape, ExitView, ViewField } from './decider.js';
 export { eenetFromWeights, type EENetWeights } from './eenet.js';
 export { confidenceBin } from './binned.js';
-export type { RiskGuarantee } from './thresholds.js';
+export { guaranteeSchema, riskGuaranteeSchema, type Guarantee, type RiskGuarantee } from './guarantee.js';

@@ -4,31 +4,8 @@
  * last exit always exits. DEE, CeeBERT and the threshold baselines learn it.
  */
 import { z } from 'zod';
+import { riskGuaranteeSchema } from './guarantee.js';
 import { ruleError, type DecisionRule } from './rule.js';
-
-/**
- * What a risk-controlled threshold promises (Learn-then-Test): with probability at least
- * 1 - delta over the draw of the n calibration samples, the rule's risk is at most epsilon.
- */
-const guaranteeSchema = z.object({
-  /** Learn-then-Test with fixed-sequence testing, from the most conservative threshold down. */
-  method: z.literal('learn-then-test'),
-  /** Each test's p-value from the losses counted: the binomial lower tail, or Hoeffding-Bentkus. */
-  test: z.enum(['binomial', 'hoeffding-bentkus']),
-  /** disagreement: with the last exit (label-free); error: wrong where the last exit is right (labels). */
-  risk: z.enum(['disagreement', 'error']),
-  epsilon: z.number(),
-  delta: z.number(),
-  /** Calibration samples the threshold was tested on. */
-  n: z.number().int(),
-  /** The chosen rule's losses on them, and their share. */
-  losses: z.number().int(),
-  empiricalRisk: z.number(),
-  /** The (1 - delta) upper confidence bound on the chosen rule's risk from those losses (Clopper-Pearson), at most epsilon. */
-  upperBound: z.number(),
-});
-
-export type RiskGuarantee = z.output<typeof guaranteeSchema>;
 
 const schema = z.object({
   kind: z.literal('thresholds'),
@@ -41,8 +18,8 @@ const schema = z.object({
   threshold: z.number().optional(),
   /** A shared-threshold bandit: each arm of its grid with its mean reward Q and update count N. */
   arms: z.array(z.object({ threshold: z.number(), q: z.number(), n: z.number() })).optional(),
-  /** A risk-controlled threshold: what it guarantees, and from how many calibration samples. */
-  guarantee: guaranteeSchema.optional(),
+  /** A risk-controlled threshold: what it guarantees, with its numbers; the exit-policy file carries it as its `guarantee`. */
+  guarantee: riskGuaranteeSchema.optional(),
 });
 
 export const thresholdsRule: DecisionRule<typeof schema> = {
