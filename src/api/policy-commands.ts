@@ -299,8 +299,7 @@ export const policyCommands = {
 
   'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary) }))),
   'run.show': command(runShowInput, (ctx, input) => {
-    const stored = ctx.store.runs.series(input.id);
-    const series = stored && !input.perSeed ? { ...stored, series: withoutSeeds(stored.series) } : stored;
+    const series = ctx.store.runs.series(input.id, { perSeed: input.perSeed === true });
     return { ...runView(ctx, input.id), series };
   }),
   'run.compare': command(idsInput, (ctx, input) => {

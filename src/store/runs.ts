@@ -258,9 +258,10 @@ export class RunStore {
   /**
    * A complete run's series (every seed's values, their means and 95 % bands,
    * aggregated in seed order as when the run finished) and EENet's fits; null
-   * for a run that is not complete.
+   * for a run that is not complete. With `perSeed` false, every seed's values
+   * are left out (perSeed is empty): what charts draw, read faster.
    */
-  series(id: number): StoredRunSeries | null {
+  series(id: number, { perSeed = true }: { perSeed?: boolean } = {}): StoredRunSeries | null {
     const run = this.get(id);
     if (!isComplete(run)) return null;
     const rows = this.seedRows(id);
@@ -280,7 +281,7 @@ export class RunStore {
       seeds.push(decoded.series);
       fits.push(...(decodeMeta(row.meta).fits ?? []));
     }
-    return { series: aggregateSeries(seeds, rounds!, run.summary.accuracy !== null), fits: fits.length ? fits : null };
+    return { series: aggregateSeries(seeds, rounds!, run.summary.accuracy !== null, perSeed), fits: fits.length ? fits : null };
   }
 
   rename(id: number, name: string): void {
