@@ -6,6 +6,7 @@
  */
 import { basename, resolve } from 'node:path';
 import type { ModelInfo } from '../model/types.js';
+import { traceCosts } from '../trace/costs.js';
 import type { MergedRecording } from '../trace/merge-shards.js';
 import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
@@ -18,7 +19,7 @@ const LATENCY_BATCH = 32;
 export const traceCommands = {
   'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string }> => {
     const [{ inspectModel }, { firstSample }, { measureCascadeLatency }, { syntheticFeeds }] = await Promise.all([
-      import('../model/inspect.js'), import('./first-sample.js'), import('../inference/exit-latency.js'), import('../model/split-verify.js'),
+      import('../model/inspect.js'), import('../inference/first-sample.js'), import('../inference/exit-latency.js'), import('../model/split-verify.js'),
     ]);
     const info = await inspectModel(resolve(input.path), {
       ...(input.data ? { sample: firstSample(resolve(input.data)) } : {}),
@@ -87,6 +88,8 @@ export const traceCommands = {
         if (merged && !input.name) ctx.store.traces.rename(traceId, `${merged.model.name} on ${merged.dataset.name}${merged.shards > 1 ? ` (${merged.shards} shards)` : ''}`);
         return {
           traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined,
+          /** The costs the trace holds, and where they came from (equal steps when none were given). */
+          costs: traceCosts(trace),
           ...(merged ? { merged } : {}),
         };
       } catch (e) {

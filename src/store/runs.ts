@@ -12,6 +12,7 @@ import type { Evaluation } from '../policies/evaluation.js';
 import { aggregateSeries, type RunSeries, type RunSummary, type SeedSeries } from '../policies/metrics.js';
 import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
+import type { ResolvedCosts } from '../trace/costs.js';
 import { nowIso, type Db } from './db.js';
 import type { JobWriter } from './liveness.js';
 import { currentJobRequest, parseRequest, type JobRequest } from './requests.js';
@@ -23,13 +24,12 @@ import { decodeSeries } from './series-codec.js';
  * How a run was configured: what a policy file and a bundle need to repeat it.
  * Stored as JSON, like the summary and what was learned: the types below are
  * what this store wrote (JSON turns a non-finite number into null, which the
- * metrics never hold once a run completes).
+ * metrics never hold once a run completes). The cost fields (ResolvedCosts)
+ * are the costs the run used, normalized, with their source; runs stored
+ * before the raw numbers were kept have no rawCosts or macs.
  */
-export interface RunConfig {
+export interface RunConfig extends ResolvedCosts {
   lambda: number;
-  /** The costs the run used, in the reported unit (last exit usually 1). */
-  costs: number[];
-  costSource: string;
   params: Record<string, unknown>;
   /** The policy read calibration data (its figures are hindsight when it ran in-sample). */
   usesHindsight?: boolean;

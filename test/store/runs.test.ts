@@ -73,7 +73,7 @@ function storeRun(store: Store, traceId: number, trace: Trace, spec: string, opt
   const result = runPolicySync(trace, spec, { ...opts, onSeed: (r) => seeds.push(r) });
   // The grid spans the samples each seed scored: the whole trace, or a held-out part of it.
   const grid = Uint32Array.from(result.series.rounds);
-  const id = store.runs.begin({ name: spec, traceId, policy: spec, supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, evaluation: result.evaluation, appVersion: 'test' });
+  const id = store.runs.begin({ name: spec, traceId, policy: spec, supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'user', params: {} }, evaluation: result.evaluation, appVersion: 'test' });
   for (const r of seeds) store.runs.saveSeed(id, encodeSeed(r, grid));
   store.db.transaction(() => store.runs.complete(id, result.summary, result.learned))();
   return { id, result };
@@ -104,7 +104,7 @@ test('a run completes only with every one of its seeds saved', (t) => {
   const traceId = store.traces.save(trace, { name: 's', source: 'import' });
   const seeds: SeedResult[] = [];
   const result = runPolicySync(trace, 'random', { seeds: 3, onSeed: (r) => seeds.push(r) });
-  const id = store.runs.begin({ name: 'r', traceId, policy: 'random', supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'trace', params: {} }, evaluation: result.evaluation, appVersion: 'test' });
+  const id = store.runs.begin({ name: 'r', traceId, policy: 'random', supervised: false, seeds: result.seeds, config: { lambda: 1, costs: result.costs, costSource: 'user', params: {} }, evaluation: result.evaluation, appVersion: 'test' });
   store.runs.saveSeed(id, encodeSeed(seeds[0]!, gridRounds(trace.samples)));
   assert.throws(() => store.runs.complete(id, result.summary, result.learned), (e: unknown) => e instanceof StudioError && /seeds 2, 3 not saved/.test(e.message));
   assert.equal(store.runs.get(id).status, 'running');
