@@ -30,7 +30,9 @@ export interface PolicyPartial {
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string; phase?: string; unit?: 'bytes' | 'samples' | 'steps' }
   | { type: 'warning'; job: string; message: string }
-  | { type: 'partial'; job: 'policy'; data: PolicyPartial };
+  | { type: 'partial'; job: 'policy'; data: PolicyPartial }
+  /** A long job waiting for a free slot (serve mode, the desktop): its place in line from 1, then 0 as it starts. */
+  | { type: 'queue'; job: string; position: number };
 
 /** Progress of a job's named phase, as an event of that job. */
 export function phaseEvent(job: string, p: PhaseProgress): StudioEvent {
