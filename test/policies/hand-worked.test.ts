@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { learnedPolicySchema } from '../../src/policies/rules/index.js';
-import { parsePolicySpec, replay, type PolicyEnv } from '../../src/policies/index.js';
+import { deeOptimalRule, fillShares, parsePolicySpec, replay, runPolicySync, type PolicyEnv } from '../../src/policies/index.js';
+import { lossTerms } from '../../src/policies/eenet-loss.js';
 import type { Trace } from '../../src/trace/types.js';
 
 /** A trace whose sample s has predictions preds[s] (and confidences conf[s] when given), streamed in order. */
@@ -111,4 +112,64 @@ test('DEE: a hand-worked episode with its bonus (alpha 1): the bonus keeps it go
   // Q(2, b0) = mean(.25, .1875) = .21875; Q(2, b1) = mean(.1875, .125, .125, .0625) = .125.
   const want = [[0.25 + 0.125, 0.1375 + 0.125], [0.21875 + 0.25, 0.125 + 0.25]];
   l.thresholds.forEach((row, k) => row.forEach((th, b) => assert.ok(Math.abs(th! - want[k]![b]!) < 1e-12, `exit ${k + 1} bin ${b}: ${th} vs ${want[k]![b]}`)));
+});
+
+test('DEE\'s regret reference: the best per-bin rule by backward induction, worked by hand; a tie exits', () => {
+  // Costs 1/8, 1/4, 1/2; 2 bins. Exit 3 always: values .375, .25, .4375, .5.
+  // Exit 2, bin 0 (s0 .625): exit .375 vs continue .375, a tie: exit. Bin 1 (s1 .875, s2 .875, s3 .75):
+  //   exit .625 + .625 + .5 = 1.75 vs continue .25 + .4375 + .5 = 1.1875: exit. Values .375, .625, .625, .5.
+  // Exit 1, bin 0 (s0, s1 at .5625): exit .4375 + .4375 = .875 vs continue .375 + .625 = 1: continue.
+  //   Bin 1 (s2 .875, s3 .8125): exit .75 + .6875 = 1.4375 vs .625 + .5 = 1.125: exit. Values .375, .625, .75, .6875.
+  const conf = [[0.5625, 0.625, 0.875], [0.5625, 0.875, 0.75], [0.875, 0.875, 0.9375], [0.8125, 0.75, 1]];
+  const t = handTrace([0.125, 0.25, 0.5], conf.map(() => [0, 0, 0]), conf);
+  const r = deeOptimalRule(t, t.costs, 2);
+  assert.deepEqual(Array.from(r.exitHere), [0, 1, 1, 1, 1, 1]);
+  assert.deepEqual(Array.from(r.value), [0.375, 0.625, 0.75, 0.6875]);
+  assert.equal(r.meanValue, (0.375 + 0.625 + 0.75 + 0.6875) / 4);
+  // On samples 1 and 3 alone, exit 1 bin 1 holds s3 only: .6875 vs .5, still exit; bin 0 holds s1: .4375 vs .625.
+  const some = deeOptimalRule(t, t.costs, 2, [1, 3]);
+  assert.equal(some.meanValue, (0.625 + 0.6875) / 2);
+});
+
+test('share filling, by hand: each exit takes its count of the highest scores left, ties at the threshold go too', () => {
+  // Scores at exits 1 and 2 of six samples (the last exit's do not matter).
+  const s = [[0.9, 0.1], [0.8, 0.7], [0.3, 0.6], [0.5, 0.7], [0.2, 0.65], [0.1, 0.1]];
+  const score = Float64Array.from(s.flatMap(([a, b]) => [a!, b!, 0]));
+  // Exit 1 takes 2: .9 and .8, threshold .8. Exit 2 takes 2 of s2..s5: .7 and .65, threshold .65. The last takes the rest.
+  assert.deepEqual(Array.from(fillShares(score, [2, 2, 2], 6, 3)), [0.8, 0.65, 0]);
+  // Exit 1 takes 1 but .7 and .7 tie at exit 2 (count 1): both go, threshold .7.
+  assert.deepEqual(Array.from(fillShares(score, [1, 1, 4], 6, 3)), [0.9, 0.7, 0]);
+  // A count of 0: nobody exits there (threshold above any score); exit 2 then takes 3 of all six: .7, .7, .65.
+  assert.deepEqual(Array.from(fillShares(score, [0, 3, 3], 6, 3)), [2, 0.65, 0]);
+});
+
+test('EENet\'s loss terms on two samples worked by hand (BCE, KL to q^beta normalized, budget term relative to the budget)', () => {
+  // K = 2, costs .5 and 1, budget .6, beta 1, no smoothing. q and a per sample; correct per exit.
+  const q = Float64Array.of(0.8, 0.5, 0.2, 0.9);
+  const a = Float64Array.of(0.75, 0.25, 0.5, 0.5);
+  const correct = Uint8Array.of(1, 1, 0, 1);
+  const data = { n: 2, exits: 2, classes: 2, probs: new Float64Array(8), maxProb: new Float64Array(4), entropy: new Float64Array(4), correct };
+  const got = lossTerms(q, a, data, { costs: Float64Array.of(0.5, 1), budget: 0.6, beta: 1, klWeight: 1, costWeight: 1, smooth: 0 });
+  const bce = (0.75 * -Math.log(0.8) + 0.25 * -Math.log(0.5) + 0.5 * -Math.log(1 - 0.2) + 0.5 * -Math.log(0.9)) / 2;
+  const kl = (0.75 * Math.log(0.75 / (0.8 / 1.3)) + 0.25 * Math.log(0.25 / (0.5 / 1.3)) + 0.5 * Math.log(0.5 / (0.2 / 1.1)) + 0.5 * Math.log(0.5 / (0.9 / 1.1))) / 2;
+  // Expected cost (.625 + .75) / 2 = .6875: |.6875 - .6| / .6.
+  assert.ok(Math.abs(got.bce - bce) < 1e-12, `bce ${got.bce} vs ${bce}`);
+  assert.ok(Math.abs(got.kl - kl) < 1e-12, `kl ${got.kl} vs ${kl}`);
+  assert.ok(Math.abs(got.costTerm - 0.0875 / 0.6) < 1e-12, `cost term ${got.costTerm}`);
+});
+
+test('risk control: a threshold kept at a confidence the data holds exactly exits those samples when deployed, as calibrated', () => {
+  // Two exits. 500 samples at exit-1 confidence .875 agree with the last exit; 500 at .8745 (just under grid point
+  // .875, above .874) disagree. The walk passes every threshold down to .875 (no loss) and fails at .874 (500
+  // losses): it keeps .875, which half the samples reach exactly, and they must exit there.
+  const n = 1000;
+  const conf = Array.from({ length: n }, (_, s) => (s % 2 === 0 ? [0.875, 1] : [0.8745, 1]));
+  const preds = Array.from({ length: n }, (_, s) => (s % 2 === 0 ? [1, 1] : [0, 1]));
+  const t = handTrace([0.25, 1], preds, conf);
+  const r = runPolicySync(t, 'risk:0.05', { seeds: 1, evaluation: { mode: 'in-sample' } });
+  assert.ok(r.learned.kind === 'thresholds');
+  assert.equal(r.learned.threshold, 0.875);
+  assert.equal(r.learned.guarantee?.losses, 0);
+  assert.deepEqual(r.summary.exitShare.map((e) => e.mean), [0.5, 0.5]);
+  assert.equal(r.summary.agreement.mean, 1, 'what it certified (no disagreement) is what it does');
 });
