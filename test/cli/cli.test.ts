@@ -100,7 +100,14 @@ test('import-trace of the published IMDb prediction matrix', (t) => {
   if (!existsSync(tsv)) return t.skip('../shared/data is absent (a user clone): nothing to import');
   const r = cli(['import-trace', tsv, '--label-column', 'op_labels', '--costs', '1/12,3/12,7/12,1', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { traceId: (JSON.parse(r.stdout) as { traceId: number }).traceId, samples: 50000, exits: 4, hasLabels: true, hasProbs: false });
+  const { traceId, ...rest } = JSON.parse(r.stdout) as { traceId: number };
+  assert.deepEqual(rest, { samples: 50000, exits: 4, hasLabels: true, hasProbs: false });
+  // The id names the trace just stored: the store shows it with the file's samples and the costs given.
+  const list = JSON.parse(cli(['traces', 'list', '--json']).stdout) as { id: number; samples: number; costs: number[] }[];
+  const stored = list.find((x) => x.id === traceId);
+  assert.ok(stored, `trace ${traceId} is not in the store`);
+  assert.equal(stored.samples, 50000);
+  assert.deepEqual(stored.costs, [1 / 12, 3 / 12, 7 / 12, 1]);
 });
 
 test('the database: a read creates none; --db wins over EXIT_STUDIO_DB; a broken database file is named and left alone', () => {
