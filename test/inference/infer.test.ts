@@ -11,7 +11,7 @@ import { runInference } from '../../src/inference/job.js';
 import { listProviders, usableProvider } from '../../src/inference/providers.js';
 import { samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { softmaxInto } from '../../src/trace/features.js';
+import { plainFeatures } from '../helpers/features.js';
 import { buildMlpMultiExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-infer-'));
@@ -52,22 +52,22 @@ test('the stored trace holds, per sample and exit, what onnxruntime computes (ex
   const trace = store.traces.load(r.traceId);
   assert.deepEqual(trace.exits.map((e) => e.name), ['exit_0', 'exit_1', 'exit_2'], 'depth order, not declaration order');
 
-  // An independent session over the same data: argmax and softmax must match the trace.
+  // An independent session over the same data, and the features from their definitions (test/helpers/features.ts,
+  // none of the product's code): every stored feature must match, entropy and margin included.
   const session = await ort.InferenceSession.create(mlp);
   const out = await session.run({ x: new ort.Tensor('float32', data, [300, INPUT]) });
-  const p = new Float64Array(CLASSES);
   for (let k = 0; k < 3; k++) {
     const logits = out[`exit_${k}`]!.data as Float32Array;
     for (let i = 0; i < 300; i++) {
-      softmaxInto(logits, i * CLASSES, CLASSES, p);
-      let best = 0;
-      for (let c = 1; c < CLASSES; c++) if (p[c]! > p[best]!) best = c;
-      assert.equal(trace.pred[i * 3 + k], best);
-      assert.ok(Math.abs(trace.maxProb![i * 3 + k]! - p[best]!) < 1e-6);
-      for (let c = 0; c < CLASSES; c++) assert.ok(Math.abs(trace.probs![(i * 3 + k) * CLASSES + c]! - p[c]!) < 1e-6);
+      const f = plainFeatures(logits, i * CLASSES, CLASSES);
+      const at = i * 3 + k;
+      assert.equal(trace.pred[at], f.pred);
+      assert.ok(Math.abs(trace.maxProb![at]! - f.maxProb) < 1e-6, `maxProb ${trace.maxProb![at]} vs ${f.maxProb}`);
+      assert.ok(Math.abs(trace.entropy![at]! - f.entropy) < 1e-6, `entropy ${trace.entropy![at]} vs ${f.entropy}`);
+      assert.ok(Math.abs(trace.margin![at]! - f.margin) < 1e-6, `margin ${trace.margin![at]} vs ${f.margin}`);
+      for (let c = 0; c < CLASSES; c++) assert.ok(Math.abs(trace.probs![at * CLASSES + c]! - f.probs[c]!) < 1e-6);
     }
   }
-  assert.ok(trace.entropy!.every((h) => h >= 0 && h <= 1 + 1e-6));
   assert.equal(trace.costSource, 'macs');
   assert.equal(trace.costs[2], 1);
   store.close();
