@@ -2,7 +2,8 @@
  * npm run bench:infer — recording every exit vs. a bare onnxruntime-node loop.
  *
  * Both sides run the same model over the same samples with the same batch size
- * and intra-op threads, alternating, several rounds; the ratio of median
+ * and intra-op threads, after one warm-up run each, alternating which goes
+ * first, several rounds; the ratio of median
  * samples/s is printed (target: studio >= 0.95 x bare). The bare loop feeds
  * tensors already in memory and fetches every exit; the studio side reads the
  * .npy from disk in a worker, computes the features of every exit, and writes
@@ -101,12 +102,20 @@ async function main(): Promise<void> {
       const r = await runInference(store, { model: sample.model, data: dataPath, batch: BATCH, threads: THREADS, force: true });
       return r.samplesPerSecond;
     };
-    await bare(); // warm-up
+    // Both sides warm up (the studio's first run also opens its sessions and caches), and each round
+    // alternates which side goes first, so neither gets a warmer machine by its place in the order.
+    await bare();
+    await studio();
     const bareRates: number[] = [];
     const studioRates: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      bareRates.push(await bare());
-      studioRates.push(await studio());
+      if (r % 2 === 0) {
+        bareRates.push(await bare());
+        studioRates.push(await studio());
+      } else {
+        studioRates.push(await studio());
+        bareRates.push(await bare());
+      }
     }
     const peaks: { samples: number; mb: number }[] = [];
     for (const n of [SAMPLES, 5 * SAMPLES]) {
