@@ -29,7 +29,7 @@ const TIMEOUT_MS = 120_000;
 
 /** Tests that pin each file's formulas (compiled paths under dist/test/policies). */
 const TESTS = {
-  ueeucb: ['hand-worked', 'imdb'],
+  ueeucb: ['hand-worked'],
   dee: ['hand-worked', 'learning'],
   ceebert: ['ceebert'],
   eenet: ['eenet', 'hand-worked'],

@@ -71,6 +71,15 @@ test('UEE-UCB: equal indices go to the smallest exit', () => {
   assert.deepEqual(play(t, 'uee-ucb', { alpha: 1 }).exits, [3, 1]);
 });
 
+test('UEE-UCB learns the exit of the best greedy index, costs included, not the most disagreeing one', () => {
+  // Costs .1, .2, 1. Round 1 plays exit 3 on (0, 0, 1): D = 0 0 1. Round 2: indices sqrt(ln 2) + 0, - .1, + .1: exit 3,
+  // on (0, 0, 0). Then p = 0, 0, .5 and the greedy index p_j + c_1 - c_j is 0, -.1, -.4: exit 1 (by p alone: exit 3).
+  const t = handTrace([0.1, 0.2, 1], [[0, 0, 1], [0, 0, 0]]);
+  const { exits, policy } = play(t, 'uee-ucb', { alpha: 1 });
+  assert.deepEqual(exits, [3, 3]);
+  assert.deepEqual(policy.learned(), { kind: 'fixed', exit: 0, counts: [2, 2, 2] });
+});
+
 test('DEE: a hand-worked episode without exploration (alpha 0): exits, ties, running means and bins', () => {
   // Two classes, 2 bins over [1/2, 1]: bin 0 is [0.5, 0.75), bin 1 is [0.75, 1]. Costs 1/8, 1/4, 1/2.
   // Exit at k iff n(k, b) > 0 and conf_k >= Q(k, b) + c_k; the episode's reward conf_e - c_e is
