@@ -12,7 +12,7 @@
 import type { CommandName, CommandOutput } from '../../src/api/commands.js';
 import type { StudioEvent as EngineEvent } from '../../src/api/context.js';
 import type {
-  DataPreview, HomeRecent, InferResult, LabRun, ModelInfo, ProviderInfo, RunRecord, RunShown, SamplePaths, StudioEvent, TraceDiagnostics, TraceMeta, PolicyDescription,
+  DataPreview, ExitPolicyFile, HomeRecent, InferResult, ModelInfo, PolicyCosts, PolicyRunOutput, ProviderInfo, RunRecord, RunShown, SamplePaths, StudioEvent, TraceDiagnostics, TraceMeta, PolicyDescription,
 } from '../../renderer/src/lib/types.js';
 
 type TypedArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -45,7 +45,9 @@ export interface WireContract {
   'trace.show': Expect<Fits<'trace.show', TraceMeta>>;
   'trace.diagnose': Expect<Fits<'trace.diagnose', TraceDiagnostics>>;
   'policy.catalog': Expect<Fits<'policy.catalog', { policies: PolicyDescription[] }>>;
-  'policy.run': Expect<Fits<'policy.run', { runs: LabRun[] }>>;
+  'policy.run': Expect<Fits<'policy.run', PolicyRunOutput>>;
+  'policy.costs': Expect<Fits<'policy.costs', PolicyCosts>>;
+  'run.exportPolicy': Expect<Fits<'run.exportPolicy', ExitPolicyFile>>;
   'run.list': Expect<Fits<'run.list', RunRecord[]>>;
   'run.show': Expect<Fits<'run.show', RunShown>>;
   'run.exportFile': Expect<Fits<'run.exportFile', { path?: string }>>;

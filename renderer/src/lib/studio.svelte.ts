@@ -18,13 +18,11 @@ export function getHost(): Host {
   return host;
 }
 
-/** One exit as the Model screen edits it: kept or not, position, user cost. */
+/** One exit as the Model screen edits it: kept or not, and its position. */
 export interface ExitChoice {
   name: string;
   enabled: boolean;
   macs: number;
-  /** Cumulative cost, last = 1; edited by the user. */
-  cost: number;
 }
 
 export const studio = $state({
@@ -56,6 +54,11 @@ if (typeof window !== 'undefined') {
 /** Calls a command and waits for its result. */
 export function call<T>(command: string, payload: unknown = {}, onEvent?: (e: StudioEvent) => void): Promise<T> {
   return getHost().invoke<T>(command, payload, onEvent).result;
+}
+
+/** A command the user cancelled: nothing went wrong and nothing was saved. */
+export function isCancelled(e: unknown): boolean {
+  return e instanceof HostError && e.kind === 'cancelled';
 }
 
 /** The message to show for a failed command. */
@@ -100,6 +103,5 @@ export function useModel(info: ModelInfo): void {
   if (studio.model?.sha256 !== info.sha256) studio.latencyMs = null;
   studio.model = info;
   studio.modelPath = info.path;
-  const last = info.exits.at(-1)?.macs || 1;
-  studio.exits = info.exits.map((e) => ({ name: e.name, enabled: true, macs: e.macs, cost: last > 0 ? e.macs / last : 1 }));
+  studio.exits = info.exits.map((e) => ({ name: e.name, enabled: true, macs: e.macs }));
 }

@@ -8,6 +8,7 @@
  * command's output still fits the type declared here.
  */
 import type { LearnedPolicy } from '../../../src/policies/rules/index.js';
+import type { ResolvedCosts } from '../../../src/trace/costs.js';
 
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
@@ -18,6 +19,8 @@ export type StudioEvent =
 export interface PolicyPartial {
   index: number;
   spec: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label: string;
   summary: RunSummary;
   series: RunSeries;
   learned: LearnedPolicy | null;
@@ -98,7 +101,9 @@ export interface InferResult {
 export interface TraceExit {
   name: string;
   macs?: number;
+  macsSource?: ExitInfo['macsSource'];
   latencyMs?: number;
+  givenCost?: number;
 }
 
 export interface TraceMeta {
@@ -110,6 +115,7 @@ export interface TraceMeta {
   classes: number;
   costs: number[];
   costSource: string;
+  macsBasis?: MacsBasis;
   hasConfidence: boolean;
   hasProbs: boolean;
   hasLabels: boolean;
@@ -182,14 +188,27 @@ export interface FitRecord {
   history: EENetEpoch[];
 }
 
-/** How a run was configured (src/store/runs.ts). */
-export interface RunConfig {
+/**
+ * Costs as a trace or a run uses them, with where they came from (src/trace/costs.ts):
+ * normalized values, the raw numbers, whether equal steps were assumed, how MACs were counted.
+ */
+export type { ResolvedCosts } from '../../../src/trace/costs.js';
+
+/** How a run was configured (src/store/runs.ts): its lambda, parameters and the costs it used. */
+export interface RunConfig extends ResolvedCosts {
   lambda: number;
-  costs: number[];
-  costSource: string;
   params: Record<string, unknown>;
   usesHindsight?: boolean;
 }
+
+/** policy.costs: the costs a run of a trace would use, the choices it serves, the defaults that follow them. */
+export interface PolicyCosts {
+  costs: ResolvedCosts;
+  choices: CostChoiceName[];
+  defaults: Record<string, Record<string, number | boolean | string>>;
+}
+
+export type CostChoiceName = 'trace' | 'macs' | 'latency' | 'uniform';
 
 /** run.list's entries: a completed run without its series. */
 export interface RunRecord {
@@ -221,8 +240,12 @@ export interface RunShown extends RunRecord {
 
 /** A run in the Policy lab: policy.run's entry, then its stored series and fits once loaded. */
 export interface LabRun {
+  /** The policy's place in the request. */
+  index?: number;
   runId?: number;
   policy: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label?: string;
   summary?: RunSummary | null;
   learned?: LearnedPolicy | null;
   evaluation?: Evaluation;
@@ -230,6 +253,41 @@ export interface LabRun {
   /** undefined: not loaded yet; null: none to draw. */
   series?: RunSeries | null;
   fits?: FitRecord[] | null;
+}
+
+/** A policy of a side-by-side run that did not run, and why (the others ran). */
+export interface FailedPolicy {
+  index: number;
+  policy: string;
+  error: string;
+  kind: 'input' | 'runtime';
+}
+
+/** What the Export screen reads of an exit-policy file (src/export/policy-file.ts; docs/formats.md). */
+export interface ExitPolicyFile {
+  exits: { index: number; name: string; cost: number; rawCost: number | null; macs: number | null; macsSource: ExitInfo['macsSource'] | null; latencyMs: number | null }[];
+  costSource: string;
+  costsAssumed: boolean;
+  lambda: number;
+  policy: { spec: string; supervised: boolean; seeds: number; learnedFromSeed: number; params: Record<string, unknown> };
+  decision: LearnedPolicy;
+  /** Version 2: what to expect of the rule, with 95 % intervals (mean across seeds). */
+  estimates?: { seeds: number; reference: string; accuracy: Interval | null; agreement: Interval; avgCost: Interval };
+  [key: string]: unknown;
+}
+
+/** A mean with its 95 % interval. */
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/** policy.run's result. */
+export interface PolicyRunOutput {
+  costs: ResolvedCosts;
+  runs: LabRun[];
+  failed: FailedPolicy[];
 }
 
 /** trace.diagnose's output (src/trace/diagnostics.ts). */
@@ -248,6 +306,8 @@ export interface TraceDiagnostics {
   fixedPoints: CostPoint[];
   sweep: CostPoint[] | null;
   pareto: CostPoint[];
+  /** The costs the points were computed at. */
+  costs: ResolvedCosts;
   /** The per-sample oracle's ceiling on accuracy (labels) and on agreement, in hindsight (src/trace/oracle.ts). */
   oracle: { accuracy: OracleCeiling | null; agreement: OracleCeiling | null };
 }
@@ -269,6 +329,9 @@ export interface DataPreview {
     name: string;
     type: string;
     dims: number[];
+    /** What the file holds per sample, before the cast and the reshape. */
+    stored: { type: string; dims: number[] };
+    range: { min: number; max: number } | null;
     image: { layout: 'NCHW' | 'NHWC'; channels: number; height: number; width: number } | null;
     samples: number[][];
     truncated: boolean;
