@@ -6,15 +6,16 @@
  * without Electron; main.ts reads and writes the small JSON file in
  * app.getPath('userData').
  */
-import { basename, extname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { z } from 'zod';
+import { FILE_KINDS, formatByName } from '../src/formats/table.js';
 
 /** How many files Open Recent keeps, all kinds together. */
 export const RECENT_LIMIT = 10;
 /** The file in app.getPath('userData'). */
 export const RECENT_FILE = 'recent-files.json';
 
-export const recentKind = z.enum(['model', 'dataset', 'trace']);
+export const recentKind = z.enum(FILE_KINDS);
 export type RecentKind = z.output<typeof recentKind>;
 
 export const recentEntry = z
@@ -110,23 +111,18 @@ export function recentFromCommand(command: string, payload: unknown, result: unk
   }
 }
 
-const TRACE_ONLY = new Set(['.txt', '.tab']);
-const DATASET = new Set(['.npy', '.npz', '.csv', '.tsv', '.jsonl', '.ndjson']);
-
 /**
  * What a file the OS hands the app (macOS open-file, from the Dock's recent
  * list) most likely is: the kind it was recorded with when it is in the list,
- * else by its extension (a table or array is taken as a dataset).
+ * else by its extension (src/formats/table.ts; a table or array is taken
+ * as a dataset).
  */
 export function kindOfPath(path: string, list: readonly RecentEntry[] = [], isDirectory = false): RecentKind | null {
   const known = list.find((e) => e.path === path);
   if (known) return known.kind;
   if (isDirectory) return 'dataset';
-  const ext = extname(path).toLowerCase();
-  if (ext === '.onnx') return 'model';
-  if (TRACE_ONLY.has(ext)) return 'trace';
-  if (DATASET.has(ext)) return 'dataset';
-  return null;
+  // By the format table; a name both a dataset and a trace may have (.csv, .npy) is taken as a dataset.
+  return (['model', 'dataset', 'trace'] as const).find((kind) => formatByName(kind, path)) ?? null;
 }
 
 const KIND_LABEL: Record<RecentKind, string> = { model: 'Model', dataset: 'Dataset', trace: 'Trace' };

@@ -114,6 +114,7 @@ describe('files the OS hands the app', () => {
     assert.equal(kindOfPath('/m/a.ONNX'), 'model');
     assert.equal(kindOfPath('/d/a.npz'), 'dataset');
     assert.equal(kindOfPath('/t/a.txt'), 'trace');
+    assert.equal(kindOfPath('/t/a.parquet'), 'trace', 'Parquet is read as a trace only');
     assert.equal(kindOfPath('/d/images', [], true), 'dataset');
     assert.equal(kindOfPath('/x/readme.md'), null);
   });
