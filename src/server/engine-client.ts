@@ -130,8 +130,11 @@ export class EngineClient {
     proc.onMessage((raw) => this.#receive(e, raw));
     proc.onExit((code) => {
       if (this.#current === e) this.#current = undefined;
-      const why = e.failure ?? `the engine process stopped unexpectedly (exit code ${code ?? 'unknown'})`;
-      for (const p of e.pending.values()) p.done(failure(`${why}; this request did not finish, and the next one starts a new engine`, 'runtime'));
+      // After close() the exit is the one asked for: a job whose answer did not leave before the process ended was cancelled, not lost to a fault.
+      const outcome = this.#closing
+        ? failure('the studio is closing; this request was cancelled', 'cancelled')
+        : failure(`${e.failure ?? `the engine process stopped unexpectedly (exit code ${code ?? 'unknown'})`}; this request did not finish, and the next one starts a new engine`, 'runtime');
+      for (const p of e.pending.values()) p.done(outcome);
       e.pending.clear();
       ended();
     });
