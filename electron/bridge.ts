@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { pageCsp } from '../src/server/csp.js';
+import type { WireError } from '../src/server/protocol.js';
 import { recentFromCommand, type RecentEntry } from './recent.js';
 
 export const INVOKE_CHANNEL = 'studio:invoke';
@@ -72,7 +73,7 @@ export const cancelInput = z.object({ requestId }).strict();
 export type OpenFileOptions = z.output<typeof openFileInput>;
 export type SaveFileOptions = z.output<typeof saveFileInput>;
 
-export type BridgeResult = { ok: true; result: unknown } | { ok: false; error: { message: string; kind: string; code?: string } };
+export type BridgeResult = { ok: true; result: unknown } | { ok: false; error: WireError };
 
 /** What the bridge needs from the main process: the engine's job runner and the native dialogs. */
 export interface BridgeDeps {

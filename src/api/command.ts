@@ -25,5 +25,5 @@ export function parsePayload<I extends z.ZodType>(name: string, schema: I, paylo
   const issues = r.error.issues;
   const shown = issues.slice(0, MAX_ISSUES).map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`);
   const problems = shown.join('; ') + (issues.length > MAX_ISSUES ? `; and ${issues.length - MAX_ISSUES} more` : '');
-  throw new StudioError(`${name}: invalid payload (${problems})`);
+  throw new StudioError(`${name}: invalid payload (${problems})`, { kind: 'input' });
 }

@@ -30,7 +30,7 @@ export function isCommandName(name: string): name is CommandName {
 
 /** Validates and runs a command by name; the payload is untrusted (it may come over IPC or HTTP). */
 export async function invoke(ctx: CommandContext, name: string, payload: unknown): Promise<unknown> {
-  if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`);
+  if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`, { kind: 'not-found' });
   const cmd = commands[name];
   const input = parsePayload(name, cmd.input, payload);
   const run = (): Promise<unknown> => (cmd.run as (c: CommandContext, i: unknown) => Promise<unknown>)(ctx, input);

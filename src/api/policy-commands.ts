@@ -75,11 +75,11 @@ function planEvaluation(ctx: CommandContext, input: RunInput, trace: Trace, pars
     return { plan: { mode: 'held-out', holdout }, request: { mode: 'held-out', holdout } };
   }
   const why = calibrationTraceRefusal(ctx.store.traces.meta(input.traceId), ctx.store.traces.meta(asked.traceId));
-  if (why) throw new StudioError(why);
+  if (why) throw new StudioError(why, { kind: 'input', field: 'calibrateOn' });
   const calibration = ctx.store.traces.load(asked.traceId);
   for (const p of parsed) {
     const no = p.usesHindsight ? policyRefusal(p, calibration, input.supervised ?? false, costs) : undefined;
-    if (no) throw new StudioError(`--calibrate-on: trace ${asked.traceId}: ${no}`);
+    if (no) throw new StudioError(`calibration trace ${asked.traceId}: ${no}`, { kind: 'input', field: 'calibrateOn' });
   }
   if (!parsed.some(fitsOnData)) ctx.emit({ type: 'warning', job: 'policy', message: `no policy of this run fits on data, so trace ${asked.traceId} calibrates nothing: every policy learns from the stream of trace ${input.traceId} alone` });
   return { plan: { mode: 'cross-trace', calibration, traceId: asked.traceId }, request: asked };
@@ -96,13 +96,13 @@ function samePayload(a: unknown, b: unknown): boolean {
 function seedsToResume(ctx: CommandContext, input: RunInput, evaluation: EvaluationRequest): SeedResult[] {
   if (input.resumeFrom === undefined) return [];
   const from = input.resumeFrom;
-  if (input.policies.length !== 1) throw new StudioError('resumeFrom resumes one run: give exactly one policy');
+  if (input.policies.length !== 1) throw new StudioError('resuming continues one run: give exactly one policy', { kind: 'input', field: 'resumeFrom' });
   const run = ctx.store.runs.get(from);
-  if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`);
+  if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`, { kind: 'conflict' });
   const kept = ctx.store.runs.request(from);
   // A request kept before parameters moved into `params`, or before evaluation modes, compares as it would be run now.
   if (!samePayload(storedRunPayload(kept?.payload), runRequest(input, input.policies[0]!, evaluation).payload)) {
-    throw new StudioError(`run ${from} was started by another request; resume it with 'job.rerun' (exit-studio rerun run ${from})`);
+    throw new StudioError(`run ${from} was started by another request; run that request again instead (job.rerun)`, { kind: 'conflict', field: 'resumeFrom' });
   }
   return ctx.store.runs.keptSeeds(from);
 }
@@ -137,7 +137,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs
     const { spec, own } = entryOf(e);
     const p = parsePolicySpec(spec, input.params ?? {}, own);
     const why = policyRefusal(p, trace, options.supervised, costs);
-    if (why) throw new StudioError(why);
+    if (why) throw new StudioError(why, { kind: 'input' });
     return p;
   });
   for (const note of new Set(parsed.flatMap((p) => (p.note ? [p.note] : [])))) ctx.emit({ type: 'warning', job: 'policy', message: note });

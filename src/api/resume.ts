@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { StudioError } from '../errors.js';
+import { notFound, StudioError } from '../errors.js';
 import type { JobRequest } from '../store/requests.js';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
@@ -56,11 +56,11 @@ async function rerun(ctx: CommandContext, input: z.output<typeof rerunInput>): P
   const { kind, id } = input;
   const store = ctx.store;
   const status = kind === 'trace' ? store.traces.status(id) : store.runs.get(id).status;
-  if (status === undefined) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
-  if (status !== 'interrupted') throw new StudioError(`${kind} ${id} is ${status}; only an interrupted job can be run again`);
+  if (status === undefined) throw notFound(kind, id);
+  if (status !== 'interrupted') throw new StudioError(`${kind} ${id} is ${status}; only an interrupted job can be run again`, { kind: 'conflict' });
   const request = kind === 'trace' ? store.traces.request(id) : store.runs.request(id);
   if (!request || !RERUNNABLE.has(request.command)) {
-    throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`);
+    throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`, { kind: 'conflict' });
   }
   const { invoke } = await import('./commands.js');
   // A policy run resumes from the seeds it kept before it was interrupted, evaluated as it was.

@@ -131,8 +131,8 @@ function normalization(path: string, options: ImageOptions | undefined, channels
   };
   const mean = pick(options?.mean, 'mean', 0);
   const std = pick(options?.std, 'std', 1);
-  if (std.some((s) => !(s > 0) || !Number.isFinite(s))) throw new StudioError(`image std must be positive numbers, got ${std.join(', ')}`);
-  if (mean.some((m) => !Number.isFinite(m))) throw new StudioError(`image mean must be finite numbers, got ${mean.join(', ')}`);
+  if (std.some((s) => !(s > 0) || !Number.isFinite(s))) throw new StudioError(`image std must be positive numbers, got ${std.join(', ')}`, { kind: 'input', field: 'image' });
+  if (mean.some((m) => !Number.isFinite(m))) throw new StudioError(`image mean must be finite numbers, got ${mean.join(', ')}`, { kind: 'input', field: 'image' });
   return { mean, std };
 }
 

@@ -15,8 +15,9 @@ export function resolveCostChoice(trace: Trace, choice: CostChoice | undefined):
   if (raw.some((v) => v === undefined || !(v >= 0)) || !(raw[K - 1]! > 0)) {
     throw new StudioError(
       choice === 'macs'
-        ? 'this trace has no MACs per exit (imported traces do not); use --costs with numbers, or latency'
-        : 'this trace has no measured latency per exit; record it with `exit-studio infer`, or give --costs numbers',
+        ? 'this trace has no MACs per exit (imported traces do not); give the costs as numbers, or latency'
+        : 'this trace has no measured latency per exit; record it by running the model, or give the costs as numbers',
+      { kind: 'input', field: 'costs' },
     );
   }
   // Cumulative by definition: a deeper exit computes everything a shallower one does.

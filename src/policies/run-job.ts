@@ -80,7 +80,7 @@ export function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRun
       else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(new StudioError(m.message, { kind: m.kind })));
     });
-    worker.on('error', (e) => finish(() => reject(new StudioError(`replay worker failed: ${e.message}`, { kind: 'runtime', cause: e }))));
-    worker.on('exit', (code) => finish(() => reject(new StudioError(`replay worker exited early (code ${code})`, { kind: 'runtime' }))));
+    worker.on('error', (e) => finish(() => reject(new StudioError(`replay worker failed: ${e.message}`, { kind: 'internal', cause: e }))));
+    worker.on('exit', (code) => finish(() => reject(new StudioError(`replay worker exited early (code ${code})`, { kind: 'internal' }))));
   });
 }

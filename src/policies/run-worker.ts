@@ -18,4 +18,4 @@ runPolicy(start.trace, start.spec, {
   onSeed: (result) => post({ type: 'seed', result }),
 })
   .then((result) => post({ type: 'done', result }))
-  .catch((e: unknown) => post({ type: 'error', message: (e as Error).message, kind: isStudioError(e) && e.kind === 'input' ? 'input' : 'runtime' }));
+  .catch((e: unknown) => post({ type: 'error', message: (e as Error).message, kind: isStudioError(e) ? e.kind : 'internal' }));

@@ -328,7 +328,7 @@ function resumedBySeed(opts: RunOptions, seedList: readonly number[], K: number,
   for (const r of opts.resumed ?? []) {
     if (!wanted.has(r.seed)) continue;
     if (r.summary.exitShare.length !== K || r.series.cumRegret.length !== gridPoints) {
-      throw new StudioError(`seed ${r.seed} kept from an interrupted run does not match this run (exits or series points differ); run it afresh`);
+      throw new StudioError(`seed ${r.seed} kept from an interrupted run does not match this run (exits or series points differ); run it afresh`, { kind: 'conflict' });
     }
     out.set(r.seed, r);
   }

@@ -1,4 +1,5 @@
 /** Messages between a replay job and its worker thread. */
+import type { ErrorKind } from '../errors.js';
 import type { Trace } from '../trace/types.js';
 import type { RunOptions, RunResult, SeedResult } from './run.js';
 
@@ -21,4 +22,4 @@ export type ReplayMessage =
   | { type: 'partial'; result: RunResult }
   | { type: 'seed'; result: SeedResult }
   | { type: 'done'; result: RunResult }
-  | { type: 'error'; message: string; kind: 'input' | 'runtime' };
+  | { type: 'error'; message: string; kind: ErrorKind };

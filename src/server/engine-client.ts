@@ -7,6 +7,7 @@
  * utilityProcess in the app, child_process.fork in the tests.
  */
 import type { StudioEvent } from '../api/context.js';
+import type { ErrorKind } from '../errors.js';
 import { parseHostReply, type HostRequest } from './engine-protocol.js';
 import type { JobOutcome } from './jobs.js';
 
@@ -43,7 +44,7 @@ interface Running {
   exited: Promise<void>;
 }
 
-function failure(message: string, kind: string): JobOutcome {
+function failure(message: string, kind: ErrorKind): JobOutcome {
   return { ok: false, error: { message, kind } };
 }
 
@@ -133,7 +134,7 @@ export class EngineClient {
       // After close() the exit is the one asked for: a job whose answer did not leave before the process ended was cancelled, not lost to a fault.
       const outcome = this.#closing
         ? failure('the studio is closing; this request was cancelled', 'cancelled')
-        : failure(`${e.failure ?? `the engine process stopped unexpectedly (exit code ${code ?? 'unknown'})`}; this request did not finish, and the next one starts a new engine`, 'runtime');
+        : failure(`${e.failure ?? `the engine process stopped unexpectedly (exit code ${code ?? 'unknown'})`}; this request did not finish, and the next one starts a new engine`, 'internal');
       for (const p of e.pending.values()) p.done(outcome);
       e.pending.clear();
       ended();

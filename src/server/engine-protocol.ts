@@ -11,6 +11,7 @@
  * message must be dropped, not crash the engine.
  */
 import type { StudioEvent } from '../api/context.js';
+import { errorKind } from '../errors.js';
 import type { ClientMessage, ServerMessage, WireError } from './protocol.js';
 
 /** Parent → engine. Ids are the parent's (scoped per window), so they may be longer than a page's. */
@@ -42,7 +43,7 @@ export function parseHostRequest(x: unknown): HostRequest | undefined {
   return undefined;
 }
 
-function isWireError(x: unknown): x is WireError {
+function isWireError(x: unknown): x is Omit<WireError, 'kind'> & { kind: unknown } {
   const e = record(x);
   return e !== undefined && typeof e.message === 'string' && typeof e.kind === 'string';
 }
@@ -56,6 +57,7 @@ export function parseHostReply(x: unknown): HostReply | undefined {
   if (!isId(m.id)) return undefined;
   if (m.type === 'event' && record(m.event) && typeof record(m.event)?.type === 'string') return { type: 'event', id: m.id, event: m.event as StudioEvent };
   if (m.type === 'result' && m.ok === true) return { type: 'result', id: m.id, ok: true, result: m.result ?? null };
-  if (m.type === 'result' && m.ok === false && isWireError(m.error)) return { type: 'result', id: m.id, ok: false, error: m.error };
+  // A kind this side does not know is the engine's fault, never the user's.
+  if (m.type === 'result' && m.ok === false && isWireError(m.error)) return { type: 'result', id: m.id, ok: false, error: { ...m.error, kind: errorKind(m.error.kind) } };
   return undefined;
 }

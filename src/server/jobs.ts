@@ -14,7 +14,7 @@ import type { WireError } from './protocol.js';
 export type JobOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
 
 export function toWireError(e: unknown): WireError {
-  if (isStudioError(e)) return { message: e.message, kind: e.kind, ...(e.code ? { code: e.code } : {}) };
+  if (isStudioError(e)) return { message: e.message, kind: e.kind, ...(e.code ? { code: e.code } : {}), ...(e.field ? { field: e.field } : {}) };
   if (e instanceof Error && e.name === 'AbortError') return { message: 'the job was cancelled', kind: 'cancelled' };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `unexpected failure: ${message}`, kind: 'internal' };
@@ -31,7 +31,7 @@ export class JobRunner {
   }
 
   async run(id: string, command: string, payload: unknown, emit: (event: StudioEvent) => void): Promise<JobOutcome> {
-    if (this.running.has(id)) return { ok: false, error: { message: `request id "${id}" is already running`, kind: 'input' } };
+    if (this.running.has(id)) return { ok: false, error: { message: `request id "${id}" is already running`, kind: 'conflict' } };
     const abort = new AbortController();
     this.running.set(id, abort);
     const store = this.store;

@@ -1,5 +1,5 @@
 /** Policy runs in SQLite: configuration, seeds, summary, what was learned, decimated series. */
-import { StudioError } from '../errors.js';
+import { notFound, StudioError } from '../errors.js';
 import type { Evaluation } from '../policies/evaluation.js';
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
 import type { FitRecord, SeedResult } from '../policies/run.js';
@@ -142,7 +142,7 @@ export class RunStore {
         patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null,
         id, this.writer.owner(),
       );
-    if (done.changes === 0) throw new StudioError(`run ${id} is no longer being written by this process; it is not stored as complete`, { kind: 'runtime' });
+    if (done.changes === 0) throw new StudioError(`run ${id} is no longer being written by this process; it is not stored as complete`, { kind: 'internal' });
     // Kept seeds serve only to resume; a complete run holds its results.
     this.db.prepare('DELETE FROM run_seeds WHERE run_id = ?').run(id);
   }
@@ -174,7 +174,7 @@ export class RunStore {
   /** The request that started a run (null for rows older than schema 3). */
   request(id: number): JobRequest | null {
     const r = this.db.prepare('SELECT request_json FROM runs WHERE id = ?').get(id) as { request_json: string | null } | undefined;
-    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    if (!r) throw notFound('run', id);
     return parseRequest(r.request_json);
   }
 
@@ -185,20 +185,20 @@ export class RunStore {
 
   get(id: number): RunRecord {
     const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
-    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    if (!r) throw notFound('run', id);
     return toRecord(r);
   }
 
   /** A run that can be shown, compared, exported or bundled: only a completed one. */
   getComplete(id: number): CompleteRun {
     const r = this.get(id);
-    if (!isComplete(r)) throw new StudioError(`run ${id} is ${r.status}; run it again`);
+    if (!isComplete(r)) throw new StudioError(`run ${id} is ${r.status}; run it again`, { kind: 'conflict' });
     return r;
   }
 
   series(id: number): StoredRunSeries | null {
     const r = this.db.prepare('SELECT series_json FROM runs WHERE id = ?').get(id) as { series_json: string | null } | undefined;
-    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    if (!r) throw notFound('run', id);
     return r.series_json === null ? null : (JSON.parse(r.series_json) as StoredRunSeries);
   }
 

@@ -10,7 +10,7 @@ import { readLabels } from '../data/labels.js';
 import { readNpyArray, type NpyArray } from '../data/npy.js';
 import { npzArrayNames, npzShapes, readNpz, readNpzMember } from '../data/npz.js';
 import { formatDims } from '../data/validate.js';
-import { fromFile, inputError, nameList } from '../errors.js';
+import { fromFile, inputError, missingFile, nameList } from '../errors.js';
 import { notRegular } from '../files/regular.js';
 import { formatHint } from '../formats/sniff.js';
 import { extensionOf, formatByName, formatDetails, formatList, type FormatIdOf } from '../formats/table.js';
@@ -39,14 +39,14 @@ const READERS: Record<FormatIdOf<'trace'>, TraceReader> = {
   'prediction-matrix': (path, opts) => readPredictionMatrix(path, labelColumn(opts)),
   'parquet-trace': (path, opts) => readParquetTrace(path, labelColumn(opts)),
   'npy-scores': async (path, opts) => {
-    if (opts.labelColumn) throw inputError(path, '--label-column applies to prediction matrices; give labels of a .npy with --labels FILE');
+    if (opts.labelColumn) throw inputError(path, 'a label column applies to prediction matrices; give the labels of a .npy as a labels file', undefined, 'labelColumn');
     return traceFromScores(path, await readNpyArray(path), opts.layout);
   },
   'npz-trace': (path, opts) => importNpz(path, opts.layout),
 };
 
 export async function importTrace(path: string, opts: ImportOptions = {}): Promise<Trace> {
-  if (!existsSync(path)) throw inputError(path, 'no such file');
+  if (!existsSync(path)) throw missingFile(path);
   const st = statSync(path);
   if (st.isDirectory()) throw inputError(path, `is a folder; a trace is one file: ${formatList('trace')}`);
   const odd = notRegular(st);
@@ -97,7 +97,7 @@ async function importNpz(path: string, layout?: ScoreLayout): Promise<Trace> {
     if (arrays.labels) trace.labels = checkedLabels(path, arrays.labels, trace.samples, trace.classes);
     return trace;
   }
-  throw inputError(path, `an .npz trace needs a "pred" array (as 'exit-studio trace export' writes) or a "probs" array; found: ${nameList(names)}`);
+  throw inputError(path, `an .npz trace needs a "pred" array (as a trace export writes) or a "probs" array; found: ${nameList(names)}`);
 }
 
 const CONFIDENCE = ['max_prob', 'entropy', 'margin'] as const;

@@ -146,7 +146,7 @@ test('a policy the trace cannot serve is refused before any work, saying what to
   const before = json<unknown[]>('runs', 'list').length;
   const eenet = cli('run', String(inf.traceId), '--policy', 'uee-ucb', '--policy', 'eenet:0.5');
   assert.equal(eenet.code, 2);
-  assert.match(eenet.stderr, /--probs/);
+  assert.match(eenet.stderr, /record a trace that keeps each exit's class scores \(probs\)/);
   const oracle = cli('run', String(inf.traceId), '--policy', 'oracle');
   assert.equal(oracle.code, 2);
   assert.match(oracle.stderr, /label/i);

@@ -160,7 +160,7 @@ describe('the engine process ends cleanly, or says why it could not go on', () =
       }
     });
     const e = error(await job.outcome);
-    assert.equal(e.kind, 'runtime');
+    assert.equal(e.kind, 'internal');
     assert.match(e.message, /the engine process stopped unexpectedly \(exit code .*\); this request did not finish, and the next one starts a new engine/);
     const again = await client.run('after', 'trace.list', {}, () => {});
     assert.ok(again.ok, JSON.stringify(again));

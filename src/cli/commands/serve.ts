@@ -15,10 +15,10 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const p = parse(argv, { port: { type: 'string' } });
   const portText = str(p, 'port');
   const port = portText === '0' ? 0 : (int(p, 'port') ?? 4873);
-  if (port > 65535) throw new StudioError(`--port must be at most 65535; got ${port}`);
+  if (port > 65535) throw new StudioError(`--port must be at most 65535; got ${port}`, { kind: 'input' });
   const staticDir = rendererDir(projectRoot());
   if (!existsSync(join(staticDir, 'index.html'))) {
-    throw new StudioError(`the studio's web pages are not built (${staticDir} is missing): run \`npm run build\` first`, { kind: 'runtime' });
+    throw new StudioError(`the studio's web pages are not built (${staticDir} is missing): run \`npm run build\` first`, { kind: 'internal' });
   }
   const ctx = env.context(str(p, 'db'), signal);
   let server;
@@ -26,7 +26,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     server = await startServer({ port, staticDir, store: () => ctx.store });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new StudioError(`port ${port} is in use: pick another with --port N (or --port 0 for any free one)`, { kind: 'runtime' });
+    if (code === 'EADDRINUSE') throw new StudioError(`port ${port} is in use: pick another with --port N (or --port 0 for any free one)`, { kind: 'conflict' });
     throw e;
   }
   // The URL (with its token) goes to stdout, alone on its line, so scripts can read it.
