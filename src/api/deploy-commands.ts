@@ -34,13 +34,11 @@ export const deployCommands = {
   ),
   'bundle.apply': command(
     applyInput,
-    (_ctx, input) =>
-      applyBundle(resolve(input.dir), resolve(input.data), {
-        ...(input.labels ? { labels: resolve(input.labels) } : {}),
-        ...(input.ep ? { ep: input.ep } : {}),
-        ...(input.threads ? { threads: input.threads } : {}),
-        ...(input.batch ? { batch: input.batch } : {}),
-        ...(input.limit ? { limit: input.limit } : {}),
+    (_ctx, { dir, data, ...options }) =>
+      applyBundle(resolve(dir), resolve(data), {
+        ...options,
+        ...(options.labels ? { labels: resolve(options.labels) } : {}),
+        ...(options.model ? { model: resolve(options.model) } : {}),
       }),
     true,
   ),
