@@ -70,7 +70,7 @@ export class EngineClient {
     } catch (err) {
       return Promise.resolve(failure(`the engine process could not start: ${err instanceof Error ? err.message : String(err)}`, 'internal'));
     }
-    if (e.pending.has(id)) return Promise.resolve(failure(`request id "${id}" is already running`, 'input'));
+    if (e.pending.has(id)) return Promise.resolve(failure(`request id "${id}" is already running`, 'conflict'));
     return new Promise((done) => {
       e.pending.set(id, { emit, done });
       this.#send(e, { type: 'invoke', id, command, payload });
@@ -96,7 +96,7 @@ export class EngineClient {
     return {
       run: (id, command, payload, emit) => {
         const key = full(id);
-        if (mine.has(key)) return Promise.resolve(failure(`request id "${id}" is already running`, 'input'));
+        if (mine.has(key)) return Promise.resolve(failure(`request id "${id}" is already running`, 'conflict'));
         mine.add(key);
         return this.run(key, command, payload, emit).finally(() => mine.delete(key));
       },
