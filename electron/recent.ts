@@ -2,12 +2,13 @@
  * Recent files of the desktop window (File → Open Recent, and the OS list
  * through app.addRecentDocument): the models, datasets and traces the user
  * opened. Kept as plain functions of plain data, so the rules (add, dedupe,
- * cap, drop what is gone, which commands count as opening a file) are tested
+ * cap, drop what is gone) are tested
  * without Electron; main.ts reads and writes the small JSON file in
  * app.getPath('userData').
  */
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { z } from 'zod';
+import type { OpenedFile } from '../src/api/command.js';
 import { FILE_KINDS, formatByName } from '../src/formats/table.js';
 
 /** How many files Open Recent keeps, all kinds together. */
@@ -83,32 +84,13 @@ export function pruneRecent(list: readonly RecentEntry[], exists: (path: string)
   });
 }
 
-function str(o: unknown, field: string): string | undefined {
-  if (typeof o !== 'object' || o === null) return undefined;
-  const v = (o as Record<string, unknown>)[field];
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
-}
-
 /**
- * The files a command that succeeded has opened: model.inspect a model,
- * data.preview a dataset, trace.infer its model and dataset, trace.import a
- * trace file. Paths are made absolute the way the engine resolves them.
+ * The entries for the files a command opened: the engine says which (its
+ * command's `opens`, src/api/commands.ts), with the paths it resolved.
  */
-export function recentFromCommand(command: string, payload: unknown, result: unknown, now: Date = new Date()): RecentEntry[] {
+export function recentEntries(opened: readonly OpenedFile[], now: Date = new Date()): RecentEntry[] {
   const openedAt = now.toISOString();
-  const at = (kind: RecentKind, path: string | undefined): RecentEntry[] => (path ? [{ kind, path: resolve(path), openedAt }] : []);
-  switch (command) {
-    case 'model.inspect':
-      return at('model', str(result, 'path') ?? str(payload, 'path'));
-    case 'data.preview':
-      return at('dataset', str(payload, 'path'));
-    case 'trace.infer':
-      return [...at('dataset', str(payload, 'data')), ...at('model', str(payload, 'model'))];
-    case 'trace.import':
-      return at('trace', str(payload, 'path'));
-    default:
-      return [];
-  }
+  return opened.map((f) => ({ kind: f.kind, path: f.path, openedAt }));
 }
 
 /**

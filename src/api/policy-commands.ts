@@ -299,7 +299,7 @@ function runView(ctx: CommandContext, id: number) {
 export const policyCommands = {
   /** Every policy of the registry: what it is, what it needs, its parameters as JSON Schema. */
   'policy.catalog': command(emptyInput, () => ({ policies: describePolicies() })),
-  'policy.run': command(policyRunInput, runPolicies, true),
+  'policy.run': command(policyRunInput, runPolicies, { long: true, rerunnable: true }),
 
   'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
 

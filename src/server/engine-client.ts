@@ -161,7 +161,7 @@ export class EngineClient {
         const p = e.pending.get(m.id);
         if (!p) return;
         e.pending.delete(m.id);
-        p.done(m.ok ? { ok: true, result: m.result } : { ok: false, error: m.error });
+        p.done(m.ok ? { ok: true, result: m.result, ...(m.opened ? { opened: m.opened } : {}) } : { ok: false, error: m.error });
       }
     }
   }

@@ -5,13 +5,15 @@
  * user can read. Every call still goes through invoke(), which validates the
  * payload with the command's zod schema.
  */
+import type { OpenedFile } from '../api/command.js';
 import type { CommandContext, StudioEvent } from '../api/context.js';
 import { invoke } from '../api/commands.js';
 import { isStudioError, StudioError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { WireError } from './protocol.js';
 
-export type JobOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
+/** A job's answer; `opened`: the files it opened, where the host asks (the desktop's engine). */
+export type JobOutcome = { ok: true; result: unknown; opened?: OpenedFile[] } | { ok: false; error: WireError };
 
 export function toWireError(e: unknown): WireError {
   if (isStudioError(e)) return { message: e.message, kind: e.kind, ...(e.code ? { code: e.code } : {}), ...(e.field ? { field: e.field } : {}) };
