@@ -9,6 +9,8 @@ export interface PolicyPartial {
   /** Position in the request's policy list. */
   index: number;
   spec: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label: string;
   summary: RunSummary;
   /** Means and 95 % bands; every seed's values are left out (megabytes per run). */
   series: RunSeries;

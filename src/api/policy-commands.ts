@@ -2,16 +2,17 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { StudioError } from '../errors.js';
+import { isStudioError, StudioError, type ErrorKind } from '../errors.js';
 import { writeOutput } from '../files/write.js';
 import { buildPolicyFile, type ExitPolicyFile } from '../export/policy-file.js';
-import { resolveCostChoice } from '../policies/costs.js';
+import { costChoices, resolveCostChoice } from '../policies/costs.js';
 import { calibrationTraceRefusal, defaultEvaluation, DEFAULT_HOLDOUT, evaluationOf, fitsOnData, heldOutSizes, type Evaluation, type EvaluationPlan } from '../policies/evaluation.js';
-import { describePolicies } from '../policies/registry.js';
+import { costDefaults, describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
-import { parsePolicySpec, policyRefusal, type ParsedSpec } from '../policies/spec.js';
+import { parsePolicySpec, policyLabel, policyRefusal, type ParsedSpec } from '../policies/spec.js';
 import { runPolicyInWorker } from '../policies/run-job.js';
+import type { ResolvedCosts } from '../trace/costs.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
 import type { Trace } from '../trace/types.js';
 import { appVersion } from '../version.js';
@@ -21,14 +22,18 @@ import type { z } from 'zod';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
 import { entryOf, storedRunPayload, type PolicyEntry } from './policy-input.js';
-import { emptyInput, exportFileInput, idInput, idsInput, policyRunInput, renameInput, runShowInput, tagInput, type evaluationInput } from './schemas.js';
+import { diagnoseInput, emptyInput, exportFileInput, idInput, idsInput, policyCostsInput, policyRunInput, renameInput, runShowInput, tagInput, type evaluationInput } from './schemas.js';
 
 type RunInput = z.output<typeof policyRunInput>;
 type EvaluationRequest = z.output<typeof evaluationInput>;
 
 export interface RunOutcome {
+  /** The policy's place in the request (policies[index]). */
+  index: number;
   runId: number;
   policy: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label: string;
   seeds: number;
   summary: {
     accuracy: number | null;
@@ -48,6 +53,22 @@ export interface RunOutcome {
   usesHindsight: boolean;
   /** Seeds taken from the interrupted run it resumes (resumeFrom) instead of replayed. */
   resumedSeeds: number;
+}
+
+/** A policy of the request that did not run, and why; the others ran. */
+export interface FailedPolicy {
+  index: number;
+  policy: string;
+  error: string;
+  /** input: refused before any work (its parameters do not fit the trace); otherwise why its replay failed (src/errors.ts). */
+  kind: ErrorKind;
+}
+
+export interface PolicyRunOutput {
+  /** The costs every run of the request used, with where they came from. */
+  costs: ResolvedCosts;
+  runs: RunOutcome[];
+  failed: FailedPolicy[];
 }
 
 /**
@@ -121,98 +142,144 @@ export function meanSummary(s: RunSummary): RunOutcome['summary'] {
   };
 }
 
-async function runPolicies(ctx: CommandContext, input: RunInput): Promise<{ runs: RunOutcome[] }> {
+/** A policy of the request, parsed with the run's costs, or why it cannot run on the trace. */
+type Planned = { index: number; parsed: ParsedSpec; label: string } | FailedPolicy;
+
+function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolean): Planned[] {
+  return input.policies.map((e, index) => {
+    const { spec, own } = entryOf(e);
+    try {
+      const parsed = parsePolicySpec(spec, input.params ?? {}, own, costs);
+      const why = policyRefusal(parsed, trace, supervised, costs);
+      return why ? { index, policy: parsed.spec, error: why, kind: 'input' } : { index, parsed, label: policyLabel(parsed) };
+    } catch (err) {
+      if (!isStudioError(err)) throw err;
+      return { index, policy: spec, error: err.message, kind: 'input' };
+    }
+  });
+}
+
+async function runPolicies(ctx: CommandContext, input: RunInput): Promise<PolicyRunOutput> {
   const trace = ctx.store.traces.load(input.traceId);
-  const { costs, source } = resolveCostChoice(trace, input.costs);
+  const used = resolveCostChoice(trace, input.costs);
   const options = {
     seeds: input.seeds ?? 20,
     firstSeed: input.firstSeed ?? 1,
     lambda: input.lambda ?? 1,
-    costs,
+    costs: used.costs,
     supervised: input.supervised ?? false,
   };
-  // Each policy with its own values (the run's shared ones it reads, its own, its argument); every
-  // policy the trace cannot serve is refused before any work starts.
-  const parsed = input.policies.map((e) => {
-    const { spec, own } = entryOf(e);
-    const p = parsePolicySpec(spec, input.params ?? {}, own);
-    const why = policyRefusal(p, trace, options.supervised, costs);
-    if (why) throw new StudioError(why, { kind: 'input' });
-    return p;
-  });
+  // Each policy with its own values (the run's shared ones it reads, its own, its argument, and
+  // defaults that follow the costs). A policy the trace cannot serve is reported in its own row
+  // and the others run; only when none can is the whole request refused.
+  const planned = plan(input, trace, used.costs, options.supervised);
+  const failed = planned.filter((p): p is FailedPolicy => 'error' in p);
+  const going = planned.filter((p): p is Exclude<Planned, FailedPolicy> => !('error' in p));
+  if (going.length === 0) throw new StudioError(failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`, { kind: 'input' });
+  const parsed = going.map((g) => g.parsed);
   for (const note of new Set(parsed.flatMap((p) => (p.note ? [p.note] : [])))) ctx.emit({ type: 'warning', job: 'policy', message: note });
-  const { plan, request: evaluationRequest } = planEvaluation(ctx, input, trace, parsed, costs);
-  const evaluation = evaluationOf(plan, trace.samples);
+  // The policies that run share one evaluation (a refused one does not choose it).
+  const { plan: evaluationPlan, request: evaluationRequest } = planEvaluation(ctx, input, trace, parsed, used.costs);
+  const evaluation = evaluationOf(evaluationPlan, trace.samples);
   const resumed = seedsToResume(ctx, input, evaluationRequest);
-  const total = input.policies.length * options.seeds;
-  const lastPartial = new Map<string, number>();
-  const done = new Map<string, number>();
-  const report = (): void => {
-    const d = [...done.values()].reduce((a, b) => a + b, 0);
-    ctx.emit({ type: 'progress', job: 'policy', done: d, total, message: `${d}/${total} seeds` });
-  };
+  const jobs = new Progress(going.length, options.seeds, (p) => ctx.emit({ type: 'progress', job: 'policy', ...p }));
+  const lastPartial = new Map<number, number>();
   // Each run is stored as 'running' before its replay starts, with the request
   // that runs it alone again: a killed process leaves interrupted rows that
   // 'job.rerun' can redo, never half-present ones.
-  const runName = (spec: string): string => input.name ?? `${spec} on trace ${input.traceId}`;
-  const runIds = parsed.map((p, i) =>
+  const runName = (label: string): string => input.name ?? `${label} on trace ${input.traceId}`;
+  const runIds = going.map(({ parsed, label, index }) =>
     ctx.store.runs.begin({
-      name: runName(p.spec),
+      name: runName(label),
       traceId: input.traceId,
-      policy: p.spec,
+      policy: parsed.spec,
       supervised: options.supervised,
       seeds: Array.from({ length: options.seeds }, (_, s) => options.firstSeed + s),
-      config: { lambda: options.lambda, costs, costSource: source, params: p.params, usesHindsight: p.usesHindsight },
+      config: { lambda: options.lambda, ...used, params: parsed.params, usesHindsight: parsed.usesHindsight },
       evaluation,
       appVersion,
-      request: runRequest(input, input.policies[i]!, evaluationRequest),
+      request: runRequest(input, input.policies[index]!, evaluationRequest),
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
   for (const r of resumed) ctx.store.runs.saveSeed(runIds[0]!, r);
-  let results: RunResult[];
-  try {
-    results = await Promise.all(
-      parsed.map(({ spec, params }, i) => {
-        const key = `${i}:${spec}`;
-        return runPolicyInWorker(trace, spec, { ...options, params, evaluation: plan, ...(resumed.length ? { resumed } : {}) }, {
-          onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
-          onProgress: (p) => {
-            done.set(key, p.seedsDone);
-            report();
-          },
-          onPartial: (r) => {
-            // Live charts draw means and bands: every seed's values stay out of the
-            // event (they are megabytes per run), and events are throttled per policy.
-            const now = Date.now();
-            if (now - (lastPartial.get(key) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
-            lastPartial.set(key, now);
-            ctx.emit({ type: 'partial', job: 'policy', data: { index: i, spec, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length, evaluation, usesHindsight: r.usesHindsight } });
-          },
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-        });
+  const settled = await Promise.allSettled(
+    going.map(({ parsed, label, index }, i) =>
+      runPolicyInWorker(trace, parsed.spec, { ...options, params: parsed.params, evaluation: evaluationPlan, ...(resumed.length ? { resumed } : {}) }, {
+        onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
+        onProgress: (p) => jobs.set(i, p.seedsDone),
+        onPartial: (r) => {
+          // Live charts draw means and bands: every seed's values stay out of the
+          // event (they are megabytes per run), and events are throttled per policy.
+          const now = Date.now();
+          if (now - (lastPartial.get(i) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
+          lastPartial.set(i, now);
+          ctx.emit({
+            type: 'partial',
+            job: 'policy',
+            data: { index, spec: r.spec, label, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length, evaluation, usesHindsight: r.usesHindsight },
+          });
+        },
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
-    );
-  } catch (e) {
-    // Cancelled or failed: nothing of these runs stays.
+    ),
+  );
+  // Cancelled: nothing of these runs stays. A policy that failed while replaying loses its own
+  // run and reports why in its row; when every one failed, the first failure is the answer.
+  const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const cancelled = rejected.find((s) => isStudioError(s.reason) && s.reason.kind === 'cancelled');
+  if (cancelled || rejected.length === settled.length) {
     for (const id of runIds) ctx.store.runs.abort(id);
-    throw e;
+    throw (cancelled ?? rejected[0]!).reason;
   }
   const runs: RunOutcome[] = [];
   ctx.store.db.transaction(() => {
-    results.forEach((r, i) => {
+    settled.forEach((s, i) => {
+      const { parsed, label, index } = going[i]!;
       const runId = runIds[i]!;
+      if (s.status === 'rejected') {
+        ctx.store.runs.abort(runId);
+        failed.push({ index, policy: parsed.spec, error: s.reason instanceof Error ? s.reason.message : String(s.reason), kind: isStudioError(s.reason) ? s.reason.kind : 'internal' });
+        return;
+      }
+      const r = s.value;
       ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null }, {
         seeds: r.seeds,
         supervised: r.supervised,
-        config: { lambda: r.lambda, costs: r.costs, costSource: source, params: parsed[i]!.params, usesHindsight: r.usesHindsight },
+        config: { lambda: r.lambda, ...used, params: parsed.params, usesHindsight: r.usesHindsight },
       });
-      runs.push({ runId, policy: r.spec, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, evaluation, usesHindsight: r.usesHindsight, resumedSeeds: r.resumedSeeds });
+      runs.push({ index, runId, policy: r.spec, label, seeds: r.seeds.length, summary: meanSummary(r.summary), learned: r.learned, evaluation, usesHindsight: r.usesHindsight, resumedSeeds: r.resumedSeeds });
     });
     // The resumed run is replaced by the one that finished it.
     if (input.resumeFrom !== undefined) ctx.store.runs.discardInterrupted(input.resumeFrom);
   })();
-  return { runs };
+  failed.sort((a, b) => a.index - b.index);
+  return { costs: used, runs, failed };
+}
+
+/**
+ * Progress of a side-by-side run, counted in jobs (one policy on one seed),
+ * with an estimate of the time left from the pace so far.
+ */
+class Progress {
+  private readonly done: number[];
+  private readonly started = Date.now();
+  constructor(
+    private readonly policies: number,
+    private readonly seeds: number,
+    private readonly emit: (p: { done: number; total: number; etaSeconds?: number; message: string }) => void,
+  ) {
+    this.done = new Array<number>(policies).fill(0);
+  }
+
+  set(policy: number, seedsDone: number): void {
+    this.done[policy] = seedsDone;
+    const done = this.done.reduce((a, b) => a + b, 0);
+    const total = this.policies * this.seeds;
+    const elapsed = (Date.now() - this.started) / 1000;
+    const message = `${done} of ${total} jobs (${this.policies} ${this.policies === 1 ? 'policy' : 'policies'} × ${this.seeds} ${this.seeds === 1 ? 'seed' : 'seeds'})`;
+    this.emit({ done, total, message, ...(done > 0 && done < total ? { etaSeconds: (elapsed / done) * (total - done) } : {}) });
+  }
 }
 
 /** Least time between two live 'partial' events of one policy. */
@@ -241,6 +308,11 @@ export function regretScale(r: { traceId: number; config: RunConfig; summary: { 
   return JSON.stringify([r.traceId, r.config.lambda, r.config.costs, r.summary.regretKind === 'dee' ? 'dee' : 'fixed-exit']);
 }
 
+/** Mean costs compare only in the same units: runs on one trace at the same costs. */
+export function costScale(r: { traceId: number; config: RunConfig }): string {
+  return JSON.stringify([r.traceId, r.config.costs]);
+}
+
 /**
  * The samples a run's figures were measured on: the whole trace (in-sample,
  * cross-trace), or the held-out evaluation parts of its seeds, which the
@@ -252,12 +324,12 @@ export function evaluationSamples(r: { traceId: number; seeds: readonly number[]
   return JSON.stringify(e.mode === 'held-out' ? [r.traceId, 'held-out', e.evaluationSamples, r.seeds] : [r.traceId, 'all', e.evaluationSamples]);
 }
 
-type Ranked = { id: number; summary: RunOutcome['summary']; regretScale: string; samples: string };
+type Ranked = { id: number; summary: RunOutcome['summary']; regretScale: string; samples: string; costScale?: string };
 
 /**
  * Which run is best on each metric: higher accuracy and agreement, lower cost
- * and regret. Nothing is ranked across runs scored on different samples, and
- * regret only among runs on one scale.
+ * and regret. Nothing is ranked across runs scored on different samples; cost
+ * only among runs at the same costs, and regret only among runs on one scale.
  */
 export function bestPerMetric(runs: Ranked[]): Record<'accuracy' | 'agreement' | 'avgCost' | 'cumRegret', number | null> {
   const sameSamples = runs.every((r) => r.samples === runs[0]?.samples);
@@ -274,7 +346,7 @@ export function bestPerMetric(runs: Ranked[]): Record<'accuracy' | 'agreement' |
   return {
     accuracy: pick((s) => s.accuracy, (a, b) => a > b),
     agreement: pick((s) => s.agreement, (a, b) => a > b),
-    avgCost: pick((s) => s.avgCost, (a, b) => a < b),
+    avgCost: runs.every((r) => r.costScale === runs[0]?.costScale) ? pick((s) => s.avgCost, (a, b) => a < b) : null,
     cumRegret: regretsComparable(runs) ? pick((s) => s.cumRegret, (a, b) => a < b) : null,
   };
 }
@@ -301,7 +373,23 @@ export const policyCommands = {
   'policy.catalog': command(emptyInput, () => ({ policies: describePolicies() })),
   'policy.run': command(policyRunInput, runPolicies, { long: true, rerunnable: true }),
 
-  'trace.diagnose': command(idInput, (ctx, input) => traceDiagnostics(ctx.store.traces.load(input.id))),
+  /**
+   * The costs a run would use (checked and normalized by the same function as a run), the
+   * choices the trace can serve, and the parameter defaults that follow those costs: what
+   * the Policy lab shows before it runs anything.
+   */
+  'policy.costs': command(policyCostsInput, (ctx, input) => {
+    const meta = ctx.store.traces.meta(input.traceId);
+    const costs = resolveCostChoice(meta, input.costs);
+    return { costs, choices: costChoices(meta), defaults: costDefaults(costs.costs) };
+  }),
+
+  /** Per-exit figures and the cost–accuracy front, at the trace's costs or at a run's own (a front is only comparable at the costs it was drawn with). */
+  'trace.diagnose': command(diagnoseInput, (ctx, input) => {
+    const trace = ctx.store.traces.load(input.id);
+    const costs = resolveCostChoice(trace, input.costs);
+    return { ...traceDiagnostics({ ...trace, costs: Float64Array.from(costs.costs) }), costs };
+  }),
 
   'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary) }))),
   'run.show': command(runShowInput, (ctx, input) => {
@@ -311,13 +399,15 @@ export const policyCommands = {
   }),
   'run.compare': command(idsInput, (ctx, input) => {
     const runs = input.ids.map((id) => runView(ctx, id));
-    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r), samples: evaluationSamples(r) }));
+    const scaled = runs.map((r) => ({ id: r.id, summary: r.means, regretScale: regretScale(r), samples: evaluationSamples(r), costScale: costScale(r) }));
     return {
       runs,
       best: bestPerMetric(scaled),
       regretComparable: regretsComparable(scaled),
       /** False: some runs were scored on other samples (another trace, split or seeds), so none is ranked. */
       samplesComparable: scaled.every((r) => r.samples === scaled[0]!.samples),
+      /** False: some runs used other costs, so their mean costs (and fronts) are in other units. */
+      costsComparable: scaled.every((r) => r.costScale === scaled[0]!.costScale),
     };
   }),
   'run.rename': command(renameInput, (ctx, input) => {

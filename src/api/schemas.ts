@@ -121,6 +121,11 @@ export const policyRunInput = z.preprocess(
     .superRefine(checkPolicyEntries),
 );
 
+/** policy.costs: the costs a run of this trace would use with this choice (the trace's own when none). */
+export const policyCostsInput = z.object({ traceId: id, costs: costSpec.optional() }).strict();
+/** trace.diagnose: the trace's per-exit figures and cost–accuracy front, at its own costs or the ones given. */
+export const diagnoseInput = z.object({ id, costs: costSpec.optional() }).strict();
+
 export const idsInput = z.object({ ids: z.array(id).min(1).max(64) }).strict();
 export const tagInput = z.object({ id, tags: z.array(z.string().min(1).max(50)).max(32) }).strict();
 export const exportFileInput = z.object({ id, out: path, force: z.boolean().optional() }).strict();

@@ -5,16 +5,17 @@ import { inspectModel } from '../model/inspect.js';
 import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
 import { measureCascadeLatency } from '../inference/exit-latency.js';
+import { firstSample } from '../inference/first-sample.js';
 import { runInference } from '../inference/job.js';
 import { recordToFile } from '../inference/record.js';
 import { listProviders } from '../inference/providers.js';
+import { traceCosts } from '../trace/costs.js';
 import { exportTrace } from '../trace/export.js';
 import { importTrace } from '../trace/import.js';
 import { importShards, isShardFile, type MergedRecording } from '../trace/merge-shards.js';
 import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
-import { firstSample } from './first-sample.js';
 import { emptyInput, exportTraceInput, idInput, importInput, inferInput, inspectInput, previewInput, recordInput, renameInput } from './schemas.js';
 
 /** Samples per timed batch when inspect measures the latency profile. */
@@ -92,6 +93,8 @@ export const traceCommands = {
         if (merged && !input.name) ctx.store.traces.rename(traceId, `${merged.model.name} on ${merged.dataset.name}${merged.shards > 1 ? ` (${merged.shards} shards)` : ''}`);
         return {
           traceId, samples: trace.samples, exits: trace.exits.length, hasLabels: trace.labels !== undefined, hasProbs: trace.probs !== undefined,
+          /** The costs the trace holds, and where they came from (equal steps when none were given). */
+          costs: traceCosts(trace),
           ...(merged ? { merged } : {}),
         };
       } catch (e) {

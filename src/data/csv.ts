@@ -98,7 +98,7 @@ export async function openCsv(path: string, inputs: TensorInfo[], options?: Data
   const cursor = new LineCursor(path, layout.header !== undefined);
   const { delimiter, features } = layout;
   const reader: InputReader = {
-    input, type: to, sampleDims: dims,
+    input, type: to, sampleDims: dims, stored: { type: 'text', dims: [F] },
     async read(start, count) {
       const values = new Float64Array(count * F);
       const lines = await cursor.take(start, count);

@@ -2,7 +2,7 @@
 import type { TensorInfo } from '../model/types.js';
 import { StudioError, inputError } from '../errors.js';
 import type { NumericType } from './elements.js';
-import type { Batch, Dataset, DatasetOptions, TensorData } from './types.js';
+import type { Batch, Dataset, DatasetOptions, StoredSample, TensorData } from './types.js';
 
 /** Reads one model input, sample by sample, already in the input's element type and layout. */
 export interface InputReader {
@@ -10,6 +10,8 @@ export interface InputReader {
   type: NumericType;
   /** Per-sample dims fed to the model (the batch dim excluded). */
   sampleDims: number[];
+  /** What the file holds per sample before the cast and the reshape: its element type ("uint8", or "text" for numbers written out) and dims. */
+  stored: StoredSample;
   /** Samples [start, start + count), C order, `count * prod(sampleDims)` elements. */
   read(start: number, count: number): Promise<TensorData> | TensorData;
 }
@@ -91,6 +93,7 @@ function datasetOver(parts: DatasetParts, first: number, samples: number): Datas
     path: parts.path,
     format: parts.format,
     samples,
+    layout: readers.map((r) => ({ name: r.input.name, stored: r.stored, fed: { type: r.input.type, dims: r.sampleDims } })),
     batches(batchSize: number): AsyncIterable<Batch> {
       const size = effectiveBatchSize(batchSize, inputs);
       return {

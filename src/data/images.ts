@@ -175,7 +175,7 @@ export async function openImages(path: string, inputs: TensorInfo[], options?: D
   const per = C * H * W;
   const sampleDims = l.layout === 'NCHW' ? (input.shape.length === 3 ? [H, W] : [C, H, W]) : [H, W, C];
   const reader: InputReader = {
-    input, type: to, sampleDims,
+    input, type: to, sampleDims, stored: { type: 'uint8', dims: [H, W, C] },
     async read(start, count) {
       const pixels = await Promise.all(files.slice(start, start + count).map((f) => readPixels(f, l)));
       if (raw) {

@@ -137,7 +137,7 @@ export async function openJsonl(path: string, inputs: TensorInfo[], options?: Da
     const F = product(dims);
     const key = slot.input.name;
     return {
-      input: slot.input, type: slot.to, sampleDims: dims,
+      input: slot.input, type: slot.to, sampleDims: dims, stored: { type: 'text', dims: slot.firstShape! },
       async read(start, count) {
         const objs = await objects(start, count);
         const values: number[] = [];

@@ -345,7 +345,7 @@ export function npyInputReader(
   const perm = h.fortranOrder && h.shape.length > 1 ? fortranToCIndex(h.shape.slice(1)) : undefined;
   const what = `input "${input.name}"`;
   return {
-    input, type: to, sampleDims,
+    input, type: to, sampleDims, stored: { type: h.dtype, dims: h.shape.slice(1) },
     read(start, count) {
       const bytes = new Uint8Array(count * F * size);
       if (!perm) {

@@ -217,7 +217,7 @@ export async function openNpz(path: string, inputs: TensorInfo[], options?: Data
       const F = product(a.shape.slice(1));
       const to = input.type as NumericType;
       readers.push({
-        input, type: to, sampleDims,
+        input, type: to, sampleDims, stored: { type: a.dtype, dims: a.shape.slice(1) },
         read: (start: number, count: number) => {
           const rows = a.data.subarray(start * F, (start + count) * F);
           // A copy, not a view (a cast makes one anyway): a batch that owns its buffer moves to the inference

@@ -8,7 +8,7 @@ import { isStudioError } from '../errors.js';
 import type { TensorInfo } from '../model/types.js';
 import { readLabels } from './labels.js';
 import { openDataset } from './open.js';
-import type { DatasetOptions } from './types.js';
+import type { DatasetOptions, StoredSample } from './types.js';
 
 export interface ImageLayoutHint {
   layout: 'NCHW' | 'NHWC';
@@ -19,9 +19,13 @@ export interface ImageLayoutHint {
 
 export interface InputPreview {
   name: string;
+  /** What the model is fed: element type and per-sample dims (the batch axis dropped). */
   type: string;
-  /** Per-sample dims (the batch axis dropped). */
   dims: number[];
+  /** What the file holds per sample, before the cast to `type` and the reshape to `dims` (C order). */
+  stored: StoredSample;
+  /** Smallest and largest value among the previewed samples (null when there are none). */
+  range: { min: number; max: number } | null;
   image: ImageLayoutHint | null;
   /** The first samples' values, flat in C order, at most MAX_VALUES each. */
   samples: number[][];
@@ -46,6 +50,7 @@ export async function previewDataset(path: string, inputs: TensorInfo[], opts: {
     const ds = await openDataset(path, inputs, { ...opts.dataset, limit: Math.max(1, count) });
     try {
       out.format = ds.format;
+      const stored = new Map(ds.layout.map((l) => [l.name, l.stored]));
       const full = await openDataset(path, inputs, opts.dataset);
       out.samples = full.samples;
       await full.close();
@@ -55,12 +60,22 @@ export async function previewDataset(path: string, inputs: TensorInfo[], opts: {
           const size = per.reduce((a, b) => a * b, 1);
           const n = t.dims[0] ?? 0;
           const samples: number[][] = [];
+          let min = Infinity;
+          let max = -Infinity;
           for (let i = 0; i < n; i++) {
             const row: number[] = [];
-            for (let j = 0; j < Math.min(size, MAX_VALUES); j++) row.push(Number((t.data as ArrayLike<number | bigint>)[i * size + j]));
+            for (let j = 0; j < size; j++) {
+              const v = Number((t.data as ArrayLike<number | bigint>)[i * size + j]);
+              if (v < min) min = v;
+              if (v > max) max = v;
+              if (j < MAX_VALUES) row.push(v);
+            }
             samples.push(row);
           }
-          out.inputs.push({ name, type: t.type, dims: per, image: imageHint(per), samples, truncated: size > MAX_VALUES });
+          out.inputs.push({
+            name, type: t.type, dims: per, stored: stored.get(name) ?? { type: t.type, dims: per }, range: n > 0 && size > 0 ? { min, max } : null,
+            image: imageHint(per), samples, truncated: size > MAX_VALUES,
+          });
         }
         break;
       }

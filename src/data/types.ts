@@ -37,6 +37,20 @@ export interface DatasetOptions {
   allowNonFinite?: boolean;
 }
 
+/** One sample of one input as a file holds it. */
+export interface StoredSample {
+  /** Element type: a numeric type ("uint8", "float"), or "text" for numbers written out (CSV, JSON). */
+  type: string;
+  dims: number[];
+}
+
+/** How the data feeds one input: what the file holds per sample, and what the model gets (cast and reshaped in C order). */
+export interface InputLayout {
+  name: string;
+  stored: StoredSample;
+  fed: { type: string; dims: number[] };
+}
+
 /** An opened dataset, validated against the model's inputs. */
 export interface Dataset {
   path: string;
@@ -44,6 +58,8 @@ export interface Dataset {
   format: string;
   /** Number of samples that will be read (after limit). */
   samples: number;
+  /** Per model input, what the file holds and what the model is fed. */
+  layout: InputLayout[];
   /** Labels found in the data itself (a label column), if any. */
   labels?: Int32Array;
   /** Batches of at most batchSize samples, in order; memory O(batch). */

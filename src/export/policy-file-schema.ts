@@ -2,7 +2,9 @@
  * The exit-policy file's shape, as zod schemas: the writer's type is inferred
  * from them and the reader checks a file against them, version by version.
  * Version 2 adds how the figures were obtained (`evaluation`), the estimates
- * with their 95 % intervals and the rule's guarantee; version 1 lacks them.
+ * with their 95 % intervals, the rule's guarantee, each exit's cost as given
+ * and how its MACs were counted, whether costs were assumed, and the seed the
+ * rule was learned on; version 1 lacks them.
  */
 import { z } from 'zod';
 import { guaranteeSchema, learnedPolicySchema } from '../policies/rules/index.js';
@@ -71,6 +73,23 @@ export const policyFileV1Schema = z.object({
 
 export const policyFileSchema = policyFileV1Schema.extend({
   version: z.literal(POLICY_VERSION),
+  /**
+   * Per exit: its cost as the run used it (normalized, last exit = 1), the number it came from in
+   * its own unit (rawCost: the user's number, MACs or ms; null for equal steps or older runs), its
+   * MACs with how they were counted, and its measured latency.
+   */
+  exits: z
+    .array(
+      policyFileV1Schema.shape.exits.element.extend({
+        rawCost: z.number().nullable(),
+        macsSource: z.enum(['static', 'probed', 'estimate']).nullable(),
+      }),
+    )
+    .min(1),
+  /** True when no one gave costs and equal steps were assumed. */
+  costsAssumed: z.boolean(),
+  /** seeds: how many seeds the metrics are means over; learnedFromSeed: the seed whose learned rule `decision` is. */
+  policy: policyFileV1Schema.shape.policy.extend({ learnedFromSeed: z.number().int() }),
   evaluation: fileEvaluationSchema,
   estimates: estimatesSchema,
   /** What the rule guarantees, with its numbers (risk control); null when it guarantees nothing. */

@@ -1,7 +1,8 @@
 /**
  * The exit-policy file: what a run learned, in a versioned JSON a deployment
  * can apply without the studio (schema in docs/formats.md). It names the
- * model and trace it was tuned on, the exits with their costs, the policy
+ * model and trace it was tuned on, the exits with the costs the run used
+ * (normalized and as given, with how MACs were counted), the policy
  * and its parameters, the decision rule, how its figures were obtained
  * (held-out, cross-trace or in-sample) with the estimates and their 95 %
  * intervals, what the rule guarantees where it guarantees anything, and the
@@ -13,6 +14,7 @@ import type { Stat } from '../policies/stats.js';
 import { learnedPolicySchema, makeDecider, ruleOf, type LearnedPolicy } from '../policies/rules/index.js';
 import { POLICY_FORMAT, POLICY_VERSION, type ExitPolicyFile, type FileEvaluation, type Interval } from './policy-file-schema.js';
 import type { CompleteRun } from '../store/runs.js';
+import { traceCosts } from '../trace/costs.js';
 import type { TraceMeta } from '../trace/types.js';
 
 export { POLICY_FORMAT, POLICY_VERSION, type ExitPolicyFile, type FileEvaluation, type Interval } from './policy-file-schema.js';
@@ -55,7 +57,9 @@ function fileEvaluation(run: CompleteRun, calibration: TraceMeta | null): FileEv
 
 export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: string, now = new Date(), calibration: TraceMeta | null = null): ExitPolicyFile {
   const { summary, config } = run;
-  const costs = config.costs ?? trace.costs;
+  // Runs stored before their costs were kept in full read the trace's.
+  const used = config.costs ? config : traceCosts(trace);
+  const costs = used.costs;
   const decision = decisionOf(run, trace);
   return {
     format: POLICY_FORMAT,
@@ -64,10 +68,14 @@ export function buildPolicyFile(run: CompleteRun, trace: TraceMeta, appVersion: 
     app: { name: 'exit-studio', version: appVersion },
     model: trace.modelPath && trace.modelSha256 ? { path: trace.modelPath, sha256: trace.modelSha256 } : null,
     trace: { id: trace.id, name: trace.name, samples: trace.samples, datasetPath: trace.datasetPath ?? null, datasetSha256: trace.datasetSha256 ?? null },
-    exits: trace.exits.map((e, k) => ({ index: k, name: e.name, cost: costs[k]!, macs: e.macs ?? null, latencyMs: e.latencyMs ?? null })),
-    costSource: config.costSource ?? trace.costSource,
+    exits: trace.exits.map((e, k) => ({
+      index: k, name: e.name, cost: costs[k]!, rawCost: used.rawCosts?.[k] ?? null,
+      macs: e.macs ?? null, macsSource: used.macs?.source[k] ?? e.macsSource ?? null, latencyMs: e.latencyMs ?? null,
+    })),
+    costSource: used.costSource,
+    costsAssumed: used.costsAssumed ?? false,
     lambda: config.lambda ?? 1,
-    policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, params: config.params ?? {} },
+    policy: { spec: run.policy, supervised: run.supervised, seeds: run.seeds.length, learnedFromSeed: run.seeds[0]!, params: config.params ?? {} },
     decision,
     evaluation: fileEvaluation(run, calibration),
     estimates: {

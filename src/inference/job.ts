@@ -18,6 +18,7 @@ import type { ModelInfo } from '../model/types.js';
 import { sha256Path } from '../store/assets.js';
 import type { Store } from '../store/store.js';
 import { defaultCosts } from '../trace/costs.js';
+import { firstSample } from './first-sample.js';
 import { shardPlace, type ShardPlace, type ShardSpec } from '../trace/shards.js';
 import type { TraceExit } from '../trace/types.js';
 import { copyBatch, WorkerChannel } from './channel.js';
@@ -106,7 +107,12 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
 
   // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
   chooseProvider(req.ep ?? 'cpu');
-  const info = await inspectModel(modelPath);
+  // MACs counted at the data's own input shapes (a sequence length, an image side), not at assumed ones.
+  const info = await inspectModel(modelPath, {
+    sample: firstSample(dataPath, {
+      ...(req.image ? { image: req.image } : {}), ...(req.labelColumn ? { labelColumn: req.labelColumn } : {}), ...(req.allowNonFinite ? { allowNonFinite: true } : {}),
+    }),
+  });
   const selected = req.exits ? applySelection(info, req.exits) : info;
   const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
@@ -140,7 +146,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const [dataSha, labelsSha] = await Promise.all([sha256Path(dataPath), req.labels ? sha256Path(resolve(req.labels)) : Promise.resolve('')]);
     const key = traceKey(info, exits.map((e) => e.name), dataSha, labelsSha, req);
     const knownModel = store.assets.modelId(modelPath, info.sha256) !== undefined;
-    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs }));
+    const traceExits: TraceExit[] = exits.map((e) => ({ name: e.name, macs: e.macs, macsSource: e.macsSource }));
     const classes = Math.max(...exits.map((e) => e.classes));
     for (let waited = false; traceId === undefined; ) {
       if (!req.force) {
@@ -178,7 +184,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const datasetId = store.assets.upsertDataset(dataPath, dataSha, dataset.format, out.samples);
     store.traces.finish(traceId, {
       key, datasetId, samples: out.samples, exits: traceExits, costs, costSource, hasLabels: labels !== undefined,
-      meta: { ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}) },
+      meta: { macsBasis: info.macsBasis, ep: out.ep, batch, threads, kinds: out.kinds, latencyMethod: out.latencyMethod, probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}) },
     });
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,

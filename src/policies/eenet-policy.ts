@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { StudioError } from '../errors.js';
-import { budgetParam, budgetRefusal } from './costs.js';
+import { budgetFor, budgetParam, budgetRefusal, defaultBudget } from './costs.js';
 import { clamp01, eenetDataFromTrace, fitEENet, type EENetData, type EENetFit, type EENetFitOptions } from './eenet.js';
 import { definePolicy } from './module.js';
 import { Rng } from './rng.js';
@@ -52,7 +52,7 @@ function exploreRefusal(p: EENetParams, costs: ArrayLike<number>): string | unde
   if (!(p.warmup > 0 && p.refitEvery > 0)) return undefined;
   const K = costs.length;
   const least = p.explore * costs[K - 1]! + (1 - p.explore) * costs[0]!;
-  return p.budget < least
+  return budgetFor(p.budget, costs) < least
     ? `with ${p.explore} of the rounds explored at the last exit, the budget must be at least ${least.toFixed(4)} (explore × last exit's cost + the rest at exit 1); lower explore or raise the budget`
     : undefined;
 }
@@ -99,7 +99,7 @@ export class EENetPolicy implements Policy {
     const why = exploreRefusal(params, costs);
     if (why) throw new StudioError(`eenet: ${why}`, { kind: 'input' });
     const e = this.exploring ? params.explore : 0;
-    this.ruleBudget = (params.budget - e * costs[this.K - 1]!) / (1 - e);
+    this.ruleBudget = (budgetFor(params.budget, costs) - e * costs[this.K - 1]!) / (1 - e);
     if (!(params.warmup > 0)) this.refit(eenetDataFromTrace(env.calibration, env.supervised));
   }
 
@@ -211,6 +211,7 @@ export const eenet = definePolicy({
   regretKind: 'contextual',
   usesHindsight: (p) => p.warmup === 0,
   learns: ['eenet', 'fixed'],
+  costDefaults: (costs) => ({ budget: defaultBudget(costs) }),
   refuse: (p, _trace, costs) => budgetRefusal(p.budget, costs) ?? exploreRefusal(p, costs),
   create: (p, env, costs) => new EENetPolicy(env, p, costs),
 });

@@ -6,7 +6,7 @@
  * on (share-filling.ts) on the calibration data.
  */
 import { z } from 'zod';
-import { budgetParam, budgetRefusal } from './costs.js';
+import { budgetFor, budgetParam, budgetRefusal, defaultBudget } from './costs.js';
 import { definePolicy } from './module.js';
 import { fillShares, NEVER } from './share-filling.js';
 import type { LearnedPolicy, Observation, Policy } from './types.js';
@@ -77,12 +77,14 @@ export const geometric = definePolicy({
   regretKind: 'contextual',
   usesHindsight: true,
   learns: ['thresholds'],
+  costDefaults: (costs) => ({ budget: defaultBudget(costs) }),
   refuse: (p, _trace, costs) => budgetRefusal(p.budget, costs),
   create: (p, env, costs) => {
     const t = env.calibration;
     const K = t.exits.length;
-    const shares = geometricShares(p.budget, costs);
+    const budget = budgetFor(p.budget, costs);
+    const shares = geometricShares(budget, costs);
     const th = fillShares(t.maxProb!, shares.map((s) => s * t.samples), t.samples, K);
-    return new GeometricPolicy(p.budget, th, shares);
+    return new GeometricPolicy(budget, th, shares);
   },
 });

@@ -52,6 +52,12 @@ export interface PolicyDefinition<S extends z.ZodObject> {
    * an error ("needs a budget after ':'"). Its schema's `examples` give the form's first value.
    */
   arg?: { param: keyof z.output<S> & string; noun: string };
+  /**
+   * Values that follow the run's costs (a budget halfway between exit 1's cost and 1): what a
+   * parameter left out takes once the costs are known. Such a parameter is optional in `params`,
+   * and `create` reads the same default when it is left out.
+   */
+  costDefaults?(costs: ArrayLike<number>): ParamValues;
   needs: PolicyNeed[];
   regretKind: RegretKind;
   /**

@@ -9,7 +9,7 @@ import { dee } from './dee.js';
 import { eenet } from './eenet-policy.js';
 import { fixed, last } from './fixed.js';
 import { geometric } from './geometric.js';
-import type { PolicyModule } from './module.js';
+import type { ParamValues, PolicyModule } from './module.js';
 import { paramsJsonSchema, type ParamJsonSchema, type ParamsJsonSchema } from './params.js';
 import { patience } from './patience.js';
 import { random } from './random.js';
@@ -115,4 +115,9 @@ export function sharedParams(): Map<string, { schema: ParamJsonSchema; users: st
     }
   }
   return out;
+}
+
+/** For each policy with parameters that follow the costs (a budget), the values they take at these costs. */
+export function costDefaults(costs: ArrayLike<number>): Record<string, ParamValues> {
+  return Object.fromEntries(policyModules.flatMap((m) => (m.costDefaults ? [[m.id, m.costDefaults(costs)] as const] : [])));
 }

@@ -4,6 +4,7 @@
  * the worker; it refuses a policy the trace cannot serve before any work.
  */
 import { CancelledError, StudioError } from '../errors.js';
+import { checkCosts } from '../trace/costs.js';
 import { subsetTrace } from '../trace/subset.js';
 import type { Trace } from '../trace/types.js';
 import { bestFixedExit } from './best-fixed.js';
@@ -30,7 +31,7 @@ export interface RunOptions {
   firstSeed?: number;
   /** Trade-off weight on cost (default 1). */
   lambda?: number;
-  /** Per-exit costs replacing trace.costs (same units as the budget: last exit usually 1). */
+  /** Per-exit cumulative costs replacing trace.costs, in any unit: normalized so the last exit costs 1 (the budget's unit). */
   costs?: number[];
   /** Let policies read labels (default false: labels feed metrics only). */
   supervised?: boolean;
@@ -89,16 +90,14 @@ export interface FitRecord {
   history: EENetEpoch[];
 }
 
+/** The trace's costs, or the ones given, checked and normalized as everywhere else (last exit = 1). */
 function resolveCosts(trace: Trace, costs: number[] | undefined): Float64Array {
-  const K = trace.exits.length;
   if (!costs) return trace.costs;
-  if (costs.length !== K) throw new StudioError(`costs: the trace has ${K} exits; got ${costs.length} costs`, { kind: 'input' });
-  for (let k = 0; k < K; k++) {
-    const c = costs[k]!;
-    if (!(Number.isFinite(c) && c >= 0)) throw new StudioError(`costs: exit ${k + 1}'s cost must be a finite number >= 0; got ${c}`, { kind: 'input' });
-    if (k > 0 && c < costs[k - 1]!) throw new StudioError(`costs: cumulative costs must not decrease; exit ${k + 1} (${c}) < exit ${k} (${costs[k - 1]})`, { kind: 'input' });
+  try {
+    return Float64Array.from(checkCosts(costs, trace.exits.length));
+  } catch (e) {
+    throw new StudioError(`costs: ${e instanceof Error ? e.message : String(e)}`, { kind: 'input', cause: e });
   }
-  return Float64Array.from(costs);
 }
 
 /** Each sample's reference class (its label, or the last exit's prediction): the same whichever samples a seed scores. */

@@ -51,16 +51,19 @@ const bad = (spec: string, why: string): StudioError => new StudioError(`policy 
  * `shared` holds values given once for a whole run: the policy takes those it
  * reads and leaves the rest to the others. `own` holds values meant for this
  * policy alone: a name it does not read is an error. The argument after ':'
- * sets its parameter too.
+ * sets its parameter too. With the run's `costs`, parameters that follow the
+ * costs (a budget) and were left out take their default for them, so the
+ * spec and the stored values say what the run used.
  */
-export function parsePolicySpec(spec: string, shared: ParamValues = {}, own: ParamValues = {}): ParsedSpec {
+export function parsePolicySpec(spec: string, shared: ParamValues = {}, own: ParamValues = {}, costs?: ArrayLike<number>): ParsedSpec {
   const s = spec.trim().toLowerCase();
   const colon = s.indexOf(':');
   const raw = colon < 0 ? undefined : s.slice(colon + 1);
   const m = policyModule(specHead(s));
   if (!m) throw bad(spec, `unknown policy; known: ${policyModules.map(exampleSpec).join(', ')}`);
-  const names = new Set(Object.keys(paramsJsonSchema(m).properties));
-  const values: ParamValues = {};
+  const schema = paramsJsonSchema(m);
+  const names = new Set(Object.keys(schema.properties));
+  const values: ParamValues = costs && m.costDefaults ? m.costDefaults(costs) : {};
   for (const [k, v] of Object.entries(shared)) if (names.has(k)) values[k] = v;
   Object.assign(values, own);
   if (raw !== undefined) {
@@ -71,7 +74,7 @@ export function parsePolicySpec(spec: string, shared: ParamValues = {}, own: Par
     const given = own[m.arg.param];
     if (given !== undefined && given !== v) throw bad(spec, `${m.arg.param} is given twice: ${raw} after ':' and ${JSON.stringify(given)}`);
     values[m.arg.param] = v;
-  } else if (m.arg && values[m.arg.param] === undefined) {
+  } else if (m.arg && values[m.arg.param] === undefined && schema.required?.includes(m.arg.param)) {
     throw bad(spec, `needs ${m.arg.noun} after ':' (e.g. ${exampleSpec(m)})`);
   }
   const bound = m.bind(values, paramErrorMap(m));
@@ -126,10 +129,21 @@ export function policyRefusal(parsed: ParsedSpec, trace: Trace, supervised: bool
 export function checkPolicyCanRun(spec: string, trace: Trace, supervised: boolean, params: ParamValues = {}, costs?: ArrayLike<number>): CanRun {
   let parsed: ParsedSpec;
   try {
-    parsed = parsePolicySpec(spec, params);
+    parsed = parsePolicySpec(spec, params, {}, costs ?? trace.costs);
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
   const reason = policyRefusal(parsed, trace, supervised, costs);
   return reason === undefined ? { ok: true, parsed } : { ok: false, reason };
+}
+
+/**
+ * A policy as people read it, spelled one way everywhere (run names, tables,
+ * charts): its title, with its argument where it takes one, "EENet (budget 0.59)".
+ */
+export function policyLabel(p: Pick<ParsedSpec, 'module' | 'arg'>): string {
+  const a = p.module.arg;
+  if (!a || p.arg === undefined) return p.module.title;
+  const title = paramsJsonSchema(p.module).properties[a.param]?.title ?? a.param;
+  return `${p.module.title} (${title.toLowerCase()} ${p.arg})`;
 }

@@ -5,7 +5,7 @@
  * (threshold.ts); each member is its own registry entry.
  */
 import { z } from 'zod';
-import { budgetParam, budgetRefusal } from './costs.js';
+import { budgetFor, budgetParam, budgetRefusal, defaultBudget } from './costs.js';
 import { definePolicy, type PolicyModule } from './module.js';
 import { calibrateThreshold, ThresholdPolicy, type ThresholdMeasure } from './threshold.js';
 
@@ -47,8 +47,12 @@ function budgetThreshold(measure: ThresholdMeasure, title: string): PolicyModule
     regretKind: 'contextual',
     usesHindsight: true,
     learns: ['thresholds'],
+    costDefaults: (costs) => ({ budget: defaultBudget(costs) }),
     refuse: (p, _trace, costs) => budgetRefusal(p.budget, costs),
-    create: (p, env, costs) => new ThresholdPolicy(`${head}:${p.budget}`, measure, calibrateThreshold(env.calibration, measure, p.budget, costs), env.exits),
+    create: (p, env, costs) => {
+      const budget = budgetFor(p.budget, costs);
+      return new ThresholdPolicy(`${head}:${budget}`, measure, calibrateThreshold(env.calibration, measure, budget, costs), env.exits);
+    },
   });
 }
 

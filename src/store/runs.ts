@@ -4,6 +4,7 @@ import type { Evaluation } from '../policies/evaluation.js';
 import type { RunSeries, RunSummary } from '../policies/metrics.js';
 import type { FitRecord, SeedResult } from '../policies/run.js';
 import type { LearnedPolicy } from '../policies/types.js';
+import type { ResolvedCosts } from '../trace/costs.js';
 import { nowIso, type Db } from './db.js';
 import type { JobWriter } from './liveness.js';
 import { decodeExact, encodeExact } from './exact-json.js';
@@ -13,13 +14,12 @@ import { currentJobRequest, parseRequest, type JobRequest } from './requests.js'
  * How a run was configured: what a policy file and a bundle need to repeat it.
  * Stored as JSON, like the summary, what was learned and the series: the
  * types below are what this store wrote (JSON turns a non-finite number into
- * null, which the metrics never hold once a run completes).
+ * null, which the metrics never hold once a run completes). The cost fields
+ * (ResolvedCosts) are the costs the run used, normalized, with their source;
+ * runs stored before the raw numbers were kept have no rawCosts or macs.
  */
-export interface RunConfig {
+export interface RunConfig extends ResolvedCosts {
   lambda: number;
-  /** The costs the run used, in the reported unit (last exit usually 1). */
-  costs: number[];
-  costSource: string;
   params: Record<string, unknown>;
   /** The policy read calibration data (its figures are hindsight when it ran in-sample). */
   usesHindsight?: boolean;

@@ -4,6 +4,7 @@
  * readers only when finished as 'complete' in one transaction.
  */
 import { notFound, StudioError } from '../errors.js';
+import type { MacsBasis } from '../model/types.js';
 import type { CostSource, Trace, TraceExit, TraceMeta } from '../trace/types.js';
 import { readBlobsShared, sharedArray, toBlob, toShared, type NumericArray, type NumericCtor } from './blobs.js';
 import { nowIso, type Db } from './db.js';
@@ -84,6 +85,8 @@ function toMeta(r: TraceRow): TraceMeta {
   if (r.model_sha256 !== null) meta.modelSha256 = r.model_sha256;
   if (r.dataset_path !== null) meta.datasetPath = r.dataset_path;
   if (r.dataset_sha256 !== null) meta.datasetSha256 = r.dataset_sha256;
+  const extra = JSON.parse(r.meta_json || '{}') as { macsBasis?: MacsBasis };
+  if (extra.macsBasis) meta.macsBasis = extra.macsBasis;
   return meta;
 }
 
@@ -249,6 +252,8 @@ export class TraceStore {
    */
   fill(id: number, trace: Trace, patch: TraceFinish = {}, chunkSamples = SAVE_CHUNK_SAMPLES): void {
     const K = trace.exits.length;
+    // How the exits' MACs were counted travels with the trace (an .npz recorded elsewhere carries it).
+    if (trace.macsBasis) patch = { ...patch, meta: { ...this.metaOf(id), ...patch.meta, macsBasis: trace.macsBasis } };
     const C = trace.probs ? trace.probs.length / Math.max(1, trace.samples * K) : 0;
     let seq = 0;
     for (let s0 = 0; s0 < trace.samples || (s0 === 0 && trace.samples === 0); s0 += chunkSamples) {
@@ -263,6 +268,12 @@ export class TraceStore {
       if (trace.samples === 0) break;
     }
     this.finish(id, { ...headerOf(trace), ...patch });
+  }
+
+  /** A trace row's meta JSON, whatever its status. */
+  private metaOf(id: number): Record<string, unknown> {
+    const r = this.db.prepare('SELECT meta_json FROM traces WHERE id = ?').get(id) as { meta_json: string } | undefined;
+    return r ? (JSON.parse(r.meta_json || '{}') as Record<string, unknown>) : {};
   }
 
   /** The status of a trace row of any status, or undefined when there is none. */
@@ -343,6 +354,7 @@ export class TraceStore {
       costSource: m.costSource,
       pred,
     };
+    if (m.macsBasis) trace.macsBasis = m.macsBasis;
     const maxProb = read('maxProb', Float32Array);
     if (maxProb) {
       trace.maxProb = maxProb;

@@ -60,7 +60,7 @@ export function writeTraceNpz(trace: Trace, out: string, recording?: NpzRecordin
   if (trace.margin) files['margin.npy'] = encodeNpy('float', [N, K], trace.margin);
   if (trace.probs) files['probs.npy'] = encodeNpy('float', [N, K, trace.classes], trace.probs);
   if (trace.labels) files['labels.npy'] = encodeNpy('int32', [N], trace.labels);
-  const meta: NpzMeta = { format: 'exit-studio/trace', version: 1, classes: trace.classes, costSource: trace.costSource, exits: trace.exits, ...(recording ? { recording } : {}) };
+  const meta: NpzMeta = { format: 'exit-studio/trace', version: 1, classes: trace.classes, costSource: trace.costSource, exits: trace.exits, ...(trace.macsBasis ? { macsBasis: trace.macsBasis } : {}), ...(recording ? { recording } : {}) };
   files[NPZ_META] = new TextEncoder().encode(JSON.stringify(meta, null, 2));
   writeFileSync(out, zipSync(files, { level: 0 }), { flag: 'wx' });
 }

@@ -68,10 +68,3 @@ export function rowsAreProbabilities(data: ArrayLike<number>, rows: number, clas
   }
   return rows > 0;
 }
-
-/** Normalizes raw cumulative costs so the last exit costs 1; rejects non-increasing or non-positive ends. */
-export function normalizeCosts(raw: readonly number[]): Float64Array {
-  const last = raw[raw.length - 1]!;
-  if (!(last > 0)) throw new Error(`the last exit's cost must be positive; got ${last}`);
-  return Float64Array.from(raw, (c) => c / last);
-}

@@ -109,13 +109,10 @@ export async function readPredictionMatrix(path: string, opts: MatrixImportOptio
   }, MAX_MATRIX_LINE, 'a header, then one row of class numbers per sample');
   if (!names) throw inputError(path, 'is empty: expected a header line and one row per sample');
   if (n === 0) throw inputError(path, 'has a header but no rows');
-  const { costs, costSource } = importCosts(path, K, opts.costs);
   const trace: Trace = {
     samples: n,
-    exits: exitCols.map((i) => ({ name: names![i]! || `exit ${i + 1}` })),
+    ...importCosts(path, exitCols.map((i) => ({ name: names![i]! || `exit ${i + 1}` })), opts.costs),
     classes: Math.max(2, maxClass + 1),
-    costs,
-    costSource,
     pred: pred.slice(0, n * K),
   };
   if (labelCol >= 0) trace.labels = labels.slice(0, n);

@@ -304,13 +304,10 @@ export async function readParquetTrace(path: string, opts: ParquetImportOptions 
   }
   if (n === 0) throw inputError(path, 'has no rows');
 
-  const { costs, costSource } = importCosts(path, K, opts.costs);
   const trace: Trace = {
     samples: n,
-    exits: exitNames.map((name) => ({ name })),
+    ...importCosts(path, exitNames.map((name) => ({ name })), opts.costs),
     classes: Math.max(2, maxClass + 1),
-    costs,
-    costSource,
     pred: pred.slice(0, n * K),
   };
   if (anyConfidence) {

@@ -79,7 +79,9 @@ export async function applyImportOptions(trace: Trace, source: string, opts: Imp
 }
 
 function setCosts(trace: Trace, costs: number[], source: CostSource, file: string): void {
-  trace.costs = importCosts(file, trace.exits.length, costs).costs;
+  const given = importCosts(file, trace.exits, costs);
+  trace.exits = given.exits;
+  trace.costs = given.costs;
   trace.costSource = source;
 }
 
@@ -146,6 +148,7 @@ async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
     pred: int32(path, 'pred', a.pred!, N * K),
   };
   if (trace.exits.length !== K) throw inputError(path, `${NPZ_META} names ${trace.exits.length} exits but "pred" has ${K}`);
+  if (meta?.macsBasis) trace.macsBasis = meta.macsBasis;
   if (a.max_prob && a.entropy && a.margin) {
     trace.maxProb = unitValues(path, 'max_prob', a.max_prob, K);
     trace.entropy = unitValues(path, 'entropy', a.entropy, K);
@@ -160,7 +163,12 @@ async function readExportedNpz(path: string, names: string[]): Promise<Trace> {
   if (trace.classes === 0) trace.classes = max + 1;
   if (max >= trace.classes) throw inputError(path, `"pred" holds class ${max} but the trace has ${trace.classes} classes`);
   if (a.labels) trace.labels = checkedLabels(path, a.labels, N, trace.classes);
-  if (a.costs) setCosts(trace, Array.from(a.costs.data as ArrayLike<number>, Number), (meta?.costSource as CostSource | undefined) ?? 'user', path);
+  if (a.costs) {
+    const exits = trace.exits;
+    setCosts(trace, Array.from(a.costs.data as ArrayLike<number>, Number), (meta?.costSource as CostSource | undefined) ?? 'user', path);
+    // The costs array holds them normalized; exits.json keeps the numbers given for each exit, where there were some.
+    if (exits.every((e) => e.givenCost !== undefined)) trace.exits = exits;
+  }
   return trace;
 }
 
@@ -191,8 +199,19 @@ const metaSchema = z.object({
   exits: z.array(z.object({
     name: z.string().max(1000),
     macs: z.number().nonnegative().finite().optional(),
+    macsSource: z.enum(['static', 'probed', 'estimate']).optional(),
     latencyMs: z.number().nonnegative().finite().optional(),
+    givenCost: z.number().nonnegative().finite().optional(),
   })).max(MAX_EXITS),
+  /** How the exits' MACs were counted (recorded traces). */
+  macsBasis: z.object({
+    inputs: z.array(z.object({ name: z.string().max(1000), shape: z.array(z.number().int().nonnegative()).max(64) })).max(1000),
+    dims: z.array(z.object({ name: z.string().max(1000), value: z.number().int().positive(), from: z.enum(['data', 'user', 'default']) })).max(1000),
+    nodes: z.number().int().nonnegative(),
+    probed: z.number().int().nonnegative(),
+    probeFeed: z.enum(['data', 'zeros']).optional(),
+    unsized: z.number().int().nonnegative(),
+  }).optional(),
   /** What a shard file was recorded from: checked where shards merge (merge-shards.ts). */
   recording: z.unknown().optional(),
 });

@@ -200,6 +200,7 @@ function checkSameColumns(refPath: string, ref: Trace, path: string, t: Trace): 
 function allocate(like: Trace, total: number): Trace {
   const K = like.exits.length;
   const t: Trace = { samples: total, exits: like.exits, classes: like.classes, costs: like.costs, costSource: like.costSource, pred: new Int32Array(total * K) };
+  if (like.macsBasis) t.macsBasis = like.macsBasis;
   if (like.maxProb) Object.assign(t, { maxProb: new Float32Array(total * K), entropy: new Float32Array(total * K), margin: new Float32Array(total * K) });
   if (like.probs) t.probs = new Float32Array((like.probs.length / like.samples) * total);
   if (like.labels) t.labels = new Int32Array(total);

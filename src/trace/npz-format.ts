@@ -6,6 +6,8 @@
  */
 import type { ImageOptions } from '../data/types.js';
 import type { ShardPlace } from './shards.js';
+import type { TraceExit } from './types.js';
+import type { MacsBasis } from '../model/types.js';
 
 export const NPZ_META = 'exits.json';
 
@@ -14,7 +16,9 @@ export interface NpzMeta {
   version: 1;
   classes: number;
   costSource: string;
-  exits: { name: string; macs?: number; latencyMs?: number }[];
+  exits: TraceExit[];
+  /** The input shapes the exits' MACs were counted at, and how (recorded traces). */
+  macsBasis?: MacsBasis;
   /** Present in files written by `infer --out`: what was recorded, so shards can be checked and merged. */
   recording?: NpzRecording;
 }

@@ -7,16 +7,22 @@
  * hot loop in cache. Column-wise typed arrays, never arrays of objects.
  */
 
+import type { MacsBasis, MacsSource } from '../model/types.js';
+
 /** Where a trace's per-exit cost numbers came from. */
 export type CostSource = 'macs' | 'latency' | 'user' | 'layers' | 'uniform';
 
 export interface TraceExit {
   /** Output name in the model, or the column name of an imported matrix. */
   name: string;
-  /** Cumulative multiply-accumulates up to and including this exit (batch 1), when known. */
+  /** Cumulative multiply-accumulates up to and including this exit, per sample, when known. */
   macs?: number;
+  /** How `macs` was counted: exact from the graph, exact from one run, or an estimate (src/model/types.ts). */
+  macsSource?: MacsSource;
   /** Cumulative measured latency (ms per sample) up to this exit, when measured. */
   latencyMs?: number;
+  /** The cumulative cost given for this exit at import, in the user's own unit (before normalizing). */
+  givenCost?: number;
 }
 
 export interface Trace {
@@ -32,6 +38,8 @@ export interface Trace {
    */
   costs: Float64Array;
   costSource: CostSource;
+  /** The input shapes the exits' MACs were counted at, and how (inference only). */
+  macsBasis?: MacsBasis;
   /** Predicted class, N*K, sample-major. */
   pred: Int32Array;
   /**
@@ -61,6 +69,8 @@ export interface TraceMeta {
   /** Cumulative cost per exit, normalized so the last is 1. */
   costs: number[];
   costSource: CostSource;
+  /** The input shapes the exits' MACs were counted at, and how (inference only). */
+  macsBasis?: MacsBasis;
   hasConfidence: boolean;
   hasProbs: boolean;
   hasLabels: boolean;

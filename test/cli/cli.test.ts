@@ -85,8 +85,9 @@ test('infer --json, traces list/show, trace export to .tsv and .npz, and import 
 
   const npz = join(dir, 'trace.npz');
   assert.equal(cli(['trace', 'export', String(r.traceId), '--out', npz]).code, 0);
-  const imp = JSON.parse(cli(['import-trace', npz, '--json']).stdout) as { traceId: number; samples: number; exits: number; hasLabels: boolean; hasProbs: boolean };
-  assert.deepEqual({ ...imp, traceId: 0 }, { traceId: 0, samples: 40, exits: 3, hasLabels: true, hasProbs: true });
+  const imp = JSON.parse(cli(['import-trace', npz, '--json']).stdout) as { traceId: number; samples: number; exits: number; hasLabels: boolean; hasProbs: boolean; costs: { costSource: string } };
+  assert.deepEqual({ ...imp, traceId: 0, costs: null }, { traceId: 0, samples: 40, exits: 3, hasLabels: true, hasProbs: true, costs: null });
+  assert.equal(imp.costs.costSource, 'macs', 'an exported trace keeps where its costs came from');
   const tsv2 = join(dir, 'trace2.tsv');
   assert.equal(cli(['trace', 'export', String(imp.traceId), '--out', tsv2]).code, 0);
   assert.equal(readFileSync(tsv2, 'utf8'), readFileSync(tsv, 'utf8'));
@@ -100,7 +101,31 @@ test('import-trace of the published IMDb prediction matrix', (t) => {
   if (!existsSync(tsv)) return t.skip('../shared/data is absent (a user clone): nothing to import');
   const r = cli(['import-trace', tsv, '--label-column', 'op_labels', '--costs', '1/12,3/12,7/12,1', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { traceId: (JSON.parse(r.stdout) as { traceId: number }).traceId, samples: 50000, exits: 4, hasLabels: true, hasProbs: false });
+  const out = JSON.parse(r.stdout) as { traceId: number; costs: unknown };
+  assert.deepEqual(out, { traceId: out.traceId, samples: 50000, exits: 4, hasLabels: true, hasProbs: false, costs: out.costs });
+  assert.match(r.stderr, /costs \(cumulative, last exit = 1\): given: 0\.08333, 0\.25, 0\.5833, 1/);
+});
+
+test('run --costs 1,3,7,12 on the IMDb trace normalizes like import-trace: UEE-UCB reproduces the notebook (0.807, 0.2508)', (t) => {
+  const tsv = join(sharedDataDir(), 'imdb-elasticbert-4exits.tsv');
+  if (!existsSync(tsv)) return t.skip('../shared/data is absent (a user clone): nothing to run');
+  // Imported without costs: equal steps are assumed, and said so on stderr.
+  const imp = cli(['import-trace', tsv, '--json']);
+  assert.equal(imp.code, 0, imp.stderr);
+  assert.match(imp.stderr, /costs \(cumulative, last exit = 1\): equal steps, assumed \(nothing gave costs\): 0\.25, 0\.5, 0\.75, 1\n.*give --costs/);
+  const id = String((JSON.parse(imp.stdout) as { traceId: number }).traceId);
+  const r = cli(['run', id, '--costs', '1,3,7,12', '--policy', 'uee-ucb', '--seeds', '20', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { costs: { costs: number[]; rawCosts: number[]; costSource: string }; runs: { runId: number; summary: { accuracy: number; avgCost: number } }[] };
+  assert.deepEqual(out.costs.rawCosts, [1, 3, 7, 12]);
+  assert.equal(out.costs.costSource, 'user');
+  const s = out.runs[0]!.summary;
+  assert.ok(Math.abs(s.accuracy - 0.80706) <= 0.002, `accuracy ${s.accuracy}`);
+  assert.ok(Math.abs(s.avgCost - 0.25085) <= 0.001, `mean cost ${s.avgCost}`);
+  assert.match(r.stderr, /costs \(cumulative, last exit = 1\): given: 1, 3, 7, 12 → 0\.08333, 0\.25, 0\.5833, 1/);
+  // The run keeps the raw and the normalized costs, and says so.
+  const shown = cli(['runs', 'show', String(out.runs[0]!.runId)]);
+  assert.match(shown.stdout, /costs \(cumulative, last exit = 1\): given: 1, 3, 7, 12 → 0\.08333, 0\.25, 0\.5833, 1/);
 });
 
 test('the database: a read creates none; --db wins over EXIT_STUDIO_DB; a broken database file is named and left alone', () => {

@@ -140,17 +140,26 @@ test('run side by side → runs list/show/compare → export → bundle → appl
   assert.equal(json<unknown[]>('runs', 'list').length, 3);
 });
 
-test('a policy the trace cannot serve is refused before any work, saying what to do', (t) => {
+test('a policy the trace cannot serve is refused in its own row, saying what to do, while the others run', (t) => {
   if (!existsSync(sample.model)) return t.skip('resources/sample/model.onnx is missing');
   const inf = json<{ traceId: number }>('infer', sample.model, sample.data, '--limit', '100', '--threads', '1');
   const before = json<unknown[]>('runs', 'list').length;
-  const eenet = cli('run', String(inf.traceId), '--policy', 'uee-ucb', '--policy', 'eenet:0.5');
-  assert.equal(eenet.code, 2);
-  assert.match(eenet.stderr, /record a trace that keeps each exit's class scores \(probs\)/);
+  const eenet = cli('run', String(inf.traceId), '--policy', 'uee-ucb', '--policy', 'eenet:0.5', '--policy', 'fixed:2', '--seeds', '2', '--json');
+  assert.equal(eenet.code, 2, 'the exit code says that a policy asked for did not run');
+  const out = JSON.parse(eenet.stdout) as { runs: { index: number; policy: string }[]; failed: { index: number; policy: string; error: string; kind: string }[] };
+  assert.deepEqual(out.runs.map((r) => [r.index, r.policy]), [[0, 'uee-ucb'], [2, 'fixed:2']]);
+  assert.deepEqual(out.failed.map((f) => [f.index, f.policy, f.kind]), [[1, 'eenet:0.5', 'input']]);
+  assert.match(out.failed[0]!.error, /record a trace that keeps each exit's class scores \(probs\)/);
+  assert.match(eenet.stderr, /1 of 3 policies did not run \(eenet:0\.5\); the others are stored/);
+  assert.equal(json<unknown[]>('runs', 'list').length, before + 2, 'the two that could run are stored');
+  const table = cli('run', String(inf.traceId), '--policy', 'fixed:1', '--policy', 'fixed:9', '--seeds', '1');
+  assert.equal(table.code, 2);
+  assert.match(table.stdout, /fixed:9 +- +refused/);
+  assert.match(table.stdout, /refused: fixed:9: this trace has exits 1\.\.4/);
   const oracle = cli('run', String(inf.traceId), '--policy', 'oracle');
   assert.equal(oracle.code, 2);
   assert.match(oracle.stderr, /label/i);
-  assert.equal(json<unknown[]>('runs', 'list').length, before, 'nothing stored for refused runs');
+  assert.equal(json<unknown[]>('runs', 'list').length, before + 3, 'nothing stored when every policy is refused');
   const unknown = cli('run', String(inf.traceId), '--policy', 'wizard');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /wizard/);
@@ -169,7 +178,7 @@ test('policies --json: every policy with its parameters as JSON Schema; run --he
   assert.deepEqual(Object.keys(eenet.params.properties), ['budget', 'warmup', 'refitEvery', 'explore', 'epochs', 'hidden', 'lr', 'beta', 'refine', 'keepEpoch']);
   const human = cli('policies');
   assert.equal(human.code, 0);
-  assert.match(human.stdout, /^eenet:BUDGET {2}\(fitted\) EENet/m);
+  assert.match(human.stdout, /^eenet\[:BUDGET\] {2}\(fitted\) EENet/m, "a budget may be left out: it follows the costs");
   const help = cli('run', '--help');
   assert.equal(help.code, 0);
   for (const flag of ['--alpha', '--bins', '--budget', '--warmup', '--refit-every', '--epochs', '--hidden', '--lr', '--beta', '--param']) assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);

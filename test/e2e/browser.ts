@@ -69,6 +69,17 @@ export async function launch(): Promise<BrowserContext> {
   });
 }
 
+/** A page on a fresh browser, collecting the page's script errors and console errors. */
+export async function openPage(browser: BrowserContext, errors: string[]): Promise<Page> {
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(30_000);
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return page;
+}
+
 const require = createRequire(import.meta.url);
 
 export interface AxeViolation {

@@ -119,6 +119,8 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const preview = page.getByTestId('data-preview');
     await preview.waitFor({ timeout: 30_000 });
     assert.match(await preview.innerText(), /fits the model's inputs/);
+    // What the file holds per sample, what the model gets, and the range of the values.
+    assert.match(await page.getByTestId('data-layout').first().innerText(), /The file holds \w+ \[[\d, ]+\] per sample.*Values in the first \d+ samples: -?[\d.]+ to [\d.]+\./);
     if (files.sample) {
       // Image-shaped inputs get thumbnails of the first samples.
       const px = await canvasPixels(page, '[data-testid="data-preview"]', 'varied');
@@ -161,9 +163,10 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('lab-summary').waitFor({ timeout: 150_000 });
     const rows = await page.locator('[data-testid="lab-summary"] tbody tr').allInnerTexts();
     assert.equal(rows.length, 3, rows.join('\n'));
-    assert.match(rows.join('\n'), /uee-ucb/);
-    assert.match(rows.join('\n'), /dee/);
-    assert.match(rows.join('\n'), /eenet/);
+    // One spelling everywhere: the policies' titles, EENet with the budget it ran at (halfway between exit 1 and 1).
+    assert.match(rows.join('\n'), /UEE-UCB/);
+    assert.match(rows.join('\n'), /DEE/);
+    assert.match(rows.join('\n'), /EENet \(budget 0\.\d+\)/);
     for (const id of ['chart-regret', 'chart-quality', 'chart-cost', 'chart-mix']) await drewData(id);
     // DEE's regret is against its own rule, in its own units: a chart of its own beside UEE-UCB's and EENet's.
     const regretTitles = await page.locator('[data-testid="chart-regret"]').allInnerTexts();
@@ -223,7 +226,8 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     assert.match(await page.getByTestId('export-estimates').innerText(), /^held-out · .* at mean cost [\d.]+ \(95 %: [\d.]+–[\d.]+\), over 3 seeds\.$/s);
     assert.equal(preview.exits.length, files.sample ? 4 : preview.exits.length);
     assert.equal(preview.exits.at(-1)!.cost, 1);
-    assert.ok(['uee-ucb', 'dee', 'eenet:0.5'].includes(preview.policy.spec), preview.policy.spec);
+    // Runs lists newest first: the first row is the EENet run, at the budget its costs gave it.
+    assert.match(preview.policy.spec, /^eenet:0\.\d+$/);
     assert.ok(['fixed', 'thresholds', 'eenet'].includes(preview.decision.kind), preview.decision.kind);
     assert.ok(preview.metrics.avgCost > 0 && preview.metrics.avgCost <= 1);
     const out = join(dir, 'policy.json');
@@ -233,6 +237,11 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     const saved = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
     // The file is the previewed policy (written a moment later: only its time stamp differs).
     assert.deepEqual({ ...saved, createdAt: null }, { ...preview, createdAt: null });
+    // The screen says what the file holds: the policy's own parameters, the seed its rule came from, the costs.
+    const about = (await page.getByTestId('export-about').textContent())!.replace(/\s+/g, ' ');
+    assert.match(about, /its parameters: budget 0\.\d+, warmup 0/);
+    assert.match(about, /learned on seed 1 \(the run replayed seeds 1–3; its metrics are means over those 3 seeds\)/);
+    assert.match(about, /Used: MACs \(exact\)/);
     await screen('09-export');
     // Saving onto an existing file asks first, and the file stays as it was until the user says replace.
     writeFileSync(out, 'an earlier file');
@@ -242,6 +251,24 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('replace-file').click();
     await page.getByTestId('saved-path').waitFor();
     assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { format: string }).format, 'exit-studio/exit-policy');
+  });
+
+  step('a saved run reopens in the Policy lab with the settings it ran with', async () => {
+    await nav('Runs').click();
+    const row = page.locator('[data-testid="runs-table"] tbody tr').nth(1);
+    const id = (await row.locator('td').nth(1).innerText()).match(/#(\d+)/)![1]!;
+    await row.getByRole('link', { name: `Open in lab: run ${id}` }).click();
+    await page.getByRole('heading', { level: 1, name: 'Policy lab' }).waitFor();
+    // The lab held the three runs just made: it shows the reopened one alone once it has loaded.
+    await page.waitForFunction(
+      (want) => {
+        const rows = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> } }).document.querySelectorAll('[data-testid="lab-summary"] tbody tr');
+        return rows.length === 1 && (rows[0]!.textContent ?? '').includes(want);
+      },
+      `#${id}`,
+    );
+    assert.equal(await page.getByLabel('Seeds (same for every policy)').inputValue(), '3');
+    await drewData('chart-cost');
   });
 
   step('deleting a run asks, then removes it', async () => {
@@ -311,7 +338,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByLabel('λ (cost weight)').fill('0.3');
     await screen('14-ceebert-form');
     await page.getByTestId('run-policies').click();
-    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'ceebert' });
+    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'CeeBERT' });
     await row.waitFor({ timeout: 60_000 });
     assert.equal(await page.locator('[data-testid="lab-summary"] tbody tr').count(), 1);
     assert.match(await row.innerText(), /maxProb ≥ 0\.\d+, one threshold shared by every exit but the last/);
@@ -333,7 +360,7 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('policy-maxprob@budget').check();
     await page.getByLabel('How figures are obtained').selectOption('in-sample');
     await page.getByTestId('run-policies').click();
-    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'maxprob@budget' });
+    const row = page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'Max-probability at a budget' });
     await row.waitFor({ timeout: 60_000 });
     assert.equal(await row.getByTestId('evaluation-badge').innerText(), 'in-sample (hindsight)');
     assert.match((await page.locator('[data-testid="chart-quality"]').innerText()), /in-sample/);
@@ -343,8 +370,9 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     // Compare it with a held-out EENet run of the same trace: shown, not ranked.
     await nav('Runs').click();
     await page.getByTestId('runs-table').waitFor();
-    for (const policy of ['maxprob@budget', 'eenet']) {
-      const r = page.locator('[data-testid="runs-table"] tbody tr', { hasText: policy }).first();
+    // Runs lists newest first: the in-sample maxprob@budget run just made, and the EENet run held out earlier.
+    for (const [policy, evaluated] of [['maxprob@budget', 'in-sample'], ['eenet', 'held-out']]) {
+      const r = page.locator('[data-testid="runs-table"] tbody tr', { hasText: policy }).filter({ hasText: evaluated }).first();
       await r.getByRole('checkbox').check();
     }
     await page.getByTestId('compare-picked').click();

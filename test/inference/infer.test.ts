@@ -11,8 +11,11 @@ import { runInference } from '../../src/inference/job.js';
 import { listProviders, usableProvider } from '../../src/inference/providers.js';
 import { samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { exportTrace } from '../../src/trace/export.js';
 import { softmaxInto } from '../../src/trace/features.js';
+import { importTrace } from '../../src/trace/import.js';
 import { buildMlpMultiExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
+import { buildSeqModel, seqModelMacs } from '../helpers/seq-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-infer-'));
 after(() => {
@@ -71,6 +74,30 @@ test('the stored trace holds, per sample and exit, what onnxruntime computes (ex
   assert.equal(trace.costSource, 'macs');
   assert.equal(trace.costs[2], 1);
   store.close();
+});
+
+test("a trace's MACs are counted at the data's own shapes, and say how they were counted", async () => {
+  const model = writeTempModel(buildSeqModel(), 'seq-model.onnx');
+  const path = join(dir, 'seq9.npy');
+  writeNpy(path, 'float', [6, 9, 4], Float32Array.from({ length: 6 * 9 * 4 }, (_, i) => (i % 7) / 7));
+  const store = freshStore();
+  try {
+    const r = await runInference(store, { model, data: path, threads: 1 });
+    const meta = store.traces.meta(r.traceId);
+    // seq 9 from the data, not the 128 a count without data assumes.
+    assert.deepEqual(meta.exits.map((e) => [e.macs, e.macsSource]), seqModelMacs(9).map((m) => [m, 'static']));
+    assert.deepEqual(meta.macsBasis?.dims, [{ name: 'seq', value: 9, from: 'data' }]);
+    assert.equal(meta.costSource, 'macs');
+    assert.deepEqual(meta.costs, seqModelMacs(9).map((m) => m / seqModelMacs(9)[1]!));
+    // The basis travels with the trace through an .npz and back.
+    const npz = join(dir, 'seq9-trace.npz');
+    await exportTrace(store.traces.load(r.traceId), npz);
+    const back = await importTrace(npz);
+    assert.deepEqual(back.macsBasis, meta.macsBasis);
+    assert.deepEqual(back.exits.map((e) => e.macsSource), ['static', 'static']);
+  } finally {
+    store.close();
+  }
 });
 
 test('the same inference is not run twice unless forced', async () => {

@@ -35,6 +35,18 @@ test('preview of data that fits: sample count, first samples, labels', async () 
   assert.deepEqual(p.labels, { count: 20, classes: 3, first: [0, 1, 2, 0] });
 });
 
+test('preview says what the file holds, what the model gets (cast, reshaped) and the range of the values', async () => {
+  const data = join(dir, 'bytes.npy');
+  writeNpy(data, 'uint8', [6, 5, 1], Uint8Array.from({ length: 30 }, (_, i) => (i * 37) % 251));
+  const p = await call(ctx, 'data.preview', { path: data, model: mlp, count: 3 });
+  assert.deepEqual(p.problems, []);
+  const x = p.inputs[0]!;
+  assert.deepEqual(x.stored, { type: 'uint8', dims: [5, 1] });
+  assert.deepEqual([x.type, x.dims], ['float', [5]], 'cast to float and reshaped in C order');
+  const first = Array.from({ length: 15 }, (_, i) => (i * 37) % 251);
+  assert.deepEqual(x.range, { min: Math.min(...first), max: Math.max(...first) }, 'over the previewed samples');
+});
+
 test('preview of data that does not fit returns every problem, naming the files', async () => {
   const data = join(dir, 'bad.npy');
   writeNpy(data, 'float', [10, 7], new Float32Array(70));

@@ -5,24 +5,12 @@
  */
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { inspectModel } from '../../src/model/inspect.js';
-import { projectRoot } from '../../src/paths.js';
-
-/** A python3 that imports torch and onnx ($PYTHON when set; Debian's when a python3 earlier on the PATH lacks them), or why there is none. */
-function findPython(): { python: string } | { missing: string } {
-  const tried: string[] = [];
-  for (const python of process.env.PYTHON ? [process.env.PYTHON] : ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(python, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
-    if (r.status === 0) return { python };
-    tried.push(python);
-  }
-  return { missing: `no python3 with torch and onnx (tried ${tried.join(', ')}); install python3-torch and python3-onnx` };
-}
+import { findPython, makeTorchModels } from '../helpers/python.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exit-studio-torch-'));
 let skipReason = '';
@@ -32,8 +20,7 @@ before(() => {
     skipReason = found.missing;
     return;
   }
-  const r = spawnSync(found.python, [join(projectRoot(), 'test', 'fixtures', 'make_torch_models.py'), dir], { encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, `make_torch_models.py failed:\n${r.stderr}`);
+  makeTorchModels(found.python, dir);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

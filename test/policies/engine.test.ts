@@ -95,6 +95,10 @@ test('specs parse to canonical names and refuse nonsense', () => {
   assert.equal(parsePolicySpec('fixed:2').arg, 2);
   assert.equal(parsePolicySpec('maxprob@budget:0.5').spec, 'maxprob@budget:0.5');
   assert.equal(parsePolicySpec('eenet', { budget: 0.4 }).spec, 'eenet:0.4');
+  // A budget left out follows the run's costs: halfway between exit 1's cost and 1.
+  assert.equal(parsePolicySpec('eenet').spec, 'eenet');
+  assert.equal(parsePolicySpec('eenet', {}, {}, [0.1733, 0.3386, 1]).spec, 'eenet:0.59');
+  assert.equal(parsePolicySpec('maxprob@budget', {}, {}, [0.8, 0.9, 1]).params.budget, 0.9);
   for (const [spec, why] of [
     ['nope', /unknown policy/],
     ['fixed', /needs an exit number/],
@@ -102,7 +106,7 @@ test('specs parse to canonical names and refuse nonsense', () => {
     ['fixed:x', /not a number/],
     ['maxprob:1.5', /\[0, 1\]/],
     ['patience:0', />= 1/],
-    ['eenet', /needs a budget/],
+    ['eenet:', /needs a budget/],
     ['uee-ucb:3', /takes no argument/],
   ] as const) {
     assert.throws(() => parsePolicySpec(spec), (e: unknown) => e instanceof StudioError && why.test(e.message) && e.message.includes(spec));

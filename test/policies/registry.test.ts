@@ -26,7 +26,7 @@ test('ids, aliases and former names are unique, lower case, and name one module 
   assert.ok(policyModules.length >= 12);
 });
 
-test('every parameter has a title, a description and a type a form and a flag can carry; an argument has an example and no default', () => {
+test('every parameter has a title, a description and a type a form and a flag can carry; an argument has an example and no fixed default', () => {
   for (const m of policyModules) {
     const schema = paramsJsonSchema(m);
     assert.equal(schema.additionalProperties, false, m.id);
@@ -38,8 +38,16 @@ test('every parameter has a title, a description and a type a form and a flag ca
     if (m.arg) {
       const a = schema.properties[m.arg.param];
       assert.ok(a, `${m.id}: its argument ${m.arg.param} is a parameter`);
-      assert.equal(a.default, undefined, `${m.id}: a spec without its argument is refused, not defaulted`);
+      assert.equal(a.default, undefined, `${m.id}: a spec without its argument is refused, or follows the costs: no fixed default`);
       assert.ok(a.examples?.length, `${m.id}: its argument has an example`);
+    }
+    // A value that follows the costs is a parameter that may be left out, and always fits its own schema.
+    for (const costs of [[0.05, 0.5, 1], [0.7283, 0.9, 1], [1, 1, 1]]) {
+      for (const [name, v] of Object.entries(m.costDefaults?.(costs) ?? {})) {
+        assert.ok(schema.properties[name], `${m.id}: ${name} is a parameter`);
+        assert.ok(!schema.required?.includes(name), `${m.id}: ${name} may be left out`);
+        assert.equal(m.bind({ [name]: v }).ok, true, `${m.id}: ${name} = ${v} at costs ${costs.join(', ')}`);
+      }
     }
   }
 });

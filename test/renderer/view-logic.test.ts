@@ -4,10 +4,12 @@ import { describe, test } from 'node:test';
 import { duration, numStat, parseIntList, parseNumberList, pct, pctStat, si } from '../../renderer/src/lib/format.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/route.js';
 import {
-  band, bestPerMetric, describeLearned, meanOf, riskRealised, groupBy, paretoFront, points, quality, regretReference, regretScale, runRow, stackedShares, trainingCurves,
+  band, bestPerMetric, describeLearned, meanOf, riskRealised, groupBy, paddedRange, paretoFront, points, quality, regretReference, regretScale, runningRange, runRow, stackedShares, trainingCurves,
 } from '../../renderer/src/lib/series.js';
-import { initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
-import { evaluationDetail, evaluationLabel, evaluationPayload, evaluationSamples } from '../../renderer/src/lib/evaluation.js';
+import { formValues, initialValues, policyEntry, policyFields, readField } from '../../renderer/src/lib/policy-form.js';
+import { choiceOf, costsDetail, costsKey, costsSource, costsValues } from '../../renderer/src/lib/costs.js';
+import { evaluationChoiceOf, evaluationDetail, evaluationLabel, evaluationPayload, evaluationSamples } from '../../renderer/src/lib/evaluation.js';
+import { policyHead, policyStyle, runStyles } from '../../renderer/src/lib/policy-style.js';
 import type { LearnedPolicy, RunRecord } from '../../renderer/src/lib/types.js';
 import type { RiskGuarantee } from '../../src/policies/rules/index.js';
 import { describePolicies } from '../../src/policies/registry.js';
@@ -102,7 +104,7 @@ describe('tables', () => {
   });
 
   test("a run's regret scale: trace, lambda, costs and reference (DEE apart, every other kind together)", () => {
-    const base = { traceId: 1, config: { lambda: 0.3, costs: [0.5, 1], costSource: 'macs', params: {} }, summary: { regretKind: 'fixed-exit' } };
+    const base = { traceId: 1, config: { lambda: 0.3, costs: [0.5, 1], costSource: 'macs' as const, params: {} }, summary: { regretKind: 'fixed-exit' } };
     assert.equal(regretScale(base), regretScale({ ...base, summary: { regretKind: 'contextual' } }));
     assert.notEqual(regretScale(base), regretScale({ ...base, summary: { regretKind: 'dee' } }));
     assert.notEqual(regretScale(base), regretScale({ ...base, traceId: 2 }));
@@ -162,19 +164,28 @@ describe('policies', () => {
     assert.equal(eenetForm.arg?.name, 'budget');
     assert.deepEqual(eenetForm.rest.map((f) => f.name), ['warmup', 'refitEvery', 'explore', 'epochs', 'hidden', 'lr', 'beta', 'refine', 'keepEpoch']);
     assert.equal(eenetForm.arg?.max, 1);
+    assert.equal(eenetForm.arg?.initial, undefined, 'a budget starts blank: it follows the run\'s costs');
   });
 
   test("every policy's form, as it starts, is a request the engine accepts; blanks are left to the defaults", () => {
+    // Exit 1 at 73 % of the model: a budget of 0.5 (the example) would be refused; the blank one follows the costs.
+    const costs = [0.7283, 0.9, 1];
     for (const d of describePolicies()) {
       const entry = policyEntry(d, initialValues(d));
       assert.equal(entry.policy, d.id);
-      assert.equal(parsePolicySpec(entry.policy, {}, entry.params).spec, d.example, d.id);
+      const budgeted = d.arg === 'budget';
+      assert.equal(parsePolicySpec(entry.policy, {}, entry.params, costs).spec, budgeted ? `${d.id}:0.86` : d.example, d.id);
     }
     const dee = describePolicies().find((d) => d.id === 'dee')!;
     const f = policyFields(dee).rest[1]!;
     assert.equal(readField(f, ''), undefined);
     assert.equal(readField(f, '12'), 12);
     assert.deepEqual(policyEntry(dee, { alpha: 0.1, bins: undefined }), { policy: 'dee', params: { alpha: 0.1 } });
+  });
+
+  test('a saved run\'s values fill the form: the policy\'s own fields only', () => {
+    const eenet = describePolicies().find((d) => d.id === 'eenet')!;
+    assert.deepEqual(formValues(eenet, { budget: 0.59, epochs: 5, alpha: 3, nonsense: {} }), { budget: 0.59, epochs: 5 });
   });
 
   test('what a policy learned, in one line', () => {
@@ -218,6 +229,66 @@ describe('policies', () => {
   });
 });
 
+describe('costs as the views say them', () => {
+  const macs = { costs: [0.1733, 0.5, 1], costSource: 'macs' as const, rawCosts: [1108736, 3200000, 6398336], macs: { source: ['static' as const, 'probed' as const, 'static' as const] } };
+
+  test('where they came from: exact or estimated MACs, assumed equal steps, your numbers', () => {
+    assert.equal(costsSource(macs), 'MACs (exact, partly from one run)');
+    assert.equal(costsSource({ ...macs, macs: { source: ['static', 'estimate', 'static'] } }), 'MACs (some estimated)');
+    assert.equal(costsSource({ ...macs, macs: { source: [null, null, null] } }), 'MACs');
+    assert.equal(costsSource({ costSource: 'uniform', costsAssumed: true }), 'equal steps (assumed: none given)');
+    assert.equal(costsSource({ costSource: 'uniform' }), 'equal steps');
+    assert.equal(costsSource({ costSource: 'user' }), 'your numbers');
+    assert.equal(costsValues(macs), '0.173 · 0.5 · 1');
+    assert.equal(costsDetail(macs, ['a', 'b', 'c']).split('\n')[0], 'a: 0.1733 (1,108,736 MACs, exact)');
+  });
+
+  test("a saved run's costs reopen as the choice that gives them again", () => {
+    const trace = { costs: [0.1733, 0.5, 1], costSource: 'macs' as const };
+    assert.deepEqual(choiceOf(macs, trace), { choice: 'trace', numbers: '' });
+    assert.deepEqual(choiceOf({ costs: [0.5, 1], costSource: 'latency', rawCosts: [2, 4] }, trace), { choice: 'latency', numbers: '' });
+    assert.deepEqual(choiceOf({ costs: [1 / 12, 3 / 12, 1], costSource: 'user', rawCosts: [1, 3, 12] }, trace), { choice: 'numbers', numbers: '1, 3, 12' });
+    assert.notEqual(costsKey({ costs: [0.5, 1] }), costsKey({ costs: [0.4, 1] }));
+    assert.equal(costsKey({ costs: [1 / 3, 1] }), costsKey({ costs: [0.3333333333, 1] }));
+  });
+});
+
+describe('one colour per policy', () => {
+  const ids = describePolicies().map((d) => d.id);
+
+  test('a policy keeps its colour whatever else is drawn, and its argument does not change it', () => {
+    assert.equal(policyHead('EENet:0.59'), 'eenet');
+    assert.deepEqual(policyStyle('eenet:0.59', ids), policyStyle('eenet', ids));
+    const alone = runStyles(['dee'], ids)[0];
+    const among = runStyles(['uee-ucb', 'eenet:0.5', 'dee'], ids)[2];
+    assert.deepEqual(alone, among);
+    assert.notEqual(policyStyle('uee-ucb', ids).colorIndex, policyStyle('dee', ids).colorIndex);
+  });
+
+  test('two runs of one policy on a chart stay apart; past the palette, colours repeat dashed', () => {
+    const [a, b] = runStyles(['eenet:0.5', 'eenet:0.7'], ids);
+    assert.equal(a!.colorIndex, b!.colorIndex);
+    assert.notEqual(a!.dashed, b!.dashed);
+    const twelfth = policyStyle(ids[11]!, ids);
+    assert.deepEqual(twelfth, { colorIndex: 1, dashed: true });
+    assert.notDeepEqual(twelfth, policyStyle(ids[1]!, ids));
+  });
+});
+
+describe('share axes zoom to the data', () => {
+  test('padded range within [0, 1]', () => {
+    assert.deepEqual(paddedRange([0.81, 0.9086, null]), { min: 0.8, max: 0.919 });
+    assert.deepEqual(paddedRange([0.999, 1]), { min: 0.994, max: 1 });
+    assert.equal(paddedRange([null]), undefined);
+  });
+
+  test('running values leave out the first rounds, where a running accuracy is still 0 or 1', () => {
+    const pts = [{ x: 1, y: 0 }, { x: 2, y: 1 }, { x: 100, y: 0.88 }, { x: 1000, y: 0.9 }];
+    const r = runningRange([{ points: pts, band: { lo: [{ x: 1000, y: 0.89 }], hi: [{ x: 1000, y: 0.91 }] } }])!;
+    assert.ok(r.min > 0.85 && r.min < 0.88 && r.max > 0.91 && r.max < 0.95, JSON.stringify(r));
+  });
+});
+
 describe('evaluation modes in the views', () => {
   const held = { mode: 'held-out' as const, calibrationSamples: 5000, evaluationSamples: 5000 };
   const whole = { mode: 'in-sample' as const, calibrationSamples: 10000, evaluationSamples: 10000 };
@@ -252,5 +323,12 @@ describe('evaluation modes in the views', () => {
     assert.deepEqual(evaluationPayload({ mode: 'in-sample' }), { mode: 'in-sample' });
     assert.throws(() => evaluationPayload({ mode: 'held-out', holdout: 1 }), /between 0 and 1/);
     assert.throws(() => evaluationPayload({ mode: 'cross-trace', traceId: null }), /Choose the trace to fit on/);
+  });
+
+  test('a reopened run is evaluated again as it was', () => {
+    assert.deepEqual(evaluationChoiceOf(held), { mode: 'held-out', holdout: 0.5 });
+    assert.deepEqual(evaluationChoiceOf({ mode: 'held-out', calibrationSamples: 7000, evaluationSamples: 3000 }), { mode: 'held-out', holdout: 0.3 });
+    assert.deepEqual(evaluationChoiceOf(whole), { mode: 'in-sample' });
+    assert.deepEqual(evaluationChoiceOf({ mode: 'cross-trace', calibrationSamples: 5000, evaluationSamples: 5000, calibrationTrace: 3 }), { mode: 'cross-trace', traceId: 3 });
   });
 });

@@ -85,7 +85,7 @@ export function stackedArea(o: { layers: { label: string; points: XY[] }[]; xLab
   } as ChartConfiguration;
 }
 
-export function barChart(o: { labels: string[]; datasets: { label: string; data: (number | null)[]; color?: string }[]; xLabel: string; yLabel: string; percent?: boolean; stacked?: boolean; yMax?: number }): ChartConfiguration {
+export function barChart(o: { labels: string[]; datasets: { label: string; data: (number | null)[]; color?: string }[]; xLabel: string; yLabel: string; percent?: boolean; stacked?: boolean; yMin?: number; yMax?: number }): ChartConfiguration {
   return {
     type: 'bar',
     data: {
@@ -97,9 +97,10 @@ export function barChart(o: { labels: string[]; datasets: { label: string; data:
         x: { title: { display: true, text: o.xLabel }, stacked: o.stacked ?? false },
         y: {
           title: { display: true, text: o.yLabel },
-          beginAtZero: true,
+          beginAtZero: o.yMin === undefined,
           stacked: o.stacked ?? false,
           ...(o.percent ? { ticks: { callback: pctTick } } : {}),
+          ...(o.yMin !== undefined ? { min: o.yMin } : {}),
           ...(o.yMax !== undefined ? { max: o.yMax } : {}),
         },
       },

@@ -62,3 +62,11 @@ export function evaluationPayload(c: EvaluationChoice): Record<string, unknown> 
   }
   return { mode: 'in-sample' };
 }
+
+/** The picker's choice that evaluates as a stored run was (a run reopened in the Policy lab); a held-out share to two decimals. */
+export function evaluationChoiceOf(e: Evaluation): EvaluationChoice {
+  if (e.mode === 'in-sample') return { mode: 'in-sample' };
+  if (e.mode === 'cross-trace') return { mode: 'cross-trace', traceId: e.calibrationTrace ?? null };
+  const n = e.calibrationSamples + e.evaluationSamples;
+  return { mode: 'held-out', holdout: n > 0 ? Math.round((e.evaluationSamples / n) * 100) / 100 : 0.5 };
+}

@@ -19,12 +19,16 @@ export interface ParamField {
   /** 1 for whole numbers, 'any' otherwise. */
   step: number | 'any';
   options: string[];
-  /** The value the form starts from: the default, else the schema's example (the argument of "fixed:1"). */
+  /**
+   * The value the form starts from: the default, else, for a value that must be given, the schema's
+   * example (the argument of "fixed:1"). A value that may be left out without a default (a budget,
+   * which follows the run's costs) starts blank.
+   */
   initial: ParamInput | undefined;
 }
 
-/** One parameter's field. */
-export function paramField(name: string, s: ParamJsonSchema): ParamField {
+/** One parameter's field; `required`: the policy cannot run without a value for it. */
+export function paramField(name: string, s: ParamJsonSchema, required = true): ParamField {
   return {
     name,
     label: s.title ?? name,
@@ -34,13 +38,13 @@ export function paramField(name: string, s: ParamJsonSchema): ParamField {
     max: s.maximum ?? s.exclusiveMaximum,
     step: s.type === 'integer' ? 1 : 'any',
     options: s.enum ?? [],
-    initial: s.default ?? s.examples?.[0],
+    initial: s.default ?? (required ? s.examples?.[0] : undefined),
   };
 }
 
 /** A policy's fields: the argument of its spec first (shown beside its name), then the others. */
 export function policyFields(d: PolicyDescription): { arg: ParamField | undefined; rest: ParamField[] } {
-  const fields = Object.entries(d.params.properties).map(([name, s]) => paramField(name, s));
+  const fields = Object.entries(d.params.properties).map(([name, s]) => paramField(name, s, d.params.required?.includes(name) ?? false));
   return { arg: fields.find((f) => f.name === d.arg), rest: fields.filter((f) => f.name !== d.arg) };
 }
 
@@ -61,6 +65,16 @@ export function policyEntry(d: PolicyDescription, values: Record<string, ParamIn
     if (v !== undefined) params[name] = v;
   }
   return { policy: d.id, params };
+}
+
+/** A stored run's parameter values as the form holds them: the policy's own fields only. */
+export function formValues(d: PolicyDescription, params: Record<string, unknown>): Record<string, ParamInput | undefined> {
+  const out: Record<string, ParamInput | undefined> = {};
+  for (const name of Object.keys(d.params.properties)) {
+    const v = params[name];
+    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') out[name] = v;
+  }
+  return out;
 }
 
 /** The values a policy's form starts with. */

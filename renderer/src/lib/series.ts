@@ -240,3 +240,29 @@ export function describeLearned(learned: LearnedPolicy | null | undefined, exitN
       return `EENet scorer, score thresholds ${learned.thresholds.map(fmt).join(', ')}`;
   }
 }
+
+/**
+ * A share axis (accuracy, agreement) zoomed to the values drawn: their range
+ * padded by a tenth of its span (at least half a point), within [0, 1], so a
+ * few points of difference fill the chart instead of a sliver near the top.
+ */
+export function paddedRange(ys: readonly (number | null)[]): { min: number; max: number } | undefined {
+  const v = ys.filter((y): y is number => typeof y === 'number' && Number.isFinite(y));
+  if (!v.length) return undefined;
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  const pad = Math.max((hi - lo) * 0.1, 0.005);
+  return { min: Math.max(0, Math.floor((lo - pad) * 1000) / 1000), max: Math.min(1, Math.ceil((hi + pad) * 1000) / 1000) };
+}
+
+/**
+ * The range of running shares over rounds, leaving out the first `skip` of the
+ * rounds: after a handful of samples a running accuracy is still 0 or 1, and
+ * would stretch the axis over everything that follows (the chart clips them).
+ */
+export function runningRange(series: readonly { points: readonly XY[]; band?: { lo: readonly XY[]; hi: readonly XY[] } }[], skip = 0.1): { min: number; max: number } | undefined {
+  const last = Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.x)));
+  const from = last * skip;
+  const ys = series.flatMap((s) => [...s.points, ...(s.band?.lo ?? []), ...(s.band?.hi ?? [])].filter((p) => p.x >= from).map((p) => p.y));
+  return paddedRange(ys);
+}

@@ -19,13 +19,11 @@ export function getHost(): Host {
   return host;
 }
 
-/** One exit as the Model screen edits it: kept or not, position, user cost. */
+/** One exit as the Model screen edits it: kept or not, and its position. */
 export interface ExitChoice {
   name: string;
   enabled: boolean;
   macs: number;
-  /** Cumulative cost, last = 1; edited by the user. */
-  cost: number;
 }
 
 export const studio = $state({
@@ -62,6 +60,11 @@ export function start<N extends CommandName>(command: N, payload: CommandPayload
 /** Calls a command and waits for its result. */
 export function call<N extends CommandName>(command: N, payload: CommandPayload<N>, onEvent?: (e: StudioEvent) => void): Promise<CommandResult<N>> {
   return start(command, payload, onEvent).result;
+}
+
+/** A command the user cancelled: nothing went wrong and nothing was saved. */
+export function isCancelled(e: unknown): boolean {
+  return e instanceof HostError && e.kind === 'cancelled';
 }
 
 /** The message to show for a failed command. */
@@ -106,6 +109,5 @@ export function useModel(info: ModelInfo): void {
   if (studio.model?.sha256 !== info.sha256) studio.latencyMs = null;
   studio.model = info;
   studio.modelPath = info.path;
-  const last = info.exits.at(-1)?.macs || 1;
-  studio.exits = info.exits.map((e) => ({ name: e.name, enabled: true, macs: e.macs, cost: last > 0 ? e.macs / last : 1 }));
+  studio.exits = info.exits.map((e) => ({ name: e.name, enabled: true, macs: e.macs }));
 }

@@ -13,6 +13,7 @@
  */
 import type { LearnedPolicy } from '../../../src/policies/rules/index.js';
 import type { CommandResult } from '../../../src/api/wire.js';
+import type { ResolvedCosts } from '../../../src/trace/costs.js';
 
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
@@ -23,6 +24,8 @@ export type StudioEvent =
 export interface PolicyPartial {
   index: number;
   spec: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label: string;
   summary: RunSummary;
   series: RunSeries;
   learned: LearnedPolicy | null;
@@ -38,6 +41,9 @@ export interface Evaluation {
   evaluationSamples: number;
   calibrationTrace?: number;
 }
+
+/** One exit of an inspected model. */
+export type ExitInfo = ModelInfo['exits'][number];
 
 export type ModelInfo = CommandResult<'model.inspect'>;
 
@@ -111,14 +117,27 @@ export interface FitRecord {
   history: EENetEpoch[];
 }
 
-/** How a run was configured (src/store/runs.ts). */
-export interface RunConfig {
+/**
+ * Costs as a trace or a run uses them, with where they came from (src/trace/costs.ts):
+ * normalized values, the raw numbers, whether equal steps were assumed, how MACs were counted.
+ */
+export type { ResolvedCosts } from '../../../src/trace/costs.js';
+
+/** How a run was configured (src/store/runs.ts): its lambda, parameters and the costs it used. */
+export interface RunConfig extends ResolvedCosts {
   lambda: number;
-  costs: number[];
-  costSource: string;
   params: Record<string, unknown>;
   usesHindsight?: boolean;
 }
+
+/** policy.costs: the costs a run of a trace would use, the choices it serves, the defaults that follow them. */
+export interface PolicyCosts {
+  costs: ResolvedCosts;
+  choices: CostChoiceName[];
+  defaults: Record<string, Record<string, number | boolean | string>>;
+}
+
+export type CostChoiceName = 'trace' | 'macs' | 'latency' | 'uniform';
 
 /** run.list's entries: a completed run without its series. */
 export interface RunRecord {
@@ -150,8 +169,12 @@ export interface RunShown extends RunRecord {
 
 /** A run in the Policy lab: policy.run's entry, then its stored series and fits once loaded. */
 export interface LabRun {
+  /** The policy's place in the request. */
+  index?: number;
   runId?: number;
   policy: string;
+  /** The policy as people read it: "EENet (budget 0.59)". */
+  label?: string;
   summary?: RunSummary | null;
   learned?: LearnedPolicy | null;
   evaluation?: Evaluation;
@@ -161,11 +184,40 @@ export interface LabRun {
   fits?: FitRecord[] | null;
 }
 
+/** A policy of a side-by-side run that did not run, and why (the others ran). */
+export type FailedPolicy = CommandResult<'policy.run'>['failed'][number];
+
+/** What the Export screen reads of an exit-policy file (src/export/policy-file.ts; docs/formats.md). */
+export interface ExitPolicyFile {
+  exits: { index: number; name: string; cost: number; rawCost: number | null; macs: number | null; macsSource: ExitInfo['macsSource'] | null; latencyMs: number | null }[];
+  costSource: string;
+  costsAssumed: boolean;
+  lambda: number;
+  policy: { spec: string; supervised: boolean; seeds: number; learnedFromSeed: number; params: Record<string, unknown> };
+  decision: LearnedPolicy;
+  /** Version 2: what to expect of the rule, with 95 % intervals (mean across seeds). */
+  estimates?: { seeds: number; reference: string; accuracy: Interval | null; agreement: Interval; avgCost: Interval };
+  [key: string]: unknown;
+}
+
+/** A mean with its 95 % interval. */
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/** policy.run's result. */
+export interface PolicyRunOutput {
+  costs: ResolvedCosts;
+  runs: LabRun[];
+  failed: FailedPolicy[];
+}
+
 export type TraceDiagnostics = CommandResult<'trace.diagnose'>;
 
 /** The per-sample oracle's ceiling on one measure (src/trace/oracle.ts). */
 export type OracleCeiling = NonNullable<TraceDiagnostics['oracle']['accuracy']>;
-
 /** data.preview: does a dataset fit the model, and what its first samples look like. */
 export type DataPreview = CommandResult<'data.preview'>;
 

@@ -11,7 +11,9 @@ export async function run(argv: string[], env: CliEnv): Promise<void> {
   const r = await call(env.context(str(p, 'db')), 'policy.catalog', {});
   if (flag(p, 'json')) return env.out.result(r);
   for (const d of r.policies) {
-    const spec = d.arg ? `${d.id}:${d.arg.toUpperCase()}` : d.id;
+    // An argument that may be left out (a budget, which then follows the costs) is shown in brackets.
+    const optional = d.arg !== null && !d.params.required?.includes(d.arg);
+    const spec = d.arg ? `${d.id}${optional ? '[' : ''}:${d.arg.toUpperCase()}${optional ? ']' : ''}` : d.id;
     env.out.line(`${spec}  (${d.kind}) ${d.title}: ${d.summary}`);
     const facts = [`needs ${d.needs.length ? d.needs.join(', ') : 'predictions only'}`, `learns ${d.learns.join(' or ')}`, `regret ${d.regretKind}`];
     if (d.usesHindsight) facts.push('fits on calibration data (runs held-out by default)');
@@ -19,7 +21,7 @@ export async function run(argv: string[], env: CliEnv): Promise<void> {
     if (d.renamedFrom.length) facts.push(`formerly ${d.renamedFrom.join(', ')}`);
     env.out.line(`    ${facts.join('; ')}`);
     for (const [name, s] of Object.entries(d.params.properties)) {
-      const how = name === d.arg ? `after ':' (e.g. ${d.example})` : s.default !== undefined ? `default ${String(s.default)}` : 'optional';
+      const how = name === d.arg ? `after ':' (e.g. ${d.example})${optional ? ' or left out' : ''}` : s.default !== undefined ? `default ${String(s.default)}` : 'optional';
       env.out.line(`    ${name}: ${domainText(s)}, ${how}${s.description ? `. ${s.description}` : ''}`);
     }
   }

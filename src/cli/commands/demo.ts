@@ -76,7 +76,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     o.result({ model: info.path, trace: inf.traceId, diagnostics: diag, runs: runs.runs });
     return;
   }
-  printComparison(runs.runs, env);
+  printComparison(runs, env);
   o.line('');
   o.line(`Cost is the share of the full model's MACs. UEE-UCB weighs error + ${LAMBDA} × cost, DEE (alpha ${DEE_ON_SAMPLE.alpha}, ${DEE_ON_SAMPLE.bins} bins) and CeeBERT confidence − ${LAMBDA} × cost; EENet and the calibrated threshold are held to a mean cost of ${BUDGET}.`);
   o.line('Next: `exit-studio runs list`, `exit-studio export RUN --out policy.json`, or `exit-studio serve` for the studio in a browser.');

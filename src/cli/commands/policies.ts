@@ -1,7 +1,10 @@
 /** exit-studio run | runs | export | diagnose */
 import { existsSync } from 'node:fs';
 import { call } from '../../api/commands.js';
-import type { RunOutcome } from '../../api/policy-commands.js';
+import type { PolicyRunOutput } from '../../api/policy-commands.js';
+import { StudioError } from '../../errors.js';
+import type { CostChoice } from '../../policies/costs.js';
+import { describeCosts, macsEstimated, type ResolvedCosts } from '../../trace/costs.js';
 import type { TraceDiagnostics } from '../../trace/diagnostics.js';
 import { UsageError, flag, int, list, num, numbers, opt, parse, positional, positiveId, str, type Parsed } from '../args.js';
 import type { Evaluation } from '../../policies/evaluation.js';
@@ -9,6 +12,7 @@ import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
 import type { CommandContext } from '../../api/context.js';
 import { kebab, paramFlags, readParams, unreadParams } from '../policy-params.js';
+import { noteCosts } from '../costs-note.js';
 import { interruptedLines } from './rerun.js';
 
 export const runUsage =
@@ -31,7 +35,19 @@ export const evaluationHelp = [
 
 export const runsUsage = 'runs list [--interrupted]|show ID|compare ID ID...|delete ID [--db PATH] [--json]\n                                   the stored policy runs';
 export const exportUsage = 'export RUN --out FILE.json [--force] [--db PATH]\n                                   write what a run learned as an exit-policy file (--force replaces an existing file)';
-export const diagnoseUsage = 'diagnose TRACE [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
+export const diagnoseUsage = 'diagnose TRACE [--costs c1,..|macs|latency|uniform] [--db PATH] [--json]\n                                   per-exit accuracy, strong dominance, confidence, cost-accuracy front';
+
+/** A run's costs in a word for a table: where they came from, and whether they were assumed or estimated. */
+function costsWord(c: ResolvedCosts): string {
+  return c.costsAssumed ? 'uniform (assumed)' : macsEstimated(c) ? 'macs (estimate)' : c.costSource;
+}
+
+/** --costs: numbers (cumulative, any unit), or a named choice. */
+function costChoice(p: Parsed): CostChoice | undefined {
+  const text = str(p, 'costs');
+  const named = ['trace', 'macs', 'latency', 'uniform'] as const;
+  return text === undefined ? undefined : (named as readonly string[]).includes(text) ? (text as (typeof named)[number]) : numbers(p, 'costs');
+}
 
 /** A stored trace id, or a file that is imported first. */
 async function resolveTrace(ctx: CommandContext, text: string, env: CliEnv, labelColumn?: string): Promise<number> {
@@ -66,9 +82,7 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
   const traceId = await resolveTrace(ctx, positional(p, 0, 'TRACE (a trace id or a file)'), env, str(p, 'label-column'));
   const evaluation =
     asked?.mode === 'cross-trace' ? { mode: 'cross-trace' as const, traceId: await resolveTrace(ctx, asked.trace, env, str(p, 'label-column')) } : asked;
-  const costsText = str(p, 'costs');
-  const named = ['trace', 'macs', 'latency', 'uniform'] as const;
-  const costs = costsText === undefined ? undefined : (named as readonly string[]).includes(costsText) ? (costsText as (typeof named)[number]) : numbers(p, 'costs');
+  const costs = costChoice(p);
   const unread = unreadParams(params, policies);
   if (unread.length) env.out.note(`note: no chosen policy reads ${unread.map((n) => `--${kebab(n)}`).join(', ')} (\`exit-studio policies\` lists who reads what)`);
   const r = await call(ctx, 'policy.run', {
@@ -84,8 +98,14 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
     ...opt('name', str(p, 'name')),
   });
   env.out.endProgress();
-  if (flag(p, 'json')) return env.out.result(r);
-  printComparison(r.runs, env);
+  noteCosts(env.out, r.costs);
+  if (flag(p, 'json')) env.out.result(r);
+  else printComparison(r, env);
+  if (r.failed.length) {
+    // The others ran and are stored; the exit code still says that something the user asked for did not.
+    const refused = r.failed.some((f) => f.kind === 'input');
+    throw new StudioError(`${r.failed.length} of ${r.failed.length + r.runs.length} policies did not run (${r.failed.map((f) => f.policy).join(', ')}); the others are stored`, { kind: refused ? 'input' : 'internal' });
+  }
 }
 
 /** --holdout F, --calibrate-on TRACE or --in-sample (at most one); undefined leaves the choice to the default. */
@@ -128,18 +148,22 @@ const REGRET_NOTE =
 
 const ON_RULE_NOTE = 'On rule: the share of the last tenth of the stream in which the policy took the exit its learned (exported) rule takes.';
 
-export function printComparison(runs: RunOutcome[], env: CliEnv): void {
+/** The side-by-side table, in the order the policies were asked for; a policy that did not run has its row, and why below. */
+export function printComparison({ runs, failed }: Pick<PolicyRunOutput, 'runs' | 'failed'>, env: CliEnv): void {
   const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
-  env.out.line(
-    table(
-      ['run', 'policy', 'evaluated', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'],
-      runs.map((r) => [
+  const rows: { index: number; cells: (string | number)[] }[] = [
+    ...runs.map((r) => ({
+      index: r.index,
+      cells: [
         r.runId, r.policy, evaluationCell(r.evaluation, r.usesHindsight), r.seeds, pct(r.summary.accuracy), pct(r.summary.agreement), r.summary.avgCost, r.summary.cumRegret,
         r.summary.onRule === null ? '-' : `${(100 * r.summary.onRule).toFixed(1)}%`,
         r.summary.exitShare.map((s) => (100 * s).toFixed(1)).join(' / '),
-      ]),
-    ),
-  );
+      ],
+    })),
+    ...failed.map((f) => ({ index: f.index, cells: ['-', f.policy, '-', f.kind === 'input' ? 'refused' : 'failed', '-', '-', '-', '-', '-', '-'] })),
+  ].sort((a, b) => a.index - b.index);
+  env.out.line(table(['run', 'policy', 'evaluated', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'], rows.map((r) => r.cells)));
+  for (const f of failed) env.out.line(f.kind === 'input' ? `refused: ${f.error}` : `${f.policy} failed: ${f.error}`);
   if (runs[0]) env.out.line(evaluationLine(runs[0].evaluation));
   const kinds = new Set(runs.map((r) => r.summary.regretKind));
   if (kinds.size > 1) env.out.line(REGRET_NOTE);
@@ -162,7 +186,12 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     if (json) return env.out.result(runs);
     const hint = interruptedLines('run', stopped);
     if (runs.length === 0) return env.out.line(['no runs yet: `exit-studio run TRACE --policy uee-ucb`', ...hint].join('\n'));
-    env.out.line(table(['id', 'name', 'policy', 'trace', 'evaluated', 'seeds', 'accuracy', 'mean cost', 'created'], runs.map((r) => [r.id, r.name, r.policy, r.traceId, evaluationCell(r.evaluation, r.config.usesHindsight), r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, r.createdAt.slice(0, 19).replace('T', ' ')])));
+    env.out.line(
+      table(
+        ['id', 'name', 'policy', 'trace', 'evaluated', 'seeds', 'accuracy', 'mean cost', 'costs', 'created'],
+        runs.map((r) => [r.id, r.name, r.policy, r.traceId, evaluationCell(r.evaluation, r.config.usesHindsight), r.seeds.length, r.means.accuracy ?? r.means.agreement, r.means.avgCost, costsWord(r.config), r.createdAt.slice(0, 19).replace('T', ' ')]),
+      ),
+    );
     for (const l of hint) env.out.line(l);
     return;
   }
@@ -174,9 +203,9 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     const mark = (metric: keyof typeof r.best, id: number, text: string): string => (r.best[metric] === id ? `${text} *` : text);
     env.out.line(
       table(
-        ['run', 'policy', 'trace', 'evaluated', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
+        ['run', 'policy', 'trace', 'evaluated', 'costs', 'accuracy', 'agreement', 'mean cost', 'cum. regret'],
         r.runs.map((x) => [
-          x.id, x.policy, x.traceId, evaluationCell(x.evaluation, x.config.usesHindsight),
+          x.id, x.policy, x.traceId, evaluationCell(x.evaluation, x.config.usesHindsight), costsWord(x.config),
           mark('accuracy', x.id, x.means.accuracy === null ? '-' : x.means.accuracy.toFixed(4)),
           mark('agreement', x.id, x.means.agreement.toFixed(4)),
           mark('avgCost', x.id, x.means.avgCost.toFixed(4)),
@@ -189,6 +218,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
       return;
     }
     env.out.line('* best on that metric (higher accuracy and agreement, lower cost and regret)');
+    if (!r.costsComparable) env.out.line('mean cost is not ranked: these runs used different costs (see the costs column; `runs show ID` gives the values)');
     if (!r.regretComparable) {
       env.out.line('cum. regret is not ranked: these runs measure it against different references (another trace, costs or lambda, or DEE against its own per-bin rule; docs/policies.md)');
     }
@@ -200,6 +230,7 @@ export async function runRuns(argv: string[], env: CliEnv): Promise<void> {
     if (json) return env.out.result(r);
     env.out.line(`run ${r.id}: ${r.name}`);
     env.out.line(`  policy ${r.policy} on trace ${r.traceId}, ${r.seeds.length} seeds, ${r.supervised ? 'supervised' : 'unsupervised'}, app ${r.appVersion}`);
+    env.out.line(`  lambda ${r.config.lambda}; costs (cumulative, last exit = 1): ${describeCosts(r.config)}`);
     env.out.line(`  ${evaluationLine(r.evaluation).replace(/^Evaluated/, 'evaluated')}${r.evaluation.mode === 'in-sample' && r.config.usesHindsight ? ' This policy fits on data: its figures are hindsight.' : ''}`);
     env.out.line(`  accuracy ${r.means.accuracy ?? '-'}  agreement ${r.means.agreement}  mean cost ${r.means.avgCost}  cum. regret ${r.means.cumRegret}`);
     env.out.line(`  exit shares ${r.means.exitShare.map((s) => s.toFixed(4)).join(', ')}`);
@@ -226,12 +257,13 @@ export async function runExport(argv: string[], env: CliEnv): Promise<void> {
 }
 
 export async function runDiagnose(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
-  const p = parse(argv, { 'label-column': { type: 'string' } });
+  const p = parse(argv, { 'label-column': { type: 'string' }, costs: { type: 'string' } });
   const target = positional(p, 0, 'TRACE (a trace id or a file)');
   // A stored trace is only read; a file is imported first.
   const ctx = env.context(str(p, 'db'), signal, /^\d+$/.test(target) ? 'read' : 'write');
   const id = await resolveTrace(ctx, target, env, str(p, 'label-column'));
-  const d = await call(ctx, 'trace.diagnose', { id });
+  const d = await call(ctx, 'trace.diagnose', { id, ...opt('costs', costChoice(p)) });
+  noteCosts(env.out, d.costs);
   if (flag(p, 'json')) return env.out.result(d);
   printDiagnostics(d, env);
 }

@@ -1,6 +1,6 @@
 /** exit-studio rerun trace|run ID: run an interrupted job again from the request stored with it. */
 import { call } from '../../api/commands.js';
-import type { RunOutcome } from '../../api/policy-commands.js';
+import type { PolicyRunOutput } from '../../api/policy-commands.js';
 import { UsageError, flag, parse, positional, positiveId, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
@@ -20,10 +20,11 @@ export async function runRerun(argv: string[], env: CliEnv, signal: AbortSignal)
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`interrupted ${kind} ${id} ran again as ${kind} ${r.id} (${r.command}); the interrupted one is gone`);
   if (kind === 'run') {
-    const runs = (r.result as { runs: RunOutcome[] }).runs;
+    const out = r.result as PolicyRunOutput;
+    const runs = out.runs;
     const resumed = runs[0]?.resumedSeeds ?? 0;
     if (resumed > 0) env.out.line(`  resumed: ${resumed} of ${runs[0]!.seeds} seeds were kept from the interrupted run, the rest replayed`);
-    printComparison(runs, env);
+    printComparison(out, env);
   }
 }
 

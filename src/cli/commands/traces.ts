@@ -1,10 +1,12 @@
 /** exit-studio import-trace | traces list|show|delete | trace export */
 import { call } from '../../api/commands.js';
 import { formatList } from '../../formats/table.js';
+import { describeCosts, traceCosts } from '../../trace/costs.js';
 import type { TraceMeta } from '../../trace/types.js';
 import { UsageError, flag, numbers, parse, positional, positiveId, str } from '../args.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
+import { noteCosts } from '../costs-note.js';
 import { interruptedLines } from './rerun.js';
 
 export const importUsage =
@@ -39,6 +41,7 @@ export async function runImport(argv: string[], env: CliEnv, signal: AbortSignal
     ...(layout ? { layout } : {}),
     ...(name ? { name } : {}),
   });
+  noteCosts(env.out, r.costs);
   if (flag(p, 'json')) return env.out.result(r);
   env.out.line(`trace ${r.traceId}: ${r.samples} samples × ${r.exits} exits${r.hasLabels ? ', with labels' : ''}${r.hasProbs ? ', with probabilities' : ''}`);
   const m = r.merged;
@@ -100,6 +103,6 @@ function printTrace(t: TraceMeta, env: CliEnv): void {
   o.line(`  ${t.samples} samples, ${t.classes} classes, ${t.source}${t.hasLabels ? ', labels' : ''}${t.hasProbs ? ', probabilities' : ''}${t.hasConfidence ? '' : ', hard predictions only'}`);
   if (t.modelPath) o.line(`  model   ${t.modelPath} (sha256 ${t.modelSha256?.slice(0, 12)}…)`);
   if (t.datasetPath) o.line(`  dataset ${t.datasetPath} (sha256 ${t.datasetSha256?.slice(0, 12)}…)`);
-  o.line(`  costs from ${t.costSource}: ${t.costs.map((c) => c.toFixed(4)).join(', ')}`);
-  o.line(table(['#', 'exit', 'MACs', 'latency ms/sample'], t.exits.map((e, i) => [i + 1, e.name, e.macs ?? '-', e.latencyMs ?? '-'])).replace(/^/gm, '  '));
+  o.line(`  costs (cumulative, last exit = 1): ${describeCosts(traceCosts(t))}`);
+  o.line(table(['#', 'exit', 'MACs', 'count', 'latency ms/sample'], t.exits.map((e, i) => [i + 1, e.name, e.macs ?? '-', e.macsSource ?? '-', e.latencyMs ?? '-'])).replace(/^/gm, '  '));
 }
