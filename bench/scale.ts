@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../src/policies/rng.js';
 import { runPolicyInWorker, isSharedTrace } from '../src/policies/run-job.js';
-import { runPolicySync, type RunResult } from '../src/policies/run.js';
+import { runPolicySync } from '../src/policies/run.js';
 import { openStore } from '../src/store/store.js';
 import type { Trace } from '../src/trace/types.js';
 
@@ -172,19 +172,19 @@ async function main(): Promise<void> {
     const runs = await Promise.all(
       POLICIES.map(async (spec) => {
         const s0 = performance.now();
-        const result: RunResult = await runPolicyInWorker(trace, spec, { seeds: SEEDS });
-        return { spec, result, ms: performance.now() - s0 };
+        let seriesBytes = 0;
+        const result = await runPolicyInWorker(trace, spec, { seeds: SEEDS }, { onSeed: (r) => (seriesBytes += r.series.byteLength) });
+        return { spec, result, seriesBytes, ms: performance.now() - s0 };
       }),
     );
     const replayMs = performance.now() - r0;
     const replayPeak = sampler.take();
-    for (const { spec, result, ms } of runs) {
+    for (const { spec, result, seriesBytes, ms } of runs) {
       const perS = (N * SEEDS) / (ms / 1000);
-      const seriesBytes = Buffer.byteLength(JSON.stringify(result.series));
       rows.push({
         what: `${spec} ${SEEDS} seeds x ${fmt(N)} (worker, side by side)`,
         value: `${(ms / 1000).toFixed(1)} s`,
-        note: `${(perS / 1e6).toFixed(2)} M decisions/s (${(perS / PROMISED_PER_S).toFixed(2)}x bench:policies' 1 M/s per seed); series ${result.series.rounds.length} points, ${MB(seriesBytes)} JSON; avg cost ${result.summary.avgCost.mean.toFixed(3)}, acc ${((result.summary.accuracy?.mean ?? NaN) * 100).toFixed(1)} %`,
+        note: `${(perS / 1e6).toFixed(2)} M decisions/s (${(perS / PROMISED_PER_S).toFixed(2)}x bench:policies' 1 M/s per seed); series ${MB(seriesBytes)} as stored; avg cost ${result.summary.avgCost.mean.toFixed(3)}, acc ${((result.summary.accuracy?.mean ?? NaN) * 100).toFixed(1)} %`,
       });
     }
     rows.push({ what: 'both replays, wall', value: `${(replayMs / 1000).toFixed(1)} s`, note: `peak RSS ${MB(replayPeak)}` });

@@ -29,6 +29,11 @@ export function isCommandName(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(commands, name);
 }
 
+/** A long command runs as a job: progress, cancel, and a place in a transport's line of jobs. */
+export function isLongCommand(name: string): boolean {
+  return isCommandName(name) && commands[name].long;
+}
+
 /** Validates and runs a command by name; the payload is untrusted (it may come over IPC or HTTP). */
 export async function invoke(ctx: CommandContext, name: string, payload: unknown): Promise<unknown> {
   if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`, { kind: 'not-found' });

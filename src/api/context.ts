@@ -25,7 +25,9 @@ export interface PolicyPartial {
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
   | { type: 'warning'; job: string; message: string }
-  | { type: 'partial'; job: 'policy'; data: PolicyPartial };
+  | { type: 'partial'; job: 'policy'; data: PolicyPartial }
+  /** A long job waiting for a free slot (serve mode, the desktop): its place in line from 1, then 0 as it starts. */
+  | { type: 'queue'; job: string; position: number };
 
 export interface CommandContext {
   store: Store;

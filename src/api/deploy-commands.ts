@@ -1,6 +1,9 @@
-/** Commands that take a tuned policy to deployment: a staged bundle, and applying it to data with measured savings. */
+/**
+ * Commands that take a tuned policy to deployment: a staged bundle, and
+ * applying it to data with measured savings. The bundle code (onnxruntime,
+ * the stage splitter) loads when one of them runs.
+ */
 import { resolve } from 'node:path';
-import { applyBundle, writeBundle } from '../export/bundle.js';
 import { bundlePolicyOf, readPolicyFile } from '../export/policy-file-read.js';
 import { policyFileOf } from './policy-commands.js';
 import { appVersion } from '../version.js';
@@ -19,6 +22,7 @@ export const deployCommands = {
       // The file names the model its trace was recorded with (null for an imported trace), as the store does.
       const { trace, model } = read.file;
       const checked = await checkTraceModel({ id: trace.id, ...(model ? { modelSha256: model.sha256, modelPath: model.path } : {}) }, modelPath, force);
+      const { writeBundle } = await import('../export/bundle.js');
       const written = await writeBundle(resolve(input.out), {
         modelPath,
         policy: bundlePolicyOf(read),
@@ -34,8 +38,8 @@ export const deployCommands = {
   ),
   'bundle.apply': command(
     applyInput,
-    (_ctx, { dir, data, ...options }) =>
-      applyBundle(resolve(dir), resolve(data), {
+    async (_ctx, { dir, data, ...options }) =>
+      (await import('../export/bundle.js')).applyBundle(resolve(dir), resolve(data), {
         ...options,
         ...(options.labels ? { labels: resolve(options.labels) } : {}),
         ...(options.model ? { model: resolve(options.model) } : {}),

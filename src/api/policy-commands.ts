@@ -11,7 +11,7 @@ import { costDefaults, describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
 import { parsePolicySpec, policyLabel, policyRefusal, type ParsedSpec } from '../policies/spec.js';
-import { runPolicyInWorker } from '../policies/run-job.js';
+import { runPolicyInWorker, warmReplayThreads } from '../policies/run-job.js';
 import type { ResolvedCosts } from '../trace/costs.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
 import type { Trace } from '../trace/types.js';
@@ -160,6 +160,7 @@ function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolea
 }
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<PolicyRunOutput> {
+  warmReplayThreads(input.policies.length * (input.seeds ?? 20));
   const trace = ctx.store.traces.load(input.traceId);
   const used = resolveCostChoice(trace, input.costs);
   const options = {
@@ -183,7 +184,6 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
   const evaluation = evaluationOf(evaluationPlan, trace.samples);
   const resumed = seedsToResume(ctx, input, evaluationRequest);
   const jobs = new Progress(going.length, options.seeds, (p) => ctx.emit({ type: 'progress', job: 'policy', ...p }));
-  const lastPartial = new Map<number, number>();
   // Each run is stored as 'running' before its replay starts, with the request
   // that runs it alone again: a killed process leaves interrupted rows that
   // 'job.rerun' can redo, never half-present ones.
@@ -202,24 +202,20 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
     }),
   );
   // The new run keeps what it resumes from too: interrupted again, it loses nothing.
-  for (const r of resumed) ctx.store.runs.saveSeed(runIds[0]!, r);
+  if (input.resumeFrom !== undefined) ctx.store.runs.copySeeds(input.resumeFrom, runIds[0]!);
   const settled = await Promise.allSettled(
     going.map(({ parsed, label, index }, i) =>
       runPolicyInWorker(trace, parsed.spec, { ...options, params: parsed.params, evaluation: evaluationPlan, ...(resumed.length ? { resumed } : {}) }, {
         onSeed: (r) => ctx.store.runs.saveSeed(runIds[i]!, r),
         onProgress: (p) => jobs.set(i, p.seedsDone),
-        onPartial: (r) => {
-          // Live charts draw means and bands: every seed's values stay out of the
-          // event (they are megabytes per run), and events are throttled per policy.
-          const now = Date.now();
-          if (now - (lastPartial.get(i) ?? 0) < PARTIAL_EVERY_MS && r.seeds.length < options.seeds) return;
-          lastPartial.set(i, now);
+        // Live charts draw means and bands (the job sends them a few times a second): every
+        // seed's values stay out of the event (they are megabytes per run).
+        onPartial: (r) =>
           ctx.emit({
             type: 'partial',
             job: 'policy',
             data: { index, spec: r.spec, label, summary: r.summary, series: withoutSeeds(r.series), learned: r.learned, seedsDone: r.seeds.length, evaluation, usesHindsight: r.usesHindsight },
-          });
-        },
+          }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
     ),
@@ -243,7 +239,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
         return;
       }
       const r = s.value;
-      ctx.store.runs.complete(runId, r.summary, r.learned, { series: r.series, fits: r.fits ?? null }, {
+      ctx.store.runs.complete(runId, r.summary, r.learned, {
         seeds: r.seeds,
         supervised: r.supervised,
         config: { lambda: r.lambda, ...used, params: parsed.params, usesHindsight: r.usesHindsight },
@@ -281,9 +277,6 @@ class Progress {
     this.emit({ done, total, message, ...(done > 0 && done < total ? { etaSeconds: (elapsed / done) * (total - done) } : {}) });
   }
 }
-
-/** Least time between two live 'partial' events of one policy. */
-const PARTIAL_EVERY_MS = 250;
 
 /** A run's series with means and 95 % bands only: what a chart draws (every seed's values left out). */
 function withoutSeeds(s: RunSeries): RunSeries {
@@ -393,8 +386,7 @@ export const policyCommands = {
 
   'run.list': command(emptyInput, (ctx) => ctx.store.runs.list().map((r) => ({ ...r, means: meanSummary(r.summary) }))),
   'run.show': command(runShowInput, (ctx, input) => {
-    const stored = ctx.store.runs.series(input.id);
-    const series = stored && !input.perSeed ? { ...stored, series: withoutSeeds(stored.series) } : stored;
+    const series = ctx.store.runs.series(input.id, { perSeed: input.perSeed === true });
     return { ...runView(ctx, input.id), series };
   }),
   'run.compare': command(idsInput, (ctx, input) => {

@@ -96,6 +96,13 @@ export const evaluationInput = z.discriminatedUnion('mode', [
 
 export const costSpec = z.union([z.array(z.number().nonnegative()).min(2), z.enum(['trace', 'macs', 'latency', 'uniform'])]);
 
+/**
+ * Most seed replays one policy.run may ask for (seeds × policies): each replays
+ * the whole trace and keeps a row of series (tens of KB), so 10,000 seeds of 32
+ * policies would be hours of work and gigabytes. More belongs in several runs.
+ */
+export const MAX_SEED_REPLAYS = 4000;
+
 export const policyRunInput = z.preprocess(
   liftFlatParams,
   z
@@ -118,7 +125,18 @@ export const policyRunInput = z.preprocess(
       resumeFrom: id.optional(),
     })
     .strict()
-    .superRefine(checkPolicyEntries),
+    .superRefine(checkPolicyEntries)
+    .superRefine((input, ctx) => {
+      const seeds = input.seeds ?? 20;
+      const replays = seeds * input.policies.length;
+      if (replays > MAX_SEED_REPLAYS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['seeds'],
+          message: `${seeds} seeds × ${input.policies.length} ${input.policies.length > 1 ? 'policies' : 'policy'} = ${replays} replays; a run takes at most ${MAX_SEED_REPLAYS} (use fewer seeds, or run the policies separately)`,
+        });
+      }
+    }),
 );
 
 /** policy.costs: the costs a run of this trace would use with this choice (the trace's own when none). */

@@ -1,18 +1,13 @@
-/** Commands about models and traces: inspect, infer, import, list, show, export. */
+/**
+ * Commands about models and traces: inspect, infer, import, list, show, export.
+ * The modules behind them (onnxruntime, image and Parquet readers) load when a
+ * command first needs them, not whenever the command table does: a `runs list`
+ * or a `run` then starts without them.
+ */
 import { basename, resolve } from 'node:path';
-import { previewDataset } from '../data/preview.js';
-import { inspectModel } from '../model/inspect.js';
-import { syntheticFeeds } from '../model/split-verify.js';
 import type { ModelInfo } from '../model/types.js';
-import { measureCascadeLatency } from '../inference/exit-latency.js';
-import { firstSample } from '../inference/first-sample.js';
-import { runInference } from '../inference/job.js';
-import { recordToFile } from '../inference/record.js';
-import { listProviders } from '../inference/providers.js';
 import { traceCosts } from '../trace/costs.js';
-import { exportTrace } from '../trace/export.js';
-import { importTrace } from '../trace/import.js';
-import { importShards, isShardFile, type MergedRecording } from '../trace/merge-shards.js';
+import type { MergedRecording } from '../trace/merge-shards.js';
 import type { Trace } from '../trace/types.js';
 import { CancelledError } from '../errors.js';
 import { command } from './command.js';
@@ -23,6 +18,9 @@ const LATENCY_BATCH = 32;
 
 export const traceCommands = {
   'model.inspect': command(inspectInput, async (_ctx, input): Promise<ModelInfo & { latencyMs?: number[]; latencyMethod?: string }> => {
+    const [{ inspectModel }, { firstSample }, { measureCascadeLatency }, { syntheticFeeds }] = await Promise.all([
+      import('../model/inspect.js'), import('../inference/first-sample.js'), import('../inference/exit-latency.js'), import('../model/split-verify.js'),
+    ]);
     const info = await inspectModel(resolve(input.path), {
       ...(input.data ? { sample: firstSample(resolve(input.data)) } : {}),
       ...(input.dims ? { dims: input.dims } : {}),
@@ -34,16 +32,17 @@ export const traceCommands = {
   }, { opens: (_input, info) => [{ kind: 'model', path: info.path }] }),
 
   'data.preview': command(previewInput, async (_ctx, input) => {
+    const [{ inspectModel }, { previewDataset }] = await Promise.all([import('../model/inspect.js'), import('../data/preview.js')]);
     const info = await inspectModel(resolve(input.model));
     return previewDataset(resolve(input.path), info.inputs, { ...(input.labels ? { labels: resolve(input.labels) } : {}), ...(input.count ? { count: input.count } : {}) });
   }, { opens: (input) => [{ kind: 'dataset', path: resolve(input.path) }] }),
 
-  'providers.list': command(emptyInput, () => listProviders()),
+  'providers.list': command(emptyInput, async () => (await import('../inference/providers.js')).listProviders()),
 
   'trace.infer': command(
     inferInput,
-    (ctx, input) =>
-      runInference(ctx.store, input, {
+    async (ctx, input) =>
+      (await import('../inference/job.js')).runInference(ctx.store, input, {
         onProgress: (p) => ctx.emit({ type: 'progress', job: 'infer', ...p }),
         onWarning: (message) => ctx.emit({ type: 'warning', job: 'infer', message }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -59,8 +58,8 @@ export const traceCommands = {
   /** An inference written to an .npz (optionally one shard of the data) instead of the database, which it never opens. */
   'trace.record': command(
     recordInput,
-    (ctx, input) =>
-      recordToFile(input, {
+    async (ctx, input) =>
+      (await import('../inference/record.js')).recordToFile(input, {
         onProgress: (p) => ctx.emit({ type: 'progress', job: 'infer', ...p }),
         onWarning: (message) => ctx.emit({ type: 'warning', job: 'infer', message }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -72,6 +71,7 @@ export const traceCommands = {
     importInput,
     async (ctx, input) => {
       // Several files, or one that infer --out wrote, are the shards of a recording: merged into one trace.
+      const [{ importTrace }, { importShards, isShardFile }] = await Promise.all([import('../trace/import.js'), import('../trace/merge-shards.js')]);
       const paths = (typeof input.path === 'string' ? [input.path] : input.path).map((p) => resolve(p));
       const shards = paths.length > 1 || (await isShardFile(paths[0]!));
       // A running trace from the start, written chunk by chunk: a kill mid-import
@@ -124,7 +124,7 @@ export const traceCommands = {
   'trace.export': command(exportTraceInput, async (ctx, input) => {
     const trace = ctx.store.traces.load(input.id);
     const out = resolve(input.out);
-    await exportTrace(trace, out, { force: input.force === true });
+    await (await import('../trace/export.js')).exportTrace(trace, out, { force: input.force === true });
     return { path: out, samples: trace.samples, exits: trace.exits.length };
   }),
 };

@@ -17,7 +17,7 @@ import type { Trace } from '../trace/types.js';
 import type { ReplayRecord } from './replay.js';
 import { onRuleShare } from './rule-replay.js';
 import type { LearnedPolicy } from './rules/index.js';
-import { statOf, type Stat } from './stats.js';
+import { statOf, tQuantile975, type Stat } from './stats.js';
 
 export type RegretKind = 'fixed-exit' | 'contextual' | 'dee';
 
@@ -126,8 +126,11 @@ export function seedMetrics(
     }
     if (t + 1 === nextMark) {
       const r = t + 1;
-      series.cumRegret[p] = reg;
-      series.avgCost[p] = cost / r;
+      // float32 is more than a chart can show, and what the store keeps (series-codec.ts): the
+      // series are that from the start, so a run read back or resumed is this run bit for bit.
+      // The ratios below are exact as they are (the store keeps their counts); the summary stays exact.
+      series.cumRegret[p] = Math.fround(reg);
+      series.avgCost[p] = Math.fround(cost / r);
       series.accuracy[p] = labelled > 0 ? correct / labelled : NaN;
       series.agreement[p] = agree / r;
       for (let k = 0; k < K; k++) series.exitShare[k]![p] = hist[k]! / r;
@@ -184,50 +187,134 @@ export interface RunSeries {
   exitShare: SeriesStat[];
 }
 
-function seriesStat(perSeed: Float64Array[]): SeriesStat {
+/**
+ * Mean and 95 % t-interval at each point across seeds (in the order given),
+ * with the same arithmetic as statOf, so a run's bands are the same whether
+ * they were aggregated as it ran or from its stored seeds.
+ */
+function seriesStat(perSeed: readonly Float64Array[], keepSeeds = true): SeriesStat {
+  const S = perSeed.length;
   const P = perSeed[0]?.length ?? 0;
   const mean: number[] = new Array<number>(P);
   const lo: number[] = new Array<number>(P);
   const hi: number[] = new Array<number>(P);
-  const col: number[] = new Array<number>(perSeed.length);
+  const t = tQuantile975(S - 1);
   for (let p = 0; p < P; p++) {
-    for (let i = 0; i < perSeed.length; i++) col[i] = perSeed[i]![p]!;
-    const st = statOf(col);
-    mean[p] = st.mean;
-    lo[p] = st.mean - st.ci95;
-    hi[p] = st.mean + st.ci95;
+    let sum = 0;
+    for (let i = 0; i < S; i++) sum += perSeed[i]![p]!;
+    const m = S > 0 ? sum / S : NaN;
+    let ss = 0;
+    for (let i = 0; i < S; i++) {
+      const d = perSeed[i]![p]! - m;
+      ss += d * d;
+    }
+    const ci = S > 1 ? t * Math.sqrt(ss / (S - 1) / S) : 0;
+    mean[p] = m;
+    lo[p] = m - ci;
+    hi[p] = m + ci;
   }
-  return { mean, lo, hi, perSeed: perSeed.map((a) => Array.from(a)) };
+  return { mean, lo, hi, perSeed: keepSeeds ? perSeed.map(toArray) : [] };
 }
 
-export function aggregate(
-  seeds: { summary: SeedSummary; series: SeedSeries }[],
-  grid: Uint32Array,
-  regretKind: RegretKind,
-  reference: 'labels' | 'final-exit',
-): { summary: RunSummary; series: RunSeries } {
-  const K = seeds[0]?.summary.exitShare.length ?? 0;
-  const labelled = seeds.length > 0 && !Number.isNaN(seeds[0]!.summary.accuracy);
-  const summary: RunSummary = {
-    accuracy: labelled ? statOf(seeds.map((s) => s.summary.accuracy)) : null,
-    extraError: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.summary.extraError)) ? statOf(seeds.map((s) => s.summary.extraError)) : null,
-    agreement: statOf(seeds.map((s) => s.summary.agreement)),
-    avgCost: statOf(seeds.map((s) => s.summary.avgCost)),
-    exitShare: Array.from({ length: K }, (_, k) => statOf(seeds.map((s) => s.summary.exitShare[k]!))),
-    cumRegret: statOf(seeds.map((s) => s.summary.cumRegret)),
-    onRule: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.summary.onRule)) ? statOf(seeds.map((s) => s.summary.onRule)) : null,
+/** A plain array of a typed array's values: a loop, an order of magnitude faster than Array.from here. */
+function toArray(a: Float64Array): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
+  return out;
+}
+
+/**
+ * A run's series from its seeds' (in seed order): their means and bands, and
+ * every seed's values unless `perSeed` is false (what a chart draws leaves
+ * them out: perSeed is then empty).
+ */
+export function aggregateSeries(seeds: readonly SeedSeries[], rounds: ArrayLike<number>, labelled: boolean, perSeed = true): RunSeries {
+  const K = seeds[0]?.exitShare.length ?? 0;
+  const stat = (lines: Float64Array[]): SeriesStat => seriesStat(lines, perSeed);
+  return {
+    rounds: Array.from(rounds),
+    cumRegret: stat(seeds.map((s) => s.cumRegret)),
+    avgCost: stat(seeds.map((s) => s.avgCost)),
+    accuracy: labelled ? stat(seeds.map((s) => s.accuracy)) : null,
+    agreement: stat(seeds.map((s) => s.agreement)),
+    exitShare: Array.from({ length: K }, (_, k) => stat(seeds.map((s) => s.exitShare[k]!))),
+  };
+}
+
+export function aggregateSummary(seeds: readonly SeedSummary[], regretKind: RegretKind, reference: 'labels' | 'final-exit'): RunSummary {
+  const K = seeds[0]?.exitShare.length ?? 0;
+  const labelled = seeds.length > 0 && !Number.isNaN(seeds[0]!.accuracy);
+  return {
+    accuracy: labelled ? statOf(seeds.map((s) => s.accuracy)) : null,
+    extraError: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.extraError)) ? statOf(seeds.map((s) => s.extraError)) : null,
+    agreement: statOf(seeds.map((s) => s.agreement)),
+    avgCost: statOf(seeds.map((s) => s.avgCost)),
+    exitShare: Array.from({ length: K }, (_, k) => statOf(seeds.map((s) => s.exitShare[k]!))),
+    cumRegret: statOf(seeds.map((s) => s.cumRegret)),
+    onRule: seeds.length > 0 && seeds.every((s) => Number.isFinite(s.onRule)) ? statOf(seeds.map((s) => s.onRule)) : null,
     regretKind,
     reference,
   };
-  const series: RunSeries = {
-    rounds: Array.from(grid),
-    cumRegret: seriesStat(seeds.map((s) => s.series.cumRegret)),
-    avgCost: seriesStat(seeds.map((s) => s.series.avgCost)),
-    accuracy: labelled ? seriesStat(seeds.map((s) => s.series.accuracy)) : null,
-    agreement: seriesStat(seeds.map((s) => s.series.agreement)),
-    exitShare: Array.from({ length: K }, (_, k) => seriesStat(seeds.map((s) => s.series.exitShare[k]!))),
-  };
-  return { summary, series };
+}
+
+/**
+ * Running means and 95 % bands of a run's series as seeds arrive, in memory
+ * of a few numbers per chart point however many seeds there are (Welford's
+ * update): what live charts draw while a run goes on. Its bands follow the
+ * seeds' arrival order, so they may differ from the final ones (seed order)
+ * in the last bits; the final series are aggregateSeries'.
+ */
+export class SeriesBands {
+  private n = 0;
+  private readonly mean: Float64Array[];
+  private readonly m2: Float64Array[];
+
+  constructor(
+    private readonly rounds: ArrayLike<number>,
+    exits: number,
+    private readonly labelled: boolean,
+  ) {
+    const lines = 4 + exits;
+    this.mean = Array.from({ length: lines }, () => new Float64Array(rounds.length));
+    this.m2 = Array.from({ length: lines }, () => new Float64Array(rounds.length));
+  }
+
+  private static lines(s: SeedSeries): Float64Array[] {
+    return [s.cumRegret, s.avgCost, s.accuracy, s.agreement, ...s.exitShare];
+  }
+
+  add(s: SeedSeries): void {
+    const n = ++this.n;
+    SeriesBands.lines(s).forEach((v, i) => {
+      const mean = this.mean[i]!;
+      const m2 = this.m2[i]!;
+      for (let p = 0; p < mean.length; p++) {
+        const x = v[p]!;
+        const d = x - mean[p]!;
+        mean[p]! += d / n;
+        m2[p]! += d * (x - mean[p]!);
+      }
+    });
+  }
+
+  /** Means and bands so far; every seed's values are left out (perSeed is empty). */
+  bands(): RunSeries {
+    const n = this.n;
+    const t = tQuantile975(n - 1);
+    const stat = (i: number): SeriesStat => {
+      const mean = Array.from(this.mean[i]!);
+      const half = Array.from(this.m2[i]!, (m2) => (n > 1 ? t * Math.sqrt(m2 / (n - 1) / n) : 0));
+      return { mean, lo: mean.map((m, p) => m - half[p]!), hi: mean.map((m, p) => m + half[p]!), perSeed: [] };
+    };
+    return {
+      rounds: Array.from(this.rounds),
+      cumRegret: stat(0),
+      avgCost: stat(1),
+      accuracy: this.labelled ? stat(2) : null,
+      agreement: stat(3),
+      exitShare: Array.from({ length: this.mean.length - 4 }, (_, k) => stat(4 + k)),
+    };
+  }
 }
 
 export interface SublinearCheck {

@@ -1,24 +1,39 @@
 /**
- * Runs one policy's multi-seed replay in a worker thread, with progress, live
- * partial results and cancel. The trace crosses to the worker without a copy:
- * its arrays are views on SharedArrayBuffers (a SharedArrayBuffer in
- * workerData is shared, not cloned), so several policies side by side read
- * one trace. Workers only read it.
+ * Runs one policy's multi-seed replay on the process's seed pool (seed-pool.ts),
+ * with progress, live partial results and cancel. The trace crosses to the
+ * workers without a copy: its arrays are views on SharedArrayBuffers (a
+ * SharedArrayBuffer in a message is shared, not cloned), so every policy and
+ * seed of a run reads one trace. Workers only read it.
+ *
+ * This thread keeps, per run, each seed's summary and what it learned, and
+ * the live charts' means and bands (a few numbers per chart point): never
+ * every seed's series, which go to the store as each seed completes.
  */
-import { Worker } from 'node:worker_threads';
-import { CancelledError, StudioError } from '../errors.js';
+import { StudioError } from '../errors.js';
 import { isShared, toShared } from '../store/blobs.js';
+import type { StoredSeed } from '../store/seed-record.js';
 import type { Trace } from '../trace/types.js';
-import type { RunResult, SeedResult } from './run.js';
-import type { ReplayMessage, ReplayStart, WorkerRunOptions } from './worker-protocol.js';
+import { SeriesBands } from './metrics.js';
+import { partialResult, prepare, runOutcome, type RunResult, type SeedOutcome, type SeedResult } from './run.js';
+import { seedPool } from './seed-pool.js';
+import type { WorkerRunOptions } from './worker-protocol.js';
 
 export interface ReplayHooks {
   onProgress?: (p: { seedsDone: number; seeds: number }) => void;
+  /** The result over the seeds done so far, at most every PARTIAL_EVERY_MS as seeds complete: means and bands only (perSeed is empty). */
   onPartial?: (r: RunResult) => void;
-  /** Each seed replayed in the worker, as it completes (kept so an interrupted run can resume). */
-  onSeed?: (r: SeedResult) => void;
+  /** Each seed replayed, as it completes, ready to save (an interrupted run resumes from the saved ones). */
+  onSeed?: (r: StoredSeed) => void;
   signal?: AbortSignal;
 }
+
+/** A run's result without its series: those are in the seeds handed to onSeed (the store aggregates them when read). */
+export type JobResult = Omit<RunResult, 'series'>;
+
+let runs = 0;
+
+/** Least time between two partial results of a run: live charts need no more, and each costs a pass over the chart's points. */
+const PARTIAL_EVERY_MS = 250;
 
 const BIG_FIELDS = ['pred', 'maxProb', 'entropy', 'margin', 'probs', 'labels', 'costs'] as const;
 
@@ -54,33 +69,53 @@ export function shareTrace(trace: Trace): Trace {
   return shared;
 }
 
-export function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRunOptions, hooks: ReplayHooks = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    // A calibration trace crosses shared too.
-    const e = options.evaluation;
-    const shared = e?.mode === 'cross-trace' ? { ...options, evaluation: { ...e, calibration: shareTrace(e.calibration) } } : options;
-    const data: ReplayStart = { trace: shareTrace(trace), spec, options: shared };
-    const worker = new Worker(new URL('./run-worker.js', import.meta.url), { workerData: data });
-    let settled = false;
-    const finish = (f: () => void): void => {
-      if (settled) return;
-      settled = true;
-      hooks.signal?.removeEventListener('abort', onAbort);
-      f();
-      void worker.terminate();
-    };
-    const onAbort = (): void => finish(() => reject(new CancelledError('the replay')));
-    if (hooks.signal?.aborted) return onAbort();
-    hooks.signal?.addEventListener('abort', onAbort);
-    worker.on('message', (m: ReplayMessage) => {
-      if (settled) return;
-      if (m.type === 'progress') hooks.onProgress?.(m);
-      else if (m.type === 'partial') hooks.onPartial?.(m.result);
-      else if (m.type === 'seed') hooks.onSeed?.(m.result);
-      else if (m.type === 'done') finish(() => resolve(m.result));
-      else finish(() => reject(new StudioError(m.message, { kind: m.kind })));
-    });
-    worker.on('error', (e) => finish(() => reject(new StudioError(`replay worker failed: ${e.message}`, { kind: 'internal', cause: e }))));
-    worker.on('exit', (code) => finish(() => reject(new StudioError(`replay worker exited early (code ${code})`, { kind: 'internal' }))));
+/** Starts the threads a run of `seedReplays` seeds will use, while the caller still reads the trace. */
+export function warmReplayThreads(seedReplays: number): void {
+  seedPool().warm(seedReplays);
+}
+
+/**
+ * Replays `spec` over the seeds of `options` on the seed pool; seeds in
+ * `resumed` (kept from an interrupted run) are taken as they are. Checks and
+ * lays the run out here first, so a policy the trace cannot serve is refused
+ * before any thread starts.
+ */
+export async function runPolicyInWorker(trace: Trace, spec: string, options: WorkerRunOptions & { resumed?: readonly SeedResult[] }, hooks: ReplayHooks = {}): Promise<JobResult> {
+  const shared = shareTrace(trace);
+  const { resumed, ...given } = options;
+  // A calibration trace crosses to the workers shared too.
+  const e = given.evaluation;
+  const rest: WorkerRunOptions = e?.mode === 'cross-trace' ? { ...given, evaluation: { ...e, calibration: shareTrace(e.calibration) } } : given;
+  const p = prepare(shared, spec, { ...rest, ...(resumed ? { resumed } : {}) });
+  const bySeed = new Map<number, SeedOutcome>();
+  const live = hooks.onPartial ? new SeriesBands(p.grid, shared.exits.length, p.labelled) : undefined;
+  const total = p.seedList.length;
+  let lastPartial = -Infinity;
+  const seedDone = (outcome: SeedOutcome): void => {
+    bySeed.set(outcome.seed, outcome);
+    hooks.onProgress?.({ seedsDone: bySeed.size, seeds: total });
+    const now = performance.now();
+    if (live && bySeed.size < total && now - lastPartial >= PARTIAL_EVERY_MS) {
+      lastPartial = now;
+      hooks.onPartial!(partialResult(shared, p, [...bySeed.values()], live, options));
+    }
+  };
+  for (const r of p.prior.values()) {
+    live?.add(r.series);
+    const { series: _series, ...outcome } = r;
+    seedDone(outcome);
+  }
+  await seedPool().run({
+    id: `run-${process.pid}-${++runs}`,
+    task: { trace: shared, spec, options: rest },
+    seeds: p.seedList.filter((s) => !p.prior.has(s)),
+    onSeed: (m) => {
+      hooks.onSeed?.(m.stored);
+      live?.add(m.series);
+      seedDone(m.outcome);
+    },
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
+  if (bySeed.size !== total) throw new StudioError(`the replay finished with ${bySeed.size} of ${total} seeds`, { kind: 'internal' });
+  return runOutcome(shared, p, p.seedList.map((s) => bySeed.get(s)!), options);
 }

@@ -13,7 +13,10 @@ import { deeOptimalRule } from './dee.js';
 import type { EENetEpoch } from './eenet.js';
 import { EENetPolicy } from './eenet-policy.js';
 import { calibrationFor, defaultEvaluation, evaluationOf, heldOutSplit, type Evaluation, type EvaluationPlan } from './evaluation.js';
-import { aggregate, checkSublinearRegret, seedMetrics, type SublinearCheck, type RegretModel, type RunSeries, type RunSummary, type SeedSeries, type SeedSummary } from './metrics.js';
+import {
+  aggregateSeries, aggregateSummary, checkSublinearRegret, seedMetrics, SeriesBands,
+  type SublinearCheck, type RegretModel, type RunSeries, type RunSummary, type SeedSeries, type SeedSummary,
+} from './metrics.js';
 import { errorRates, hasLabels, referenceOf } from './reference.js';
 import { replay, type ReplayRecord } from './replay.js';
 import { shuffledOrder } from './rng.js';
@@ -43,7 +46,7 @@ export interface RunOptions {
   /** Points per series (default 2000). */
   seriesPoints?: number;
   onProgress?: (p: { seedsDone: number; seeds: number }) => void;
-  /** After each seed: the result over the seeds done so far (for live charts). */
+  /** After each seed: the result over the seeds done so far, for live charts (its series carry means and bands; perSeed is empty). */
   onPartial?: (result: RunResult) => void;
   /** After each seed replayed here: its own result, to keep so an interrupted run can resume. */
   onSeed?: (result: SeedResult) => void;
@@ -147,7 +150,8 @@ export async function runPolicy(trace: Trace, spec: string, opts: RunOptions = {
   return runCoreAsync(trace, spec, opts);
 }
 
-interface Prepared {
+/** A run checked and laid out before any replay: what each seed's replay and the final aggregate share. */
+export interface Prepared {
   parsed: ParsedSpec;
   costs: Float64Array;
   scaled: Float64Array;
@@ -157,17 +161,21 @@ interface Prepared {
   grid: Uint32Array;
   plan: EvaluationPlan;
   evaluation: Evaluation;
-  /** The regret comparator where every seed scores the same samples (not held-out). */
-  regret: RegretModel | undefined;
+  /**
+   * The regret comparator where every seed scores the same samples (not
+   * held-out). Computed on first use, as refs: a thread that only lays a run
+   * out (the seed pool's scheduler) never pays for them.
+   */
+  readonly regret: RegretModel | undefined;
   /** Held out, for a contextual regret: every sample's reference class, computed once for all seeds. */
-  refs: Int32Array | undefined;
+  readonly refs: Int32Array | undefined;
   labelled: boolean;
   /** Seeds kept from an interrupted run, by seed: used instead of replayed. */
   prior: Map<number, SeedResult>;
   signal: AbortSignal | undefined;
 }
 
-function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
+export function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
   const supervised = opts.supervised ?? false;
   const costs = resolveCosts(trace, opts.costs);
   const can = checkPolicyCanRun(spec, trace, supervised, opts.params, costs);
@@ -184,6 +192,8 @@ function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
   checkCalibrationTrace(trace, plan, can.parsed, supervised, costs);
   const evaluation = evaluationOf(plan, trace.samples);
   const grid = gridRounds(evaluation.evaluationSamples, opts.seriesPoints ?? 2000);
+  let regret: RegretModel | undefined;
+  let refs: Int32Array | undefined;
   return {
     parsed: can.parsed,
     costs,
@@ -194,8 +204,12 @@ function prepare(trace: Trace, spec: string, opts: RunOptions): Prepared {
     grid,
     plan,
     evaluation,
-    regret: plan.mode === 'held-out' ? undefined : regretModel(trace, can.parsed, scaled, labelled),
-    refs: plan.mode === 'held-out' && can.parsed.regretKind === 'contextual' ? referenceClasses(trace, labelled) : undefined,
+    get regret(): RegretModel | undefined {
+      return plan.mode === 'held-out' ? undefined : (regret ??= regretModel(trace, can.parsed, scaled, labelled));
+    },
+    get refs(): Int32Array | undefined {
+      return plan.mode === 'held-out' && can.parsed.regretKind === 'contextual' ? (refs ??= referenceClasses(trace, labelled)) : undefined;
+    },
     labelled,
     prior: resumedBySeed(opts, seedList, costs.length, grid.length),
     signal: opts.signal,
@@ -234,7 +248,11 @@ export interface SeedResult {
   fits?: FitRecord[];
 }
 
-function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedResult; rec: ReplayRecord } {
+/** What a seed adds to a run besides its series. */
+export type SeedOutcome = Omit<SeedResult, 'series'>;
+
+/** One seed replayed and measured; `buf` (an earlier seed's record) is reused when it fits. */
+export function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | undefined): { out: SeedResult; rec: ReplayRecord } {
   const stream = streamOf(trace, p, seed, buf);
   const calibration = calibrationFor(p.parsed.spec, p.parsed.usesHindsight, stream.calibration);
   const env: PolicyEnv = {
@@ -261,11 +279,12 @@ function runSeed(trace: Trace, p: Prepared, seed: number, buf: ReplayRecord | un
   return { out, rec };
 }
 
-function finish(trace: Trace, p: Prepared, outs: SeedResult[], opts: RunOptions): RunResult {
-  const { summary, series } = aggregate(outs, p.grid, p.parsed.regretKind, p.labelled ? 'labels' : 'final-exit');
-  const result: RunResult = {
+/** A run's result but its series, from its seeds' outcomes in seed order. */
+export function runOutcome(trace: Trace, p: Prepared, outs: readonly SeedOutcome[], opts: Pick<RunOptions, 'costs'>): Omit<RunResult, 'series'> {
+  const summary = aggregateSummary(outs.map((o) => o.summary), p.parsed.regretKind, p.labelled ? 'labels' : 'final-exit');
+  const result: Omit<RunResult, 'series'> = {
     spec: p.parsed.spec,
-    seeds: p.seedList,
+    seeds: outs.map((o) => o.seed),
     lambda: p.lambda,
     costs: Array.from(p.costs),
     costSource: opts.costs ? 'user' : trace.costSource,
@@ -273,19 +292,25 @@ function finish(trace: Trace, p: Prepared, outs: SeedResult[], opts: RunOptions)
     usesHindsight: p.parsed.usesHindsight,
     evaluation: p.evaluation,
     summary,
-    series,
     learned: outs[0]!.learned,
     learnedPerSeed: outs.map((o) => o.learned),
-    resumedSeeds: outs.filter((o) => p.prior.get(o.seed) === o).length,
+    // A kept seed is never replayed: those of this run's seeds are the resumed ones.
+    resumedSeeds: outs.filter((o) => p.prior.has(o.seed)).length,
   };
   const fits = outs.flatMap((o) => o.fits ?? []);
   if (fits.length > 0) result.fits = fits;
   return result;
 }
 
+function finish(trace: Trace, p: Prepared, outs: SeedResult[], opts: RunOptions): RunResult {
+  const result = runOutcome(trace, p, outs, opts);
+  return { ...result, series: aggregateSeries(outs.map((o) => o.series), p.grid, result.summary.accuracy !== null) };
+}
+
 function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
   const p = prepare(trace, spec, opts);
   const outs: SeedResult[] = [];
+  const live = opts.onPartial ? new SeriesBands(p.grid, trace.exits.length, p.labelled) : undefined;
   let buf: ReplayRecord | undefined;
   for (const seed of p.seedList) {
     if (opts.signal?.aborted) throw new CancelledError('the replay');
@@ -296,7 +321,7 @@ function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
       out = r.out;
       opts.onSeed?.(out);
     }
-    seedDone(trace, p, outs, out, opts);
+    seedDone(trace, p, outs, out, opts, live);
   }
   return finish(trace, p, outs, opts);
 }
@@ -304,6 +329,7 @@ function runCore(trace: Trace, spec: string, opts: RunOptions): RunResult {
 async function runCoreAsync(trace: Trace, spec: string, opts: RunOptions): Promise<RunResult> {
   const p = prepare(trace, spec, opts);
   const outs: SeedResult[] = [];
+  const live = opts.onPartial ? new SeriesBands(p.grid, trace.exits.length, p.labelled) : undefined;
   let buf: ReplayRecord | undefined;
   for (const seed of p.seedList) {
     let out = p.prior.get(seed);
@@ -315,13 +341,13 @@ async function runCoreAsync(trace: Trace, spec: string, opts: RunOptions): Promi
       out = r.out;
       opts.onSeed?.(out);
     }
-    seedDone(trace, p, outs, out, opts);
+    seedDone(trace, p, outs, out, opts, live);
   }
   return finish(trace, p, outs, opts);
 }
 
 /** The resumed seeds that belong to this run, by seed; a result of another shape is a bug, not a resume. */
-function resumedBySeed(opts: RunOptions, seedList: readonly number[], K: number, gridPoints: number): Map<number, SeedResult> {
+export function resumedBySeed(opts: RunOptions, seedList: readonly number[], K: number, gridPoints: number): Map<number, SeedResult> {
   const wanted = new Set(seedList);
   const out = new Map<number, SeedResult>();
   for (const r of opts.resumed ?? []) {
@@ -334,10 +360,18 @@ function resumedBySeed(opts: RunOptions, seedList: readonly number[], K: number,
   return out;
 }
 
-function seedDone(trace: Trace, p: Prepared, outs: SeedResult[], out: SeedResult, opts: RunOptions): void {
+function seedDone(trace: Trace, p: Prepared, outs: SeedResult[], out: SeedResult, opts: RunOptions, live: SeriesBands | undefined): void {
   outs.push(out);
   opts.onProgress?.({ seedsDone: outs.length, seeds: p.seedList.length });
-  if (opts.onPartial && outs.length < p.seedList.length) opts.onPartial(finish(trace, { ...p, seedList: p.seedList.slice(0, outs.length) }, outs, opts));
+  if (!live || !opts.onPartial) return;
+  // Bands are updated per seed, in memory of the chart's points: never re-aggregated from every seed so far.
+  live.add(out.series);
+  if (outs.length < p.seedList.length) opts.onPartial(partialResult(trace, p, outs, live, opts));
+}
+
+/** The result over the seeds done so far, for live charts: means and bands only. */
+export function partialResult(trace: Trace, p: Prepared, outs: readonly SeedOutcome[], live: SeriesBands, opts: Pick<RunOptions, 'costs'>): RunResult {
+  return { ...runOutcome(trace, p, outs, opts), series: live.bands() };
 }
 
 /**

@@ -31,6 +31,8 @@ export interface ServeOptions {
   store: () => Store;
   /** A fixed token for tests; a random one otherwise. */
   token?: string;
+  /** Long jobs at once; the rest wait in line (default: defaultMaxJobs()). */
+  maxJobs?: number;
 }
 
 export interface RunningServer {
@@ -161,7 +163,7 @@ export function staticPath(root: string, urlPath: string): string | undefined {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const runner = new JobRunner(opts.store);
+  const runner = new JobRunner(opts.store, opts.maxJobs);
   const sockets = new Set<WebSocket>();
   let connections = 0;
   let port = opts.port;

@@ -81,7 +81,7 @@ export function recoverInterrupted(db: Db, path: string, isMine: (owner: string)
         }
       }
       for (const id of runs) {
-        db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner = NULL, series_json = NULL WHERE id = ? AND status = 'running'`).run(id);
+        db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner = NULL WHERE id = ? AND status = 'running'`).run(id);
       }
     })();
   }

@@ -1,14 +1,23 @@
 /**
- * Versioned schema migrations, applied in order inside one transaction each.
+ * Versioned schema migrations, applied in order inside one transaction.
  * PRAGMA user_version records how far a database has come, so an older file
- * opened by a newer studio is upgraded in place and never rebuilt.
+ * opened by a newer studio is upgraded in place and never rebuilt. A
+ * migration that fails leaves the file as it was: the transaction rolls back,
+ * earlier pending migrations and user_version included.
  */
 import type Database from 'better-sqlite3';
+import { seriesPerSeed } from './migrate-series.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Work SQL alone cannot do (converting rows), run after `sql` in the same
+   * transaction. Returns true when it freed much space, which a VACUUM then
+   * gives back to the file system.
+   */
+  up?: (db: Database.Database) => boolean;
 }
 
 export const migrations: readonly Migration[] = [
@@ -132,21 +141,52 @@ export const migrations: readonly Migration[] = [
       UPDATE runs SET policy = 'best-fixed' WHERE policy = 'oracle';
     `,
   },
+  {
+    version: 7,
+    name: 'series stored per seed as compact binary blobs, beside each seed\'s summary and what it learned',
+    sql: `
+      -- One row per seed of a run, written as the seed completes: an interrupted run
+      -- resumes from its rows, a complete run's series are read from them (its
+      -- summary stays exact in runs.summary_json).
+      ALTER TABLE run_seeds RENAME TO run_seeds_json;
+      CREATE TABLE run_seeds (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        seed INTEGER NOT NULL,
+        meta_json TEXT NOT NULL,
+        series BLOB NOT NULL,
+        PRIMARY KEY (run_id, seed)
+      );
+    `,
+    up: seriesPerSeed,
+  },
 ];
 
 /** Applies every migration newer than the file's user_version; returns the version reached. */
-export function migrate(db: Database.Database): number {
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
   const current = db.pragma('user_version', { simple: true }) as number;
-  const latest = migrations[migrations.length - 1]!.version;
+  const latest = list[list.length - 1]!.version;
   if (current > latest) {
     throw new Error(`the database was written by a newer Exit Studio (schema ${current}; this one knows up to ${latest})`);
   }
-  for (const m of migrations) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
+  let vacuum = false;
+  // Every pending migration in one transaction: a file several versions old that fails on
+  // the last is left at its own version, not half-way (a version no studio wrote).
+  db.transaction(() => {
+    for (const m of list) {
+      if (m.version <= current) continue;
       db.exec(m.sql);
+      if (m.up?.(db)) vacuum = true;
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }
+  })();
+  if (vacuum) {
+    // Outside any transaction, as VACUUM must be. Another process holding the file open
+    // makes it fail: the space then stays free inside the file for later rows, no harm done.
+    try {
+      db.exec('VACUUM');
+    } catch {
+      /* see above */
+    }
   }
   return latest;
 }

@@ -354,6 +354,43 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     assert.ok([0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95].includes(file.decision.threshold), String(file.decision.threshold));
   });
 
+  step('a run waits in line while two jobs hold the engine, says so, and runs once one ends', async () => {
+    // Two long replays sent over HTTP (as a script would) take serve's two job slots.
+    const base = new URL(server.url);
+    const api = (path: string, body: unknown): Promise<Response> =>
+      fetch(`${base.origin}${path}?token=${base.searchParams.get('token')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // EENet fits a scorer per seed: 200 of them hold a slot far longer than this step needs.
+    const traces = (await (await api('/api/invoke', { command: 'trace.list', payload: {} })).json()) as { result: { id: number; hasProbs: boolean }[] };
+    const traceId = traces.result.filter((t) => t.hasProbs).at(-1)!.id;
+    const holders = ['hold-1', 'hold-2'].map((requestId) => api('/api/invoke', { command: 'policy.run', requestId, payload: { traceId, policies: ['eenet:0.5'], seeds: 200 } }));
+    // Both hold their slot once their runs are stored as running.
+    const db = new Database(join(dir, 'studio.sqlite'), { readonly: true });
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((db.prepare(`SELECT COUNT(*) FROM runs WHERE status = 'running'`).pluck().get() as number) < 2) {
+        assert.ok(Date.now() < deadline, 'the two replays did not start within 30 s');
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+    } finally {
+      db.close();
+    }
+    await nav('Policy lab').click();
+    await page.getByRole('heading', { level: 1, name: 'Policy lab' }).waitFor();
+    // CeeBERT alone: the run in line, told apart from the lab's earlier results by its row.
+    for (const id of ['uee-ucb', 'dee', 'eenet']) await page.getByTestId(`policy-${id}`).uncheck();
+    await page.getByTestId('policy-ceebert').check();
+    await page.getByTestId('run-policies').click();
+    const queued = page.getByTestId('queued');
+    await queued.waitFor({ timeout: 20_000 });
+    assert.match(await queued.innerText(), /Queued: next in line/);
+    await screen('16-queued');
+    await api('/api/cancel', { requestId: 'hold-1' });
+    await queued.waitFor({ state: 'detached', timeout: 20_000 });
+    await api('/api/cancel', { requestId: 'hold-2' });
+    for (const r of await Promise.all(holders)) assert.equal(((await r.json()) as { error?: { kind: string } }).error?.kind, 'cancelled');
+    await page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'CeeBERT' }).waitFor({ timeout: 60_000 });
+  });
+
   step('the lab runs a fitted policy in-sample when asked, marked hindsight; Compare refuses to rank it with held-out runs', async () => {
     await nav('Policy lab').click();
     await page.getByTestId('policy-ceebert').uncheck();

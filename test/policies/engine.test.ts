@@ -14,7 +14,7 @@ import {
   type Policy,
 } from '../../src/policies/index.js';
 import type { SeedResult } from '../../src/policies/run.js';
-import { decodeExact, encodeExact } from '../../src/store/exact-json.js';
+import { decodeSeed, encodeSeed } from '../../src/store/seed-record.js';
 import type { Trace } from '../../src/trace/types.js';
 
 const small = syntheticTrace({ samples: 300, exits: 4, classes: 5, seed: 2 });
@@ -171,8 +171,10 @@ test('a run resumed from kept seeds equals the uninterrupted run, bit for bit; o
     const kept: SeedResult[] = [];
     const full = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, params: { epochs: 5 }, onSeed: (r) => kept.push(r) });
     assert.deepEqual(kept.map((r) => r.seed), [1, 2, 3, 4, 5, 6], spec);
-    // Interrupted after three seeds; what was kept went through the store's JSON.
-    const fromStore = kept.slice(0, 3).map((r) => decodeExact<SeedResult>(encodeExact(r)));
+    // Interrupted after three seeds; what was kept went through the store's encoding.
+    // On the grid of the samples each seed scored (EENet is held out by default: half the trace).
+    const grid = Uint32Array.from(full.series.rounds);
+    const fromStore = kept.slice(0, 3).map((r) => decodeSeed(encodeSeed(r, grid))!.result);
     const replayed: number[] = [];
     const resumed = runPolicySync(labelled, spec, { seeds: 6, lambda: 0.3, params: { epochs: 5 }, resumed: fromStore, onSeed: (r) => replayed.push(r.seed) });
     assert.deepEqual(replayed, [4, 5, 6], `${spec}: only the missing seeds replay`);

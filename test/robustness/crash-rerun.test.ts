@@ -83,9 +83,10 @@ test('resumeFrom takes only an interrupted run of the very same request', async 
   await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb', 'last'], seeds: 3, resumeFrom: runId }), /give exactly one policy/);
   await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 4, resumeFrom: runId }), /started by another request/);
   await assert.rejects(invoke(ctx(), 'policy.run', { traceId: id, policies: ['uee-ucb'], seeds: 3, lambda: 0.5, resumeFrom: runId }), /started by another request/);
-  // The same request, key order aside, is accepted (it has no kept seeds: a completed run drops them).
+  // The same request, key order aside, is accepted. The row was a complete run: its seeds keep their
+  // series, and only the first what it learned, so that one is reused and the others replay.
   const again = (await invoke(ctx(), 'policy.run', { seeds: 3, policies: ['uee-ucb'], traceId: id, resumeFrom: runId })) as { runs: { resumedSeeds: number }[] };
-  assert.equal(again.runs[0]!.resumedSeeds, 0);
+  assert.equal(again.runs[0]!.resumedSeeds, 1);
   assert.throws(() => store.runs.get(runId), /no run with id/, 'the resumed row is replaced by the finished one');
 });
 
@@ -126,6 +127,8 @@ test('a run interrupted before evaluation modes runs again in-sample, as it star
   const runId = done.runs[0]!.runId;
   const old = { command: 'policy.run', payload: { traceId: id, policies: ['oracle'], seeds: 2 } };
   store.db.prepare(`UPDATE runs SET status = 'interrupted', owner_pid = NULL, request_json = ? WHERE id = ?`).run(JSON.stringify(old), runId);
+  // Such a run kept no seeds evaluated otherwise than in-sample: the held-out rows of the run faked here go.
+  store.db.prepare('DELETE FROM run_seeds WHERE run_id = ?').run(runId);
   const warnings: string[] = [];
   const out = (await invoke({ store, emit: (e) => e.type === 'warning' && warnings.push(e.message) }, 'job.rerun', { kind: 'run', id: runId })) as { id: number };
   const r = store.runs.getComplete(out.id);

@@ -233,7 +233,9 @@ test('SIGKILL mid multi-seed run: the run is interrupted with no series, its fin
     assert.equal(store.runs.series(id), null, 'no partial series');
     kept = store.runs.keptSeeds(id).length;
     assert.ok(kept >= 3 && kept < 60, `${kept} seeds kept`);
-    assert.deepEqual(store.runs.keptSeeds(id).map((r) => r.seed), Array.from({ length: kept }, (_, i) => i + 1), 'the seeds finished, in order');
+    // Seeds replay side by side on the pool's threads, so the ones finished need not be the first ones.
+    const seeds = store.runs.keptSeeds(id).map((r) => r.seed);
+    assert.ok(seeds.every((s, i) => s >= 1 && s <= 60 && (i === 0 || s > seeds[i - 1]!)), `the seeds finished, in seed order: ${seeds.join(', ')}`);
     assert.equal(run.summary, null);
     assert.ok(!store.runs.list().some((x) => x.id === id));
     assert.equal(store.runs.request(id)?.command, 'policy.run');
@@ -266,11 +268,12 @@ test('SIGKILL mid multi-seed run: the run is interrupted with no series, its fin
     assert.ok(reopened.runs.series(r.id) !== null);
     if (r.id !== id) assert.throws(() => reopened.runs.get(id), /no run with id/, 'the interrupted row is gone');
     assert.equal(reopened.runs.interrupted().length, 0);
-    assert.equal(reopened.runs.keptSeeds(r.id).length, 0, 'a complete run keeps no seeds aside');
+    const seedRows = (run: number): number => (reopened.db.prepare('SELECT COUNT(*) AS n FROM run_seeds WHERE run_id = ?').get(run) as { n: number }).n;
+    assert.equal(seedRows(r.id), 60, 'a complete run keeps one row per seed, its series');
     // Every seed's numbers and every series point, not only the means.
     assert.deepEqual(reopened.runs.get(r.id).summary, reopened.runs.get(freshId).summary);
     assert.deepEqual(reopened.runs.series(r.id), reopened.runs.series(freshId));
-    assert.equal(reopened.runs.keptSeeds(id).length, 0, 'nor does the interrupted row it replaced');
+    if (r.id !== id) assert.equal(seedRows(id), 0, 'the interrupted row it replaced keeps none');
     assert.deepEqual(fingerprint(reopened.traces.load(beforeId)), beforePrint);
   } finally {
     reopened.close();

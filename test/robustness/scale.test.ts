@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPolicySync, syntheticTrace } from '../../src/policies/index.js';
 import { isSharedTrace, runPolicyInWorker, shareTrace } from '../../src/policies/run-job.js';
+import { aggregateSeries } from '../../src/policies/metrics.js';
+import { decodeSeed, type StoredSeed } from '../../src/store/seed-record.js';
 import { openStore } from '../../src/store/store.js';
 import type { Trace } from '../../src/trace/types.js';
 
@@ -44,10 +46,14 @@ test('a trace not loaded shared is shared once, for every worker', () => {
 test('two policies side by side in workers give the synchronous results, bit for bit', async () => {
   const opts = { seeds: 2, seriesPoints: 200 };
   const specs = ['uee-ucb', 'dee'];
-  const inWorkers = await Promise.all(specs.map((spec) => runPolicyInWorker(loaded, spec, opts)));
+  const stored = specs.map((): StoredSeed[] => []);
+  const inWorkers = await Promise.all(specs.map((spec, i) => runPolicyInWorker(loaded, spec, opts, { onSeed: (s) => stored[i]!.push(s) })));
   for (const [i, spec] of specs.entries()) {
-    const sync = runPolicySync(source, spec, opts);
+    const { series, ...sync } = runPolicySync(source, spec, opts);
     assert.deepEqual(inWorkers[i], sync, `${spec} in a worker on the shared trace = runPolicySync on the original`);
+    // The series, as the store aggregates them from the seeds the workers handed over.
+    const seeds = stored[i]!.sort((a, b) => a.seed - b.seed).map((s) => decodeSeed(s)!.result.series);
+    assert.deepEqual(aggregateSeries(seeds, series.rounds, series.accuracy !== null), series, spec);
   }
   // The worker only read the shared memory.
   assert.deepEqual(loaded.pred, source.pred);

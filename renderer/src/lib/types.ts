@@ -18,7 +18,8 @@ import type { ResolvedCosts } from '../../../src/trace/costs.js';
 export type StudioEvent =
   | { type: 'progress'; job: string; done: number; total: number; samplesPerSecond?: number; etaSeconds?: number; message?: string }
   | { type: 'warning'; job: string; message: string }
-  | { type: 'partial'; job: 'policy'; data: PolicyPartial };
+  | { type: 'partial'; job: 'policy'; data: PolicyPartial }
+  | { type: 'queue'; job: string; position: number };
 
 /** One policy of a running policy.run after each seed (src/api/context.ts): what the live charts draw. */
 export interface PolicyPartial {

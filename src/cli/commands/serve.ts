@@ -3,19 +3,24 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { StudioError } from '../../errors.js';
 import { projectRoot } from '../../paths.js';
-import { rendererDir, startServer } from '../../server/server.js';
-import { int, parse, str } from '../args.js';
+import { defaultMaxJobs } from '../../server/jobs.js';
+import { int, parse, str, UsageError } from '../args.js';
 import type { CliEnv } from '../context.js';
 
 export const usage =
-  'serve [--port N] [--db PATH]\n' +
-  '                                   serve the studio on http://127.0.0.1:PORT/ (loopback only, guarded by a token in the printed URL)';
+  'serve [--port N] [--max-jobs N] [--db PATH]\n' +
+  '                                   serve the studio on http://127.0.0.1:PORT/ (loopback only, guarded by a token in the printed URL);\n' +
+  '                                   at most N long jobs (inference, replays, imports) run at once, the rest wait in line (default 2)';
 
 export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
-  const p = parse(argv, { port: { type: 'string' } });
+  const p = parse(argv, { port: { type: 'string' }, 'max-jobs': { type: 'string' } });
   const portText = str(p, 'port');
   const port = portText === '0' ? 0 : (int(p, 'port') ?? 4873);
   if (port > 65535) throw new StudioError(`--port must be at most 65535; got ${port}`, { kind: 'input' });
+  const maxJobs = int(p, 'max-jobs') ?? defaultMaxJobs();
+  if (maxJobs < 1 || maxJobs > 64) throw new UsageError(`--max-jobs must be a whole number from 1 to 64; got ${maxJobs}`);
+  // The server (and its WebSocket library) loads only when serving: other commands start without it.
+  const { rendererDir, startServer } = await import('../../server/server.js');
   const staticDir = rendererDir(projectRoot());
   if (!existsSync(join(staticDir, 'index.html'))) {
     throw new StudioError(`the studio's web pages are not built (${staticDir} is missing): run \`npm run build\` first`, { kind: 'internal' });
@@ -23,17 +28,20 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const ctx = env.context(str(p, 'db'), signal);
   let server;
   try {
-    server = await startServer({ port, staticDir, store: () => ctx.store });
+    server = await startServer({ port, staticDir, store: () => ctx.store, maxJobs });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new StudioError(`port ${port} is in use: pick another with --port N (or --port 0 for any free one)`, { kind: 'conflict' });
+    if (code === 'EADDRINUSE') throw new StudioError(`port ${port} is in use: pick another with --port N (or --port 0 for any free one)`, { kind: 'internal' });
     throw e;
   }
   // The URL (with its token) goes to stdout, alone on its line, so scripts can read it.
   if (p.values.json === true) env.out.result({ url: server.url, port: server.port });
   else {
     env.out.line(server.url);
-    env.out.note(`Exit Studio is serving on 127.0.0.1:${server.port} (loopback only). From another machine: ssh -L ${server.port}:127.0.0.1:${server.port} HOST, then open the URL above. Ctrl-C stops.`);
+    env.out.note(
+      `Exit Studio is serving on 127.0.0.1:${server.port} (loopback only), at most ${maxJobs} long job${maxJobs > 1 ? 's' : ''} at once. ` +
+        `From another machine: ssh -L ${server.port}:127.0.0.1:${server.port} HOST, then open the URL above. Ctrl-C stops.`,
+    );
   }
   // No request may end the server: a fault that escapes every job (a bug, or a
   // library failing inside an event) is reported and the server keeps serving.

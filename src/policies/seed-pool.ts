@@ -1,0 +1,199 @@
+/**
+ * The pool of replay worker threads every policy run of the process shares:
+ * a seed of one policy is one task, so a 20-seed run uses every core, and a
+ * 32-policy run, or several runs at once, never start more threads than the
+ * machine has cores (nor hold more than a worker's replay buffers each).
+ * Runs take turns, one seed each, so side-by-side policies progress together.
+ *
+ * Workers start on demand, are not kept alive for the process's sake while
+ * idle (a CLI exits when its work is done), and end after a while unused.
+ * Cancelling a run drops its queued seeds and ends the workers busy with it
+ * (a seed is synchronous work a thread cannot be asked to abandon).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CancelledError, StudioError } from '../errors.js';
+import type { SeedDone, SeedTask, WorkerMessage } from './worker-protocol.js';
+
+/** More threads than this buys little for replays and costs a replay buffer each. */
+const MAX_WORKERS = 8;
+/** An idle worker ends after this long. */
+const IDLE_MS = 30_000;
+
+/** Worker threads for replays: one per core (at most MAX_WORKERS), or EXIT_STUDIO_REPLAY_WORKERS. */
+export function replayWorkers(env: NodeJS.ProcessEnv = process.env): number {
+  const asked = Number(env.EXIT_STUDIO_REPLAY_WORKERS);
+  if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, 64);
+  return Math.max(1, Math.min(availableParallelism(), MAX_WORKERS));
+}
+
+/** A run's seeds as handed to the pool. */
+export interface PoolRun {
+  /** Unique while the run lasts. */
+  id: string;
+  task: Omit<SeedTask, 'type' | 'task' | 'run' | 'seed'>;
+  seeds: number[];
+  /** Each seed as it completes (in completion order, not seed order). */
+  onSeed: (done: SeedDone) => void;
+  signal?: AbortSignal;
+}
+
+interface Slot {
+  worker: Worker;
+  /** The run and seed it replays now. */
+  busy?: { run: Active; task: number };
+  idleTimer?: NodeJS.Timeout;
+}
+
+interface Active {
+  run: PoolRun;
+  queue: number[];
+  running: number;
+  settle: (error?: Error) => void;
+  settled: boolean;
+}
+
+export class SeedPool {
+  private readonly slots = new Set<Slot>();
+  private readonly active: Active[] = [];
+  private turn = 0;
+  private nextTask = 1;
+
+  constructor(readonly size: number = replayWorkers()) {}
+
+  /** Worker threads alive now (busy or idle). */
+  get workers(): number {
+    return this.slots.size;
+  }
+
+  /** Replays every seed of `run` (onSeed for each); resolves once all are done, rejects on the first failure or a cancel. */
+  run(run: PoolRun): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (run.signal?.aborted) return reject(new CancelledError('the replay'));
+      const a: Active = { run, queue: run.seeds.slice(), running: 0, settled: false, settle: () => undefined };
+      const onAbort = (): void => a.settle(new CancelledError('the replay'));
+      a.settle = (error) => {
+        if (a.settled) return;
+        a.settled = true;
+        run.signal?.removeEventListener('abort', onAbort);
+        const at = this.active.indexOf(a);
+        if (at >= 0) this.active.splice(at, 1);
+        a.queue.length = 0;
+        // Its seeds still in a worker are abandoned: end those workers (new ones start as needed).
+        for (const slot of this.slots) if (slot.busy?.run === a) this.retire(slot);
+        if (error) reject(error);
+        else resolve();
+        this.dispatch();
+      };
+      if (a.queue.length === 0) return resolve();
+      run.signal?.addEventListener('abort', onAbort);
+      this.active.push(a);
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Starts workers for `tasks` seeds to come (at most the pool's size) before
+   * they are handed over, so that the threads load their code while the
+   * caller is still reading the trace.
+   */
+  warm(tasks: number): void {
+    const want = Math.min(tasks, this.size);
+    while (this.slots.size < want) this.idle(this.spawn());
+  }
+
+  /** Ends every worker (their runs fail): for tests and a clean shutdown. */
+  async close(): Promise<void> {
+    for (const a of this.active.slice()) a.settle(new CancelledError('the replay'));
+    await Promise.all([...this.slots].map((s) => this.retire(s)));
+  }
+
+  /** The next run with a queued seed, taking turns. */
+  private nextRun(): Active | undefined {
+    for (let i = 0; i < this.active.length; i++) {
+      const a = this.active[(this.turn + i) % this.active.length]!;
+      if (a.queue.length > 0) {
+        this.turn = (this.turn + i + 1) % this.active.length;
+        return a;
+      }
+    }
+    return undefined;
+  }
+
+  private dispatch(): void {
+    for (;;) {
+      if (!this.active.some((a) => a.queue.length > 0)) return;
+      const slot = [...this.slots].find((s) => !s.busy) ?? (this.slots.size < this.size ? this.spawn() : undefined);
+      if (!slot) return;
+      const a = this.nextRun()!;
+      const seed = a.queue.shift()!;
+      const task = this.nextTask++;
+      a.running++;
+      slot.busy = { run: a, task };
+      clearTimeout(slot.idleTimer);
+      slot.worker.ref();
+      const msg: SeedTask = { type: 'seed', task, run: a.run.id, seed, ...a.run.task };
+      slot.worker.postMessage(msg);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('./run-worker.js', import.meta.url));
+    const slot: Slot = { worker };
+    this.slots.add(slot);
+    worker.on('message', (m: WorkerMessage) => this.answer(slot, m));
+    worker.on('error', (e) => this.lost(slot, new StudioError(`replay worker failed: ${e.message}`, { kind: 'internal', cause: e })));
+    worker.on('exit', (code) => this.lost(slot, new StudioError(`replay worker exited early (code ${code})`, { kind: 'internal' })));
+    return slot;
+  }
+
+  private answer(slot: Slot, m: WorkerMessage): void {
+    const busy = slot.busy;
+    if (!busy || busy.task !== m.task) return;
+    slot.busy = undefined;
+    this.idle(slot);
+    const a = busy.run;
+    a.running--;
+    if (m.type === 'error') {
+      a.settle(new StudioError(m.message, { kind: m.kind }));
+      return;
+    }
+    try {
+      a.run.onSeed(m);
+    } catch (e) {
+      a.settle(e as Error);
+      return;
+    }
+    if (a.queue.length === 0 && a.running === 0) a.settle();
+    else this.dispatch();
+  }
+
+  /** A worker died: its run fails, the pool goes on without it. */
+  private lost(slot: Slot, error: StudioError): void {
+    if (!this.slots.delete(slot)) return;
+    clearTimeout(slot.idleTimer);
+    slot.busy?.run.settle(error);
+    this.dispatch();
+  }
+
+  private idle(slot: Slot): void {
+    // An idle worker does not keep the process alive, and ends once long unused.
+    slot.worker.unref();
+    slot.idleTimer = setTimeout(() => void this.retire(slot), IDLE_MS);
+    slot.idleTimer.unref();
+  }
+
+  private retire(slot: Slot): Promise<number> {
+    this.slots.delete(slot);
+    clearTimeout(slot.idleTimer);
+    slot.busy = undefined;
+    return slot.worker.terminate();
+  }
+}
+
+let shared: SeedPool | undefined;
+
+/** The process's pool (made on first use). */
+export function seedPool(): SeedPool {
+  return (shared ??= new SeedPool());
+}
