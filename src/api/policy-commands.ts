@@ -160,7 +160,7 @@ function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolea
 }
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<PolicyRunOutput> {
-  warmReplayThreads(input.policies.length * (input.seeds ?? 20));
+  warmReplayThreads(input.policies.length * (input.seeds ?? 20), ctx.store.traces.meta(input.traceId).samples);
   const trace = ctx.store.traces.load(input.traceId);
   const used = resolveCostChoice(trace, input.costs);
   const options = {
