@@ -6,6 +6,7 @@
  * and turns the previous batch's scores into trace features while the worker
  * computes. Two batches in flight keep the session busy; memory stays O(batch).
  */
+import type { ErrorKind } from '../errors.js';
 import type { Batch } from '../data/types.js';
 import type { ModelInfo } from '../model/types.js';
 
@@ -21,4 +22,4 @@ export type FromWorker =
   /** Scores of every fetched exit for one batch, in fetch order, [n, C_k] row-major. */
   | { type: 'output'; seq: number; n: number; scores: (Float32Array | Float64Array)[] }
   | { type: 'latency'; ms: number[]; method: 'staged' | 'pruned'; note?: string }
-  | { type: 'error'; message: string; kind: 'input' | 'runtime'; file?: string };
+  | { type: 'error'; message: string; kind: ErrorKind; file?: string };

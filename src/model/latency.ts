@@ -35,7 +35,7 @@ export async function measureExitLatency(
 ): Promise<number[]> {
   const first = Object.values(feeds)[0];
   const batch = first && first.dims.length > 0 ? Number(first.dims[0]) : 1;
-  if (!(batch > 0)) throw new StudioError('latency: the feeds hold an empty batch');
+  if (!(batch > 0)) throw new StudioError('latency: the feeds hold an empty batch', { kind: 'internal' });
   const repeats = Math.max(1, opts.repeats ?? 5);
   const loaded = await loadModel(path);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -46,7 +46,7 @@ export async function measureExitLatency(
   for (const exit of info.exits) {
     const pruned = await pruneToOutput(loaded, exit.name);
     const session = await ort.InferenceSession.create(pruned.bytes, sessionOptions).catch((e: unknown) => {
-      throw new StudioError(`${path}: onnxruntime cannot run the subgraph up to exit '${exit.name}': ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', file: path, cause: e });
+      throw new StudioError(`${path}: onnxruntime cannot run the subgraph up to exit '${exit.name}': ${e instanceof Error ? e.message : String(e)}`, { kind: 'internal', file: path, cause: e });
     });
     try {
       const own: Record<string, ort.Tensor> = {};

@@ -119,6 +119,6 @@ export async function runPolicyInWorker(trace: Trace, spec: string, options: Wor
     },
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
-  if (bySeed.size !== total) throw new StudioError(`the replay finished with ${bySeed.size} of ${total} seeds`, { kind: 'runtime' });
+  if (bySeed.size !== total) throw new StudioError(`the replay finished with ${bySeed.size} of ${total} seeds`, { kind: 'internal' });
   return runOutcome(shared, p, p.seedList.map((s) => bySeed.get(s)!), options);
 }

@@ -168,8 +168,8 @@ export class SeedPool {
     const slot: Slot = { worker };
     this.slots.add(slot);
     worker.on('message', (m: WorkerMessage) => this.answer(slot, m));
-    worker.on('error', (e) => this.lost(slot, new StudioError(`replay worker failed: ${e.message}`, { kind: 'runtime', cause: e })));
-    worker.on('exit', (code) => this.lost(slot, new StudioError(`replay worker exited early (code ${code})`, { kind: 'runtime' })));
+    worker.on('error', (e) => this.lost(slot, new StudioError(`replay worker failed: ${e.message}`, { kind: 'internal', cause: e })));
+    worker.on('exit', (code) => this.lost(slot, new StudioError(`replay worker exited early (code ${code})`, { kind: 'internal' })));
     return slot;
   }
 

@@ -119,7 +119,7 @@ test('checkPolicyCanRun refuses with a reason before any work', () => {
     assert.equal(r.ok, false, spec);
     return r.ok ? '' : r.reason;
   };
-  assert.equal(reason('eenet:0.5', hard), 'EENet needs probability vectors; this trace has none — record them with `exit-studio infer ... --probs`');
+  assert.equal(reason('eenet:0.5', hard), "EENet needs probability vectors; this trace has none — record a trace that keeps each exit's class scores (probs)");
   assert.match(reason('dee', hard), /needs confidence.*hard predictions only/);
   assert.match(reason('maxprob:0.9', hard), /needs confidence/);
   assert.match(reason('entropy:0.2', hard), /needs entropies/);

@@ -10,6 +10,7 @@ import { toJsonSafe } from '../../src/server/jobs.js';
 import { parseClientMessage } from '../../src/server/protocol.js';
 import { startServer, staticPath, type RunningServer } from '../../src/server/server.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { syntheticTrace } from '../helpers/trace.js';
 
 const TOKEN = 'test-token-123';
 
@@ -137,7 +138,7 @@ describe('serve mode', () => {
     assert.equal(staticPath('/srv/ui', '/'), '/srv/ui/index.html');
   });
 
-  test('POST /api/invoke runs a command; bad payloads come back as input errors', async () => {
+  test('POST /api/invoke runs a command; each kind of error has its status', async () => {
     const h = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     const ok = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.list', payload: {} }));
     assert.equal(ok.status, 200);
@@ -145,9 +146,20 @@ describe('serve mode', () => {
     const bad = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.show', payload: { id: 'x' } }));
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.body).error.message, /invalid payload/);
+    assert.equal(JSON.parse(bad.body).error.kind, 'input');
     const unknown = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'fs.readFile', payload: {} }));
-    assert.equal(unknown.status, 400);
-    assert.match(JSON.parse(unknown.body).error.message, /unknown command/);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual([JSON.parse(unknown.body).error.kind, JSON.parse(unknown.body).error.message], ['not-found', 'unknown command "fs.readFile"']);
+    const missing = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.show', payload: { id: 999_999 } }));
+    assert.equal(missing.status, 404);
+    assert.deepEqual(JSON.parse(missing.body).error, { message: 'no trace with id 999999', kind: 'not-found' }, 'no CLI command in the message');
+    const id = store.traces.save(syntheticTrace(20, 3, 4), { name: 'to export', source: 'import' });
+    const out = join(dir, 'exported.tsv');
+    writeFileSync(out, 'an earlier file');
+    const taken = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.export', payload: { id, out } }));
+    assert.equal(taken.status, 409);
+    assert.deepEqual(JSON.parse(taken.body).error, { message: `${out}: already exists`, kind: 'conflict', code: 'exists', field: 'force' }, 'no CLI flag in the message');
+    store.traces.delete(id);
     const text = await raw(port, '/api/invoke', { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' }, 'POST', '{}');
     assert.equal(text.status, 415, 'a simple (no-preflight) content type is refused');
   });
