@@ -31,8 +31,18 @@ import type { Trace } from '../src/trace/types.js';
 /** Fitted policies are scored on their own data here, to time (or hold to its bar) the same work as before evaluation modes. */
 const IN_SAMPLE: EvaluationPlan = { mode: 'in-sample' };
 
-/** Decisions per second of the published Python code, as quoted in the issue. */
-const PYTHON_DECISIONS_PER_S = 21_000;
+/**
+ * Decisions per second of the published Python code (the UEE-UCB notebook), a figure quoted from an
+ * earlier measurement, not measured here (the notebook is not part of the project): rows that divide
+ * by it say "quoted".
+ */
+const QUOTED_PYTHON_DECISIONS_PER_S = 21_000;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 interface Row {
   what: string;
@@ -64,22 +74,22 @@ function env(trace: Trace, seed = 1): PolicyEnv {
 async function main(): Promise<void> {
   const million = syntheticTrace({ samples: 1_000_000, exits: 4, classes: 10, seed: 1, probs: false });
 
-  // 1. UEE-UCB decisions per second through the full replay engine (observation checks included):
-  // once with the stream in memory order (the decision work), once shuffled (each round then
-  // reads a random row of a 16 MB array: cache misses, not decisions, dominate).
+  // 1. UEE-UCB decisions per second through the full replay engine (observation checks included),
+  // median of 5 after a warm-up. The target holds for the stream order a run uses (shuffled by its
+  // seed: each round reads a random row of a 16 MB array). Memory order, which no run uses, is
+  // reported beside it to show what the cache misses cost.
   const inMemoryOrder = Uint32Array.from({ length: million.samples }, (_, i) => i);
   const shuffled = shuffledOrder(million.samples, 1);
   for (const [label, order, target] of [
-    ['memory order', inMemoryOrder, 20e6],
-    ['shuffled order', shuffled, 0],
+    ['stream order, shuffled as a run replays it', shuffled, 20e6],
+    ['memory order, no run uses it', inMemoryOrder, 0],
   ] as const) {
     replay(million, new UeeUcb(env(million)), { seed: 1, order }); // warm-up for the JIT
-    let best = Infinity;
-    for (let i = 0; i < 5; i++) best = Math.min(best, time(() => replay(million, new UeeUcb(env(million)), { seed: 1, order })).ms);
-    const perS = million.samples / (best / 1000);
+    const ms = median([0, 1, 2, 3, 4].map(() => time(() => replay(million, new UeeUcb(env(million)), { seed: 1, order })).ms));
+    const perS = million.samples / (ms / 1000);
     rows.push({
-      what: `UEE-UCB decisions/s (K=4, replay engine, ${label})`,
-      value: `${(perS / 1e6).toFixed(1)} M/s (x${Math.round(perS / PYTHON_DECISIONS_PER_S).toLocaleString('en')} the Python code's ~21 k/s, quoted, not measured here)`,
+      what: `UEE-UCB decisions/s (K=4, replay engine, ${label}, median of 5)`,
+      value: `${(perS / 1e6).toFixed(1)} M/s (x${Math.round(perS / QUOTED_PYTHON_DECISIONS_PER_S).toLocaleString('en')} the Python code's ~21 k/s, quoted, not measured here)`,
       target: target > 0 ? '>= 20 M/s' : '(report)',
       ok: perS >= target,
     });
@@ -100,16 +110,18 @@ async function main(): Promise<void> {
   });
 
   // 3. Every bandit / sequential policy on 1,000,000 samples, one seed, full runPolicy (shuffle, replay,
-  // metrics and series). Best and median of 3 runs: the machine may be shared, the best is the code's own time.
+  // metrics and series; the stream in its seeded shuffled order). The median of 3 runs after a warm-up holds to the
+  // target; the best is shown beside it.
   const withConf = syntheticTrace({ samples: 1_000_000, exits: 4, classes: 10, seed: 3, probs: false });
   const LIMIT_MS = 1000;
   for (const spec of ['uee-ucb', 'dee', 'random', 'fixed:2', 'best-fixed', 'maxprob:0.8', 'entropy:0.3', 'patience:2', 'maxprob@budget:0.5']) {
+    runPolicySync(withConf, spec, { seeds: 1, evaluation: IN_SAMPLE });
     const ms = [0, 1, 2].map(() => time(() => runPolicySync(withConf, spec, { seeds: 1, evaluation: IN_SAMPLE })).ms).sort((a, b) => a - b);
     rows.push({
-      what: `${spec} on 1,000,000 samples (1 seed, full runPolicy, in-sample)`,
-      value: `${ms[0]!.toFixed(0)} ms (median ${ms[1]!.toFixed(0)}; ${(ms[0]! / LIMIT_MS).toFixed(2)} of the target)`,
+      what: `${spec} on 1,000,000 samples (1 seed, full runPolicy, in-sample, median of 3)`,
+      value: `${ms[1]!.toFixed(0)} ms (best ${ms[0]!.toFixed(0)}; ${(ms[1]! / LIMIT_MS).toFixed(2)} of the target)`,
       target: `< ${LIMIT_MS} ms`,
-      ok: ms[0]! < LIMIT_MS,
+      ok: ms[1]! < LIMIT_MS,
     });
   }
 
@@ -119,16 +131,23 @@ async function main(): Promise<void> {
   {
     const held = heldOutSplit(withConf.samples, 0.5, 1);
     const whole = shuffledOrder(withConf.samples, 1);
-    // Alternated, best of 7 each: the machine may be shared, and both should see the same moments of it.
+    // Alternated (each first in turn), median of 7 each: the machine may be shared, and both should see the same moments of it.
     const once = (order: Uint32Array): number => time(() => replay(withConf, new UeeUcb(env(withConf)), { seed: 1, order })).ms / order.length;
     once(whole);
     once(held.evaluation);
-    let a = Infinity;
-    let b = Infinity;
+    const as: number[] = [];
+    const bs: number[] = [];
     for (let i = 0; i < 7; i++) {
-      a = Math.min(a, once(whole));
-      b = Math.min(b, once(held.evaluation));
+      if (i % 2 === 0) {
+        as.push(once(whole));
+        bs.push(once(held.evaluation));
+      } else {
+        bs.push(once(held.evaluation));
+        as.push(once(whole));
+      }
     }
+    const a = median(as);
+    const b = median(bs);
     rows.push({
       what: 'UEE-UCB replay per round, held-out part (500,000) vs whole trace (1,000,000), same run',
       value: `${(b / a).toFixed(2)}x (${(b * 1e6).toFixed(0)} vs ${(a * 1e6).toFixed(0)} ns per round)`,
@@ -136,7 +155,7 @@ async function main(): Promise<void> {
       ok: b / a <= 1.1,
     });
     for (const spec of ['uee-ucb', 'maxprob@budget:0.5']) {
-      const run = (evaluation: EvaluationPlan): number => Math.min(...[0, 1, 2].map(() => time(() => runPolicySync(withConf, spec, { seeds: 1, evaluation })).ms));
+      const run = (evaluation: EvaluationPlan): number => median([0, 1, 2].map(() => time(() => runPolicySync(withConf, spec, { seeds: 1, evaluation })).ms));
       const inMs = run(IN_SAMPLE);
       const heldMs = run({ mode: 'held-out', holdout: 0.5 });
       const ratio = heldMs / held.evaluation.length / (inMs / withConf.samples);
@@ -154,10 +173,10 @@ async function main(): Promise<void> {
     calibrateThreshold(withConf, measure, 0.5, withConf.costs);
     const ms = [0, 1, 2].map(() => time(() => calibrateThreshold(withConf, measure, 0.5, withConf.costs)).ms).sort((a, b) => a - b);
     rows.push({
-      what: `calibrateThreshold ${measure} @ budget 0.5 on 1,000,000 samples`,
-      value: `${ms[0]!.toFixed(0)} ms (median ${ms[1]!.toFixed(0)}; ${(ms[0]! / LIMIT_MS).toFixed(3)} of a second)`,
+      what: `calibrateThreshold ${measure} @ budget 0.5 on 1,000,000 samples (median of 3)`,
+      value: `${ms[1]!.toFixed(0)} ms (best ${ms[0]!.toFixed(0)}; ${(ms[1]! / LIMIT_MS).toFixed(3)} of a second)`,
       target: '< 250 ms',
-      ok: ms[0]! < 250,
+      ok: ms[1]! < 250,
     });
   }
 

@@ -27,8 +27,6 @@ const C = 10;
 const CHUNK = 250_000;
 const TARGET_BYTES = 2 * 1024 ** 3;
 const POLICIES = ['uee-ucb', 'dee'] as const;
-/** What bench:policies promises per policy: a 1,000,000-sample seed under 1 s (full runPolicy, one thread). */
-const PROMISED_PER_S = 1_000_000;
 
 const MB = (b: number): string => `${(b / 1024 ** 2).toFixed(0)} MB`;
 const fmt = (x: number): string => x.toLocaleString('en');
@@ -179,12 +177,14 @@ async function main(): Promise<void> {
     );
     const replayMs = performance.now() - r0;
     const replayPeak = sampler.take();
+    const workerPerS = new Map<string, number>();
     for (const { spec, result, seriesBytes, ms } of runs) {
       const perS = (N * SEEDS) / (ms / 1000);
+      workerPerS.set(spec, perS);
       rows.push({
         what: `${spec} ${SEEDS} seeds x ${fmt(N)} (worker, side by side)`,
         value: `${(ms / 1000).toFixed(1)} s`,
-        note: `${(perS / 1e6).toFixed(2)} M decisions/s (${(perS / PROMISED_PER_S).toFixed(2)}x bench:policies' 1 M/s per seed); series ${MB(seriesBytes)} as stored; avg cost ${result.summary.avgCost.mean.toFixed(3)}, acc ${((result.summary.accuracy?.mean ?? NaN) * 100).toFixed(1)} %`,
+        note: `${(perS / 1e6).toFixed(2)} M decisions/s (against this machine's one-thread rate: see its baseline row); series ${MB(seriesBytes)} as stored; avg cost ${result.summary.avgCost.mean.toFixed(3)}, acc ${((result.summary.accuracy?.mean ?? NaN) * 100).toFixed(1)} %`,
       });
     }
     rows.push({ what: 'both replays, wall', value: `${(replayMs / 1000).toFixed(1)} s`, note: `peak RSS ${MB(replayPeak)}` });
@@ -202,12 +202,18 @@ async function main(): Promise<void> {
     const million = memoryTrace(Math.min(N, 1_000_000), 7);
     for (const spec of POLICIES) {
       runPolicySync(million, spec, { seeds: 1 });
-      const ms = Math.min(...[0, 1].map(() => {
+      const times = [0, 1, 2].map(() => {
         const b0 = performance.now();
         runPolicySync(million, spec, { seeds: 1 });
         return performance.now() - b0;
-      }));
-      rows.push({ what: `${spec} baseline: 1 seed x ${fmt(million.samples)} x ${K}, runPolicySync, one thread`, value: `${ms.toFixed(0)} ms`, note: `${(million.samples / ms / 1000).toFixed(2)} M decisions/s (bench:policies target < 1000 ms at K = 4)` });
+      });
+      const ms = times.sort((a, b) => a - b)[1]!;
+      const perS = (million.samples / ms) * 1000;
+      rows.push({
+        what: `${spec} baseline: 1 seed x ${fmt(million.samples)} x ${K}, runPolicySync, one thread (median of 3)`,
+        value: `${ms.toFixed(0)} ms`,
+        note: `${(perS / 1e6).toFixed(2)} M decisions/s, measured in this run; the ${SEEDS}-seed worker run above went at ${(workerPerS.get(spec)! / perS).toFixed(2)}x this rate`,
+      });
     }
   } finally {
     sampler.stop();

@@ -8,7 +8,9 @@
  */
 import { z } from 'zod';
 import { pageCsp } from '../src/server/csp.js';
-import { recentFromCommand, type RecentEntry } from './recent.js';
+import type { OpenedFile } from '../src/api/command.js';
+import type { WireError } from '../src/server/protocol.js';
+import { recentEntries, type RecentEntry } from './recent.js';
 
 export const INVOKE_CHANNEL = 'studio:invoke';
 export const EVENT_CHANNEL = 'studio:event';
@@ -72,12 +74,15 @@ export const cancelInput = z.object({ requestId }).strict();
 export type OpenFileOptions = z.output<typeof openFileInput>;
 export type SaveFileOptions = z.output<typeof saveFileInput>;
 
-export type BridgeResult = { ok: true; result: unknown } | { ok: false; error: { message: string; kind: string; code?: string } };
+/** What the engine answers; `opened` (the files the call opened) stays in the main process, for Open Recent. */
+export type EngineResult = { ok: true; result: unknown; opened?: OpenedFile[] } | { ok: false; error: WireError };
+/** What the page gets. */
+export type BridgeResult = { ok: true; result: unknown } | { ok: false; error: WireError };
 
 /** What the bridge needs from the main process: the engine's job runner and the native dialogs. */
 export interface BridgeDeps {
   origin: AppOrigin;
-  run(id: string, command: string, payload: unknown, emit: (event: unknown) => void): Promise<BridgeResult>;
+  run(id: string, command: string, payload: unknown, emit: (event: unknown) => void): Promise<EngineResult>;
   cancel(id: string): boolean;
   openFile(options: OpenFileOptions): Promise<string | null>;
   saveFile(options: SaveFileOptions): Promise<string | null>;
@@ -122,15 +127,15 @@ export async function handleInvoke(deps: BridgeDeps, sender: SenderInfo, message
     default: {
       // The command table validates the payload against the command's own schema.
       const r = await deps.run(id, command, payload, (event) => send({ id, event }));
-      if (r.ok && deps.recordRecent) {
+      if (!r.ok) return r;
+      if (r.opened?.length && deps.recordRecent) {
         try {
-          const entries = recentFromCommand(command, payload, r.result);
-          if (entries.length) deps.recordRecent(entries);
+          deps.recordRecent(recentEntries(r.opened));
         } catch {
           // A recent-files hiccup (disk full, bad path) must not fail the command.
         }
       }
-      return r;
+      return { ok: true, result: r.result };
     }
   }
 }

@@ -2,19 +2,21 @@
  * Recent files of the desktop window (File → Open Recent, and the OS list
  * through app.addRecentDocument): the models, datasets and traces the user
  * opened. Kept as plain functions of plain data, so the rules (add, dedupe,
- * cap, drop what is gone, which commands count as opening a file) are tested
+ * cap, drop what is gone) are tested
  * without Electron; main.ts reads and writes the small JSON file in
  * app.getPath('userData').
  */
-import { basename, extname, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { z } from 'zod';
+import type { OpenedFile } from '../src/api/command.js';
+import { FILE_KINDS, formatByName } from '../src/formats/table.js';
 
 /** How many files Open Recent keeps, all kinds together. */
 export const RECENT_LIMIT = 10;
 /** The file in app.getPath('userData'). */
 export const RECENT_FILE = 'recent-files.json';
 
-export const recentKind = z.enum(['model', 'dataset', 'trace']);
+export const recentKind = z.enum(FILE_KINDS);
 export type RecentKind = z.output<typeof recentKind>;
 
 export const recentEntry = z
@@ -82,51 +84,27 @@ export function pruneRecent(list: readonly RecentEntry[], exists: (path: string)
   });
 }
 
-function str(o: unknown, field: string): string | undefined {
-  if (typeof o !== 'object' || o === null) return undefined;
-  const v = (o as Record<string, unknown>)[field];
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
-}
-
 /**
- * The files a command that succeeded has opened: model.inspect a model,
- * data.preview a dataset, trace.infer its model and dataset, trace.import a
- * trace file. Paths are made absolute the way the engine resolves them.
+ * The entries for the files a command opened: the engine says which (its
+ * command's `opens`, src/api/commands.ts), with the paths it resolved.
  */
-export function recentFromCommand(command: string, payload: unknown, result: unknown, now: Date = new Date()): RecentEntry[] {
+export function recentEntries(opened: readonly OpenedFile[], now: Date = new Date()): RecentEntry[] {
   const openedAt = now.toISOString();
-  const at = (kind: RecentKind, path: string | undefined): RecentEntry[] => (path ? [{ kind, path: resolve(path), openedAt }] : []);
-  switch (command) {
-    case 'model.inspect':
-      return at('model', str(result, 'path') ?? str(payload, 'path'));
-    case 'data.preview':
-      return at('dataset', str(payload, 'path'));
-    case 'trace.infer':
-      return [...at('dataset', str(payload, 'data')), ...at('model', str(payload, 'model'))];
-    case 'trace.import':
-      return at('trace', str(payload, 'path'));
-    default:
-      return [];
-  }
+  return opened.map((f) => ({ kind: f.kind, path: f.path, openedAt }));
 }
-
-const TRACE_ONLY = new Set(['.txt', '.tab']);
-const DATASET = new Set(['.npy', '.npz', '.csv', '.tsv', '.jsonl', '.ndjson']);
 
 /**
  * What a file the OS hands the app (macOS open-file, from the Dock's recent
  * list) most likely is: the kind it was recorded with when it is in the list,
- * else by its extension (a table or array is taken as a dataset).
+ * else by its extension (src/formats/table.ts; a table or array is taken
+ * as a dataset).
  */
 export function kindOfPath(path: string, list: readonly RecentEntry[] = [], isDirectory = false): RecentKind | null {
   const known = list.find((e) => e.path === path);
   if (known) return known.kind;
   if (isDirectory) return 'dataset';
-  const ext = extname(path).toLowerCase();
-  if (ext === '.onnx') return 'model';
-  if (TRACE_ONLY.has(ext)) return 'trace';
-  if (DATASET.has(ext)) return 'dataset';
-  return null;
+  // By the format table; a name both a dataset and a trace may have (.csv, .npy) is taken as a dataset.
+  return (['model', 'dataset', 'trace'] as const).find((kind) => formatByName(kind, path)) ?? null;
 }
 
 const KIND_LABEL: Record<RecentKind, string> = { model: 'Model', dataset: 'Dataset', trace: 'Trace' };

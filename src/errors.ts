@@ -4,8 +4,39 @@
  * of a stack trace, and pick the right exit code.
  */
 
-/** Why a command failed: bad input (exit code 2) or a failure while running (exit code 1). */
-export type ErrorKind = 'input' | 'runtime' | 'cancelled';
+/**
+ * Why a command failed. Every StudioError says which, on purpose: the kind
+ * decides the CLI's exit code and serve's HTTP status (ERROR_OUTCOME, the
+ * README's "Exit codes and statuses"), and tells the user whose move it is.
+ *
+ * - `input`: the request is wrong (a bad value, a file that is not what it
+ *   should be); fix it and ask again.
+ * - `not-found`: it names something that is not there (a stored trace or
+ *   run, a file, a command).
+ * - `conflict`: it collides with the state of things (an output already
+ *   exists, the job is running or not resumable, a port is taken).
+ * - `cancelled`: it was stopped before it finished.
+ * - `internal`: the request was fine but the work failed: a fault of the
+ *   studio or of what it runs (onnxruntime, a worker, the disk, a damaged
+ *   record).
+ */
+export const ERROR_KINDS = ['input', 'not-found', 'conflict', 'cancelled', 'internal'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** What each kind becomes: the CLI's exit code (2: the request must change; 1: it did not finish) and serve's HTTP status. */
+export const ERROR_OUTCOME: Record<ErrorKind, { exitCode: 1 | 2; httpStatus: number }> = {
+  input: { exitCode: 2, httpStatus: 400 },
+  'not-found': { exitCode: 2, httpStatus: 404 },
+  conflict: { exitCode: 2, httpStatus: 409 },
+  // No standard status says "stopped on request"; 499 is the one nginx gives a request that ended before its answer.
+  cancelled: { exitCode: 1, httpStatus: 499 },
+  internal: { exitCode: 1, httpStatus: 500 },
+};
+
+/** A kind from a wire or a worker message; anything unknown is the studio's fault, never the user's. */
+export function errorKind(x: unknown): ErrorKind {
+  return (ERROR_KINDS as readonly unknown[]).includes(x) ? (x as ErrorKind) : 'internal';
+}
 
 /**
  * What a caller can do about an error beyond reading it: 'exists' means an
@@ -21,19 +52,54 @@ export type ErrorCode = 'exists';
  */
 export const MAX_MESSAGE = 1024;
 
+export interface StudioErrorOptions {
+  kind: ErrorKind;
+  /** The file the problem is in, when there is one: always named in the message too. */
+  file?: string;
+  /**
+   * The request's field the problem is in (a payload field: `labelColumn`,
+   * `calibrateOn`), for the front end to name as it calls it: the CLI adds
+   * its flag (`--label-column`), the studio its field. Messages never name a
+   * flag themselves.
+   */
+  field?: string;
+  /** What a `not-found` names: the CLI points to the command that lists them. */
+  record?: 'trace' | 'run';
+  code?: ErrorCode;
+  cause?: unknown;
+}
+
 export class StudioError extends Error {
   readonly kind: ErrorKind;
-  /** The file the problem is in, when there is one: always named in the message too. */
   readonly file: string | undefined;
+  readonly field: string | undefined;
+  readonly record: 'trace' | 'run' | undefined;
   readonly code: ErrorCode | undefined;
 
-  constructor(message: string, options: { kind?: ErrorKind; file?: string; cause?: unknown; code?: ErrorCode } = {}) {
+  constructor(message: string, options: StudioErrorOptions) {
     super(boundMessage(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StudioError';
-    this.kind = options.kind ?? 'input';
+    this.kind = options.kind;
     this.file = options.file;
+    this.field = options.field;
+    this.record = options.record;
     this.code = options.code;
   }
+}
+
+/** No stored trace or run with this id. */
+export function notFound(record: 'trace' | 'run', id: number): StudioError {
+  return new StudioError(`no ${record} with id ${id}`, { kind: 'not-found', record });
+}
+
+/** A file or folder the request names that is not there. */
+export function missingFile(path: string, what = 'file', cause?: unknown): StudioError {
+  return new StudioError(`${path}: no such ${what}`, { kind: 'not-found', file: path, cause });
+}
+
+/** A fault of the studio or of what it runs, not of the request. */
+export function internalError(message: string, cause?: unknown, file?: string): StudioError {
+  return new StudioError(message, { kind: 'internal', cause, ...(file ? { file } : {}) });
 }
 
 /** A message cut to MAX_MESSAGE characters, saying how much was left out. */
@@ -44,8 +110,8 @@ export function boundMessage(message: string): string {
 }
 
 /** Bad input named after its file: "<file>: <what is wrong>". */
-export function inputError(file: string, problem: string, cause?: unknown): StudioError {
-  return new StudioError(`${file}: ${problem}`, { kind: 'input', file, cause });
+export function inputError(file: string, problem: string, cause?: unknown, field?: string): StudioError {
+  return new StudioError(`${file}: ${problem}`, { kind: 'input', file, cause, ...(field ? { field } : {}) });
 }
 
 /**
@@ -96,7 +162,7 @@ export function writeError(out: string, e: unknown): StudioError {
   const code = (e as { code?: string } | undefined)?.code;
   const why = code === 'ENOENT' ? 'no such folder to write into' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'ENOTDIR' ? 'part of the path is a file, not a folder' : undefined;
   if (why) return new StudioError(`${out}: cannot write: ${why}`, { file: out, kind: 'input', cause: e });
-  return new StudioError(`${out}: cannot write (${e instanceof Error ? e.message : String(e)})`, { file: out, kind: 'runtime', cause: e });
+  return new StudioError(`${out}: cannot write (${e instanceof Error ? e.message : String(e)})`, { file: out, kind: 'internal', cause: e });
 }
 
 export class CancelledError extends StudioError {

@@ -4,7 +4,8 @@
  * command's schema before any work.
  */
 import { StudioError } from '../errors.js';
-import { parsePayload } from './command.js';
+import type { z } from 'zod';
+import { parsePayload, type OpenedFile } from './command.js';
 import type { CommandContext } from './context.js';
 import { deployCommands } from './deploy-commands.js';
 import { policyCommands } from './policy-commands.js';
@@ -35,12 +36,28 @@ export function isLongCommand(name: string): boolean {
 
 /** Validates and runs a command by name; the payload is untrusted (it may come over IPC or HTTP). */
 export async function invoke(ctx: CommandContext, name: string, payload: unknown): Promise<unknown> {
-  if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`);
+  if (!isCommandName(name)) throw new StudioError(`unknown command "${name}"`, { kind: 'not-found' });
   const cmd = commands[name];
   const input = parsePayload(name, cmd.input, payload);
   const run = (): Promise<unknown> => (cmd.run as (c: CommandContext, i: unknown) => Promise<unknown>)(ctx, input);
   // A long command's request goes with the rows its job writes, so an interrupted one can be run again (job.rerun).
-  return cmd.long ? withJobRequest(recordedRequest(name, input), run) : run();
+  return cmd.long ? withJobRequest(recordedRequest(name, cmd.paths, input), run) : run();
+}
+
+/**
+ * The files a call that succeeded opened, by its command's `opens`. Never
+ * throws: a list for a menu must not fail the command it follows.
+ */
+export function openedFiles(name: string, payload: unknown, result: unknown): OpenedFile[] {
+  if (!isCommandName(name)) return [];
+  const cmd = commands[name] as { input: z.ZodType; opens: ((input: unknown, output: unknown) => OpenedFile[]) | undefined };
+  if (!cmd.opens) return [];
+  try {
+    const input = cmd.input.safeParse(payload);
+    return input.success ? cmd.opens(input.data, result).filter((f) => typeof f.path === 'string' && f.path.length > 0) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Typed call for in-process callers (the CLI), still validated like any transport. */

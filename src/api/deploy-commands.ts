@@ -39,13 +39,11 @@ export const deployCommands = {
   ),
   'bundle.apply': command(
     applyInput,
-    async (ctx, input) =>
-      (await import('../export/bundle.js')).applyBundle(resolve(input.dir), resolve(input.data), {
-        ...(input.labels ? { labels: resolve(input.labels) } : {}),
-        ...(input.ep ? { ep: input.ep } : {}),
-        ...(input.threads ? { threads: input.threads } : {}),
-        ...(input.batch ? { batch: input.batch } : {}),
-        ...(input.limit ? { limit: input.limit } : {}),
+    async (ctx, { dir, data, ...options }) =>
+      (await import('../export/bundle.js')).applyBundle(resolve(dir), resolve(data), {
+        ...options,
+        ...(options.labels ? { labels: resolve(options.labels) } : {}),
+        ...(options.model ? { model: resolve(options.model) } : {}),
       }, (p) => ctx.emit(phaseEvent('apply', p))),
     true,
   ),

@@ -33,7 +33,7 @@ export async function checkTraceModel(trace: Pick<TraceMeta, 'id' | 'modelSha256
     `is not the model trace ${trace.id} was recorded with (its sha256 is ${sha.slice(0, 12)}…; the trace's model, ${trace.modelPath ?? 'unknown'}, ` +
     `has ${trace.modelSha256.slice(0, 12)}…)`;
   if (!force) {
-    throw inputError(modelPath, `${why}: the policy was tuned on that model's scores; bundle that model, or pass --force to bundle this one anyway`);
+    throw inputError(modelPath, `${why}: the policy was tuned on that model's scores; bundle that model, or force this one to be bundled anyway`, undefined, 'force');
   }
-  return [`${modelPath} ${why}; bundled anyway (--force)`];
+  return [`${modelPath} ${why}; bundled anyway, as forced`];
 }

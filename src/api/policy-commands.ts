@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isStudioError, StudioError } from '../errors.js';
+import { isStudioError, StudioError, type ErrorKind } from '../errors.js';
 import { writeOutput } from '../files/write.js';
 import { buildPolicyFile, type ExitPolicyFile } from '../export/policy-file.js';
 import { costChoices, resolveCostChoice } from '../policies/costs.js';
@@ -60,8 +60,8 @@ export interface FailedPolicy {
   index: number;
   policy: string;
   error: string;
-  /** input: refused before any work (its parameters do not fit the trace); runtime: failed while replaying. */
-  kind: 'input' | 'runtime';
+  /** input: refused before any work (its parameters do not fit the trace); otherwise why its replay failed (src/errors.ts). */
+  kind: ErrorKind;
 }
 
 export interface PolicyRunOutput {
@@ -96,11 +96,11 @@ function planEvaluation(ctx: CommandContext, input: RunInput, trace: Trace, pars
     return { plan: { mode: 'held-out', holdout }, request: { mode: 'held-out', holdout } };
   }
   const why = calibrationTraceRefusal(ctx.store.traces.meta(input.traceId), ctx.store.traces.meta(asked.traceId));
-  if (why) throw new StudioError(why);
+  if (why) throw new StudioError(why, { kind: 'input', field: 'calibrateOn' });
   const calibration = ctx.store.traces.load(asked.traceId);
   for (const p of parsed) {
     const no = p.usesHindsight ? policyRefusal(p, calibration, input.supervised ?? false, costs) : undefined;
-    if (no) throw new StudioError(`--calibrate-on: trace ${asked.traceId}: ${no}`);
+    if (no) throw new StudioError(`calibration trace ${asked.traceId}: ${no}`, { kind: 'input', field: 'calibrateOn' });
   }
   if (!parsed.some(fitsOnData)) ctx.emit({ type: 'warning', job: 'policy', message: `no policy of this run fits on data, so trace ${asked.traceId} calibrates nothing: every policy learns from the stream of trace ${input.traceId} alone` });
   return { plan: { mode: 'cross-trace', calibration, traceId: asked.traceId }, request: asked };
@@ -117,13 +117,13 @@ function samePayload(a: unknown, b: unknown): boolean {
 function seedsToResume(ctx: CommandContext, input: RunInput, evaluation: EvaluationRequest): SeedResult[] {
   if (input.resumeFrom === undefined) return [];
   const from = input.resumeFrom;
-  if (input.policies.length !== 1) throw new StudioError('resumeFrom resumes one run: give exactly one policy');
+  if (input.policies.length !== 1) throw new StudioError('resuming continues one run: give exactly one policy', { kind: 'input', field: 'resumeFrom' });
   const run = ctx.store.runs.get(from);
-  if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`);
+  if (run.status !== 'interrupted') throw new StudioError(`run ${from} is ${run.status}; only an interrupted run can be resumed`, { kind: 'conflict' });
   const kept = ctx.store.runs.request(from);
   // A request kept before parameters moved into `params`, or before evaluation modes, compares as it would be run now.
   if (!samePayload(storedRunPayload(kept?.payload), runRequest(input, input.policies[0]!, evaluation).payload)) {
-    throw new StudioError(`run ${from} was started by another request; resume it with 'job.rerun' (exit-studio rerun run ${from})`);
+    throw new StudioError(`run ${from} was started by another request; run that request again instead (job.rerun)`, { kind: 'conflict', field: 'resumeFrom' });
   }
   return ctx.store.runs.keptSeeds(from);
 }
@@ -160,7 +160,7 @@ function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolea
 }
 
 async function runPolicies(ctx: CommandContext, input: RunInput): Promise<PolicyRunOutput> {
-  warmReplayThreads(input.policies.length * (input.seeds ?? 20));
+  warmReplayThreads(input.policies.length * (input.seeds ?? 20), ctx.store.traces.meta(input.traceId).samples);
   const trace = ctx.store.traces.load(input.traceId);
   const used = resolveCostChoice(trace, input.costs);
   const options = {
@@ -176,7 +176,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
   const planned = plan(input, trace, used.costs, options.supervised);
   const failed = planned.filter((p): p is FailedPolicy => 'error' in p);
   const going = planned.filter((p): p is Exclude<Planned, FailedPolicy> => !('error' in p));
-  if (going.length === 0) throw new StudioError(failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`);
+  if (going.length === 0) throw new StudioError(failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`, { kind: 'input' });
   const parsed = going.map((g) => g.parsed);
   for (const note of new Set(parsed.flatMap((p) => (p.note ? [p.note] : [])))) ctx.emit({ type: 'warning', job: 'policy', message: note });
   // The policies that run share one evaluation (a refused one does not choose it).
@@ -235,7 +235,7 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
       const runId = runIds[i]!;
       if (s.status === 'rejected') {
         ctx.store.runs.abort(runId);
-        failed.push({ index, policy: parsed.spec, error: s.reason instanceof Error ? s.reason.message : String(s.reason), kind: 'runtime' });
+        failed.push({ index, policy: parsed.spec, error: s.reason instanceof Error ? s.reason.message : String(s.reason), kind: isStudioError(s.reason) ? s.reason.kind : 'internal' });
         return;
       }
       const r = s.value;
@@ -364,7 +364,7 @@ function runView(ctx: CommandContext, id: number) {
 export const policyCommands = {
   /** Every policy of the registry: what it is, what it needs, its parameters as JSON Schema. */
   'policy.catalog': command(emptyInput, () => ({ policies: describePolicies() })),
-  'policy.run': command(policyRunInput, runPolicies, true),
+  'policy.run': command(policyRunInput, runPolicies, { long: true, rerunnable: true }),
 
   /**
    * The costs a run would use (checked and normalized by the same function as a run), the

@@ -6,28 +6,18 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { StudioError } from '../errors.js';
+import { notFound, StudioError } from '../errors.js';
 import type { JobRequest } from '../store/requests.js';
 import { command } from './command.js';
 import type { CommandContext } from './context.js';
 import { storedRunPayload } from './policy-input.js';
 import { emptyInput } from './schemas.js';
 
-/** Payload fields that are file paths (or lists of them), per command: stored absolute so a rerun works from any folder. */
-const PATH_FIELDS: Record<string, readonly string[]> = {
-  'trace.infer': ['model', 'data', 'labels'],
-  'trace.import': ['path', 'labels'],
-};
-
-/** Commands whose stored request job.rerun may invoke again. */
-const RERUNNABLE = new Set(['trace.infer', 'trace.import', 'policy.run']);
-
-/** The request a job keeps with its rows: the validated payload, with its file paths made absolute. */
-export function recordedRequest(name: string, input: unknown): JobRequest {
-  const fields = PATH_FIELDS[name];
-  if (!fields || typeof input !== 'object' || input === null) return { command: name, payload: input };
+/** The request a job keeps with its rows: the validated payload, with the file paths its command names (`paths`) made absolute. */
+export function recordedRequest(name: string, paths: readonly string[], input: unknown): JobRequest {
+  if (paths.length === 0 || typeof input !== 'object' || input === null) return { command: name, payload: input };
   const payload: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-  for (const f of fields) {
+  for (const f of paths) {
     const v = payload[f];
     if (typeof v === 'string') payload[f] = resolve(v);
     else if (Array.isArray(v)) payload[f] = v.map((p: unknown) => (typeof p === 'string' ? resolve(p) : p));
@@ -56,13 +46,14 @@ async function rerun(ctx: CommandContext, input: z.output<typeof rerunInput>): P
   const { kind, id } = input;
   const store = ctx.store;
   const status = kind === 'trace' ? store.traces.status(id) : store.runs.get(id).status;
-  if (status === undefined) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
-  if (status !== 'interrupted') throw new StudioError(`${kind} ${id} is ${status}; only an interrupted job can be run again`);
+  if (status === undefined) throw notFound(kind, id);
+  if (status !== 'interrupted') throw new StudioError(`${kind} ${id} is ${status}; only an interrupted job can be run again`, { kind: 'conflict' });
   const request = kind === 'trace' ? store.traces.request(id) : store.runs.request(id);
-  if (!request || !RERUNNABLE.has(request.command)) {
-    throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`);
+  // Imported here: the command table holds this module's commands.
+  const { commands, invoke, isCommandName } = await import('./commands.js');
+  if (!request || !isCommandName(request.command) || !commands[request.command].rerunnable) {
+    throw new StudioError(`${kind} ${id} was interrupted before the studio kept the request that started it; start it again by hand`, { kind: 'conflict' });
   }
-  const { invoke } = await import('./commands.js');
   // A policy run resumes from the seeds it kept before it was interrupted, evaluated as it was.
   const payload = kind === 'run' && request.command === 'policy.run' ? { ...(storedRunPayload(request.payload) as object), resumeFrom: id } : request.payload;
   const result = await invoke(ctx, request.command, payload);

@@ -1,5 +1,6 @@
 /** Payload schemas of the commands: what every transport (CLI, IPC, HTTP) must send. */
 import { z } from 'zod';
+import { applyOptionsSchema } from '../export/bundle.js';
 import { checkPolicyEntries, liftFlatParams, paramValues, policyEntry } from './policy-input.js';
 
 /** Half of a UTF-16 surrogate pair without its other half: no file system can name it. */
@@ -167,17 +168,8 @@ export const bundleInput = z
   .strict()
   .refine((b) => (b.runId === undefined) !== (b.policyFile === undefined), { message: 'give runId or policyFile (one of them)' });
 
-export const applyInput = z
-  .object({
-    dir: path,
-    data: path,
-    labels: path.optional(),
-    ep: z.string().min(1).optional(),
-    threads: z.number().int().positive().max(1024).optional(),
-    batch: z.number().int().positive().max(1 << 20).optional(),
-    limit: z.number().int().positive().optional(),
-  })
-  .strict();
+/** applyBundle's own options (src/export/bundle.ts), with the bundle and the data; its paths checked as every path of a request is. */
+export const applyInput = applyOptionsSchema.extend({ dir: path, data: path, labels: path.optional(), model: path.optional() }).strict();
 
 export const previewInput = z
   .object({ path, model: path, labels: path.optional(), count: z.number().int().positive().max(64).optional() })

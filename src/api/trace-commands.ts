@@ -35,13 +35,13 @@ export const traceCommands = {
     ctx.emit(phaseEvent('inspect', { phase: 'timing the exits', done: 0, total: 1, unit: 'steps' }));
     const l = await measureCascadeLatency(info, syntheticFeeds(info.inputs, input.batch ?? LATENCY_BATCH), { repeats: LATENCY_PASSES, ...(input.threads ? { threads: input.threads } : {}) });
     return { ...info, latencyMs: l.ms, latencyMethod: l.method, latency: l };
-  }),
+  }, { opens: (_input, info) => [{ kind: 'model', path: info.path }] }),
 
   'data.preview': command(previewInput, async (_ctx, input) => {
     const [{ inspectModel }, { previewDataset }] = await Promise.all([import('../model/inspect.js'), import('../data/preview.js')]);
     const info = await inspectModel(resolve(input.model));
     return previewDataset(resolve(input.path), info.inputs, { ...(input.labels ? { labels: resolve(input.labels) } : {}), ...(input.count ? { count: input.count } : {}) });
-  }),
+  }, { opens: (input) => [{ kind: 'dataset', path: resolve(input.path) }] }),
 
   'providers.list': command(emptyInput, async () => (await import('../inference/providers.js')).listProviders()),
 
@@ -54,7 +54,12 @@ export const traceCommands = {
         onWarning: (message) => ctx.emit({ type: 'warning', job: 'infer', message }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
-    true,
+    {
+      long: true,
+      paths: ['model', 'data', 'labels'],
+      rerunnable: true,
+      opens: (input) => [{ kind: 'dataset', path: resolve(input.data) }, { kind: 'model', path: resolve(input.model) }],
+    },
   ),
 
   /** An inference written to an .npz (optionally one shard of the data) instead of the database, which it never opens. */
@@ -105,7 +110,13 @@ export const traceCommands = {
         throw e;
       }
     },
-    true,
+    {
+      long: true,
+      paths: ['path', 'labels'],
+      rerunnable: true,
+      // Shard files merged into one trace are not one file to open again.
+      opens: (input) => (typeof input.path === 'string' ? [{ kind: 'trace', path: resolve(input.path) }] : []),
+    },
   ),
 
   'trace.list': command(emptyInput, (ctx) => ctx.store.traces.list()),

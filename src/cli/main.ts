@@ -9,7 +9,8 @@
  * Output whose reader went away (`exit-studio runs show 3 --json | head`)
  * ends the command quietly, like a cancel, instead of with a stack trace.
  */
-import { isStudioError } from '../errors.js';
+import { ERROR_OUTCOME, isStudioError } from '../errors.js';
+import { cliHint } from './hints.js';
 import { makeEnv, type CliEnv } from './context.js';
 import { makeOutput } from './output.js';
 import { paramHelp } from './policy-params.js';
@@ -104,14 +105,14 @@ export async function main(argv: string[]): Promise<number> {
     if (outputGone) return 0;
     env.out.endProgress();
     if (isStudioError(e)) {
-      process.stderr.write(`exit-studio ${name}: ${e.message}\n`);
+      process.stderr.write(`exit-studio ${name}: ${e.message}${cliHint(e)}\n`);
       if (e.name === 'UsageError') process.stderr.write(`usage: exit-studio ${cmd.usage}\n`);
-      return e.kind === 'input' ? 2 : 1;
+      return ERROR_OUTCOME[e.kind].exitCode;
     }
     const err = e as Error;
     process.stderr.write(`exit-studio ${name}: unexpected failure: ${err.message}\n`);
     if (process.env.EXIT_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
-    return 1;
+    return ERROR_OUTCOME.internal.exitCode;
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     env.close();

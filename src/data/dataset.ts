@@ -20,7 +20,7 @@ export interface InputReader {
 export function applyLimit(file: string, total: number, options?: DatasetOptions): number {
   const limit = options?.limit;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-    throw new StudioError(`limit must be a whole number of samples ≥ 1, got ${limit}`);
+    throw new StudioError(`limit must be a whole number of samples ≥ 1, got ${limit}`, { kind: 'input', field: 'limit' });
   }
   if (total === 0) throw inputError(file, 'the dataset holds no samples');
   return limit === undefined ? total : Math.min(total, limit);
@@ -29,7 +29,7 @@ export function applyLimit(file: string, total: number, options?: DatasetOptions
 /** A batch size the model accepts: a fixed batch dim (e.g. 1) caps it. */
 export function effectiveBatchSize(batchSize: number, inputs: readonly TensorInfo[]): number {
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new StudioError(`batch size must be a whole number ≥ 1, got ${batchSize}`);
+    throw new StudioError(`batch size must be a whole number ≥ 1, got ${batchSize}`, { kind: 'input', field: 'batch' });
   }
   let size = batchSize;
   for (const input of inputs) {
@@ -74,7 +74,9 @@ function refuseNonFinite(path: string, r: InputReader, data: TensorData, start: 
   throw inputError(
     path,
     `sample ${start + Math.floor(bad.index / Math.max(per, 1))}, input "${r.input.name}": ${bad.value} is not a finite number; ` +
-      'model inputs must be finite (a model fed NaN answers NaN); impute or drop such samples, or let them through with --allow-nan',
+      'model inputs must be finite (a model fed NaN answers NaN); impute or drop such samples, or let them through by allowing non-finite inputs',
+    undefined,
+    'allowNonFinite',
   );
 }
 
@@ -111,7 +113,7 @@ function datasetOver(parts: DatasetParts, first: number, samples: number): Datas
     },
     slice(from: number, count: number): Dataset {
       if (!Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > samples) {
-        throw new StudioError(`samples [${from}, ${from + count}) are not within the ${samples} samples of ${parts.path}`);
+        throw new StudioError(`samples [${from}, ${from + count}) are not within the ${samples} samples of ${parts.path}`, { kind: 'input', file: parts.path });
       }
       return datasetOver(parts, first + from, count);
     },

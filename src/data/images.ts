@@ -17,12 +17,14 @@ import sharp from 'sharp';
 import type { TensorInfo } from '../model/types.js';
 import { StudioError, inputError } from '../errors.js';
 import { openRegular } from '../files/regular.js';
+import { FORMATS } from '../formats/table.js';
 import { applyLimit, makeDataset, type InputReader } from './dataset.js';
 import { cast, type NumericType } from './elements.js';
 import type { Dataset, DatasetOptions, ImageOptions } from './types.js';
 import { describeInput, singleInput, targetType } from './validate.js';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+/** What a folder of images may hold (the table's image-folder entry), with the dot. */
+export const IMAGE_EXTENSIONS: readonly string[] = FORMATS.find((f) => f.id === 'image-folder')!.extensions.map((e) => `.${e}`);
 
 export interface ImageLayout {
   layout: 'NCHW' | 'NHWC';
@@ -129,8 +131,8 @@ function normalization(path: string, options: ImageOptions | undefined, channels
   };
   const mean = pick(options?.mean, 'mean', 0);
   const std = pick(options?.std, 'std', 1);
-  if (std.some((s) => !(s > 0) || !Number.isFinite(s))) throw new StudioError(`image std must be positive numbers, got ${std.join(', ')}`);
-  if (mean.some((m) => !Number.isFinite(m))) throw new StudioError(`image mean must be finite numbers, got ${mean.join(', ')}`);
+  if (std.some((s) => !(s > 0) || !Number.isFinite(s))) throw new StudioError(`image std must be positive numbers, got ${std.join(', ')}`, { kind: 'input', field: 'image' });
+  if (mean.some((m) => !Number.isFinite(m))) throw new StudioError(`image mean must be finite numbers, got ${mean.join(', ')}`, { kind: 'input', field: 'image' });
   return { mean, std };
 }
 

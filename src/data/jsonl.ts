@@ -39,7 +39,7 @@ function flatten(v: unknown, out: number[], nonFinite = false, depth = 0): numbe
   if (typeof v === 'boolean') { out.push(v ? 1 : 0); return []; }
   if (v === null) {
     if (nonFinite) { out.push(NaN); return []; }
-    return 'null is not a number (NaN and missing values are refused; allow them with --allow-nan)';
+    return 'null is not a number (NaN and missing values are refused unless non-finite inputs are allowed)';
   }
   if (!Array.isArray(v)) return `${describe(v)} is not a number or an array`;
   if (depth >= MAX_DEPTH) return `arrays nested more than ${MAX_DEPTH} deep; no model input has that many dimensions`;

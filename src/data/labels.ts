@@ -9,7 +9,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { excerpt, fromFile, inputError, nameList } from '../errors.js';
+import { excerpt, fromFile, inputError, missingFile, nameList } from '../errors.js';
 import { statRegularSync } from '../files/regular.js';
 import { toNumbers } from './elements.js';
 import { MAX_DATA_LINE, eachLine } from './lines.js';
@@ -124,7 +124,7 @@ async function labelsFromText(file: string, column: string | undefined): Promise
 /** Reads labels; with `samples`, checks there is one per sample (extra labels past a limit are dropped). */
 export async function readLabels(path: string, samples?: number): Promise<Int32Array> {
   const { file, column } = splitColumnSpec(path);
-  if (!existsSync(file)) throw inputError(file, 'no such labels file');
+  if (!existsSync(file)) throw missingFile(file, 'labels file');
   if (statSync(file).isDirectory()) throw inputError(file, 'is a folder; labels come from an .npy, .txt or .csv file (image folders carry their own labels)');
   const st = statRegularSync(file, 'labels file');
   if (st.size === 0) throw inputError(file, 'the labels file is empty');

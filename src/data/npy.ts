@@ -273,9 +273,9 @@ export interface NpyWriteOptions {
 export function encodeNpy(
   dtype: NumericType, shape: readonly number[], data: TensorData | ArrayLike<number>, options: NpyWriteOptions = {},
 ): Uint8Array {
-  if (!isNumericType(dtype)) throw new StudioError(`cannot write .npy of element type ${String(dtype)}; use one of ${NUMERIC_TYPES.join(', ')}`);
+  if (!isNumericType(dtype)) throw new StudioError(`cannot write .npy of element type ${String(dtype)}; use one of ${NUMERIC_TYPES.join(', ')}`, { kind: 'internal' });
   const n = product(shape);
-  if (data.length !== n) throw new StudioError(`cannot write .npy: shape ${formatDims(shape)} needs ${n} values, got ${data.length}`);
+  if (data.length !== n) throw new StudioError(`cannot write .npy: shape ${formatDims(shape)} needs ${n} values, got ${data.length}`, { kind: 'internal' });
   let typed = toTyped(dtype, data);
   if (options.fortranOrder && shape.length > 1) {
     // Fortran order stores element C[perm[f]] at position f.

@@ -28,7 +28,7 @@ export function parseNumber(cell: string, nonFinite = false): number | string {
   }
   if (NOT_FINITE.test(s)) {
     if (nonFinite) return /nan/i.test(s) ? NaN : s.startsWith('-') ? -Infinity : Infinity;
-    return `${excerpt(s)} is not a finite number (NaN and Inf are refused; impute or drop them first, or allow them with --allow-nan)`;
+    return `${excerpt(s)} is not a finite number (NaN and Inf are refused; impute or drop them first, or allow non-finite inputs)`;
   }
   return `${excerpt(s)} is not a number`;
 }
@@ -104,7 +104,7 @@ export class LineCursor {
     while (out.length < count) {
       if (this.at === this.buffered.length) {
         const r = await this.lines!.next();
-        if (r.done) throw new StudioError(`${this.path}: the file has fewer lines than when it was opened (was it changed?)`, { kind: 'runtime', file: this.path });
+        if (r.done) throw new StudioError(`${this.path}: the file has fewer lines than when it was opened (was it changed?)`, { kind: 'internal', file: this.path });
         this.buffered = r.value;
         this.at = 0;
       }

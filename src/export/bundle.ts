@@ -12,7 +12,7 @@ import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { StudioError, inputError, writeError } from '../errors.js';
+import { StudioError, inputError, missingFile, writeError } from '../errors.js';
 import { notRegular, statRegular } from '../files/regular.js';
 import { bundleFolder } from './bundle-folder.js';
 import { openDataset } from '../data/open.js';
@@ -110,11 +110,11 @@ function sha256(bytes: Uint8Array): string {
 export async function writeBundle(dir: string, opts: WriteBundleOptions, onProgress?: OnPhase): Promise<WrittenBundle> {
   const exits = opts.exits ?? opts.policy.exitNames;
   const pol = bundlePolicySchema.safeParse(opts.policy);
-  if (!pol.success) throw new StudioError(`bundle: the policy is not valid: ${describeIssues(pol.error)}`);
+  if (!pol.success) throw new StudioError(`bundle: the policy is not valid: ${describeIssues(pol.error)}`, { kind: 'input' });
   if (exits.join('\u0000') !== opts.policy.exitNames.join('\u0000')) {
-    throw new StudioError(`bundle: the policy was learned on exits ${opts.policy.exitNames.join(', ')} but the split is at ${exits.join(', ')}; they must be the same, in the same order`);
+    throw new StudioError(`bundle: the policy was learned on exits ${opts.policy.exitNames.join(', ')} but the split is at ${exits.join(', ')}; they must be the same, in the same order`, { kind: 'input' });
   }
-  if (opts.policy.costs.length !== exits.length) throw new StudioError(`bundle: ${opts.policy.costs.length} costs for ${exits.length} exits`);
+  if (opts.policy.costs.length !== exits.length) throw new StudioError(`bundle: ${opts.policy.costs.length} costs for ${exits.length} exits`, { kind: 'input' });
   const folder = bundleFolder(dir, opts.overwrite === true);
   await folder.check();
 
@@ -254,10 +254,10 @@ async function checkFile(dir: string, file: string, want: string, what: string, 
  * files are hashed as streams and handed on by path (onnxruntime reads them itself).
  */
 export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bundle> {
-  if (!existsSync(dir)) throw inputError(dir, 'no such bundle folder');
+  if (!existsSync(dir)) throw missingFile(dir, 'bundle folder');
   if (!statSync(dir).isDirectory()) throw inputError(dir, 'is a file; a bundle is a folder holding manifest.json, policy.json and stage_*.onnx');
   const mpath = join(dir, MANIFEST);
-  if (!existsSync(mpath)) throw inputError(dir, 'has no manifest.json: not an Exit Studio bundle (write one with `exit-studio bundle`)');
+  if (!existsSync(mpath)) throw inputError(dir, 'has no manifest.json: not an Exit Studio bundle');
   await statRegular(mpath);
   let raw: unknown;
   try {
@@ -304,33 +304,31 @@ export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bun
   return { dir, manifest, policy, exits, stages };
 }
 
+/**
+ * What applyBundle takes besides the bundle and the data: the one schema of
+ * these options. The `bundle.apply` command's payload is this schema with the
+ * bundle and the data added (src/api/schemas.ts `applyInput`), so every option
+ * here reaches the engine from every door.
+ */
 export const applyOptionsSchema = z
   .object({
-    labels: z.string().min(1).optional(),
+    /** Labels file (one per sample); the data's own label column otherwise. */
+    labels: z.string().min(1).max(4096).optional(),
+    /** Execution provider (default cpu); the full model runs on the same one. */
     ep: z.string().min(1).optional(),
-    threads: z.number().int().positive().optional(),
-    batch: z.number().int().positive().optional(),
+    threads: z.number().int().positive().max(1024).optional(),
+    /** Samples per batch (default 64). */
+    batch: z.number().int().positive().max(1 << 20).optional(),
+    /** Read at most this many samples. */
     limit: z.number().int().positive().optional(),
-    model: z.string().min(1).optional(),
+    /** The full model, when it is not at the path the manifest recorded: the baseline of the measured speedup. */
+    model: z.string().min(1).max(4096).optional(),
+    /** Re-cut the stages from onnxruntime's optimized graph on this machine (default true; CPU EP only). */
     optimize: z.boolean().optional(),
   })
   .strict();
 
-export interface ApplyOptions {
-  /** Labels file (one per sample); the data's own label column otherwise. */
-  labels?: string;
-  /** Execution provider (default cpu); the full model runs on the same one. */
-  ep?: string;
-  threads?: number;
-  /** Samples per batch (default 64). */
-  batch?: number;
-  /** Read at most this many samples. */
-  limit?: number;
-  /** The full model, when it is not at the path the manifest recorded. */
-  model?: string;
-  /** Re-cut the stages from onnxruntime's optimized graph on this machine (default true; CPU EP only). */
-  optimize?: boolean;
-}
+export type ApplyOptions = z.output<typeof applyOptionsSchema>;
 
 export interface ApplyReport {
   bundle: string;
@@ -384,7 +382,7 @@ function argmaxRows(scores: ArrayLike<number>, rows: number, C: number, out: Int
 async function baselineModel(bundle: Bundle, override: string | undefined, warnings: string[], onProgress?: OnPhase): Promise<string | undefined> {
   const path = override ?? bundle.manifest.source.path;
   if (!existsSync(path)) {
-    if (override) throw inputError(override, 'no such model file');
+    if (override) throw missingFile(override, 'model file');
     warnings.push(`the full model is not at ${path}; the speedup is measured against running every stage (verified equal to the full model)`);
     return undefined;
   }

@@ -20,7 +20,7 @@ export function readPolicyFile(path: string): ReadPolicyFile {
     throw inputError(path, code === 'ENOENT' ? 'no such file' : code ? `cannot be read (${code})` : `is not valid JSON (${(e as Error).message})`, e);
   }
   const head = (typeof raw === 'object' && raw !== null ? raw : {}) as { format?: unknown; version?: unknown };
-  if (head.format !== POLICY_FORMAT) throw inputError(path, `is not an exit-policy file (format is ${JSON.stringify(head.format)}, expected "${POLICY_FORMAT}"; write one with \`exit-studio export RUN --out FILE.json\`)`);
+  if (head.format !== POLICY_FORMAT) throw inputError(path, `is not an exit-policy file (format is ${JSON.stringify(head.format)}, expected "${POLICY_FORMAT}", as a run's export writes)`);
   if (typeof head.version === 'number' && head.version > POLICY_VERSION) {
     throw inputError(path, `was written by a newer Exit Studio (exit-policy version ${head.version}; this one reads up to ${POLICY_VERSION}); update Exit Studio`);
   }

@@ -26,13 +26,13 @@ export { POLICY_FORMAT, POLICY_VERSION, type ExitPolicyFile, type FileEvaluation
  */
 function decisionOf(run: CompleteRun, trace: TraceMeta): LearnedPolicy {
   const parsed = learnedPolicySchema.safeParse(run.learned);
-  if (!parsed.success) throw new StudioError(`run ${run.id}: what it learned is not a valid ${String(run.learned.kind)} rule (${parsed.error.issues[0]?.message ?? 'invalid'})`, { kind: 'runtime' });
+  if (!parsed.success) throw new StudioError(`run ${run.id}: what it learned is not a valid ${String(run.learned.kind)} rule (${parsed.error.issues[0]?.message ?? 'invalid'})`, { kind: 'internal' });
   const decision = parsed.data;
   if (ruleOf(decision.kind).deployable) {
     try {
       makeDecider(decision, trace.exits.map((e) => ({ name: e.name, classes: trace.classes })));
     } catch (e) {
-      throw new StudioError(`run ${run.id}: its ${decision.kind} rule does not apply to trace ${trace.id}'s exits: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', cause: e });
+      throw new StudioError(`run ${run.id}: its ${decision.kind} rule does not apply to trace ${trace.id}'s exits: ${e instanceof Error ? e.message : String(e)}`, { kind: 'internal', cause: e });
     }
   }
   return decision;

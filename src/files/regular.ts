@@ -8,7 +8,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { inputError, type StudioError } from '../errors.js';
+import { inputError, StudioError } from '../errors.js';
 
 /** Opening a FIFO for reading waits for a writer unless O_NONBLOCK is set (POSIX; Windows has no FIFOs to open). */
 const NONBLOCKING_READ = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
@@ -35,7 +35,7 @@ export function openError(path: string, e: unknown, what = 'file'): StudioError 
     : code === 'ELOOP' ? 'is a symbolic link that loops'
     : code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_INVALID_ARG_TYPE' ? 'is not a usable path'
     : `cannot read it (${code ?? String(e)})`;
-  return inputError(path, why, e);
+  return new StudioError(`${path}: ${why}`, { kind: code === 'ENOENT' || code === 'ENOTDIR' ? 'not-found' : 'input', file: path, cause: e });
 }
 
 /** Stats of a regular file (links followed); anything else is refused, naming the file. */

@@ -27,8 +27,9 @@ async function statOrNone(path: string): Promise<Stats | undefined> {
   }
 }
 
-function exists(out: string, what: string): StudioError {
-  return new StudioError(`${out}: already exists; pass --force to replace ${what}`, { kind: 'input', file: out, code: 'exists' });
+/** An output in the way, `problem` saying how: each front end offers its own way to replace it (the CLI's --force, the studio's question). */
+function exists(out: string, problem = 'already exists'): StudioError {
+  return new StudioError(`${out}: ${problem}`, { kind: 'conflict', file: out, code: 'exists', field: 'force' });
 }
 
 /** A name beside `target` that no other writer picks. */
@@ -56,7 +57,7 @@ export async function writeOutput(out: string, write: (tmp: string) => Promise<v
   if (st) {
     const odd = notRegular(st);
     if (odd) throw new StudioError(`${out}: cannot write: ${odd}`, { kind: 'input', file: out });
-    if (!opts.force) throw exists(out, 'it');
+    if (!opts.force) throw exists(out);
   }
   const tmp = besides(out, 'tmp');
   try {
@@ -71,10 +72,10 @@ export async function writeOutput(out: string, write: (tmp: string) => Promise<v
       await link(tmp, out);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw exists(out, 'it');
+      if (code === 'EEXIST') throw exists(out);
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'ENOSYS') throw e;
       // A file system without hard links: check once more, then rename.
-      if (await statOrNone(out)) throw exists(out, 'it');
+      if (await statOrNone(out)) throw exists(out);
       await rename(tmp, out);
       return;
     }
@@ -109,7 +110,7 @@ export async function checkFolder(dir: string, opts: FolderOptions): Promise<voi
   if (foreign.length) {
     throw new StudioError(`${dir}: holds files that are not part of ${opts.what} (${nameList(foreign, 5)}); write it into a new or empty folder`, { kind: 'input', file: dir });
   }
-  if (entries.length && !opts.force) throw exists(dir, `${opts.what.replace(/^an? /, 'the ')} in it`);
+  if (entries.length && !opts.force) throw exists(dir, `already holds ${opts.what.replace(/^an? /, 'the ')}`);
 }
 
 /**
@@ -149,7 +150,7 @@ export async function stageFolder(dir: string, opts: FolderOptions): Promise<Sta
           await rename(tmp, dir);
           return;
         }
-        if (!opts.force || left.some((n) => !opts.owns(n))) throw exists(dir, 'what appeared there while it was written');
+        if (!opts.force || left.some((n) => !opts.owns(n))) throw exists(dir, 'files appeared there while it was written');
         const old = besides(dir, 'old');
         await rename(dir, old);
         await rename(tmp, dir);

@@ -28,8 +28,8 @@ export class WorkerChannel {
       if (w) w.resolve(m);
       else this.inbox.push(m);
     });
-    worker.on('error', (e) => this.fail(new StudioError(`inference worker failed: ${e.message}`, { kind: 'runtime', cause: e })));
-    worker.on('exit', (code) => this.fail(new StudioError(`inference worker exited early (code ${code})`, { kind: 'runtime' })));
+    worker.on('error', (e) => this.fail(new StudioError(`inference worker failed: ${e.message}`, { kind: 'internal', cause: e })));
+    worker.on('exit', (code) => this.fail(new StudioError(`inference worker exited early (code ${code})`, { kind: 'internal' })));
   }
 
   send(m: ToWorker): void {
@@ -39,7 +39,7 @@ export class WorkerChannel {
   /** The next message of the given type, in order; anything else arriving first is a protocol error. */
   async next<T extends FromWorker['type']>(type: T): Promise<Extract<FromWorker, { type: T }>> {
     const m = await this.receive();
-    if (m.type !== type) throw new StudioError(`inference worker answered "${m.type}" where "${type}" was due`, { kind: 'runtime' });
+    if (m.type !== type) throw new StudioError(`inference worker answered "${m.type}" where "${type}" was due`, { kind: 'internal' });
     return m as Extract<FromWorker, { type: T }>;
   }
 

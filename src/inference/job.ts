@@ -115,11 +115,11 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
   const tJob = performance.now();
   const modelPath = resolve(req.model);
   const dataPath = resolve(req.data);
-  const batch = positiveInt(req.batch ?? 64, '--batch');
+  const batch = positiveInt(req.batch ?? 64, 'batch');
   const auto = defaultThreads();
-  const threads = req.threads !== undefined ? positiveInt(req.threads, '--threads') : auto.threads;
+  const threads = req.threads !== undefined ? positiveInt(req.threads, 'threads') : auto.threads;
   const threadsWhy = req.threads !== undefined ? 'as asked' : auto.why;
-  if (req.limit !== undefined) positiveInt(req.limit, '--limit');
+  if (req.limit !== undefined) positiveInt(req.limit, 'limit');
 
   // Validates --ep up front (an unknown name is bad input); a missing provider falls back in the worker.
   chooseProvider(req.ep ?? 'cpu');
@@ -135,7 +135,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
   const selected = req.exits ? applySelection(info, req.exits) : info;
   const exits = selected.exits;
   if (req.probs && new Set(exits.map((e) => e.classes)).size > 1) {
-    throw new StudioError(`${modelPath}: --probs needs every exit to have the same number of classes; found ${exits.map((e) => `${e.name}: ${e.classes}`).join(', ')}`, { file: modelPath });
+    throw new StudioError(`${modelPath}: keeping the class scores needs every exit to have the same number of classes; found ${exits.map((e) => `${e.name}: ${e.classes}`).join(', ')}`, { kind: 'input', file: modelPath, field: 'probs' });
   }
   // Opening the dataset validates it against the model's inputs: bad data fails here, before any work.
   const whole = await openDataset(dataPath, selected.inputs, { ...reading, ...(req.limit !== undefined ? { limit: req.limit } : {}) });
@@ -154,7 +154,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
       const file = resolve(req.labels);
       // With --limit only the first labels apply; without it, the counts must match.
       labels = await readLabels(file, req.limit !== undefined ? whole.samples : undefined);
-      if (labels.length !== whole.samples) throw new StudioError(`${file}: ${labels.length} labels for ${whole.samples} samples in ${dataPath}`, { file });
+      if (labels.length !== whole.samples) throw new StudioError(`${file}: ${labels.length} labels for ${whole.samples} samples in ${dataPath}`, { kind: 'input', file, field: 'labels' });
       if (shard) labels = labels.subarray(shard.first, shard.first + shard.samples);
     }
     if (labels) checkLabelClasses(req.labels ? resolve(req.labels) : dataPath, labels, Math.max(...exits.map((e) => e.classes)));
@@ -196,7 +196,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
         traceId = started.id;
         break;
       }
-      if (!waited) hooks.onWarning?.(`the same inference is already running (trace ${started.running}); waiting for it, to reuse its trace (--force runs it again)`);
+      if (!waited) hooks.onWarning?.(`the same inference is already running (trace ${started.running}); waiting for it, to reuse its trace (forcing runs it again)`);
       waited = true;
       await pause(WAIT_MS, hooks.signal);
     }
@@ -375,7 +375,7 @@ function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: 
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
-function positiveInt(v: number, flag: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new StudioError(`${flag} must be a positive whole number; got ${v}`);
+function positiveInt(v: number, field: 'batch' | 'threads' | 'limit'): number {
+  if (!Number.isInteger(v) || v < 1) throw new StudioError(`${field} must be a positive whole number; got ${v}`, { kind: 'input', field });
   return v;
 }

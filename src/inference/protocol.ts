@@ -10,6 +10,7 @@
  * exit, each stage timed (the latency profile), and then the worker swaps the stages for one
  * session of the whole model: one copy of the weights in memory at any time.
  */
+import type { ErrorKind } from '../errors.js';
 import type { Batch } from '../data/types.js';
 import type { ModelInfo } from '../model/types.js';
 import type { PhaseProgress } from '../progress.js';
@@ -55,4 +56,4 @@ export type FromWorker =
   | { type: 'latency'; profile: LatencyProfile | null }
   /** A step of the worker's own work (cutting the model, making sessions, timing), for progress. */
   | ({ type: 'phase' } & PhaseProgress)
-  | { type: 'error'; message: string; kind: 'input' | 'runtime'; file?: string };
+  | { type: 'error'; message: string; kind: ErrorKind; file?: string };

@@ -50,7 +50,7 @@ export interface ProviderChoice {
 export function chooseProvider(requested: string): ProviderChoice {
   const ep = requested.toLowerCase();
   if (!(KNOWN as readonly string[]).includes(ep)) {
-    throw new StudioError(`unknown execution provider "${requested}"; choose one of ${KNOWN.join(', ')}`);
+    throw new StudioError(`unknown execution provider "${requested}"; choose one of ${KNOWN.join(', ')}`, { kind: 'input', field: 'provider' });
   }
   if (ep === 'cpu') return { providers: ['cpu'], warnings: [] };
   const listed = listProviders().map((p) => p.name);

@@ -37,7 +37,7 @@ export interface RecordResult {
 
 export async function recordToFile(req: RecordRequest, hooks: JobHooks = {}): Promise<RecordResult> {
   const out = resolve(req.out);
-  if (!out.toLowerCase().endsWith('.npz')) throw new StudioError(`${out}: --out writes an .npz trace; give a path ending in .npz`, { file: out });
+  if (!out.toLowerCase().endsWith('.npz')) throw new StudioError(`${out}: a recorded trace is written as .npz; give a path ending in .npz`, { kind: 'input', file: out, field: 'out' });
   // Checked before the inference: a shard that cannot write its result must not spend its compute first.
   checkWritable(out, { force: req.force === true });
   const store = openStore(':memory:');

@@ -24,7 +24,7 @@ export function toFeeds(batch: Batch): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(batch)) {
     const type = ORT_TYPE[t.type];
-    if (!type) throw new StudioError(`input "${name}": element type ${t.type} is not supported for inference`);
+    if (!type) throw new StudioError(`input "${name}": element type ${t.type} is not supported for inference`, { kind: 'input' });
     // onnxruntime takes bool tensors as Uint8Array.
     feeds[name] = new ort.Tensor(type, t.data as never, t.dims);
   }
@@ -41,5 +41,5 @@ export function outputAsFloat(t: ort.Tensor, name: string): Float32Array | Float
     for (let i = 0; i < d.length; i++) out[i] = halfToFloat(d[i]!);
     return out;
   }
-  throw new StudioError(`output "${name}" has element type ${t.type}; exits must be float scores`, { kind: 'runtime' });
+  throw new StudioError(`output "${name}" has element type ${t.type}; exits must be float scores`, { kind: 'internal' });
 }

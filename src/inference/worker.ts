@@ -68,7 +68,7 @@ port.on('message', (m: ToWorker) => {
     post({
       type: 'error',
       message: (e as Error).message,
-      kind: isStudioError(e) && e.kind === 'input' ? 'input' : 'runtime',
+      kind: isStudioError(e) ? e.kind : 'internal',
       ...(isStudioError(e) && e.file ? { file: e.file } : {}),
     });
   });

@@ -25,14 +25,14 @@ export interface LatencyOptions extends SessionSettings {
 export async function measureExitLatency(path: string, info: ModelInfo, feeds: Record<string, ort.Tensor>, opts: LatencyOptions = {}): Promise<PassSummary> {
   const first = Object.values(feeds)[0];
   const batch = first && first.dims.length > 0 ? Number(first.dims[0]) : 1;
-  if (!(batch > 0)) throw new StudioError('latency: the feeds hold an empty batch');
+  if (!(batch > 0)) throw new StudioError('latency: the feeds hold an empty batch', { kind: 'internal' });
   const repeats = Math.max(1, opts.repeats ?? 5);
   const loaded = await loadModel(path);
   const passes: number[][] = Array.from({ length: repeats }, () => []);
   for (const exit of info.exits) {
     const pruned = await pruneToOutput(loaded, exit.name);
     const session = await createSession({ bytes: pruned.bytes, ...(pruned.weightsDir ? { weightsDir: pruned.weightsDir } : {}) }, opts).catch((e: unknown) => {
-      throw new StudioError(`${path}: onnxruntime cannot run the subgraph up to exit '${exit.name}': ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', file: path, cause: e });
+      throw new StudioError(`${path}: onnxruntime cannot run the subgraph up to exit '${exit.name}': ${e instanceof Error ? e.message : String(e)}`, { kind: 'internal', file: path, cause: e });
     });
     try {
       const own: Record<string, ort.Tensor> = {};

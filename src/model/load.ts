@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { inputError } from '../errors.js';
+import { inputError, missingFile } from '../errors.js';
 import { graphOf, type OnnxGraph, type OnnxTensor } from './onnx-graph.js';
 import { externalDataProblem } from './external-data.js';
 import { sniffOnnx } from './sniff.js';
@@ -24,7 +24,7 @@ async function readModelBytes(path: string): Promise<Uint8Array> {
     st = await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw inputError(path, 'no such file', e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw missingFile(path, 'file', e);
     throw inputError(path, `cannot read the model file (${code ?? String(e)})`, e);
   }
   if (st.isDirectory()) throw inputError(path, 'is a folder, not an ONNX model file');

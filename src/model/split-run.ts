@@ -79,7 +79,7 @@ export async function createStageSession(stage: StageSource, k: number, settings
   try {
     return await createSession(stage, settings, true);
   } catch (e) {
-    throw new StudioError(`${where} ${k + 1}: onnxruntime cannot load the stage model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', cause: e });
+    throw new StudioError(`${where} ${k + 1}: onnxruntime cannot load the stage model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'internal', cause: e });
   }
 }
 
@@ -100,12 +100,12 @@ export function stageFeeds(stage: StageIO, inputs: Record<string, ort.Tensor>, c
   const feeds: Record<string, ort.Tensor> = {};
   for (const name of stage.modelInputs) {
     const t = inputs[name];
-    if (!t) throw new StudioError(`no data for model input '${name}' (stage of exit '${stage.exit}' reads it)`);
+    if (!t) throw new StudioError(`no data for model input '${name}' (stage of exit '${stage.exit}' reads it)`, { kind: 'input' });
     feeds[name] = t;
   }
   for (const { name } of stage.carriedIn) {
     const t = carried[name];
-    if (!t) throw new StudioError(`tensor '${name}' should arrive from the previous stage but was not computed`, { kind: 'runtime' });
+    if (!t) throw new StudioError(`tensor '${name}' should arrive from the previous stage but was not computed`, { kind: 'internal' });
     feeds[name] = t;
   }
   return feeds;
@@ -144,7 +144,7 @@ export function gatherRows(t: ort.Tensor, axis: number | null, rows: ArrayLike<n
 export function copyRows(t: ort.Tensor, axis: number, rows: ArrayLike<number>, alloc: RowAllocator = freshRows): ort.Tensor {
   const dims = t.dims.map(Number);
   const n = dims[axis]!;
-  if (t.type === 'string') throw new StudioError(`cannot take rows of string tensor along axis ${axis}`, { kind: 'runtime' });
+  if (t.type === 'string') throw new StudioError(`cannot take rows of string tensor along axis ${axis}`, { kind: 'internal' });
   const outer = sizeOf(dims.slice(0, axis));
   const inner = sizeOf(dims.slice(axis + 1));
   const src = t.data as RowData;

@@ -31,7 +31,7 @@ export function syntheticFeeds(inputs: TensorInfo[], n: number): Record<string, 
       case 'int32': feeds[input.name] = new ort.Tensor('int32', Int32Array.from({ length: size }, () => Math.floor(rand() * 2)), dims); break;
       case 'bool': feeds[input.name] = new ort.Tensor('bool', new Uint8Array(size).fill(1), dims); break;
       default:
-        throw new StudioError(`cannot make synthetic data for input '${input.name}' (${input.type}); verify the split on your data instead (verifyData)`);
+        throw new StudioError(`cannot make synthetic data for input '${input.name}' (${input.type}); verify the split on your data instead (verifyData)`, { kind: 'input' });
     }
   }
   return feeds;
@@ -61,7 +61,7 @@ function compare(name: string, a: ort.Tensor, b: ort.Tensor): { maxAbsDiff: numb
   const da = a.dims.map(Number);
   const db = b.dims.map(Number);
   if (da.join() !== db.join()) {
-    throw new StudioError(`stage split: exit '${name}' has shape [${db}] from the stages but [${da}] from the full model`, { kind: 'runtime' });
+    throw new StudioError(`stage split: exit '${name}' has shape [${db}] from the stages but [${da}] from the full model`, { kind: 'internal' });
   }
   const x = outputAsFloat(a, name);
   const y = outputAsFloat(b, name);
@@ -117,20 +117,20 @@ export async function verifySplit(split: StageSplit, feeds: Record<string, ort.T
   const tolerance = opts.tolerance ?? 1e-5;
   const first = Object.values(feeds)[0];
   const n = first && first.dims.length ? Number(first.dims[0]) : 0;
-  if (!(n > 0)) throw new StudioError('verifySplit: the batch is empty');
+  if (!(n > 0)) throw new StudioError('verifySplit: the batch is empty', { kind: 'input' });
   const where = `${split.modelPath}`;
   const K = split.stages.length;
 
   onStep?.('running the full model', 0, K + 1);
   const full = await ort.InferenceSession.create(split.modelPath, sessionOptions(opts)).catch((e: unknown) => {
-    throw new StudioError(`${where}: onnxruntime cannot load the model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'runtime', file: where, cause: e });
+    throw new StudioError(`${where}: onnxruntime cannot load the model: ${e instanceof Error ? e.message : String(e)}`, { kind: 'internal', file: where, cause: e });
   });
   const ownFeeds: Record<string, ort.Tensor> = {};
   let ref: ort.InferenceSession.OnnxValueMapType;
   try {
     for (const name of full.inputNames) {
       const t = feeds[name];
-      if (!t) throw new StudioError(`verifySplit: no data for model input '${name}'`);
+      if (!t) throw new StudioError(`verifySplit: no data for model input '${name}'`, { kind: 'input' });
       ownFeeds[name] = t;
     }
     ref = await full.run(ownFeeds, split.exits);
@@ -191,7 +191,7 @@ export async function verifySplit(split: StageSplit, feeds: Record<string, ort.T
     throw new StudioError(
       `${where}: the stage models do not reproduce the full model on ${n} samples: ${lines.join('; ')}. ` +
         `The split is not safe to deploy; the stage files were not written.`,
-      { kind: 'runtime', file: where },
+      { kind: 'internal', file: where },
     );
   }
   return { samples: n, exits: checks, batchAxes };

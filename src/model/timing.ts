@@ -53,7 +53,7 @@ export function quantile(xs: readonly number[], q: number): number {
  *   (`cumulative` true) passes[p][k] is already the time to exit k.
  */
 export function summarizePasses(passes: readonly number[][], batch: number, cumulative = false): PassSummary {
-  if (passes.length === 0) throw new StudioError('latency: no timed passes to summarize', { kind: 'runtime' });
+  if (passes.length === 0) throw new StudioError('latency: no timed passes to summarize', { kind: 'internal' });
   const K = passes[0]!.length;
   const cum = passes.map((p) => {
     const out: number[] = [];

@@ -38,8 +38,9 @@ export function resolveCostChoice(trace: CostedTrace, choice: CostChoice | undef
   if (!m) {
     throw new StudioError(
       choice === 'macs'
-        ? 'this trace has no MACs per exit (imported traces do not); use --costs with numbers, or latency'
-        : 'this trace has no measured latency per exit; record it with `exit-studio infer`, or give --costs numbers',
+        ? 'this trace has no MACs per exit (imported traces do not); give the costs as numbers, or latency'
+        : 'this trace has no measured latency per exit; record it by running the model, or give the costs as numbers',
+      { kind: 'input', field: 'costs' },
     );
   }
   return { costs: m.costs, costSource: choice, rawCosts: m.raw, ...(choice === 'macs' ? { macs: macsProvenance(trace.exits, trace.macsBasis) } : {}) };

@@ -53,7 +53,7 @@ function exploreRefusal(p: EENetParams, costs: ArrayLike<number>): string | unde
   const K = costs.length;
   const least = p.explore * costs[K - 1]! + (1 - p.explore) * costs[0]!;
   return budgetFor(p.budget, costs) < least
-    ? `with ${p.explore} of the rounds explored at the last exit, the budget must be at least ${least.toFixed(4)} (explore × last exit's cost + the rest at exit 1); lower --explore or raise the budget`
+    ? `with ${p.explore} of the rounds explored at the last exit, the budget must be at least ${least.toFixed(4)} (explore × last exit's cost + the rest at exit 1); lower explore or raise the budget`
     : undefined;
 }
 

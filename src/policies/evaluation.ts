@@ -50,7 +50,7 @@ export function heldOutSizes(n: number, holdout: number): { calibration: number;
   const evaluation = Math.round(holdout * n);
   const calibration = n - evaluation;
   if (evaluation < 1 || calibration < 1) {
-    throw new StudioError(`a held-out split of ${n} samples at holdout ${holdout} leaves the ${evaluation < 1 ? 'evaluation' : 'calibration'} part empty; choose another holdout, or run --in-sample`, { kind: 'input' });
+    throw new StudioError(`a held-out split of ${n} samples at holdout ${holdout} leaves the ${evaluation < 1 ? 'evaluation' : 'calibration'} part empty; choose another holdout, or evaluate in-sample`, { kind: 'input', field: 'holdout' });
   }
   return { calibration, evaluation };
 }
@@ -104,8 +104,8 @@ export function defaultEvaluation(policies: readonly { module: { kind: string };
  * hash where both traces know it).
  */
 export function calibrationTraceRefusal(on: TraceMeta, cal: TraceMeta): string | undefined {
-  const what = `--calibrate-on: trace ${cal.id}`;
-  if (cal.id === on.id) return `${what} is the trace being evaluated; fitting and scoring on it is in-sample (--in-sample)`;
+  const what = `calibration trace ${cal.id}`;
+  if (cal.id === on.id) return `${what} is the trace being evaluated; fitting and scoring on it is an in-sample evaluation`;
   const names = (t: TraceMeta): string => t.exits.map((e) => e.name).join(', ');
   if (names(cal) !== names(on)) return `${what} has exits ${names(cal)}; trace ${on.id} has ${names(on)}: calibrate on a trace of the same model and exits`;
   if (cal.classes !== on.classes) return `${what} has ${cal.classes} classes; trace ${on.id} has ${on.classes}: calibrate on a trace of the same model`;
@@ -123,6 +123,6 @@ export function calibrationTraceRefusal(on: TraceMeta, cal: TraceMeta): string |
 export function calibrationFor(name: string, fits: boolean, read: () => Trace): () => Trace {
   if (fits) return read;
   return () => {
-    throw new StudioError(`policy ${name} read calibration data, but its module says it learns from its stream alone (usesHindsight false)`, { kind: 'runtime' });
+    throw new StudioError(`policy ${name} read calibration data, but its module says it learns from its stream alone (usesHindsight false)`, { kind: 'internal' });
   };
 }

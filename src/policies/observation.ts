@@ -159,12 +159,12 @@ function peek(what: string, exit: number, depth: number): StudioError {
   return new StudioError(
     `policy read ${what} of exit ${exit + 1}, but only exits 1..${depth} have been computed for this sample: ` +
       'a deployed model would not know it (continue to that exit first)',
-    { kind: 'runtime' },
+    { kind: 'internal' },
   );
 }
 
 function missing(what: string): StudioError {
-  return new StudioError(`policy read ${what}, but this trace has none (hard predictions only)`, { kind: 'runtime' });
+  return new StudioError(`policy read ${what}, but this trace has none (hard predictions only)`, { kind: 'internal' });
 }
 
 export class TraceObservation implements Observation {
@@ -225,14 +225,14 @@ export class TraceObservation implements Observation {
     const a = c.probs;
     if (!a) throw missing('probability vectors');
     const C = this.classes;
-    if (!(cls >= 0 && cls < C)) throw new StudioError(`policy read class ${cls}; classes are 0..${C - 1}`, { kind: 'runtime' });
+    if (!(cls >= 0 && cls < C)) throw new StudioError(`policy read class ${cls}; classes are 0..${C - 1}`, { kind: 'internal' });
     return a[(c.at * this.#k + exit) * C + cls]!;
   }
 
   label(): number {
     const c = this.#c;
     if (!c.supervised) {
-      throw new StudioError('policy read the label in an unsupervised run: labels feed metrics only', { kind: 'runtime' });
+      throw new StudioError('policy read the label in an unsupervised run: labels feed metrics only', { kind: 'internal' });
     }
     if (c.labelsGen !== c.gen) c.gatherLabels();
     const l = c.labels;

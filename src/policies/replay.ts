@@ -47,7 +47,7 @@ export function replay(
       cursor.depth = 0; // nothing computed: a policy that reads in begin() gets an error
       let d = policy.begin(t + 1);
       if (!(d >= 0 && d <= last && d === (d | 0))) {
-        throw new StudioError(`policy ${policy.name} chose exit index ${d}; exits are 0..${last}`, { kind: 'runtime' });
+        throw new StudioError(`policy ${policy.name} chose exit index ${d}; exits are 0..${last}`, { kind: 'internal' });
       }
       cursor.depth = d + 1;
       while (d < last && !policy.stop(obs)) {

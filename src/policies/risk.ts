@@ -185,7 +185,7 @@ export const risk = definePolicy({
   refuse: (p, trace, _costs, supervised) => {
     if (p.loss !== 'error') return undefined;
     if (!hasLabels(trace)) return 'the "error" risk needs labels; this trace has none (use the label-free "disagreement")';
-    return supervised ? undefined : 'the "error" risk reads labels: run it supervised (--supervised), or use the label-free "disagreement"';
+    return supervised ? undefined : 'the "error" risk reads labels: run it supervised, or use the label-free "disagreement"';
   },
   create: (p, env) => new RiskPolicy(env.exits, calibrateRisk(env.calibration, p.epsilon, p.delta, p.loss, p.test)),
 });

@@ -15,7 +15,7 @@ import type { StoredSeed } from '../store/seed-record.js';
 import type { Trace } from '../trace/types.js';
 import { SeriesBands } from './metrics.js';
 import { partialResult, prepare, runOutcome, type RunResult, type SeedOutcome, type SeedResult } from './run.js';
-import { seedPool } from './seed-pool.js';
+import { seedPool, workersFor } from './seed-pool.js';
 import type { WorkerRunOptions } from './worker-protocol.js';
 
 export interface ReplayHooks {
@@ -69,9 +69,10 @@ export function shareTrace(trace: Trace): Trace {
   return shared;
 }
 
-/** Starts the threads a run of `seedReplays` seeds will use, while the caller still reads the trace. */
-export function warmReplayThreads(seedReplays: number): void {
-  seedPool().warm(seedReplays);
+/** Starts the threads a run of `seedReplays` seeds over `samples` samples is worth, while the caller still reads the trace. */
+export function warmReplayThreads(seedReplays: number, samples: number): void {
+  const pool = seedPool();
+  pool.warm(Math.min(seedReplays, workersFor(seedReplays * samples, pool.size)));
 }
 
 /**
@@ -109,6 +110,8 @@ export async function runPolicyInWorker(trace: Trace, spec: string, options: Wor
     id: `run-${process.pid}-${++runs}`,
     task: { trace: shared, spec, options: rest },
     seeds: p.seedList.filter((s) => !p.prior.has(s)),
+    // The whole trace's length: a held-out seed replays less, and fits on the rest.
+    roundsPerSeed: shared.samples,
     onSeed: (m) => {
       hooks.onSeed?.(m.stored);
       live?.add(m.series);
@@ -116,6 +119,6 @@ export async function runPolicyInWorker(trace: Trace, spec: string, options: Wor
     },
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
-  if (bySeed.size !== total) throw new StudioError(`the replay finished with ${bySeed.size} of ${total} seeds`, { kind: 'runtime' });
+  if (bySeed.size !== total) throw new StudioError(`the replay finished with ${bySeed.size} of ${total} seeds`, { kind: 'internal' });
   return runOutcome(shared, p, p.seedList.map((s) => bySeed.get(s)!), options);
 }

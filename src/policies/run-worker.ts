@@ -43,7 +43,7 @@ port.on('message', (m: SeedTask) => {
     transfer.push(stored.series.buffer as ArrayBuffer);
     for (const a of [series.cumRegret, series.avgCost, series.accuracy, series.agreement, ...series.exitShare]) transfer.push(a.buffer as ArrayBuffer);
   } catch (e) {
-    reply = { type: 'error', task: m.task, message: (e as Error).message, kind: isStudioError(e) && e.kind === 'input' ? 'input' : 'runtime' };
+    reply = { type: 'error', task: m.task, message: (e as Error).message, kind: isStudioError(e) ? e.kind : 'internal' };
   }
   port.postMessage(reply, transfer);
 });

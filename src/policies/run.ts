@@ -353,7 +353,7 @@ export function resumedBySeed(opts: RunOptions, seedList: readonly number[], K: 
   for (const r of opts.resumed ?? []) {
     if (!wanted.has(r.seed)) continue;
     if (r.summary.exitShare.length !== K || r.series.cumRegret.length !== gridPoints) {
-      throw new StudioError(`seed ${r.seed} kept from an interrupted run does not match this run (exits or series points differ); run it afresh`);
+      throw new StudioError(`seed ${r.seed} kept from an interrupted run does not match this run (exits or series points differ); run it afresh`, { kind: 'conflict' });
     }
     out.set(r.seed, r);
   }

@@ -19,6 +19,20 @@ import type { SeedDone, SeedTask, WorkerMessage } from './worker-protocol.js';
 const MAX_WORKERS = 8;
 /** An idle worker ends after this long. */
 const IDLE_MS = 30_000;
+/**
+ * Seed-rounds (seeds × samples) one more worker must have to replay before it
+ * is worth starting: a fresh thread loads the engine and JIT-compiles the
+ * replay again (about 0.3–0.4 s of CPU), which is what a warm worker takes for
+ * a few million rounds. Below this a second thread makes a run slower, not
+ * faster (UEE-UCB on 50,000 samples × 20 seeds, 1M rounds: one worker 1.3 s
+ * against two 2.0–2.5 s for the whole process on a loaded 2-core machine).
+ */
+export const ROUNDS_PER_WORKER = 4_000_000;
+
+/** How many of the pool's workers `rounds` seed-rounds are worth (at least one). */
+export function workersFor(rounds: number, size: number): number {
+  return Math.max(1, Math.min(size, Math.ceil(rounds / ROUNDS_PER_WORKER)));
+}
 
 /** Worker threads for replays: one per core (at most MAX_WORKERS), or EXIT_STUDIO_REPLAY_WORKERS. */
 export function replayWorkers(env: NodeJS.ProcessEnv = process.env): number {
@@ -33,6 +47,8 @@ export interface PoolRun {
   id: string;
   task: Omit<SeedTask, 'type' | 'task' | 'run' | 'seed'>;
   seeds: number[];
+  /** Rounds one seed replays (its stream's length), to size the pool by the work waiting; unknown: every worker is worth starting. */
+  roundsPerSeed?: number;
   /** Each seed as it completes (in completion order, not seed order). */
   onSeed: (done: SeedDone) => void;
   signal?: AbortSignal;
@@ -93,12 +109,12 @@ export class SeedPool {
   }
 
   /**
-   * Starts workers for `tasks` seeds to come (at most the pool's size) before
-   * they are handed over, so that the threads load their code while the
-   * caller is still reading the trace.
+   * Starts `workers` workers (at most the pool's size) before the seeds are
+   * handed over, so that the threads load their code while the caller is
+   * still reading the trace.
    */
-  warm(tasks: number): void {
-    const want = Math.min(tasks, this.size);
+  warm(workers: number): void {
+    const want = Math.min(workers, this.size);
     while (this.slots.size < want) this.idle(this.spawn());
   }
 
@@ -106,6 +122,16 @@ export class SeedPool {
   async close(): Promise<void> {
     for (const a of this.active.slice()) a.settle(new CancelledError('the replay'));
     await Promise.all([...this.slots].map((s) => this.retire(s)));
+  }
+
+  /** The workers the seeds waiting, and those being replayed, are worth together: a new thread only when it pays for its start. */
+  private worth(): number {
+    let rounds = 0;
+    for (const a of this.active) {
+      if (a.run.roundsPerSeed === undefined) return this.size;
+      rounds += (a.queue.length + a.running) * a.run.roundsPerSeed;
+    }
+    return workersFor(rounds, this.size);
   }
 
   /** The next run with a queued seed, taking turns. */
@@ -123,7 +149,7 @@ export class SeedPool {
   private dispatch(): void {
     for (;;) {
       if (!this.active.some((a) => a.queue.length > 0)) return;
-      const slot = [...this.slots].find((s) => !s.busy) ?? (this.slots.size < this.size ? this.spawn() : undefined);
+      const slot = [...this.slots].find((s) => !s.busy) ?? (this.slots.size < this.worth() ? this.spawn() : undefined);
       if (!slot) return;
       const a = this.nextRun()!;
       const seed = a.queue.shift()!;
@@ -142,8 +168,8 @@ export class SeedPool {
     const slot: Slot = { worker };
     this.slots.add(slot);
     worker.on('message', (m: WorkerMessage) => this.answer(slot, m));
-    worker.on('error', (e) => this.lost(slot, new StudioError(`replay worker failed: ${e.message}`, { kind: 'runtime', cause: e })));
-    worker.on('exit', (code) => this.lost(slot, new StudioError(`replay worker exited early (code ${code})`, { kind: 'runtime' })));
+    worker.on('error', (e) => this.lost(slot, new StudioError(`replay worker failed: ${e.message}`, { kind: 'internal', cause: e })));
+    worker.on('exit', (code) => this.lost(slot, new StudioError(`replay worker exited early (code ${code})`, { kind: 'internal' })));
     return slot;
   }
 

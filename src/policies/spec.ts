@@ -106,13 +106,13 @@ export type CanRun = { ok: true; parsed: ParsedSpec } | { ok: false; reason: str
 export function policyRefusal(parsed: ParsedSpec, trace: Trace, supervised: boolean, costs?: ArrayLike<number>): string | undefined {
   const name = parsed.spec;
   if (parsed.needs.includes('probs') && !trace.probs) {
-    return `${parsed.module.title} needs probability vectors; this trace has none — record them with \`exit-studio infer ... --probs\``;
+    return `${parsed.module.title} needs probability vectors; this trace has none — record a trace that keeps each exit's class scores (probs)`;
   }
   if (parsed.needs.includes('confidence') && !trace.maxProb) {
-    return `${name} needs confidence (max probability per exit); this trace holds hard predictions only — record a trace with \`exit-studio infer\` instead of importing a class matrix`;
+    return `${name} needs confidence (max probability per exit); this trace holds hard predictions only — record a trace by running the model instead of importing a class matrix`;
   }
   if (parsed.needs.includes('entropy') && !trace.entropy) {
-    return `${name} needs entropies per exit; this trace holds hard predictions only — record a trace with \`exit-studio infer\``;
+    return `${name} needs entropies per exit; this trace holds hard predictions only — record a trace by running the model`;
   }
   const labelled = hasLabels(trace);
   if (parsed.needs.includes('labels') && !labelled) return `${name} needs labels; this trace has none`;

@@ -1,4 +1,5 @@
 /** Messages between the seed pool (seed-pool.ts) and its replay worker threads (run-worker.ts). */
+import type { ErrorKind } from '../errors.js';
 import type { Trace } from '../trace/types.js';
 import type { StoredSeed } from '../store/seed-record.js';
 import type { SeedSeries } from './metrics.js';
@@ -34,4 +35,4 @@ export interface SeedDone {
   stored: StoredSeed;
 }
 
-export type WorkerMessage = SeedDone | { type: 'error'; task: number; message: string; kind: 'input' | 'runtime' };
+export type WorkerMessage = SeedDone | { type: 'error'; task: number; message: string; kind: ErrorKind };

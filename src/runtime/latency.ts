@@ -37,7 +37,7 @@ export interface StageLatency extends PassSummary {
 function batchOf(feeds: Record<string, ort.Tensor>): number {
   const first = Object.values(feeds)[0];
   const batch = first && first.dims.length ? Number(first.dims[0]) : 0;
-  if (!(batch > 0)) throw new StudioError('stage latency: the feeds hold an empty batch');
+  if (!(batch > 0)) throw new StudioError('stage latency: the feeds hold an empty batch', { kind: 'internal' });
   return batch;
 }
 

@@ -117,7 +117,7 @@ export class EarlyExitRunner {
       const out = await this.sessions[k]!.run(stageFeeds(stage, inputs, carried), stageFetches(stage));
       const scores = outputAsFloat(out[stage.exit]!, stage.exit);
       if (scores.length !== m * spec.classes) {
-        throw new StudioError(`runner: exit '${stage.exit}' gave ${scores.length} scores for ${m} samples of ${spec.classes} classes`, { kind: 'runtime' });
+        throw new StudioError(`runner: exit '${stage.exit}' gave ${scores.length} scores for ${m} samples of ${spec.classes} classes`, { kind: 'internal' });
       }
       const keep: number[] = [];
       const last = k === K - 1;

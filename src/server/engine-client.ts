@@ -7,6 +7,7 @@
  * utilityProcess in the app, child_process.fork in the tests.
  */
 import type { StudioEvent } from '../api/context.js';
+import type { ErrorKind } from '../errors.js';
 import { parseHostReply, type HostRequest } from './engine-protocol.js';
 import type { JobOutcome } from './jobs.js';
 
@@ -43,7 +44,7 @@ interface Running {
   exited: Promise<void>;
 }
 
-function failure(message: string, kind: string): JobOutcome {
+function failure(message: string, kind: ErrorKind): JobOutcome {
   return { ok: false, error: { message, kind } };
 }
 
@@ -69,7 +70,7 @@ export class EngineClient {
     } catch (err) {
       return Promise.resolve(failure(`the engine process could not start: ${err instanceof Error ? err.message : String(err)}`, 'internal'));
     }
-    if (e.pending.has(id)) return Promise.resolve(failure(`request id "${id}" is already running`, 'input'));
+    if (e.pending.has(id)) return Promise.resolve(failure(`request id "${id}" is already running`, 'conflict'));
     return new Promise((done) => {
       e.pending.set(id, { emit, done });
       this.#send(e, { type: 'invoke', id, command, payload });
@@ -95,7 +96,7 @@ export class EngineClient {
     return {
       run: (id, command, payload, emit) => {
         const key = full(id);
-        if (mine.has(key)) return Promise.resolve(failure(`request id "${id}" is already running`, 'input'));
+        if (mine.has(key)) return Promise.resolve(failure(`request id "${id}" is already running`, 'conflict'));
         mine.add(key);
         return this.run(key, command, payload, emit).finally(() => mine.delete(key));
       },
@@ -133,7 +134,7 @@ export class EngineClient {
       // After close() the exit is the one asked for: a job whose answer did not leave before the process ended was cancelled, not lost to a fault.
       const outcome = this.#closing
         ? failure('the studio is closing; this request was cancelled', 'cancelled')
-        : failure(`${e.failure ?? `the engine process stopped unexpectedly (exit code ${code ?? 'unknown'})`}; this request did not finish, and the next one starts a new engine`, 'runtime');
+        : failure(`${e.failure ?? `the engine process stopped unexpectedly (exit code ${code ?? 'unknown'})`}; this request did not finish, and the next one starts a new engine`, 'internal');
       for (const p of e.pending.values()) p.done(outcome);
       e.pending.clear();
       ended();
@@ -160,7 +161,7 @@ export class EngineClient {
         const p = e.pending.get(m.id);
         if (!p) return;
         e.pending.delete(m.id);
-        p.done(m.ok ? { ok: true, result: m.result } : { ok: false, error: m.error });
+        p.done(m.ok ? { ok: true, result: m.result, ...(m.opened ? { opened: m.opened } : {}) } : { ok: false, error: m.error });
       }
     }
   }

@@ -6,6 +6,8 @@
  * the parent's message port (engine-protocol.ts); engine-process.ts is the
  * entry point that finds that port and starts it.
  */
+import type { OpenedFile } from '../api/command.js';
+import { openedFiles } from '../api/commands.js';
 import type { StudioEvent } from '../api/context.js';
 import type { Store } from '../store/store.js';
 import { appVersion } from '../version.js';
@@ -59,9 +61,9 @@ export function hostEngine(port: HostPort, options: HostOptions): Host {
     }
   };
 
-  const answer = (id: string, out: JobOutcome): void => {
+  const answer = (id: string, out: JobOutcome, opened: () => OpenedFile[] = () => []): void => {
     try {
-      port.post(out.ok ? { type: 'result', id, ok: true, result: out.result } : { type: 'result', id, ok: false, error: out.error });
+      port.post(out.ok ? { type: 'result', id, ok: true, result: out.result, opened: opened() } : { type: 'result', id, ok: false, error: out.error });
     } catch (e) {
       port.post({ type: 'result', id, ok: false, error: { message: `the result could not be sent: ${e instanceof Error ? e.message : String(e)}`, kind: 'internal' } });
     }
@@ -73,7 +75,7 @@ export function hostEngine(port: HostPort, options: HostOptions): Host {
     if (m.type === 'shutdown') return void shutdown();
     if (m.type === 'cancel') return void runner.cancel(m.id);
     if (closing) return answer(m.id, { ok: false, error: { message: 'the studio is closing', kind: 'cancelled' } });
-    const job = runner.run(m.id, m.command, m.payload, (event) => emit(m.id, event)).then((out) => answer(m.id, out));
+    const job = runner.run(m.id, m.command, m.payload, (event) => emit(m.id, event)).then((out) => answer(m.id, out, () => openedFiles(m.command, m.payload, out.ok ? out.result : undefined)));
     jobs.add(job);
     void job.finally(() => jobs.delete(job));
   });

@@ -10,16 +10,18 @@
  * by side only share the cores ten ways. The rest wait in line, in order,
  * and say so ('queue' events with their place); quick commands never wait.
  */
+import type { OpenedFile } from '../api/command.js';
 import type { CommandContext, StudioEvent } from '../api/context.js';
 import { invoke, isLongCommand } from '../api/commands.js';
 import { isStudioError, StudioError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { WireError } from './protocol.js';
 
-export type JobOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
+/** A job's answer; `opened`: the files it opened, where the host asks (the desktop's engine). */
+export type JobOutcome = { ok: true; result: unknown; opened?: OpenedFile[] } | { ok: false; error: WireError };
 
 export function toWireError(e: unknown): WireError {
-  if (isStudioError(e)) return { message: e.message, kind: e.kind, ...(e.code ? { code: e.code } : {}) };
+  if (isStudioError(e)) return { message: e.message, kind: e.kind, ...(e.code ? { code: e.code } : {}), ...(e.field ? { field: e.field } : {}) };
   if (e instanceof Error && e.name === 'AbortError') return { message: 'the job was cancelled', kind: 'cancelled' };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `unexpected failure: ${message}`, kind: 'internal' };
@@ -102,7 +104,7 @@ export class JobRunner {
   }
 
   async run(id: string, command: string, payload: unknown, emit: (event: StudioEvent) => void): Promise<JobOutcome> {
-    if (this.running.has(id)) return { ok: false, error: { message: `request id "${id}" is already running`, kind: 'input' } };
+    if (this.running.has(id)) return { ok: false, error: { message: `request id "${id}" is already running`, kind: 'conflict' } };
     const abort = new AbortController();
     this.running.set(id, abort);
     const long = isLongCommand(command);

@@ -9,6 +9,7 @@
  * over HTTP for scripts (its events go to every open WebSocket of the page).
  */
 import type { StudioEvent } from '../api/context.js';
+import type { ErrorKind } from '../errors.js';
 
 export type ClientMessage =
   | { type: 'invoke'; id: string; command: string; payload: unknown }
@@ -16,10 +17,12 @@ export type ClientMessage =
 
 export interface WireError {
   message: string;
-  /** 'input' (fix the request), 'runtime', 'cancelled', or 'internal' for a bug. */
-  kind: string;
+  /** Why it failed (src/errors.ts ERROR_KINDS): input, not-found, conflict, cancelled or internal. */
+  kind: ErrorKind;
   /** 'exists': an output is already there; the same request with force: true replaces it (ask first). */
   code?: string;
+  /** The payload field the problem is in, for the page to name as it calls it. */
+  field?: string;
 }
 
 export type ServerMessage =

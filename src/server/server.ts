@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ERROR_OUTCOME, errorKind } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { appVersion } from '../version.js';
 import { JobRunner } from './jobs.js';
@@ -224,7 +225,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       res.on('close', onClose);
       const out = await runner.run(id, body.command, body.payload ?? {}, (event) => broadcast({ type: 'event', id, event }));
       res.off('close', onClose);
-      return sendJson(res, out.ok ? 200 : out.error.kind === 'internal' ? 500 : 400, { requestId: id, ...out });
+      return sendJson(res, out.ok ? 200 : ERROR_OUTCOME[errorKind(out.error.kind)].httpStatus, { requestId: id, ...out });
     }
     return sendJson(res, 404, { error: 'no such endpoint' });
   };

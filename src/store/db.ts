@@ -18,12 +18,12 @@ export function openDb(path: string): Db {
   if (path !== ':memory:') {
     try {
       if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-        throw new StudioError(`${path}: is a folder; --db needs a database file path`, { file: path });
+        throw new StudioError(`${path}: is a folder; the database is a file`, { kind: 'input', file: path, field: 'db' });
       }
       mkdirSync(dirname(path), { recursive: true });
     } catch (e) {
       if (e instanceof StudioError) throw e;
-      throw new StudioError(`${path}: cannot create the database folder (${(e as Error).message})`, { file: path, cause: e });
+      throw new StudioError(`${path}: cannot create the database folder (${(e as Error).message})`, { kind: 'input', file: path, field: 'db', cause: e });
     }
   }
   let db: Db;
@@ -39,7 +39,7 @@ export function openDb(path: string): Db {
     migrate(db);
   } catch (e) {
     const msg = (e as Error).message;
-    throw new StudioError(`${path}: not a usable Exit Studio database (${msg})`, { file: path, cause: e });
+    throw new StudioError(`${path}: not a usable Exit Studio database (${msg})`, { kind: 'input', file: path, field: 'db', cause: e });
   }
   recoverInterrupted(db, path);
   return db;

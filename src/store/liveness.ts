@@ -68,7 +68,7 @@ export class OwnerLock {
         this.held = db;
         if (fresh !== file) renameSync(fresh, file);
       } catch (e) {
-        throw new StudioError(`${file}: cannot create the lock that marks this process's jobs as alive (${(e as Error).message})`, { kind: 'runtime', file, cause: e });
+        throw new StudioError(`${file}: cannot create the lock that marks this process's jobs as alive (${(e as Error).message})`, { kind: 'internal', file, cause: e });
       }
     }
     this.id = id;

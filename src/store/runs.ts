@@ -7,7 +7,7 @@
  * for all seeds at once while a run goes on.
  */
 import type Database from 'better-sqlite3';
-import { StudioError } from '../errors.js';
+import { notFound, StudioError } from '../errors.js';
 import type { Evaluation } from '../policies/evaluation.js';
 import { aggregateSeries, type RunSeries, type RunSummary, type SeedSeries } from '../policies/metrics.js';
 import type { FitRecord, SeedResult } from '../policies/run.js';
@@ -160,7 +160,7 @@ export class RunStore {
     const saved = new Set(this.sql('SELECT seed FROM run_seeds WHERE run_id = ?').pluck().all(id) as number[]);
     const missing = seeds.filter((s) => !saved.has(s));
     if (missing.length) {
-      throw new StudioError(`run ${id} cannot complete: seed${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} not saved`, { kind: 'runtime' });
+      throw new StudioError(`run ${id} cannot complete: seed${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} not saved`, { kind: 'internal' });
     }
     // Only a run this store is writing: one another process marked interrupted stays so.
     const done = this.sql(
@@ -172,7 +172,7 @@ export class RunStore {
       patch.seeds ? JSON.stringify(patch.seeds) : null, patch.supervised === undefined ? null : patch.supervised ? 1 : 0, patch.config ? JSON.stringify(patch.config) : null,
       id, this.writer.owner(),
     );
-    if (done.changes === 0) throw new StudioError(`run ${id} is no longer being written by this process; it is not stored as complete`, { kind: 'runtime' });
+    if (done.changes === 0) throw new StudioError(`run ${id} is no longer being written by this process; it is not stored as complete`, { kind: 'internal' });
     // Rows of seeds the run did not end up with (none, normally) are not part of its series.
     if (saved.size > seeds.length) {
       const keep = new Set(seeds);
@@ -233,7 +233,7 @@ export class RunStore {
   /** The request that started a run (null for rows older than schema 3). */
   request(id: number): JobRequest | null {
     const r = this.db.prepare('SELECT request_json FROM runs WHERE id = ?').get(id) as { request_json: string | null } | undefined;
-    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    if (!r) throw notFound('run', id);
     return parseRequest(r.request_json);
   }
 
@@ -244,14 +244,14 @@ export class RunStore {
 
   get(id: number): RunRecord {
     const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
-    if (!r) throw new StudioError(`no run with id ${id} (see 'exit-studio runs list')`);
+    if (!r) throw notFound('run', id);
     return toRecord(r);
   }
 
   /** A run that can be shown, compared, exported or bundled: only a completed one. */
   getComplete(id: number): CompleteRun {
     const r = this.get(id);
-    if (!isComplete(r)) throw new StudioError(`run ${id} is ${r.status}; run it again`);
+    if (!isComplete(r)) throw new StudioError(`run ${id} is ${r.status}; run it again`, { kind: 'conflict' });
     return r;
   }
 
@@ -274,10 +274,10 @@ export class RunStore {
       try {
         decoded = decodeSeries(row.series);
       } catch (e) {
-        throw new StudioError(`run ${id}: seed ${row.seed}'s stored series cannot be read (${(e as Error).message})`, { cause: e });
+        throw new StudioError(`run ${id}: seed ${row.seed}'s stored series cannot be read (${(e as Error).message})`, { kind: 'internal', cause: e });
       }
       rounds ??= decoded.rounds;
-      if (decoded.rounds.length !== rounds.length) throw new StudioError(`run ${id}: its seeds' series lie on different grids`);
+      if (decoded.rounds.length !== rounds.length) throw new StudioError(`run ${id}: its seeds' series lie on different grids`, { kind: 'internal' });
       seeds.push(decoded.series);
       fits.push(...(decodeMeta(row.meta).fits ?? []));
     }

@@ -3,7 +3,7 @@
  * A trace is written as 'running', chunk by chunk, and becomes visible to
  * readers only when finished as 'complete' in one transaction.
  */
-import { StudioError } from '../errors.js';
+import { notFound, StudioError } from '../errors.js';
 import type { MacsBasis } from '../model/types.js';
 import type { CostSource, Trace, TraceExit, TraceMeta } from '../trace/types.js';
 import type { LatencyProfile } from '../model/timing.js';
@@ -134,7 +134,7 @@ export class TraceStore {
   private writing(id: number): TraceRow & { owner: string | null } {
     const r = this.db.prepare('SELECT * FROM traces WHERE id = ?').get(id) as (TraceRow & { owner: string | null }) | undefined;
     if (!r || r.status !== 'running' || r.owner === null || !this.writer.isMine(r.owner)) {
-      throw new StudioError(`trace ${id} is no longer being written by this process (${r ? `it is ${r.status}` : 'it was deleted'}); nothing more of it is stored`, { kind: 'runtime' });
+      throw new StudioError(`trace ${id} is no longer being written by this process (${r ? `it is ${r.status}` : 'it was deleted'}); nothing more of it is stored`, { kind: 'internal' });
     }
     return r;
   }
@@ -186,7 +186,7 @@ export class TraceStore {
         probs: patch.hasProbs ?? row.has_probs === 1,
         labels: patch.hasLabels ?? row.has_labels === 1,
       });
-      if (problem) throw new StudioError(`trace ${id} is damaged: ${problem}; it is not stored as complete`, { kind: 'runtime' });
+      if (problem) throw new StudioError(`trace ${id} is damaged: ${problem}; it is not stored as complete`, { kind: 'internal' });
       const set: string[] = [`status = 'complete'`, 'owner_pid = NULL', 'owner = NULL'];
       const vals: unknown[] = [];
       const put = (column: string, value: unknown): void => {
@@ -286,7 +286,7 @@ export class TraceStore {
   /** The request that started a trace's job (null for rows older than schema 3, or made outside a command). */
   request(id: number): JobRequest | null {
     const r = this.db.prepare('SELECT request_json FROM traces WHERE id = ?').get(id) as { request_json: string | null } | undefined;
-    if (!r) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
+    if (!r) throw notFound('trace', id);
     return parseRequest(r.request_json);
   }
 
@@ -310,8 +310,8 @@ export class TraceStore {
 
   meta(id: number): TraceMeta {
     const r = this.db.prepare(`${SELECT_META} WHERE t.id = ?`).get(id) as TraceRow | undefined;
-    if (!r) throw new StudioError(`no trace with id ${id} (see 'exit-studio traces list')`);
-    if (r.status !== 'complete') throw new StudioError(`trace ${id} is ${r.status}; run its inference again`);
+    if (!r) throw notFound('trace', id);
+    if (r.status !== 'complete') throw new StudioError(`trace ${id} is ${r.status}; run its inference again`, { kind: 'conflict' });
     return toMeta(r);
   }
 
@@ -330,7 +330,7 @@ export class TraceStore {
     const m = this.meta(id);
     const K = m.exits.length;
     const damaged = (what: string): StudioError =>
-      new StudioError(`trace ${id} is damaged: ${what}`, { kind: 'runtime' });
+      new StudioError(`trace ${id} is damaged: ${what}`, { kind: 'internal' });
     const size = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(length(data)), 0) AS bytes FROM trace_chunks WHERE trace_id = ? AND field = ?');
     const rows = this.db.prepare('SELECT data FROM trace_chunks WHERE trace_id = ? AND field = ? ORDER BY seq').pluck();
     const read = <T extends NumericArray>(field: TraceField, Ctor: NumericCtor<T>): T | undefined => {

@@ -14,7 +14,7 @@ export async function exportTrace(trace: Trace, out: string, opts: WriteOptions 
   const ext = extname(out).toLowerCase();
   if (ext === '.tsv') return writeOutput(out, (tmp) => writeMatrix(trace, tmp), opts);
   if (ext === '.npz') return writeOutput(out, (tmp) => writeTraceNpz(trace, tmp), opts);
-  throw new StudioError(`${out}: unknown export format "${ext || '(none)'}"; use .tsv (prediction matrix) or .npz`, { file: out });
+  throw new StudioError(`${out}: unknown export format "${ext || '(none)'}"; use .tsv (prediction matrix) or .npz`, { kind: 'input', file: out, field: 'out' });
 }
 
 /** One column per exit (predicted class), then `label` when the trace has labels. */
@@ -78,5 +78,5 @@ export function checkWritable(out: string, opts: WriteOptions = {}): void {
   } catch (e) {
     throw writeError(out, e);
   }
-  if (st && !opts.force) throw new StudioError(`${out}: already exists; pass --force to replace it`, { kind: 'input', file: out, code: 'exists' });
+  if (st && !opts.force) throw new StudioError(`${out}: already exists`, { kind: 'conflict', file: out, code: 'exists', field: 'force' });
 }

@@ -17,10 +17,10 @@ const MAX_EXITS = 64;
 
 export function guessLayout(file: string, shape: number[]): ScoreLayout {
   const [a, b] = shape as [number, number];
-  if (a === b) throw inputError(file, `shape [${shape.join(', ')}] does not say which axis holds the exits; pass --layout KNC or NKC`);
+  if (a === b) throw inputError(file, `shape [${shape.join(', ')}] does not say which axis holds the exits; give the layout, KNC or NKC`, undefined, 'layout');
   if (a < b && a <= MAX_EXITS) return 'KNC';
   if (b < a && b <= MAX_EXITS) return 'NKC';
-  throw inputError(file, `shape [${shape.join(', ')}]: neither of the first two axes looks like exits (at most ${MAX_EXITS}); pass --layout KNC or NKC`);
+  throw inputError(file, `shape [${shape.join(', ')}]: neither of the first two axes looks like exits (at most ${MAX_EXITS}); give the layout, KNC or NKC`, undefined, 'layout');
 }
 
 /** Builds a trace from a 3-D score array; costs default to equal steps until the caller sets them. */

@@ -1,18 +1,19 @@
 /**
  * import-trace: predictions a user already has, whatever file they came in,
- * become a Trace. Prediction matrices (.tsv/.csv/.txt), score arrays (.npy,
- * [K, N, C] or [N, K, C]) and .npz files (an exported trace, or a `probs`
- * array with optional `labels`).
+ * become a Trace. The formats (prediction matrices, Parquet tables, score
+ * arrays, .npz files) are entries of src/formats/table.ts; READERS below
+ * reads each.
  */
 import { existsSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
 import { z } from 'zod';
 import { readLabels } from '../data/labels.js';
 import { readNpyArray, type NpyArray } from '../data/npy.js';
 import { npzArrayNames, npzShapes, readNpz, readNpzMember } from '../data/npz.js';
 import { formatDims } from '../data/validate.js';
-import { fromFile, inputError, nameList } from '../errors.js';
+import { fromFile, inputError, missingFile, nameList } from '../errors.js';
 import { notRegular } from '../files/regular.js';
+import { formatHint } from '../formats/sniff.js';
+import { extensionOf, formatByName, formatDetails, formatList, type FormatIdOf } from '../formats/table.js';
 import { importCosts } from './costs.js';
 import { readPredictionMatrix } from './import-matrix.js';
 import { readParquetTrace } from './import-parquet.js';
@@ -29,28 +30,36 @@ export interface ImportOptions {
   layout?: ScoreLayout;
 }
 
+type TraceReader = (path: string, opts: ImportOptions) => Promise<Trace>;
+
+const labelColumn = (opts: ImportOptions) => (opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
+
+/** The reader of each trace format of the table (src/formats/table.ts). */
+const READERS: Record<FormatIdOf<'trace'>, TraceReader> = {
+  'prediction-matrix': (path, opts) => readPredictionMatrix(path, labelColumn(opts)),
+  'parquet-trace': (path, opts) => readParquetTrace(path, labelColumn(opts)),
+  'npy-scores': async (path, opts) => {
+    if (opts.labelColumn) throw inputError(path, 'a label column applies to prediction matrices; give the labels of a .npy as a labels file', undefined, 'labelColumn');
+    return traceFromScores(path, await readNpyArray(path), opts.layout);
+  },
+  'npz-trace': (path, opts) => importNpz(path, opts.layout),
+};
+
 export async function importTrace(path: string, opts: ImportOptions = {}): Promise<Trace> {
-  if (!existsSync(path)) throw inputError(path, 'no such file');
+  if (!existsSync(path)) throw missingFile(path);
   const st = statSync(path);
-  if (st.isDirectory()) throw inputError(path, 'is a folder; import-trace takes a .tsv/.csv matrix, a .npy score array or an .npz');
+  if (st.isDirectory()) throw inputError(path, `is a folder; a trace is one file: ${formatList('trace')}`);
   const odd = notRegular(st);
   if (odd) throw inputError(path, odd);
   if (st.size === 0) throw inputError(path, 'is empty (0 bytes)');
-  const ext = extname(path).toLowerCase();
+  const format = formatByName('trace', path);
+  if (!format) {
+    const ext = extensionOf(path);
+    throw inputError(path, `unknown trace format "${ext ? `.${ext}` : '(none)'}"; a trace is read from ${formatDetails('trace')}${formatHint(path, 'trace')}`);
+  }
   let trace: Trace;
   try {
-    if (ext === '.tsv' || ext === '.csv' || ext === '.txt' || ext === '.tab') {
-      trace = await readPredictionMatrix(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
-    } else if (ext === '.npy') {
-      if (opts.labelColumn) throw inputError(path, '--label-column applies to prediction matrices; give labels of a .npy with --labels FILE');
-      trace = traceFromScores(path, await readNpyArray(path), opts.layout);
-    } else if (ext === '.npz') {
-      trace = await importNpz(path, opts.layout);
-    } else if (ext === '.parquet') {
-      trace = await readParquetTrace(path, opts.labelColumn ? { labelColumn: opts.labelColumn } : {});
-    } else {
-      throw inputError(path, `unknown trace format "${ext || '(none)'}"; import-trace takes .tsv/.csv (prediction matrix), .parquet (one column per exit), .npy ([K, N, C] or [N, K, C] scores) or .npz`);
-    }
+    trace = await READERS[format.id](path, opts);
   } catch (e) {
     throw fromFile(path, e);
   }
@@ -90,7 +99,7 @@ async function importNpz(path: string, layout?: ScoreLayout): Promise<Trace> {
     if (arrays.labels) trace.labels = checkedLabels(path, arrays.labels, trace.samples, trace.classes);
     return trace;
   }
-  throw inputError(path, `an .npz trace needs a "pred" array (as 'exit-studio trace export' writes) or a "probs" array; found: ${nameList(names)}`);
+  throw inputError(path, `an .npz trace needs a "pred" array (as a trace export writes) or a "probs" array; found: ${nameList(names)}`);
 }
 
 const CONFIDENCE = ['max_prob', 'entropy', 'margin'] as const;

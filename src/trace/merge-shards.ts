@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 import { z } from 'zod';
-import { StudioError, inputError } from '../errors.js';
+import { StudioError, inputError, missingFile } from '../errors.js';
 import { defaultCosts } from './costs.js';
 import { applyImportOptions, importTrace, readNpzMeta, type ImportOptions } from './import.js';
 import type { NpzMeta, NpzRecording } from './npz-format.js';
@@ -58,7 +58,7 @@ export async function isShardFile(path: string): Promise<boolean> {
 
 /** import-trace of shard files: merged, then the import's own --labels and --costs applied to the whole. */
 export async function importShards(paths: string[], opts: ImportOptions = {}): Promise<MergedShards> {
-  if (opts.labelColumn) throw inputError(paths[0]!, '--label-column applies to prediction matrices; give labels of shard files with --labels FILE');
+  if (opts.labelColumn) throw inputError(paths[0]!, 'a label column applies to prediction matrices; give the labels of shard files as a labels file', undefined, 'labelColumn');
   const merged = await mergeShardFiles(paths);
   await applyImportOptions(merged.trace, paths.length === 1 ? paths[0]! : `the ${paths.length} shard files`, opts);
   return merged;
@@ -106,9 +106,9 @@ export async function mergeShardFiles(paths: string[]): Promise<MergedShards> {
 }
 
 async function readShardHeader(path: string): Promise<ShardFile> {
-  const made = 'shard files are written by `exit-studio infer MODEL DATA --shard I/N --out FILE.npz`';
+  const made = 'shard files are written by recording one shard of a dataset into its own .npz file';
   if (extname(path).toLowerCase() !== '.npz') throw inputError(path, `only shard files can be merged, and this is not an .npz; ${made}`);
-  if (!existsSync(path)) throw inputError(path, 'no such file');
+  if (!existsSync(path)) throw missingFile(path);
   let meta: NpzMeta | undefined;
   try {
     meta = await readNpzMeta(path);
@@ -155,7 +155,7 @@ function checkSameRecording(ref: ShardFile, f: ShardFile): void {
   }
   const setA = JSON.stringify(a.settings);
   const setB = JSON.stringify(b.settings);
-  if (setA !== setB) differ('was recorded with settings', setA, `with ${setB}`, 'shards must read the data the same way (--limit, --label-column, --mean/--std)');
+  if (setA !== setB) differ('was recorded with settings', setA, `with ${setB}`, 'shards must read the data the same way (limit, label column, image mean and std)');
   if (a.shard.count !== b.shard.count) differ('is one of', `${a.shard.count} shards`, `is one of ${b.shard.count}`, 'shards of different splits cannot be merged');
 }
 
@@ -176,7 +176,7 @@ function checkComplete(files: ShardFile[]): void {
   const given = files.map((f) => (dirname(f.path) === dir ? basename(f.path) : f.path));
   throw new StudioError(
     `${dir}: ${files.length} of ${count} shard files given (${firstFew(given)}); missing ${firstFew(missing.map(describeShard))}. A merged trace holds every shard: give all ${count} files`,
-    { file: files[0]!.path },
+    { kind: 'input', file: files[0]!.path },
   );
 }
 
@@ -193,7 +193,7 @@ function checkSameColumns(refPath: string, ref: Trace, path: string, t: Trace): 
     ...(x.labels ? ['labels'] : []),
   ];
   const [a, b] = [has(t).join(', ') || 'predictions only', has(ref).join(', ') || 'predictions only'];
-  if (a !== b) throw inputError(path, `holds ${a}, but ${basename(refPath)} holds ${b}: record every shard with the same --probs and --labels`);
+  if (a !== b) throw inputError(path, `holds ${a}, but ${basename(refPath)} holds ${b}: record every shard with the same choice of class scores (probs) and labels`);
 }
 
 /** An empty trace of `total` samples with the columns of `like`. */

@@ -76,10 +76,10 @@ test('--calibrate-on fits on another trace of the same exits and scores the whol
   for (const x of r.runs) assert.deepEqual(x.evaluation, { mode: 'cross-trace', calibrationSamples: 400, evaluationSamples: 300, calibrationTrace: A });
   const wrong = cli('run', String(B), '--policy', 'best-fixed', '--calibrate-on', String(other));
   assert.equal(wrong.code, 2);
-  assert.match(wrong.stderr, new RegExp(`--calibrate-on: trace ${other} has exits x1, x2, x3; trace ${B} has e1, e2, e3: calibrate on a trace of the same model and exits`));
+  assert.match(wrong.stderr, new RegExp(`calibration trace ${other} has exits x1, x2, x3; trace ${B} has e1, e2, e3: calibrate on a trace of the same model and exits \\(--calibrate-on\\)`));
   const self = cli('run', String(B), '--policy', 'best-fixed', '--calibrate-on', String(B));
   assert.equal(self.code, 2);
-  assert.match(self.stderr, /is the trace being evaluated; .* in-sample \(--in-sample\)/);
+  assert.match(self.stderr, /is the trace being evaluated; .* an in-sample evaluation \(--calibrate-on\)/);
 });
 
 test('one evaluation at a time, and a holdout that is a share', () => {

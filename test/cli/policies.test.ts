@@ -149,7 +149,7 @@ test('a policy the trace cannot serve is refused in its own row, saying what to 
   const out = JSON.parse(eenet.stdout) as { runs: { index: number; policy: string }[]; failed: { index: number; policy: string; error: string; kind: string }[] };
   assert.deepEqual(out.runs.map((r) => [r.index, r.policy]), [[0, 'uee-ucb'], [2, 'fixed:2']]);
   assert.deepEqual(out.failed.map((f) => [f.index, f.policy, f.kind]), [[1, 'eenet:0.5', 'input']]);
-  assert.match(out.failed[0]!.error, /--probs/);
+  assert.match(out.failed[0]!.error, /record a trace that keeps each exit's class scores \(probs\)/);
   assert.match(eenet.stderr, /1 of 3 policies did not run \(eenet:0\.5\); the others are stored/);
   assert.equal(json<unknown[]>('runs', 'list').length, before + 2, 'the two that could run are stored');
   const table = cli('run', String(inf.traceId), '--policy', 'fixed:1', '--policy', 'fixed:9', '--seeds', '1');

@@ -137,3 +137,17 @@ export async function canvasPixels(page: Page, selector: string, mode: 'colour' 
     mode,
   );
 }
+
+/**
+ * Waits until every canvas under `selector` has more than `min` coloured pixels (a chart has drawn its
+ * data, not only its frame), polling; fails after `timeoutMs` with the last counts.
+ */
+export async function waitForPixels(page: Page, selector: string, min = 100, timeoutMs = 20_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const px = await canvasPixels(page, selector);
+    if (px.length > 0 && px.every((n) => n > min)) return px;
+    if (Date.now() > deadline) throw new Error(`${selector}: no chart drew its data within ${timeoutMs / 1000} s (coloured pixels per canvas: ${px.join(', ') || 'no canvas'})`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '../../src/paths.js';
-import { axe, canvasPixels, chromiumMissing, launch, serve, tempDir, type Served } from './browser.js';
+import { axe, canvasPixels, chromiumMissing, launch, serve, tempDir, waitForPixels, type Served } from './browser.js';
 import { fixture, type Fixture } from './fixture.js';
 
 const root = projectRoot();
@@ -75,11 +75,8 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
 
   async function drewData(testId: string): Promise<void> {
     await page.locator(`[data-testid="${testId}"] canvas`).first().waitFor({ timeout: 20_000 });
-    // Charts redraw at most every 250 ms: give the last update time to land.
-    await page.waitForTimeout(400);
-    const px = await canvasPixels(page, `[data-testid="${testId}"]`);
-    assert.ok(px.length > 0, `${testId}: no canvas`);
-    for (const [i, n] of px.entries()) assert.ok(n > 100, `${testId} #${i} looks blank (${n} coloured pixels)`);
+    // Charts redraw at most every 250 ms: wait until every canvas shows its data (a blank one fails after 20 s).
+    await waitForPixels(page, `[data-testid="${testId}"]`, 100);
   }
 
   test('the page needs the token', async () => {
@@ -319,9 +316,9 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
 
   step('dark theme follows the OS', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.waitForTimeout(400);
-    const bg = await page.evaluate(() => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } }).getComputedStyle((globalThis as unknown as { document: { body: unknown } }).document.body).backgroundColor);
-    assert.equal(bg, 'rgb(13, 17, 23)');
+    // The theme switches when the page sees the media change: wait for the dark background, not for a time.
+    const body = (): string => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } }).getComputedStyle((globalThis as unknown as { document: { body: unknown } }).document.body).backgroundColor;
+    await page.waitForFunction(`(${body.toString()})() === 'rgb(13, 17, 23)'`, undefined, { timeout: 10_000 }).catch(async () => assert.fail(`the background stayed ${await page.evaluate(body)}`));
     await drewData('chart-regret');
     await screen('11-policy-lab-dark');
     await nav('Trace').click();

@@ -1,4 +1,5 @@
 /** The desktop IPC bridge's seams, without launching Electron: who may call, what they may send, where the window may go. */
+import { openedFiles } from '../../src/api/commands.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { handleInvoke, isAppUrl, isExternalLink, isTrustedSender, navigationAllowed, windowCsp, type AppOrigin, type BridgeDeps, type BridgeResult } from '../../electron/bridge.js';
@@ -16,7 +17,8 @@ function deps(over: Partial<BridgeDeps> = {}): BridgeDeps & { calls: unknown[][]
     run: async (id, command, payload, emit) => {
       calls.push(['run', id, command, payload]);
       emit({ type: 'progress', job: 'x', done: 1, total: 2 });
-      return { ok: true, result: { command } };
+      // As the engine host answers: the files the call opened, by its command's facts.
+      return { ok: true, result: { command }, opened: openedFiles(command, payload, { command }) };
     },
     cancel: (id) => {
       calls.push(['cancel', id]);

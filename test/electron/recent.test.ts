@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { addRecent, kindOfPath, parseRecent, pruneRecent, RECENT_LIMIT, recentFromCommand, recentLabel, serializeRecent, type RecentEntry } from '../../electron/recent.js';
+import { addRecent, kindOfPath, parseRecent, pruneRecent, RECENT_LIMIT, recentEntries, recentLabel, serializeRecent, type RecentEntry } from '../../electron/recent.js';
+import { openedFiles } from '../../src/api/commands.js';
 
 const at = '2026-01-02T03:04:05.000Z';
 const e = (kind: RecentEntry['kind'], path: string): RecentEntry => ({ kind, path, openedAt: at });
@@ -86,27 +87,32 @@ describe('the file on disk', () => {
   });
 });
 
-describe('what counts as opening a file', () => {
+describe('what counts as opening a file: the commands\' own `opens`', () => {
   const now = new Date(at);
+  const entries = (command: string, payload: unknown, result: unknown): RecentEntry[] => recentEntries(openedFiles(command, payload, result), now);
 
   test('inspecting a model records the path the engine resolved', () => {
-    assert.deepEqual(recentFromCommand('model.inspect', { path: 'rel.onnx' }, { path: '/abs/rel.onnx', exits: [] }, now), [e('model', '/abs/rel.onnx')]);
-    assert.deepEqual(recentFromCommand('model.inspect', { path: 'rel.onnx' }, null, now), [e('model', resolve('rel.onnx'))]);
+    assert.deepEqual(entries('model.inspect', { path: 'rel.onnx' }, { path: '/abs/rel.onnx', exits: [] }), [e('model', '/abs/rel.onnx')]);
   });
 
-  test('previewing or running a dataset records it; importing a trace records the trace', () => {
-    assert.deepEqual(recentFromCommand('data.preview', { path: '/d/x.npz', model: '/m.onnx' }, {}, now), [e('dataset', '/d/x.npz')]);
-    assert.deepEqual(recentFromCommand('trace.infer', { model: '/m.onnx', data: '/d/imgs' }, {}, now), [e('dataset', '/d/imgs'), e('model', '/m.onnx')]);
-    assert.deepEqual(recentFromCommand('trace.import', { path: '/t/run.tsv' }, { traceId: 3 }, now), [e('trace', '/t/run.tsv')]);
+  test('previewing or running a dataset records it, relative paths made absolute; importing a trace records the trace', () => {
+    assert.deepEqual(entries('data.preview', { path: '/d/x.npz', model: '/m.onnx' }, {}), [e('dataset', '/d/x.npz')]);
+    assert.deepEqual(entries('data.preview', { path: 'x.npz', model: '/m.onnx' }, {}), [e('dataset', resolve('x.npz'))]);
+    assert.deepEqual(entries('trace.infer', { model: '/m.onnx', data: '/d/imgs' }, {}), [e('dataset', '/d/imgs'), e('model', '/m.onnx')]);
+    assert.deepEqual(entries('trace.import', { path: '/t/run.tsv' }, { traceId: 3 }), [e('trace', '/t/run.tsv')]);
   });
 
-  test('other commands and malformed payloads record nothing', () => {
-    assert.deepEqual(recentFromCommand('trace.list', {}, [], now), []);
-    assert.deepEqual(recentFromCommand('trace.export', { id: 1, out: '/x.tsv' }, {}, now), []);
-    assert.deepEqual(recentFromCommand('trace.import', { path: 42 }, {}, now), []);
-    assert.deepEqual(recentFromCommand('data.preview', null, {}, now), []);
+  test('other commands, shard lists, malformed payloads and results record nothing', () => {
+    assert.deepEqual(entries('trace.list', {}, []), []);
+    assert.deepEqual(entries('trace.export', { id: 1, out: '/x.tsv' }, {}), []);
+    assert.deepEqual(entries('trace.import', { path: ['/s/a.npz', '/s/b.npz'] }, {}), []);
+    assert.deepEqual(entries('trace.import', { path: 42 }, {}), []);
+    assert.deepEqual(entries('data.preview', null, {}), []);
+    assert.deepEqual(entries('model.inspect', { path: 'rel.onnx' }, null), []);
+    assert.deepEqual(entries('no.such.command', {}, {}), []);
   });
 });
+
 
 describe('files the OS hands the app', () => {
   test('a known file opens as what it was; others by extension', () => {
@@ -114,6 +120,7 @@ describe('files the OS hands the app', () => {
     assert.equal(kindOfPath('/m/a.ONNX'), 'model');
     assert.equal(kindOfPath('/d/a.npz'), 'dataset');
     assert.equal(kindOfPath('/t/a.txt'), 'trace');
+    assert.equal(kindOfPath('/t/a.parquet'), 'trace', 'Parquet is read as a trace only');
     assert.equal(kindOfPath('/d/images', [], true), 'dataset');
     assert.equal(kindOfPath('/x/readme.md'), null);
   });

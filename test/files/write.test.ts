@@ -18,7 +18,7 @@ function tempDir(t: { after(f: () => void): void }): string {
   return d;
 }
 
-const exists = (e: unknown): boolean => e instanceof StudioError && e.code === 'exists' && e.kind === 'input' && /already exists; pass --force to replace it/.test(e.message);
+const exists = (e: unknown): boolean => e instanceof StudioError && e.code === 'exists' && e.kind === 'conflict' && e.field === 'force' && /already exists$/.test(e.message);
 const leftovers = (d: string): string[] => readdirSync(d).filter((n) => n.startsWith('.'));
 
 test('a new file is written; an existing one is refused and left as it was; force replaces it', async (t) => {
@@ -80,7 +80,7 @@ test('a folder of outputs: new or empty is filled, the same kind replaced only w
   const bundle = join(d, 'bundle');
   await write(bundle, { 'manifest.json': '1', 'stage_1.onnx': 'a', 'stage_2.onnx': 'b' });
   assert.deepEqual(readdirSync(bundle).sort(), ['manifest.json', 'stage_1.onnx', 'stage_2.onnx']);
-  await assert.rejects(write(bundle, { 'manifest.json': '2' }), (e: unknown) => e instanceof StudioError && e.code === 'exists' && /replace the bundle in it/.test(e.message));
+  await assert.rejects(write(bundle, { 'manifest.json': '2' }), (e: unknown) => e instanceof StudioError && e.code === 'exists' && e.kind === 'conflict' && /bundle: already holds the bundle$/.test(e.message));
   assert.equal(readFileSync(join(bundle, 'manifest.json'), 'utf8'), '1');
   await write(bundle, { 'manifest.json': '2', 'stage_1.onnx': 'c' }, true);
   assert.deepEqual(readdirSync(bundle).sort(), ['manifest.json', 'stage_1.onnx'], 'the old bundle is replaced whole, not merged');

@@ -12,8 +12,8 @@ import { listProviders, usableProvider } from '../../src/inference/providers.js'
 import { samplePaths } from '../../src/paths.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { exportTrace } from '../../src/trace/export.js';
-import { softmaxInto } from '../../src/trace/features.js';
 import { importTrace } from '../../src/trace/import.js';
+import { plainFeatures } from '../helpers/features.js';
 import { buildMlpMultiExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
 import { buildSeqModel, seqModelMacs } from '../helpers/seq-model.js';
 
@@ -65,23 +65,23 @@ test('the stored trace holds, per sample and exit, what onnxruntime computes (ex
   const trace = store.traces.load(r.traceId);
   assert.deepEqual(trace.exits.map((e) => e.name), ['exit_0', 'exit_1', 'exit_2'], 'depth order, not declaration order');
 
-  // An independent session over the same data: argmax and softmax must match the trace, on the
+  // An independent session over the same data, and the features from their definitions (test/helpers/features.ts,
+  // none of the product's code): every stored feature must match, entropy and margin included, on the
   // batches that ran as stages and on those that ran as the whole model.
   const session = await ort.InferenceSession.create(mlp);
   const out = await session.run({ x: new ort.Tensor('float32', data, [N, INPUT]) });
-  const p = new Float64Array(CLASSES);
   for (let k = 0; k < 3; k++) {
     const logits = out[`exit_${k}`]!.data as Float32Array;
     for (let i = 0; i < N; i++) {
-      softmaxInto(logits, i * CLASSES, CLASSES, p);
-      let best = 0;
-      for (let c = 1; c < CLASSES; c++) if (p[c]! > p[best]!) best = c;
-      assert.equal(trace.pred[i * 3 + k], best);
-      assert.ok(Math.abs(trace.maxProb![i * 3 + k]! - p[best]!) < 1e-6);
-      for (let c = 0; c < CLASSES; c++) assert.ok(Math.abs(trace.probs![(i * 3 + k) * CLASSES + c]! - p[c]!) < 1e-6);
+      const f = plainFeatures(logits, i * CLASSES, CLASSES);
+      const at = i * 3 + k;
+      assert.equal(trace.pred[at], f.pred);
+      assert.ok(Math.abs(trace.maxProb![at]! - f.maxProb) < 1e-6, `maxProb ${trace.maxProb![at]} vs ${f.maxProb}`);
+      assert.ok(Math.abs(trace.entropy![at]! - f.entropy) < 1e-6, `entropy ${trace.entropy![at]} vs ${f.entropy}`);
+      assert.ok(Math.abs(trace.margin![at]! - f.margin) < 1e-6, `margin ${trace.margin![at]} vs ${f.margin}`);
+      for (let c = 0; c < CLASSES; c++) assert.ok(Math.abs(trace.probs![at * CLASSES + c]! - f.probs[c]!) < 1e-6);
     }
   }
-  assert.ok(trace.entropy!.every((h) => h >= 0 && h <= 1 + 1e-6));
   assert.equal(trace.costSource, 'macs');
   assert.equal(trace.costs[2], 1);
   store.close();
@@ -179,21 +179,36 @@ test('an execution provider the build lacks falls back to CPU with a clear messa
   const store = freshStore();
   const { path } = dataset(20, 6);
   const warnings: string[] = [];
-  const r = await runInference(store, { model: mlp, data: path, threads: 1, ep: 'coreml' }, { onWarning: (w) => warnings.push(w) });
-  if (r.ep === 'cpu') assert.ok(warnings.some((w) => w.includes('coreml') && w.includes('cpu')), warnings.join('\n'));
+  // A provider no onnxruntime-node build for this platform has: CoreML is macOS's, DirectML Windows'.
+  const absent = process.platform === 'darwin' ? 'dml' : 'coreml';
+  assert.ok(!listProviders().some((p) => p.name === absent), `${absent} is listed by this build`);
+  const r = await runInference(store, { model: mlp, data: path, threads: 1, ep: absent }, { onWarning: (w) => warnings.push(w) });
+  assert.equal(r.ep, 'cpu');
+  assert.ok(warnings.some((w) => w.includes(absent) && w.includes('cpu')), warnings.join('\n'));
   await assert.rejects(runInference(store, { model: mlp, data: path, threads: 1, ep: 'warp-drive', force: true }), /unknown execution provider "warp-drive"/);
   store.close();
 });
 
+/** Whether CUDA starts on this machine, asked once before the tests that depend on it (each says which case it checks). */
+const cudaListed = listProviders().some((p) => p.name === 'cuda');
+const cudaStarts = cudaListed && (await usableProvider('cuda', mlp, [])) === 'cuda';
+
+test('CUDA where it starts: inference runs there, records it, and warns of nothing', async (t) => {
+  if (!cudaStarts) return t.skip(cudaListed ? 'CUDA does not start on this machine (the fallback test covers it)' : 'this onnxruntime-node build does not list cuda');
+  const store = freshStore();
+  const { path } = dataset(20, 8);
+  const seen: string[] = [];
+  const r = await runInference(store, { model: mlp, data: path, threads: 1, ep: 'cuda' }, { onWarning: (w) => seen.push(w) });
+  assert.equal(r.ep, 'cuda');
+  assert.deepEqual(seen, []);
+  store.close();
+});
+
 test('a provider the build lists but cannot start here (CUDA without its libraries) falls back to CPU, saying why and how to get it', async (t) => {
-  if (!listProviders().some((p) => p.name === 'cuda')) return t.skip('this onnxruntime-node build does not list cuda');
+  if (!cudaListed) return t.skip('this onnxruntime-node build does not list cuda');
+  if (cudaStarts) return t.skip('CUDA starts on this machine (the test above covers it)');
   const warnings: string[] = [];
   const ep = await usableProvider('cuda', mlp, warnings);
-  if (ep === 'cuda') {
-    // A machine with CUDA and the libraries: it runs there, and says nothing.
-    assert.deepEqual(warnings, []);
-    return;
-  }
   assert.equal(ep, 'cpu');
   assert.equal(warnings.length, 1, warnings.join('\n'));
   assert.match(warnings[0]!, /execution provider "cuda" failed to start \(.+\); running on cpu/);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { invoke } from '../../src/api/commands.js';
 import type { CommandContext } from '../../src/api/context.js';
 import { writeNpy, encodeNpy } from '../../src/data/npy.js';
-import { StudioError } from '../../src/errors.js';
+import { StudioError, type ErrorKind } from '../../src/errors.js';
 import { openStore } from '../../src/store/store.js';
 import { buildMlpMultiExit, buildSingleExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
 import { syntheticTrace } from '../helpers/trace.js';
@@ -42,12 +42,12 @@ const lyingNpy = (() => {
   return full.subarray(0, full.length - 64);
 })();
 
-const cases: { what: string; command: string; payload: () => Record<string, unknown>; file: () => string; says: RegExp }[] = [
+const cases: { what: string; command: string; payload: () => Record<string, unknown>; file: () => string; says: RegExp; kind?: ErrorKind }[] = [
   { what: 'truncated ONNX', command: 'model.inspect', payload: () => ({ path: file('truncated.onnx', mlpBytes.subarray(0, Math.floor(mlpBytes.length / 2))) }), file: () => join(dir, 'truncated.onnx'), says: /./ },
   { what: 'garbage ONNX', command: 'model.inspect', payload: () => ({ path: file('garbage.onnx', 'GIF89a not a model at all'.repeat(20)) }), file: () => join(dir, 'garbage.onnx'), says: /ONNX|protobuf|decode/i },
   { what: '0-byte ONNX', command: 'model.inspect', payload: () => ({ path: file('empty.onnx', '') }), file: () => join(dir, 'empty.onnx'), says: /empty|0 bytes/i },
   { what: 'a folder as the model', command: 'model.inspect', payload: () => ({ path: dir }), file: () => dir, says: /folder|directory/i },
-  { what: 'a model that does not exist', command: 'model.inspect', payload: () => ({ path: join(dir, 'nope.onnx') }), file: () => join(dir, 'nope.onnx'), says: /no such|not exist|not found/i },
+  { what: 'a model that does not exist', command: 'model.inspect', payload: () => ({ path: join(dir, 'nope.onnx') }), file: () => join(dir, 'nope.onnx'), says: /no such file/, kind: 'not-found' },
   { what: 'a single-exit model', command: 'model.inspect', payload: () => ({ path: writeTempModel(buildSingleExit(), 'single.onnx') }), file: () => 'single.onnx', says: /multi-exit needs at least two exits; found 1: logits/ },
   { what: 'data of the wrong shape', command: 'trace.infer', payload: () => { const p = join(dir, 'shape.npy'); writeNpy(p, 'float', [8, 5], new Float32Array(40)); return { model: mlp, data: p }; }, file: () => join(dir, 'shape.npy'), says: /"x"/ },
   { what: 'an .npy dtype the studio cannot read', command: 'trace.infer', payload: () => ({ model: mlp, data: file('complex.npy', npyWithDescr('<c8', [2, 4], 64)) }), file: () => join(dir, 'complex.npy'), says: /c8|dtype|type/i },
@@ -83,7 +83,7 @@ for (const c of cases) {
     const before = readCounts();
     await assert.rejects(invoke(ctx, c.command, c.payload()), (e: unknown) => {
       assert.ok(e instanceof StudioError, `not a StudioError: ${String(e)}`);
-      assert.equal(e.kind, 'input', e.message);
+      assert.equal(e.kind, c.kind ?? 'input', e.message);
       assert.ok(e.message.includes(c.file()), `the message does not name ${c.file()}: ${e.message}`);
       assert.match(e.message, c.says);
       assert.ok(!e.message.includes('\n    at '), 'no stack trace in the message');
@@ -103,7 +103,7 @@ test('payloads that do not fit a command are refused before any work', async () 
     ['model.inspect', { path: mlp, extra: 1 }, /extra|unrecognized/i],
     ['no.such.command', {}, /unknown command/],
   ] as [string, unknown, RegExp][]) {
-    await assert.rejects(invoke(ctx, name, payload), (e: unknown) => e instanceof StudioError && e.kind === 'input' && says.test(e.message));
+    await assert.rejects(invoke(ctx, name, payload), (e: unknown) => e instanceof StudioError && e.kind === (name === 'no.such.command' ? 'not-found' : 'input') && says.test(e.message));
   }
 });
 

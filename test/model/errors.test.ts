@@ -4,7 +4,7 @@ import { mkdirSync, rmSync, writeFileSync, truncateSync, statSync } from 'node:f
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { inspectModel } from '../../src/model/inspect.js';
-import { StudioError } from '../../src/errors.js';
+import { StudioError, type ErrorKind } from '../../src/errors.js';
 import {
   buildMlpMultiExit, buildSingleExit, cleanupTempModels, makeModel, makeTempDir, node, saveWithExternalData, valueInfo, writeTempModel,
 } from '../helpers/onnx-builder.js';
@@ -13,10 +13,10 @@ after(cleanupTempModels);
 
 const good = buildMlpMultiExit({ inputDim: 5, hidden: 6, classes: 3, exits: 3, extraOutputs: true });
 
-async function rejects(path: string, re: RegExp): Promise<void> {
+async function rejects(path: string, re: RegExp, kind: ErrorKind = 'input'): Promise<void> {
   await assert.rejects(inspectModel(path), (e: unknown) => {
     assert.ok(e instanceof StudioError, `expected StudioError, got ${String(e)}`);
-    assert.equal(e.kind, 'input');
+    assert.equal(e.kind, kind);
     assert.ok(e.message.startsWith(`${path}: `), `message names the file: ${e.message}`);
     assert.match(e.message, re);
     assert.ok(!/\n\s+at /.test(e.message), 'no stack trace in the message');
@@ -25,7 +25,7 @@ async function rejects(path: string, re: RegExp): Promise<void> {
 }
 
 describe('inspectModel: clear errors', () => {
-  it('missing path', () => rejects(join(makeTempDir(), 'nope.onnx'), /no such file/));
+  it('missing path', () => rejects(join(makeTempDir(), 'nope.onnx'), /no such file/, 'not-found'));
   it('a directory', () => rejects(makeTempDir(), /is a folder, not an ONNX model file/));
   it('a 0-byte file', () => rejects(writeTempModel(new Uint8Array(0)), /empty \(0 bytes\)/));
   it('garbage bytes', () => rejects(writeTempModel(new TextEncoder().encode('this is a csv,file\n1,2,3\n')), /not (a valid )?(an )?ONNX/));

@@ -119,7 +119,7 @@ test('checkPolicyCanRun refuses with a reason before any work', () => {
     assert.equal(r.ok, false, spec);
     return r.ok ? '' : r.reason;
   };
-  assert.equal(reason('eenet:0.5', hard), 'EENet needs probability vectors; this trace has none — record them with `exit-studio infer ... --probs`');
+  assert.equal(reason('eenet:0.5', hard), "EENet needs probability vectors; this trace has none — record a trace that keeps each exit's class scores (probs)");
   assert.match(reason('dee', hard), /needs confidence.*hard predictions only/);
   assert.match(reason('maxprob:0.9', hard), /needs confidence/);
   assert.match(reason('entropy:0.2', hard), /needs entropies/);
@@ -156,8 +156,8 @@ test('runPolicy results are JSON-serializable and carry CIs per seed', async () 
   const r = await runPolicy(small, 'patience:2', { seeds: 4, onProgress: () => progress++, onPartial: (p) => partial.push(p.summary.avgCost.perSeed.length) });
   assert.equal(progress, 4);
   assert.deepEqual(partial, [1, 2, 3]);
-  const back = JSON.parse(JSON.stringify(r));
-  assert.deepEqual(back.summary.avgCost, r.summary.avgCost);
+  // Serializable means nothing is lost: no typed array, NaN, Infinity or undefined that JSON would change or drop.
+  assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
   assert.equal(r.summary.avgCost.perSeed.length, 4);
   assert.ok(r.summary.avgCost.ci95 >= 0);
   const ac = new AbortController();

@@ -57,13 +57,25 @@ test('strong-dominance categories match the README', { skip }, async () => {
   assert.deepEqual(d.pareto.map((p) => p.label), ['exit 1', 'exit 2', 'exit 3', 'exit 4']);
 });
 
-test('UEE-UCB, alpha 1, 20 seeds: accuracy 0.807, cost 0.251, exit 2 in >= 99 % of rounds, sub-linear regret', { skip }, async () => {
+/** The notebook's UEE-UCB figures (alpha 1, 20 shuffled trials) and how close the studio's 20 seeds must come. */
+const NOTEBOOK = { accuracy: 0.80706, avgCost: 0.25085 };
+const TOL = { accuracy: 1e-4, avgCost: 2.5e-4 };
+function offNotebook(s: { accuracy: { mean: number } | null; avgCost: { mean: number } }): string[] {
+  const off: string[] = [];
+  if (!(Math.abs(s.accuracy!.mean - NOTEBOOK.accuracy) <= TOL.accuracy)) off.push(`accuracy ${s.accuracy!.mean.toFixed(6)} vs ${NOTEBOOK.accuracy} ± ${TOL.accuracy}`);
+  if (!(Math.abs(s.avgCost.mean - NOTEBOOK.avgCost) <= TOL.avgCost)) off.push(`cost ${s.avgCost.mean.toFixed(6)} vs ${NOTEBOOK.avgCost} ± ${TOL.avgCost}`);
+  return off;
+}
+
+test('UEE-UCB, alpha 1, 20 seeds: the notebook\'s accuracy 0.80706 (± 1e-4) and cost 0.25085 (± 2.5e-4), exit 2 in 49,800-49,960 rounds of each, sub-linear regret', { skip }, async () => {
   const t = await imdb();
   const r = runPolicySync(t, 'uee-ucb', { seeds: 20, params: { alpha: 1 } });
   const s = r.summary;
-  assert.ok(Math.abs(s.accuracy!.mean - 0.807) <= 0.002, `accuracy ${s.accuracy!.mean}`);
-  assert.ok(Math.abs(s.avgCost.mean - 0.251) <= 0.002, `cost ${s.avgCost.mean}`);
-  for (const share of s.exitShare[1]!.perSeed) assert.ok(share >= 0.99, `exit 2 share ${share}`);
+  assert.deepEqual(offNotebook(s), []);
+  for (const share of s.exitShare[1]!.perSeed) {
+    const pulls = Math.round(share * t.samples);
+    assert.ok(pulls >= 49800 && pulls <= 49960, `exit 2 pulled ${pulls} times`);
+  }
   assert.equal(r.learned.kind, 'fixed');
   assert.equal(r.learned.kind === 'fixed' && r.learned.exit, 1);
   assert.equal(s.reference, 'labels');
@@ -74,6 +86,15 @@ test('UEE-UCB, alpha 1, 20 seeds: accuracy 0.807, cost 0.251, exit 2 in >= 99 % 
   assert.ok(Math.abs(r.series.avgCost.mean.at(-1)! - s.avgCost.mean) <= 2 ** -24 * s.avgCost.mean);
   assert.ok(Math.abs(r.series.cumRegret.mean.at(-1)! - s.cumRegret.mean) <= 2 ** -24 * s.cumRegret.mean);
   assert.ok(r.series.rounds.length <= 2000);
+});
+
+test('the notebook figures tell a factor-2 error in the exploration bonus: alpha 0.5 and 2 miss them', { skip }, async () => {
+  // Measured: cost 0.25038 at alpha 0.5 and 0.25161 at alpha 2, against 0.25089 at alpha 1.
+  const t = await imdb();
+  for (const alpha of [0.5, 2]) {
+    const off = offNotebook(runPolicySync(t, 'uee-ucb', { seeds: 20, params: { alpha } }).summary);
+    assert.ok(off.some((o) => o.startsWith('cost')), `alpha ${alpha} passes for the notebook's alpha 1`);
+  }
 });
 
 test('random exit matches the README (accuracy 0.774, cost 0.479); the best fixed exit is exit 2, in-sample and held out', { skip }, async () => {

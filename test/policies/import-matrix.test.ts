@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPredictionMatrix } from '../../src/trace/import-matrix.js';
-import { StudioError } from '../../src/errors.js';
+import { StudioError, type ErrorKind } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-matrix-'));
 function file(name: string, text: string): string {
@@ -13,10 +13,10 @@ function file(name: string, text: string): string {
   return p;
 }
 
-async function rejects(p: string, pattern: RegExp, opts = {}): Promise<void> {
+async function rejects(p: string, pattern: RegExp, opts = {}, kind: ErrorKind = 'input'): Promise<void> {
   await assert.rejects(readPredictionMatrix(p, opts), (e: unknown) => {
     assert.ok(e instanceof StudioError, 'a StudioError');
-    assert.equal(e.kind, 'input');
+    assert.equal(e.kind, kind);
     assert.ok(e.message.includes(p), `names the file: ${e.message}`);
     assert.match(e.message, pattern);
     return true;
@@ -55,5 +55,5 @@ test('errors name the file, the line and the column', async () => {
   await rejects(file('badlabel.tsv', 'a\tb\ty\n0\t1\tx\n'), /line 2, column 3 \("y"\): "x" is not a label/);
   await rejects(file('empty.tsv', ''), /is empty/);
   await rejects(file('costs.tsv', 'a\tb\n0\t1\n'), /2 exit columns, but 3 costs/, { costs: [1, 2, 3] });
-  await rejects(join(dir, 'missing.tsv'), /missing.tsv: no such file/);
+  await rejects(join(dir, 'missing.tsv'), /missing.tsv: no such file/, {}, 'not-found');
 });

@@ -9,7 +9,7 @@ import { aggregateSeries, SeriesBands, type SeedSeries } from '../../src/policie
 import { gridRounds, runPolicySync, syntheticTrace } from '../../src/policies/index.js';
 import { runPolicyInWorker, shareTrace } from '../../src/policies/run-job.js';
 import type { SeedResult } from '../../src/policies/run.js';
-import { SeedPool } from '../../src/policies/seed-pool.js';
+import { ROUNDS_PER_WORKER, SeedPool, workersFor } from '../../src/policies/seed-pool.js';
 import type { SeedDone } from '../../src/policies/worker-protocol.js';
 import { decodeSeed, type StoredSeed } from '../../src/store/seed-record.js';
 
@@ -46,6 +46,23 @@ test('runs share a pool no wider than its size, take turns, and get what the eng
       assert.deepStrictEqual(decodeSeed(d.stored)!.result, inThread[i], `${spec} seed ${i + 1}, as stored`);
     }
   }
+});
+
+test('a run starts only the workers its rounds are worth; more work waiting widens the pool', async (t) => {
+  assert.equal(workersFor(20 * 50_000, 8), 1, 'UEE-UCB on 50,000 samples x 20 seeds: one thread');
+  assert.equal(workersFor(ROUNDS_PER_WORKER + 1, 8), 2);
+  assert.equal(workersFor(100 * ROUNDS_PER_WORKER, 8), 8, 'never wider than the pool');
+  assert.equal(workersFor(0, 8), 1);
+  const pool = new SeedPool(4);
+  t.after(() => pool.close());
+  let widest = 0;
+  const run = (id: string, roundsPerSeed: number): Promise<void> =>
+    pool.run({ id, task: { trace, spec: 'uee-ucb', options: {} }, seeds: [1, 2, 3, 4, 5, 6, 7, 8], roundsPerSeed, onSeed: () => (widest = Math.max(widest, pool.workers)) });
+  await run('small', trace.samples);
+  assert.equal(widest, 1, 'eight seeds of 4,000 rounds on one thread');
+  // Two runs waiting together, each seed priced at a quarter of a worker's worth: eight seeds each are worth four threads.
+  await Promise.all([run('big-a', ROUNDS_PER_WORKER / 4), run('big-b', ROUNDS_PER_WORKER / 4)]);
+  assert.ok(widest >= 2 && widest <= 4, `${widest} workers`);
 });
 
 test('cancelling a run drops its seeds and ends its workers; the other run goes on', async (t) => {

@@ -244,7 +244,7 @@ describe('costs as the views say them', () => {
   });
 
   test("a saved run's costs reopen as the choice that gives them again", () => {
-    const trace = { costs: [0.1733, 0.5, 1], costSource: 'macs' };
+    const trace = { costs: [0.1733, 0.5, 1], costSource: 'macs' as const };
     assert.deepEqual(choiceOf(macs, trace), { choice: 'trace', numbers: '' });
     assert.deepEqual(choiceOf({ costs: [0.5, 1], costSource: 'latency', rawCosts: [2, 4] }, trace), { choice: 'latency', numbers: '' });
     assert.deepEqual(choiceOf({ costs: [1 / 12, 3 / 12, 1], costSource: 'user', rawCosts: [1, 3, 12] }, trace), { choice: 'numbers', numbers: '1, 3, 12' });

@@ -117,7 +117,7 @@ const cases: Case[] = [
   { what: 'ONNX reading an undefined tensor', command: 'model.inspect', payload: () => ({ path: file('undef.onnx', undefinedInputModel) }), file: () => join(dir, 'undef.onnx'), says: /nobody_makes_this/ },
   { what: 'ONNX whose external data file is a folder', command: 'model.inspect', payload: () => ({ path: externalDirModel }), file: () => externalDirModel, says: /external data/ },
   { what: 'ONNX with huge declared dimensions, fed data', command: 'trace.infer', payload: () => ({ model: file('huge.onnx', hugeDimModel), data: goodData }), file: () => goodData, says: /"x"|shape|dimension/i },
-  { what: 'a data preview whose model is missing', command: 'data.preview', payload: () => ({ path: goodData, model: join(dir, 'gone.onnx') }), file: () => join(dir, 'gone.onnx'), says: /no such/ },
+  { what: 'a data preview whose model is missing', command: 'data.preview', payload: () => ({ path: goodData, model: join(dir, 'gone.onnx') }), file: () => join(dir, 'gone.onnx'), says: /no such/, kind: 'not-found' },
   // NPY headers that lie
   { what: '.npy whose shape is far bigger than the file', command: 'trace.infer', payload: () => infer(file('bigshape.npy', npyWithDescr('<f4', [1_000_000, 4], 64))), file: () => join(dir, 'bigshape.npy'), says: /bytes/ },
   { what: '.npy with a negative shape', command: 'trace.infer', payload: () => infer(file('neg.npy', npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-8, 4), }", 128))), file: () => join(dir, 'neg.npy'), says: /shape/ },
@@ -150,9 +150,9 @@ const cases: Case[] = [
   { what: 'more labels than samples without a limit', command: 'trace.infer', payload: () => infer(goodData, { labels: file('many.txt', '0\n1\n2\n0\n1\n2\n0\n1\n2\n0\n') }), file: () => join(dir, 'many.txt'), says: /10 labels for 8 samples/ },
   { what: 'a labels path that is a folder', command: 'trace.infer', payload: () => infer(goodData, { labels: folder('labelsdir') }), file: () => join(dir, 'labelsdir'), says: /folder/ },
   { what: '0-byte labels', command: 'trace.infer', payload: () => infer(goodData, { labels: file('empty-labels.txt', '') }), file: () => join(dir, 'empty-labels.txt'), says: /empty/ },
-  { what: 'data that does not exist', command: 'trace.infer', payload: () => infer(join(dir, 'nowhere.npy')), file: () => join(dir, 'nowhere.npy'), says: /no such/ },
+  { what: 'data that does not exist', command: 'trace.infer', payload: () => infer(join(dir, 'nowhere.npy')), file: () => join(dir, 'nowhere.npy'), says: /no such/, kind: 'not-found' },
   // Paths for every command that takes one
-  { what: 'trace.import of a missing file', command: 'trace.import', payload: () => ({ path: join(dir, 'missing.tsv') }), file: () => join(dir, 'missing.tsv'), says: /no such/ },
+  { what: 'trace.import of a missing file', command: 'trace.import', payload: () => ({ path: join(dir, 'missing.tsv') }), file: () => join(dir, 'missing.tsv'), says: /no such/, kind: 'not-found' },
   { what: 'trace.import of a folder', command: 'trace.import', payload: () => ({ path: folder('tracedir') }), file: () => join(dir, 'tracedir'), says: /folder/ },
   { what: 'trace.import of a 0-byte .npz', command: 'trace.import', payload: () => ({ path: file('empty-trace.npz', '') }), file: () => join(dir, 'empty-trace.npz'), says: /empty|0 bytes/i },
   { what: 'trace.export onto a folder', command: 'trace.export', payload: () => ({ id: keptTrace, out: folder('out.tsv') }), file: () => join(dir, 'out.tsv'), says: /folder|directory/i },
@@ -160,9 +160,9 @@ const cases: Case[] = [
   { what: 'run.exportFile into a missing folder', command: 'run.exportFile', payload: () => ({ id: runId, out: join(dir, 'absent', 'policy.json') }), file: () => join(dir, 'absent', 'policy.json'), says: /no such folder|does not exist/i },
   { what: 'run.exportFile onto a folder', command: 'run.exportFile', payload: () => ({ id: runId, out: folder('policy-dir.json') }), file: () => join(dir, 'policy-dir.json'), says: /folder|directory/i },
   { what: 'bundle.apply on a folder without a manifest', command: 'bundle.apply', payload: () => ({ dir: noManifestBundle, data: goodData }), file: () => noManifestBundle, says: /manifest/ },
-  { what: 'bundle.apply on a missing folder', command: 'bundle.apply', payload: () => ({ dir: join(dir, 'nobundle'), data: goodData }), file: () => join(dir, 'nobundle'), says: /no such/ },
+  { what: 'bundle.apply on a missing folder', command: 'bundle.apply', payload: () => ({ dir: join(dir, 'nobundle'), data: goodData }), file: () => join(dir, 'nobundle'), says: /no such/, kind: 'not-found' },
   { what: 'bundle.apply with a 0-byte manifest', command: 'bundle.apply', payload: () => ({ dir: emptyManifestBundle, data: goodData }), file: () => join(emptyManifestBundle, 'manifest.json'), says: /JSON|empty/ },
-  { what: 'run.bundle with a missing model', command: 'run.bundle', payload: () => ({ runId, model: join(dir, 'vanished.onnx'), out: join(dir, 'bundle-out') }), file: () => join(dir, 'vanished.onnx'), says: /no such/ },
+  { what: 'run.bundle with a missing model', command: 'run.bundle', payload: () => ({ runId, model: join(dir, 'vanished.onnx'), out: join(dir, 'bundle-out') }), file: () => join(dir, 'vanished.onnx'), says: /no such/, kind: 'not-found' },
 ];
 
 const hostile = await hostileCases({ dir, ctx, file, folder, mlp, mlpBytes, goodData, cnn, runId, keptTrace });

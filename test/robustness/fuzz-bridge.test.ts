@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { handleInvoke, type AppOrigin, type BridgeDeps, type BridgeResult } from '../../electron/bridge.js';
+import { ERROR_OUTCOME } from '../../src/errors.js';
 import { JobRunner } from '../../src/server/jobs.js';
 import { openStore } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
@@ -50,7 +51,7 @@ async function send(message: unknown): Promise<BridgeResult> {
 function assertRefused(r: BridgeResult, what: string): void {
   assert.equal(r.ok, false, `${what} was accepted`);
   if (r.ok) return;
-  assert.equal(r.error.kind, 'input', `${what}: ${r.error.message}`);
+  assert.equal(ERROR_OUTCOME[r.error.kind].exitCode, 2, `${what}: refused as the request's fault (input, not-found, conflict), not ${r.error.kind}: ${r.error.message}`);
   assert.ok(r.error.message.length > 0 && r.error.message.length < 20_000, `${what}: a bounded message`);
   assert.ok(!/\n\s+at /.test(r.error.message), `${what}: no stack trace`);
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
+import { ERROR_OUTCOME, errorKind } from '../../src/errors.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
@@ -57,7 +58,7 @@ function openSocket(port: number, headers: Record<string, string> = { authorizat
 
 function assertCleanError(error: unknown, what: string): void {
   const e = error as { message?: unknown; kind?: unknown };
-  assert.equal(e.kind, 'input', `${what}: ${String(e.message)}`);
+  assert.equal(ERROR_OUTCOME[errorKind(e.kind)].exitCode, 2, `${what}: refused as the request's fault (input, not-found, conflict), not ${String(e.kind)}: ${String(e.message)}`);
   assert.equal(typeof e.message, 'string');
   assert.ok(!/\n\s+at /.test(e.message as string), `${what}: no stack trace`);
 }
@@ -113,8 +114,8 @@ describe('serve mode under fuzzed requests', () => {
           const body = JSON.parse(http.body) as { ok: boolean; error?: unknown };
           if (expectOk) assert.equal(http.status, 200, http.body);
           else {
-            assert.equal(http.status, 400, http.body);
             assert.equal(body.ok, false);
+            assert.equal(http.status, ERROR_OUTCOME[errorKind((body.error as { kind?: unknown }).kind)].httpStatus, http.body);
             assertCleanError(body.error, `HTTP ${name} ${kind}`);
           }
 
@@ -142,7 +143,7 @@ describe('serve mode under fuzzed requests', () => {
       ['{"command": 7}', authed, 400],
       ['{"command": ["trace.list"]}', authed, 400],
       ['{"payload": {}}', authed, 400],
-      ['{"command": "no.such.command"}', authed, 400],
+      ['{"command": "no.such.command"}', authed, 404],
       ['{"command": "trace.list", "payload": {"__proto__": {"polluted": 1}}}', authed, 400],
       [JSON.stringify({ command: 'model.inspect', payload: { path: 'x'.repeat(900_000) } }), authed, 400],
       ['{"command": "trace.list"}', { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' }, 415],
@@ -152,7 +153,7 @@ describe('serve mode under fuzzed requests', () => {
       assert.equal(r.status, status, `${body.slice(0, 60)} → ${r.status} ${r.body.slice(0, 200)}`);
       const parsed = JSON.parse(r.body) as { error?: unknown };
       assert.ok(parsed.error !== undefined, r.body.slice(0, 200));
-      if (status === 400) assertCleanError(parsed.error, body.slice(0, 40));
+      if (status === 400 || status === 404) assertCleanError(parsed.error, body.slice(0, 40));
     }
     const get = await raw(port, '/api/invoke', { authorization: `Bearer ${TOKEN}` }, 'GET');
     assert.equal(get.status, 405);

@@ -1,9 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMlpMultiExit, cleanupTempModels, floatTensor, makeModel, makeTempDir, node, prng, randomFloats, saveWithExternalData, valueInfo, writeTempModel } from '../helpers/onnx-builder.js';
-import { applyBundle, readBundle, writeBundle, type BundlePolicy } from '../../src/export/bundle.js';
+import { applyBundle, readBundle, writeBundle, type ApplyReport, type BundlePolicy } from '../../src/export/bundle.js';
+import { invoke } from '../../src/api/commands.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { StudioError } from '../../src/errors.js';
 
@@ -106,6 +107,24 @@ describe('bundle', () => {
     bytes[0] ^= 0xff;
     writeFileSync(side, bytes);
     await rejectsWith(readBundle(dir), /stage_2\.onnx\.data: the weights of stage 2 \(stage_2\.onnx\.data\) does not match its hash/);
+  });
+
+  it('apply\'s options reach it through the command, as docs/deploy.md documents: model and optimize too', async () => {
+    const { model, data } = mlpWithData(20);
+    const dir = join(makeTempDir(), 'moved');
+    await writeBundle(dir, { modelPath: model, policy });
+    // The model is no longer where the bundle recorded it: only `model` gives the speedup its baseline.
+    const moved = join(makeTempDir(), 'elsewhere.onnx');
+    renameSync(model, moved);
+    const ctx = { store: undefined as never, emit: () => {} };
+    const apply = (extra: Record<string, unknown>) => invoke(ctx, 'bundle.apply', { dir, data, threads: 1, ...extra }) as Promise<ApplyReport>;
+    const lost = await apply({});
+    assert.equal(lost.baseline, 'stages');
+    const found = await apply({ model: moved, optimize: false });
+    assert.equal(found.baseline, 'model', found.warnings.join('; '));
+    assert.equal(found.stages, 'portable');
+    assert.equal(found.agreement, lost.agreement);
+    await assert.rejects(apply({ optimise: false }), /invalid payload .*optimise/);
   });
 
   it('a changed or missing file is detected and named', async () => {

@@ -18,6 +18,7 @@ import { engineEntry, forkEngine } from '../../src/server/engine-fork.js';
 import { parseHostReply, parseHostRequest } from '../../src/server/engine-protocol.js';
 import type { JobOutcome } from '../../src/server/jobs.js';
 import { openStore } from '../../src/store/store.js';
+import { buildMlpMultiExit, cleanupTempModels, writeTempModel } from '../helpers/onnx-builder.js';
 import { syntheticTrace } from '../helpers/trace.js';
 
 const ENTRY = engineEntry();
@@ -31,7 +32,10 @@ before(() => {
   traceId = store.traces.save(syntheticTrace(4000, 4, 5, { labels: true }), { name: 'host trace', source: 'import' });
   store.close();
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  cleanupTempModels();
+});
 
 /** Every engine process the tests started, to check how each ended. */
 const children: ChildProcess[] = [];
@@ -82,6 +86,20 @@ describe('the engine host answers serve mode’s job protocol from its own proce
     );
     assert.equal(children.length, 1);
     assert.notEqual(children[0]!.pid, process.pid);
+  });
+
+  test('an answer says which files the call opened, by its command\'s facts (the desktop\'s Open Recent)', async () => {
+    const model = writeTempModel(buildMlpMultiExit({ inputDim: 4, hidden: 5, classes: 3, exits: 2 }));
+    const o = await client.run('inspect-1', 'model.inspect', { path: model }, () => {});
+    assert.ok(o.ok, JSON.stringify(o).slice(0, 300));
+    assert.deepEqual(o.opened, [{ kind: 'model', path: model }]);
+    const list = await client.run('list-2', 'trace.list', {}, () => {});
+    assert.ok(list.ok && list.opened === undefined, 'listing opens nothing');
+    assert.deepEqual(
+      parseHostReply({ type: 'result', id: 'a', ok: true, result: 1, opened: [{ kind: 'model', path: '/m.onnx' }, { kind: 'script', path: '/x' }, { kind: 'trace', path: '' }, 'junk'] }),
+      { type: 'result', id: 'a', ok: true, result: 1, opened: [{ kind: 'model', path: '/m.onnx' }] },
+      'what is not a file of a known kind is left out',
+    );
   });
 
   test('a long job reports events tagged with its request, and cancel stops it', async () => {
@@ -160,7 +178,7 @@ describe('the engine process ends cleanly, or says why it could not go on', () =
       }
     });
     const e = error(await job.outcome);
-    assert.equal(e.kind, 'runtime');
+    assert.equal(e.kind, 'internal');
     assert.match(e.message, /the engine process stopped unexpectedly \(exit code .*\); this request did not finish, and the next one starts a new engine/);
     const again = await client.run('after', 'trace.list', {}, () => {});
     assert.ok(again.ok, JSON.stringify(again));

@@ -10,6 +10,7 @@ import { toJsonSafe } from '../../src/server/jobs.js';
 import { parseClientMessage } from '../../src/server/protocol.js';
 import { startServer, staticPath, type RunningServer } from '../../src/server/server.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { syntheticTrace } from '../helpers/trace.js';
 
 const TOKEN = 'test-token-123';
 
@@ -36,14 +37,17 @@ function socket(port: number, headers: Record<string, string>): Promise<WebSocke
   });
 }
 
-/** Sends an invoke and collects its events until the result. */
-function invoke(ws: WebSocket, id: string, command: string, payload: unknown): Promise<{ events: unknown[]; result: Record<string, unknown> }> {
+/** Sends an invoke and collects its events until the result; onEvent sees each event as it comes. */
+function invoke(ws: WebSocket, id: string, command: string, payload: unknown, onEvent?: (event: { type: string }) => void): Promise<{ events: unknown[]; result: Record<string, unknown> }> {
   return new Promise((ok) => {
     const events: unknown[] = [];
     const onMessage = (data: Buffer): void => {
       const m = JSON.parse(data.toString()) as Record<string, unknown>;
       if (m.id !== id) return;
-      if (m.type === 'event') events.push(m.event);
+      if (m.type === 'event') {
+        events.push(m.event);
+        onEvent?.(m.event as { type: string });
+      }
       if (m.type === 'result') {
         ws.off('message', onMessage);
         ok({ events, result: m });
@@ -134,7 +138,7 @@ describe('serve mode', () => {
     assert.equal(staticPath('/srv/ui', '/'), '/srv/ui/index.html');
   });
 
-  test('POST /api/invoke runs a command; bad payloads come back as input errors', async () => {
+  test('POST /api/invoke runs a command; each kind of error has its status', async () => {
     const h = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     const ok = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.list', payload: {} }));
     assert.equal(ok.status, 200);
@@ -142,9 +146,20 @@ describe('serve mode', () => {
     const bad = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.show', payload: { id: 'x' } }));
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.body).error.message, /invalid payload/);
+    assert.equal(JSON.parse(bad.body).error.kind, 'input');
     const unknown = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'fs.readFile', payload: {} }));
-    assert.equal(unknown.status, 400);
-    assert.match(JSON.parse(unknown.body).error.message, /unknown command/);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual([JSON.parse(unknown.body).error.kind, JSON.parse(unknown.body).error.message], ['not-found', 'unknown command "fs.readFile"']);
+    const missing = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.show', payload: { id: 999_999 } }));
+    assert.equal(missing.status, 404);
+    assert.deepEqual(JSON.parse(missing.body).error, { message: 'no trace with id 999999', kind: 'not-found' }, 'no CLI command in the message');
+    const id = store.traces.save(syntheticTrace(20, 3, 4), { name: 'to export', source: 'import' });
+    const out = join(dir, 'exported.tsv');
+    writeFileSync(out, 'an earlier file');
+    const taken = await raw(port, '/api/invoke', h, 'POST', JSON.stringify({ command: 'trace.export', payload: { id, out } }));
+    assert.equal(taken.status, 409);
+    assert.deepEqual(JSON.parse(taken.body).error, { message: `${out}: already exists`, kind: 'conflict', code: 'exists', field: 'force' }, 'no CLI flag in the message');
+    store.traces.delete(id);
     const text = await raw(port, '/api/invoke', { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' }, 'POST', '{}');
     assert.equal(text.status, 415, 'a simple (no-preflight) content type is refused');
   });
@@ -177,14 +192,41 @@ describe('serve mode', () => {
     try {
       const { samplePaths } = await import('../../src/paths.js');
       const s = samplePaths();
-      const infer = { model: s.model, data: s.data, batch: 8, threads: 1, limit: 400, force: true };
-      const ra = invoke(a, 'same', 'trace.infer', infer);
-      const rb = invoke(b, 'same', 'trace.infer', infer);
-      // Page b cancels "its" request id while a runs one of the same name: only b's stops.
-      setTimeout(() => b.send(JSON.stringify({ type: 'cancel', id: 'same' })), 50);
-      const [outA, outB] = await Promise.all([ra, rb]);
-      assert.equal(outA.result.ok, true, JSON.stringify(outA.result));
-      if (!outB.result.ok) assert.equal((outB.result.error as { kind: string }).kind, 'cancelled', JSON.stringify(outB.result));
+      // Both run the whole sample set one image at a time: seconds, so both are running when b cancels.
+      const infer = { model: s.model, data: s.data, batch: 1, threads: 1, force: true };
+      let aDone = false;
+      let started = 0;
+      let cancelledWhileARan = false;
+      // Page b cancels "its" request id once both jobs have reported progress, while a runs one of the same name.
+      const onFirst = (): void => {
+        if (++started !== 2) return;
+        cancelledWhileARan = !aDone;
+        b.send(JSON.stringify({ type: 'cancel', id: 'same' }));
+      };
+      const once = (f: () => void): ((e: { type: string }) => void) => {
+        let seen = false;
+        return (e) => {
+          if (e.type === 'progress' && !seen) {
+            seen = true;
+            f();
+          }
+        };
+      };
+      const ra = invoke(a, 'same', 'trace.infer', infer, once(onFirst)).then((r) => {
+        aDone = true;
+        return r;
+      });
+      const rb = invoke(b, 'same', 'trace.infer', infer, once(onFirst));
+      const outB = await rb;
+      assert.equal(outB.result.ok, false, 'b\'s job was cancelled');
+      assert.equal((outB.result.error as { kind: string }).kind, 'cancelled', JSON.stringify(outB.result));
+      assert.ok(cancelledWhileARan && !aDone, 'a was still running when b was cancelled');
+      // a is untouched: cancel it from its own page now, so the test does not wait for the whole set.
+      a.send(JSON.stringify({ type: 'cancel', id: 'same' }));
+      const outA = await ra;
+      assert.equal((outA.result.error as { kind: string } | undefined)?.kind, 'cancelled', 'a stops only when its own page cancels it');
+      const events = outA.events.filter((e) => (e as { type: string }).type === 'progress').length;
+      assert.ok(events >= 2, `a went on after b was cancelled (${events} progress events)`);
       assert.deepEqual(server.runner.active, []);
     } finally {
       a.close();
@@ -197,16 +239,17 @@ describe('serve mode', () => {
     try {
       const { samplePaths } = await import('../../src/paths.js');
       const s = samplePaths();
-      const running = invoke(ws, 'job1', 'trace.infer', { model: s.model, data: s.data, batch: 1, threads: 1, force: true });
-      // Cancel as soon as the job shows it is running (or at once when it reports nothing first).
-      setTimeout(() => ws.send(JSON.stringify({ type: 'cancel', id: 'job1' })), 150);
-      const r = await running;
-      if (r.result.ok) {
-        // A tiny fixture may finish before the cancel lands; then nothing is left running.
-        assert.deepEqual(server.runner.active, []);
-      } else {
-        assert.equal((r.result.error as { kind: string }).kind, 'cancelled', JSON.stringify(r.result));
-      }
+      // The whole sample set, one image at a time: seconds of work. Cancel on its first progress event.
+      let sent = false;
+      const r = await invoke(ws, 'job1', 'trace.infer', { model: s.model, data: s.data, batch: 1, threads: 1, force: true }, (e) => {
+        if (e.type === 'progress' && !sent) {
+          sent = true;
+          ws.send(JSON.stringify({ type: 'cancel', id: 'job1' }));
+        }
+      });
+      assert.ok(sent, 'the job reported progress before its result');
+      assert.equal(r.result.ok, false, 'cancelled, not finished');
+      assert.equal((r.result.error as { kind: string }).kind, 'cancelled', JSON.stringify(r.result));
       assert.deepEqual(server.runner.active, []);
     } finally {
       ws.close();

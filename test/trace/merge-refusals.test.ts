@@ -13,7 +13,7 @@ import { unzipSync, zipSync } from 'fflate';
 import { invoke } from '../../src/api/commands.js';
 import type { CommandContext } from '../../src/api/context.js';
 import { writeNpy } from '../../src/data/npy.js';
-import { isStudioError } from '../../src/errors.js';
+import { isStudioError, type ErrorKind } from '../../src/errors.js';
 import { recordToFile, type RecordRequest } from '../../src/inference/record.js';
 import { openStore } from '../../src/store/store.js';
 import { writeTraceNpz } from '../../src/trace/export.js';
@@ -63,7 +63,7 @@ function tampered(path: string, change: (m: NpzMeta) => void): string {
 }
 
 /** Refused as bad input, naming `file` and saying `why`; nothing stored, not even an interrupted row. */
-async function refused(paths: string[], file: string, why: RegExp): Promise<void> {
+async function refused(paths: string[], file: string, why: RegExp, kind: ErrorKind = 'input'): Promise<void> {
   let err: unknown;
   try {
     await invoke(ctx, 'trace.import', { path: paths });
@@ -71,7 +71,7 @@ async function refused(paths: string[], file: string, why: RegExp): Promise<void
     err = e;
   }
   assert.ok(isStudioError(err), `expected a refusal mentioning ${why}, got ${String(err)}`);
-  assert.equal(err.kind, 'input', err.message);
+  assert.equal(err.kind, kind, err.message);
   assert.ok(err.message.includes(file), `"${err.message}" should name ${file}`);
   assert.match(err.message, why);
   assert.equal(store.traces.list().length, 0);
@@ -125,7 +125,7 @@ test('overlapping shards: the same shard twice', async () => {
 
 test('shards recorded with and without probabilities or labels', async () => {
   const probs = await shard(1, 2, { probs: true });
-  await refused([await shard(0, 2), probs], probs, /holds confidence, probabilities \(3 classes\), but .* holds confidence: record every shard with the same --probs and --labels/);
+  await refused([await shard(0, 2), probs], probs, /holds confidence, probabilities \(3 classes\), but .* holds confidence: record every shard with the same choice of class scores \(probs\) and labels/);
   const labelled = await shard(1, 2, { labels: Y });
   await refused([await shard(0, 2), labelled], labelled, /holds confidence, labels, but/);
 });
@@ -134,14 +134,14 @@ test('files that are not shard files, or damaged ones', async () => {
   const a = await shard(0, 2);
   const plain = tmp.file('exported.npz');
   writeTraceNpz(syntheticTrace(20, 3, 3), plain);
-  await refused([a, plain], plain, /is not a shard file: .*infer MODEL DATA --shard I\/N --out FILE\.npz/);
+  await refused([a, plain], plain, /is not a shard file: .*shard files are written by recording one shard of a dataset into its own \.npz file/);
   const tsv = tmp.file('matrix.tsv');
   writeFileSync(tsv, 'exit_1\texit_2\n0\t1\n');
   await refused([a, tsv], tsv, /only shard files can be merged/);
   const garbage = tmp.file('garbage.npz');
   writeFileSync(garbage, 'not a zip archive, only text pretending to be one');
   await refused([a, garbage], garbage, /not a readable \.npz/);
-  await refused([a, tmp.file('gone.npz')], 'gone.npz', /no such file/);
+  await refused([a, tmp.file('gone.npz')], 'gone.npz', /no such file/, 'not-found');
   const moved = tampered(await shard(1, 2), (m) => (m.recording!.shard.first = 10));
   await refused([a, moved], moved, /damaged: shard 1\/2 \(samples 20–39 of 40\) is expected, but it says 20 samples from sample 10/);
   const noHash = tampered(await shard(1, 2), (m) => (m.recording!.model.sha256 = 'abc'));

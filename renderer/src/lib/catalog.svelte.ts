@@ -13,7 +13,7 @@ export const catalog = $state({ policies: [] as PolicyDescription[] });
 let loading: Promise<PolicyDescription[]> | undefined;
 
 export function loadCatalog(): Promise<PolicyDescription[]> {
-  loading ??= call<{ policies: PolicyDescription[] }>('policy.catalog', {}).then(
+  loading ??= call('policy.catalog', {}).then(
     (c) => (catalog.policies = c.policies),
     (e: unknown) => {
       loading = undefined;

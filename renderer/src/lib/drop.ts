@@ -5,9 +5,11 @@
  * trace. Pure, so the rules run under Node's test runner; App.svelte reads
  * the DataTransfer and carries out the plan.
  */
+import { extensionOf, extensionsOf, folderFormat, formatList, type FileKind } from '../../../src/formats/table.js';
 import type { Screen } from './route.js';
 
-export type OpenKind = 'model' | 'dataset' | 'trace';
+/** What a file opens as: the kinds of the format table (src/formats/table.ts, plain data the page may import). */
+export type OpenKind = FileKind;
 
 /** One thing to open, from a drop, a menu action or Open Recent. */
 export interface OpenStep {
@@ -32,11 +34,12 @@ export interface DropPlan {
   notes: string[];
 }
 
-export const MODEL_EXTENSIONS = ['onnx'];
-export const DATASET_EXTENSIONS = ['npy', 'npz', 'csv', 'tsv', 'jsonl', 'ndjson'];
+const MODEL_EXTENSIONS = extensionsOf('model');
+const DATASET_EXTENSIONS = extensionsOf('dataset');
 /** What trace.import reads (the Trace screen takes these as traces). */
-export const TRACE_EXTENSIONS = ['tsv', 'csv', 'npy', 'npz', 'txt', 'tab'];
-const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'bmp', 'gif', 'webp', 'tif', 'tiff'];
+const TRACE_EXTENSIONS = extensionsOf('trace');
+/** What a folder of images holds: one such file dropped alone is explained. */
+const IMAGE_EXTENSIONS: readonly string[] = folderFormat('dataset')?.extensions ?? [];
 
 const SCREEN_OF: Record<OpenKind, Screen> = { model: 'model', dataset: 'dataset', trace: 'trace' };
 const WHAT: Record<OpenKind, string> = { model: 'model', dataset: 'dataset', trace: 'trace' };
@@ -46,19 +49,12 @@ const TYPE_IT: Record<OpenKind, string> = {
   trace: 'Import it on that machine by its path instead: `exit-studio import-trace FILE`.',
 };
 
-export const ACCEPTED =
-  'a model (.onnx), a dataset (.npy, .npz, .csv, .tsv, .jsonl or a folder of images) or, on the Trace screen, a trace (.tsv, .csv, .npy, .npz)';
-
-function extension(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? name;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
-}
+export const ACCEPTED = `a model (${formatList('model')}), a dataset (${formatList('dataset')}) or, on the Trace screen, a trace (${formatList('trace')})`;
 
 /** What a dropped item is, given the screen it was dropped on; a note when it is nothing the studio opens. */
 export function classifyDrop(item: Pick<DroppedItem, 'name' | 'isDirectory'>, screen: Screen): { kind: OpenKind } | { note: string } {
   if (item.isDirectory) return { kind: 'dataset' };
-  const ext = extension(item.name);
+  const ext = extensionOf(item.name);
   if (MODEL_EXTENSIONS.includes(ext)) return { kind: 'model' };
   if (screen === 'trace' && TRACE_EXTENSIONS.includes(ext)) return { kind: 'trace' };
   if (DATASET_EXTENSIONS.includes(ext)) return { kind: 'dataset' };
@@ -109,7 +105,7 @@ export function planDrop(items: readonly DroppedItem[], screen: Screen): DropPla
 export function dropHint(screen: Screen, desktop: boolean): string {
   const what =
     screen === 'trace'
-      ? 'Drop a trace (.tsv, .csv, .npy, .npz) to import it, or a model (.onnx)'
-      : 'Drop a model (.onnx) or a dataset (.npy, .npz, .csv, .tsv, .jsonl, a folder of images)';
+      ? `Drop a trace (${formatList('trace')}) to import it, or a model (${formatList('model')})`
+      : `Drop a model (${formatList('model')}) or a dataset (${formatList('dataset')})`;
   return desktop ? what : `${what}: in the browser the studio cannot read dropped files; it will tell you where to type the path`;
 }

@@ -22,7 +22,7 @@ export class DesktopHost implements Host {
       },
       (e: unknown) => {
         this.listeners.delete(id);
-        throw new HostError(e instanceof Error ? e.message : String(e), 'runtime');
+        throw new HostError(e instanceof Error ? e.message : String(e), 'internal');
       },
     );
     return { id, result, cancel: () => void this.bridge.invoke('host.cancel', { requestId: id }, requestId()) };

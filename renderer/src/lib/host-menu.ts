@@ -5,7 +5,8 @@
  * is tested under Node.
  */
 import type { FileFilter } from './host.js';
-import { DATASET_EXTENSIONS, MODEL_EXTENSIONS, TRACE_EXTENSIONS, type OpenKind, type OpenStep } from './drop.js';
+import { FILE_KINDS, fileFilter } from '../../../src/formats/table.js';
+import type { OpenKind, OpenStep } from './drop.js';
 import type { Screen } from './route.js';
 
 export type MenuAction =
@@ -15,7 +16,7 @@ export type MenuAction =
   | { action: 'exportPolicy' }
   | { action: 'open'; kind: OpenKind; path: string };
 
-const KINDS = new Set<string>(['model', 'dataset', 'trace']);
+const KINDS = new Set<string>(FILE_KINDS);
 const BARE = new Set<string>(['openModel', 'openDataset', 'importTrace', 'exportPolicy']);
 
 /** The action, or null for anything else (the page never trusts what arrives on a channel). */
@@ -46,11 +47,11 @@ export type MenuPlan = { type: 'dialog'; dialog: OpenDialog } | { type: 'open'; 
 export function menuPlan(a: MenuAction): MenuPlan {
   switch (a.action) {
     case 'openModel':
-      return { type: 'dialog', dialog: { title: 'Open a model', kind: 'model', filters: [{ name: 'ONNX models', extensions: MODEL_EXTENSIONS }] } };
+      return { type: 'dialog', dialog: { title: 'Open a model', kind: 'model', filters: [fileFilter('model')] } };
     case 'openDataset':
-      return { type: 'dialog', dialog: { title: 'Open a dataset', kind: 'dataset', filters: [{ name: 'Datasets', extensions: DATASET_EXTENSIONS }] } };
+      return { type: 'dialog', dialog: { title: 'Open a dataset', kind: 'dataset', filters: [fileFilter('dataset')] } };
     case 'importTrace':
-      return { type: 'dialog', dialog: { title: 'Import a trace', kind: 'trace', filters: [{ name: 'Traces', extensions: TRACE_EXTENSIONS }] } };
+      return { type: 'dialog', dialog: { title: 'Import a trace', kind: 'trace', filters: [fileFilter('trace')] } };
     case 'exportPolicy':
       return { type: 'go', screen: 'export' };
     case 'open':

@@ -40,12 +40,12 @@ export class WebSocketHost implements Host {
       };
       ws.onerror = () => {
         this.opening = undefined;
-        fail(new HostError('cannot reach the studio server: is `exit-studio serve` still running? Reload the page with the URL it printed.', 'runtime'));
+        fail(new HostError('cannot reach the studio server: is `exit-studio serve` still running? Reload the page with the URL it printed.', 'internal'));
       };
       ws.onclose = () => {
         if (this.socket === ws) this.socket = undefined;
         for (const [id, p] of this.pending) {
-          p.reject(new HostError('the connection to the studio server closed; the job was stopped', 'runtime'));
+          p.reject(new HostError('the connection to the studio server closed; the job was stopped', 'internal'));
           this.pending.delete(id);
         }
       };

@@ -3,8 +3,9 @@
  * they inspected, the trace and runs they are working on. One object of
  * runes; big payloads are kept raw (not deeply reactive).
  */
-import { HostError, type Host } from './host.js';
-import type { HomeRecent, LatencyProfile, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
+import type { CommandName, CommandPayload, CommandResult } from '../../../src/api/wire.js';
+import { HostError, type Host, type Job } from './host.js';
+import type { LatencyProfile, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
 import { parseRoute, routeHash, type Route } from './route.js';
 
 let host: Host | undefined;
@@ -51,9 +52,14 @@ if (typeof window !== 'undefined') {
   });
 }
 
+/** Starts a command as a job (events, cancellable): its name, payload and result typed by the command table (src/api/wire.ts). */
+export function start<N extends CommandName>(command: N, payload: CommandPayload<N>, onEvent?: (e: StudioEvent) => void): Job<CommandResult<N>> {
+  return getHost().invoke<CommandResult<N>>(command, payload, onEvent);
+}
+
 /** Calls a command and waits for its result. */
-export function call<T>(command: string, payload: unknown = {}, onEvent?: (e: StudioEvent) => void): Promise<T> {
-  return getHost().invoke<T>(command, payload, onEvent).result;
+export function call<N extends CommandName>(command: N, payload: CommandPayload<N>, onEvent?: (e: StudioEvent) => void): Promise<CommandResult<N>> {
+  return start(command, payload, onEvent).result;
 }
 
 /** A command the user cancelled: nothing went wrong and nothing was saved. */
@@ -68,7 +74,7 @@ export function errorText(e: unknown): string {
 }
 
 export async function samplePaths(): Promise<SamplePaths> {
-  return call<SamplePaths>('sample.paths', {});
+  return call('sample.paths', {});
 }
 
 /** A job a killed process left behind: listed so it can be run again (job.rerun). */
@@ -88,7 +94,7 @@ export interface Recent {
 
 /** Home's lists. */
 export async function recent(): Promise<Recent> {
-  const r = await call<HomeRecent>('home.recent', {});
+  const r = await call('home.recent', {});
   return {
     traces: r.traces,
     runs: r.runs,

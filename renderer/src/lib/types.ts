@@ -1,13 +1,18 @@
 /**
  * The shapes the views read, as they arrive over a transport (JSON: typed
- * arrays are plain arrays, NaN is null). Most are written from src/api's
- * outputs; the policy types are imported from the engine as types only, which
- * brings no engine code into the page (the engine files they come from must
- * stay free of Node's own types: svelte-check reads them with the page's
- * settings). test/renderer/wire-contract.ts checks at compile time that each
- * command's output still fits the type declared here.
+ * arrays are plain arrays, NaN is null). Where a command's result is what a
+ * view reads, its type is that result as the command table gives it
+ * (CommandResult, src/api/wire.ts). The rest are the views' own narrower
+ * shapes (runs, series, partial results): the typed `call`
+ * (studio.svelte.ts) assigns each command's result to them, so a field
+ * renamed or retyped in the engine fails svelte-check where it is read, and
+ * test/renderer/wire-contract.ts holds the events to the engine's. All are
+ * types only, which bring no engine code into the page (the engine files
+ * they come from must stay free of Node's own types: svelte-check reads
+ * them with the page's settings).
  */
 import type { LearnedPolicy } from '../../../src/policies/rules/index.js';
+import type { CommandResult } from '../../../src/api/wire.js';
 import type { ResolvedCosts } from '../../../src/trace/costs.js';
 
 export type StudioEvent =
@@ -38,115 +43,19 @@ export interface Evaluation {
   calibrationTrace?: number;
 }
 
-export interface TensorInfo {
-  name: string;
-  type: string;
-  shape: (number | string | null)[];
-}
+/** One exit of an inspected model. */
+export type ExitInfo = ModelInfo['exits'][number];
 
-export interface ExitInfo {
-  index: number;
-  name: string;
-  classes: number;
-  kind: 'logits' | 'probs';
-  macs: number;
-  /** static: sized from the graph; probed: shapes read from one run; estimate: a node unsized or an input dim assumed. */
-  macsSource: 'static' | 'probed' | 'estimate';
-  nodes: number;
-}
+export type ModelInfo = CommandResult<'model.inspect'>;
 
-/** The input shapes the MAC counts are for and how they were obtained. */
-export interface MacsBasis {
-  inputs: { name: string; shape: number[] }[];
-  dims: { name: string; value: number; from: 'data' | 'user' | 'default' }[];
-  nodes: number;
-  probed: number;
-  probeFeed?: 'data' | 'zeros';
-  unsized: number;
-}
+export type ProviderInfo = CommandResult<'providers.list'>[number];
 
-export interface ModelInfo {
-  path: string;
-  sha256: string;
-  producer: string;
-  opset: number;
-  inputs: TensorInfo[];
-  outputs: TensorInfo[];
-  exits: ExitInfo[];
-  ignored: { name: string; reason: string }[];
-  totalMacs: number;
-  macsBasis: MacsBasis;
-  warnings?: string[];
-  /** Measured cumulative latency per exit (ms per sample), when asked for. */
-  latencyMs?: number[];
-  /** The same with its spread and how it was timed. */
-  latency?: LatencyProfile;
-}
+export type InferResult = CommandResult<'trace.infer'>;
 
-/** Cumulative ms per sample to each exit: median and quartiles over timed passes (src/model/timing.ts). */
-export interface LatencyProfile {
-  ms: number[];
-  q1: number[];
-  q3: number[];
-  repeats: number;
-  batch: number;
-  method: 'staged' | 'pruned';
-  layout?: 'optimized' | 'portable';
-  inputs: 'inference' | 'synthetic';
-  ep: string;
-  threads: number | null;
-  /** Seconds the profile added to its job. */
-  seconds: number;
-  note?: string;
-}
+export type TraceMeta = CommandResult<'trace.show'>;
 
-export interface ProviderInfo {
-  name: string;
-  /** Ships inside onnxruntime-node; others need libraries installed and fall back to CPU without them. */
-  bundled: boolean;
-}
-
-export interface InferResult {
-  traceId: number;
-  samples: number;
-  exits: number;
-  seconds: number;
-  samplesPerSecond: number;
-  exitLatencyMs: number[];
-  latency: LatencyProfile | null;
-  jobSeconds: number;
-  threads: number;
-  threadsWhy: string;
-  reused: boolean;
-  ep: string;
-  warnings: string[];
-}
-
-export interface TraceExit {
-  name: string;
-  macs?: number;
-  macsSource?: ExitInfo['macsSource'];
-  latencyMs?: number;
-  givenCost?: number;
-}
-
-export interface TraceMeta {
-  id: number;
-  name: string;
-  source: 'inference' | 'import';
-  samples: number;
-  exits: TraceExit[];
-  classes: number;
-  costs: number[];
-  costSource: string;
-  macsBasis?: MacsBasis;
-  hasConfidence: boolean;
-  hasProbs: boolean;
-  hasLabels: boolean;
-  modelPath?: string;
-  datasetPath?: string;
-  createdAt: string;
-}
+/** Cumulative ms per sample to each exit: median and quartiles over timed passes, and how they were timed (src/model/timing.ts). */
+export type LatencyProfile = NonNullable<InferResult['latency']>;
 
 /** A statistic across seeds. */
 export interface Stat {
@@ -280,12 +189,7 @@ export interface LabRun {
 }
 
 /** A policy of a side-by-side run that did not run, and why (the others ran). */
-export interface FailedPolicy {
-  index: number;
-  policy: string;
-  error: string;
-  kind: 'input' | 'runtime';
-}
+export type FailedPolicy = CommandResult<'policy.run'>['failed'][number];
 
 /** What the Export screen reads of an exit-policy file (src/export/policy-file.ts; docs/formats.md). */
 export interface ExitPolicyFile {
@@ -314,70 +218,15 @@ export interface PolicyRunOutput {
   failed: FailedPolicy[];
 }
 
-/** trace.diagnose's output (src/trace/diagnostics.ts). */
-export interface CostPoint {
-  label: string;
-  cost: number;
-  accuracy: number | null;
-  agreement: number;
-  threshold?: number;
-}
+export type TraceDiagnostics = CommandResult<'trace.diagnose'>;
 
-export interface TraceDiagnostics {
-  perExit: { exit: number; name: string; cost: number; accuracy: number | null; errorRate: number | null; agreement: number }[];
-  dominance: { allCorrect: number; good: number; bad: number; allWrong: number; other: number; samples: number } | null;
-  confidence: { edges: number[]; counts: number[] }[] | null;
-  fixedPoints: CostPoint[];
-  sweep: CostPoint[] | null;
-  pareto: CostPoint[];
-  /** The costs the points were computed at. */
-  costs: ResolvedCosts;
-  /** The per-sample oracle's ceiling on accuracy (labels) and on agreement, in hindsight (src/trace/oracle.ts). */
-  oracle: { accuracy: OracleCeiling | null; agreement: OracleCeiling | null };
-}
-
-export interface OracleCeiling {
-  reference: 'labels' | 'final-exit';
-  samples: number;
-  cost: number;
-  quality: number;
-  front: { cost: number; quality: number }[];
-}
-
+/** The per-sample oracle's ceiling on one measure (src/trace/oracle.ts). */
+export type OracleCeiling = NonNullable<TraceDiagnostics['oracle']['accuracy']>;
 /** data.preview: does a dataset fit the model, and what its first samples look like. */
-export interface DataPreview {
-  path: string;
-  format: string | null;
-  samples: number;
-  inputs: {
-    name: string;
-    type: string;
-    dims: number[];
-    /** What the file holds per sample, before the cast and the reshape. */
-    stored: { type: string; dims: number[] };
-    range: { min: number; max: number } | null;
-    image: { layout: 'NCHW' | 'NHWC'; channels: number; height: number; width: number } | null;
-    samples: number[][];
-    truncated: boolean;
-  }[];
-  labels: { count: number; classes: number; first: number[] } | null;
-  problems: string[];
-}
+export type DataPreview = CommandResult<'data.preview'>;
 
 /** sample.paths: the embedded sample's files. */
-export interface SamplePaths {
-  model: string;
-  data: string;
-  labels?: string;
-}
+export type SamplePaths = CommandResult<'sample.paths'>;
 
 /** home.recent: what Home lists. */
-export interface HomeRecent {
-  traces: TraceMeta[];
-  runs: RunRecord[];
-  models: { path: string; createdAt: string }[];
-  datasets: { path: string; createdAt: string }[];
-  /** Jobs a killed process left behind, to run again (job.rerun). */
-  interrupted: { id: number; name: string }[];
-  interruptedRuns: { id: number; name: string }[];
-}
+export type HomeRecent = CommandResult<'home.recent'>;

@@ -35,7 +35,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const p = parse(argv, { seeds: { type: 'string' } });
   const sample = samplePaths();
   for (const f of [sample.model, sample.data, sample.labels]) {
-    if (!existsSync(f)) throw new StudioError(`${f}: the embedded sample is missing; see resources/README.md to make it again`, { file: f });
+    if (!existsSync(f)) throw new StudioError(`${f}: the embedded sample is missing; see resources/README.md to make it again`, { kind: 'internal', file: f });
   }
   const ctx = env.context(str(p, 'db'), signal);
   const o = env.out;

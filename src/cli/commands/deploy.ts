@@ -9,8 +9,9 @@ export const bundleUsage =
   '                                   split the model into stages and write a deployable early-exit bundle (of a run, or of an exit-policy file)\n' +
   '                                   (--overwrite replaces a bundle in DIR; --force also bundles a model other than the trace\'s)';
 export const applyUsage =
-  'apply DIR DATA [--labels FILE] [--ep EP] [--threads N] [--batch N] [--limit N] [--json]\n' +
-  '                                   run a bundle over data: accuracy, exit shares, latency and the measured speedup';
+  'apply DIR DATA [--labels FILE] [--model MODEL] [--no-optimize] [--ep EP] [--threads N] [--batch N] [--limit N] [--json]\n' +
+  '                                   run a bundle over data: accuracy, exit shares, latency and the measured speedup\n' +
+  '                                   (--model: the full model, when it is not where the bundle recorded it; --no-optimize: run the portable stages)';
 
 export async function runBundle(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, {
@@ -48,6 +49,8 @@ export async function runBundle(argv: string[], env: CliEnv, signal: AbortSignal
 export async function runApply(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const p = parse(argv, {
     labels: { type: 'string' },
+    model: { type: 'string' },
+    'no-optimize': { type: 'boolean' },
     ep: { type: 'string' },
     threads: { type: 'string' },
     batch: { type: 'string' },
@@ -58,6 +61,8 @@ export async function runApply(argv: string[], env: CliEnv, signal: AbortSignal)
   const r = await call(env.context(str(p, 'db'), signal, 'read'), 'bundle.apply', {
     dir, data,
     ...opt('labels', str(p, 'labels')),
+    ...opt('model', str(p, 'model')),
+    ...(flag(p, 'no-optimize') ? { optimize: false } : {}),
     ...opt('ep', str(p, 'ep')),
     ...opt('threads', int(p, 'threads')),
     ...opt('batch', int(p, 'batch')),

@@ -1,5 +1,6 @@
 /** exit-studio infer MODEL DATA [...] */
 import { call, type CommandInput } from '../../api/commands.js';
+import { formatList } from '../../formats/table.js';
 import { describeShard, type ShardSpec } from '../../trace/shards.js';
 import { UsageError, flag, int, list, numbers, opt, parse, positional, str, type Parsed } from '../args.js';
 import type { CliEnv } from '../context.js';
@@ -42,7 +43,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     out: { type: 'string' },
   });
   const model = positional(p, 0, 'MODEL (an .onnx file)');
-  const data = positional(p, 1, 'DATA (.npy, .npz, .csv, .tsv, .jsonl or a folder of images)');
+  const data = positional(p, 1, `DATA (${formatList('dataset')})`);
   const exits = list(p, 'exits').flatMap((s) => s.split(',')).filter(Boolean);
   const mean = numbers(p, 'mean');
   const std = numbers(p, 'std');

@@ -104,7 +104,7 @@ export async function runRun(argv: string[], env: CliEnv, signal: AbortSignal): 
   if (r.failed.length) {
     // The others ran and are stored; the exit code still says that something the user asked for did not.
     const refused = r.failed.some((f) => f.kind === 'input');
-    throw new StudioError(`${r.failed.length} of ${r.failed.length + r.runs.length} policies did not run (${r.failed.map((f) => f.policy).join(', ')}); the others are stored`, { kind: refused ? 'input' : 'runtime' });
+    throw new StudioError(`${r.failed.length} of ${r.failed.length + r.runs.length} policies did not run (${r.failed.map((f) => f.policy).join(', ')}); the others are stored`, { kind: refused ? 'input' : 'internal' });
   }
 }
 

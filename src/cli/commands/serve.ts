@@ -16,14 +16,14 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const p = parse(argv, { port: { type: 'string' }, 'max-jobs': { type: 'string' } });
   const portText = str(p, 'port');
   const port = portText === '0' ? 0 : (int(p, 'port') ?? 4873);
-  if (port > 65535) throw new StudioError(`--port must be at most 65535; got ${port}`);
+  if (port > 65535) throw new StudioError(`--port must be at most 65535; got ${port}`, { kind: 'input' });
   const maxJobs = int(p, 'max-jobs') ?? defaultMaxJobs();
   if (maxJobs < 1 || maxJobs > 64) throw new UsageError(`--max-jobs must be a whole number from 1 to 64; got ${maxJobs}`);
   // The server (and its WebSocket library) loads only when serving: other commands start without it.
   const { rendererDir, startServer } = await import('../../server/server.js');
   const staticDir = rendererDir(projectRoot());
   if (!existsSync(join(staticDir, 'index.html'))) {
-    throw new StudioError(`the studio's web pages are not built (${staticDir} is missing): run \`npm run build\` first`, { kind: 'runtime' });
+    throw new StudioError(`the studio's web pages are not built (${staticDir} is missing): run \`npm run build\` first`, { kind: 'internal' });
   }
   const ctx = env.context(str(p, 'db'), signal);
   let server;
@@ -31,7 +31,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     server = await startServer({ port, staticDir, store: () => ctx.store, maxJobs });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new StudioError(`port ${port} is in use: pick another with --port N (or --port 0 for any free one)`, { kind: 'runtime' });
+    if (code === 'EADDRINUSE') throw new StudioError(`port ${port} is in use: pick another with --port N (or --port 0 for any free one)`, { kind: 'internal' });
     throw e;
   }
   // The URL (with its token) goes to stdout, alone on its line, so scripts can read it.

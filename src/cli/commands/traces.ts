@@ -1,5 +1,6 @@
 /** exit-studio import-trace | traces list|show|delete | trace export */
 import { call } from '../../api/commands.js';
+import { formatList } from '../../formats/table.js';
 import { describeCosts, traceCosts } from '../../trace/costs.js';
 import type { TraceMeta } from '../../trace/types.js';
 import { UsageError, flag, numbers, parse, positional, positiveId, str } from '../args.js';
@@ -10,7 +11,7 @@ import { interruptedLines } from './rerun.js';
 
 export const importUsage =
   'import-trace FILE [FILE ...] [--label-column NAME | --labels FILE] [--costs c1,c2,...] [--layout KNC|NKC] [--name NAME] [--db PATH] [--json]\n' +
-  '                                   store a prediction matrix (.tsv/.csv/.parquet), probability array (.npy) or exported .npz;\n' +
+  `                                   store a trace file (${formatList('trace')});\n` +
   '                                   shard files (infer --shard I/N --out) merge into one trace';
 export const tracesUsage = 'traces list [--interrupted]|show ID|delete ID [--db PATH] [--json]\n                                   the stored traces';
 export const exportUsage = 'trace export ID --out FILE.tsv|FILE.npz [--force] [--db PATH]\n                                   write a stored trace back out (--force replaces an existing file)';
