@@ -17,7 +17,7 @@ import { StudioError } from '../errors.js';
 import { outputAsFloat } from '../inference/tensors.js';
 import { prepareStages, type PreparedStage } from '../model/split-optimize.js';
 import { copyRows, createStageSessions, RowBuffers, stageFeeds, stageFetches, type SessionSettings, type StageIO, type StageSource } from '../model/split-run.js';
-import { quantile, summarizePasses, type PassSummary } from '../model/timing.js';
+import { summarizePasses, type PassSummary } from '../model/timing.js';
 import { featuresOf, softmaxInto, type Features } from '../trace/features.js';
 
 export interface StageLatencyOptions extends SessionSettings {
@@ -26,7 +26,10 @@ export interface StageLatencyOptions extends SessionSettings {
 }
 
 export interface StageLatency extends PassSummary {
-  /** ms per sample of each stage alone (median over the passes). */
+  /**
+   * ms per sample each stage adds: the step between the cumulative medians, so that exit k's
+   * cost is exactly stages 1..k (a median of sums is not the sum of the stages' own medians).
+   */
   perStage: number[];
   /** ms per sample up to and including each stage: the cost of exit k (the same as `ms`). */
   cumulative: number[];
@@ -124,7 +127,7 @@ export async function measureStageLatency(
     await timer.time(feeds); // warm-up
     for (let pass = 0; pass < repeats; pass++) passes.push(await timer.time(feeds));
     const summary = summarizePasses(passes, batch);
-    const perStage = stages.map((_, k) => quantile(passes.map((p) => p[k]!), 0.5) / batch);
+    const perStage = summary.ms.map((m, k) => m - (k > 0 ? summary.ms[k - 1]! : 0));
     return { ...summary, perStage, cumulative: summary.ms, layout: timer.layout };
   } finally {
     await timer.release();
