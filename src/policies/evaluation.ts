@@ -46,7 +46,7 @@ export const DEFAULT_HOLDOUT = 0.5;
 
 /** Sizes of a held-out split of n samples with evaluation share `holdout`; refuses a split that leaves a part empty. */
 export function heldOutSizes(n: number, holdout: number): { calibration: number; evaluation: number } {
-  if (!(holdout > 0 && holdout < 1)) throw new StudioError(`holdout is the evaluation part's share of the trace, a number between 0 and 1 (exclusive); got ${holdout}`, { kind: 'input' });
+  if (!(holdout > 0 && holdout < 1)) throw new StudioError(`holdout is the evaluation part's share of the trace, a number between 0 and 1 (exclusive); got ${holdout}`, { kind: 'input', field: 'holdout' });
   const evaluation = Math.round(holdout * n);
   const calibration = n - evaluation;
   if (evaluation < 1 || calibration < 1) {

@@ -18,7 +18,7 @@ export class DesktopHost implements Host {
       (r) => {
         this.listeners.delete(id);
         if (r.ok) return r.result as T;
-        throw new HostError(r.error.message, r.error.kind, r.error.code);
+        throw new HostError(r.error.message, r.error.kind, r.error.code, r.error.field);
       },
       (e: unknown) => {
         this.listeners.delete(id);

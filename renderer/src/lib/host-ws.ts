@@ -11,7 +11,7 @@ type ServerMessage =
   | { type: 'hello'; version: string }
   | { type: 'event'; id: string; event: StudioEvent }
   | { type: 'result'; id: string; ok: true; result: unknown }
-  | { type: 'result'; id: string; ok: false; error: { message: string; kind: string; code?: string } }
+  | { type: 'result'; id: string; ok: false; error: { message: string; kind: string; code?: string; field?: string } }
   | { type: 'error'; id?: string; error: { message: string; kind: string } };
 
 interface Pending {
@@ -79,7 +79,7 @@ export class WebSocketHost implements Host {
     }
     this.pending.delete(m.id);
     if (m.ok) p.resolve(m.result);
-    else p.reject(new HostError(m.error.message, m.error.kind, m.error.code));
+    else p.reject(new HostError(m.error.message, m.error.kind, m.error.code, m.error.field));
   }
 
   invoke<T = unknown>(command: string, payload: unknown = {}, onEvent?: (event: StudioEvent) => void): Job<T> {

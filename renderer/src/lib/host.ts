@@ -38,6 +38,8 @@ export class HostError extends Error {
     message: string,
     readonly kind: string,
     readonly code?: string,
+    /** The payload field the problem is in (the engine's name; errorText gives the studio's). */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'HostError';
@@ -53,7 +55,7 @@ export function requestId(): string {
 
 /** What the preload puts on window (desktop only): the only surface the page gets. */
 export interface DesktopBridge {
-  invoke(command: string, payload: unknown, requestId: string): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; kind: string; code?: string } }>;
+  invoke(command: string, payload: unknown, requestId: string): Promise<{ ok: true; result: unknown } | { ok: false; error: { message: string; kind: string; code?: string; field?: string } }>;
   subscribe(listener: (message: { id: string; event: StudioEvent }) => void): () => void;
   /** Menu actions, unchecked: DesktopHost validates them. */
   onMenu(listener: (action: unknown) => void): () => void;

@@ -4,6 +4,7 @@
  * runes; big payloads are kept raw (not deeply reactive).
  */
 import type { CommandName, CommandPayload, CommandResult } from '../../../src/api/wire.js';
+import { withFieldLabel } from './fields.js';
 import { HostError, type Host, type Job } from './host.js';
 import type { LatencyProfile, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
 import { parseRoute, routeHash, type Route } from './route.js';
@@ -67,9 +68,9 @@ export function isCancelled(e: unknown): boolean {
   return e instanceof HostError && e.kind === 'cancelled';
 }
 
-/** The message to show for a failed command. */
+/** The message to show for a failed command; one about a field the user set ends by naming that field as the studio labels it. */
 export function errorText(e: unknown): string {
-  if (e instanceof HostError) return e.message;
+  if (e instanceof HostError) return withFieldLabel(e.message, e.field);
   return e instanceof Error ? e.message : String(e);
 }
 
