@@ -27,6 +27,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
+import { median } from './median.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 256);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 16);
@@ -73,12 +74,6 @@ function makeModel(dir: string): { model: string; data: string } {
   if (r.status !== 0) throw new Error(`making the model failed:\n${r.stderr}`);
   console.log(`  made the model in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { model, data };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 interface Row {

@@ -37,6 +37,7 @@ import { defaultThreads, runInference } from '../src/inference/job.js';
 import { inspectModel } from '../src/model/inspect.js';
 import { samplePaths } from '../src/paths.js';
 import { openStore, type Store } from '../src/store/store.js';
+import { median } from './median.js';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 20000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
@@ -48,11 +49,6 @@ const PARTS = (process.env.BENCH_PARTS ?? 'loop,whole,memory,sample').split(',')
 /** The .npz against .npy comparison runs 10,000 samples a round, short enough to take more rounds against noise. */
 const SAMPLE_ROUNDS = Number(process.env.BENCH_SAMPLE_ROUNDS ?? 7);
 const CORES = availableParallelism();
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Writes n samples (the given ones, repeated) as an .npy, without holding them all in memory. */
 function writeTiled(path: string, data: Float32Array, have: number, n: number, sampleShape: number[]): void {

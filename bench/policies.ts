@@ -27,6 +27,7 @@ import {
 } from '../src/policies/index.js';
 import { heldOutSplit, type EvaluationPlan } from '../src/policies/evaluation.js';
 import type { Trace } from '../src/trace/types.js';
+import { median } from './median.js';
 
 /** Fitted policies are scored on their own data here, to time (or hold to its bar) the same work as before evaluation modes. */
 const IN_SAMPLE: EvaluationPlan = { mode: 'in-sample' };
@@ -37,12 +38,6 @@ const IN_SAMPLE: EvaluationPlan = { mode: 'in-sample' };
  * by it say "quoted".
  */
 const QUOTED_PYTHON_DECISIONS_PER_S = 21_000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 interface Row {
   what: string;

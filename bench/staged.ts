@@ -37,6 +37,7 @@ import { EarlyExitRunner } from '../src/runtime/runner.js';
 import { featuresOf, softmaxInto } from '../src/trace/features.js';
 import { buildCnnMultiExit, cleanupTempModels, floatTensor, makeModel, node, prng, randomFloats, valueInfo, writeTempModel } from '../test/helpers/onnx-builder.js';
 import type { onnx } from '../src/model/proto.js';
+import { median } from './median.js';
 
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 64);
@@ -52,12 +53,6 @@ interface Row {
   value: string;
   target: string;
   ok: boolean | null;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function batches(feeds: Record<string, ort.Tensor>, n: number, size: number): Record<string, ort.Tensor>[] {
