@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
+import { MAX_SEED_REPLAYS, policyRunInput } from '../../src/api/schemas.js';
 import { ERROR_KINDS, ERROR_OUTCOME, errorKind, StudioError } from '../../src/errors.js';
 import { cliHint, flagOf } from '../../src/cli/hints.js';
 import { projectRoot } from '../../src/paths.js';
@@ -66,6 +67,20 @@ test('through the real CLI: not found and conflict exit 2 with the CLI\'s hints;
   const column = cli('import-trace', scores, '--label-column', 'y');
   assert.equal(column.code, 2, column.stderr);
   assert.match(column.stderr, /a label column applies to prediction matrices; give the labels of a \.npy as a labels file \(--label-column\)$/m);
+});
+
+test('a run of more seed replays than the cap is refused up front, saying what to do, and stores nothing', () => {
+  const store = openStore(db);
+  const id = store.traces.save(syntheticTrace(20, 3, 4), { name: 'capped', source: 'import' });
+  const runsBefore = store.db.prepare('SELECT COUNT(*) FROM runs').pluck().get();
+  store.close();
+  assert.equal(policyRunInput.safeParse({ traceId: id, policies: ['uee-ucb'], seeds: MAX_SEED_REPLAYS }).success, true, 'the cap itself is allowed');
+  const capped = cli('run', String(id), '--policy', 'uee-ucb', '--policy', 'dee', '--seeds', String(MAX_SEED_REPLAYS / 2 + 1));
+  assert.equal(capped.code, 2, capped.stderr);
+  assert.match(capped.stderr, new RegExp(`${MAX_SEED_REPLAYS / 2 + 1} seeds × 2 policies = ${MAX_SEED_REPLAYS + 2} replays; a run takes at most ${MAX_SEED_REPLAYS} \\(use fewer seeds, or run the policies separately\\)`));
+  const after = openStore(db);
+  assert.equal(after.db.prepare('SELECT COUNT(*) FROM runs').pluck().get(), runsBefore);
+  after.close();
 });
 
 test('engine messages name no CLI flag: the CLI adds them', () => {

@@ -168,7 +168,10 @@ test('a policy the trace cannot serve is refused in its own row, saying what to 
 test('policies --json: every policy with its parameters as JSON Schema; run --help lists the flags made from them', () => {
   type Catalog = { policies: { id: string; title: string; kind: string; needs: string[]; params: { type: string; properties: Record<string, { type: string; description?: string }> } }[] };
   const c = json<Catalog>('policies');
-  assert.ok(c.policies.length >= 12, `${c.policies.length} policies`);
+  assert.ok(c.policies.length >= 15, `${c.policies.length} policies`);
+  for (const id of ['uee-ucb', 'dee', 'ceebert', 'eenet', 'risk', 'geometric@budget', 'best-fixed', 'maxprob@budget']) {
+    assert.ok(c.policies.some((p) => p.id === id), `${id} is listed`);
+  }
   for (const p of c.policies) {
     assert.ok(p.id && p.title && ['online', 'fitted', 'baseline'].includes(p.kind), p.id);
     assert.equal(p.params.type, 'object', p.id);

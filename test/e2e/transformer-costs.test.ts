@@ -16,7 +16,7 @@ import { writeNpy } from '../../src/data/npy.js';
 import { projectRoot } from '../../src/paths.js';
 import { prng } from '../helpers/onnx-builder.js';
 import { findPython, makeTorchModels } from '../helpers/python.js';
-import { axe, chromiumMissing, launch, openPage, serve, tempDir, type Served } from './browser.js';
+import { axe, chromiumMissing, launch, openPage, serve, tempDir, type Served, waitForPixels } from './browser.js';
 
 const root = projectRoot();
 const uiBuilt = existsSync(join(root, 'dist', 'ui', 'index.html'));
@@ -138,8 +138,8 @@ describe('a transformer of your own: default policies run, and Compare keeps cos
     assert.match(macs, /fixed exits \(at costs 0\.173, 0\.339, 0\.504, 0\.669, 0\.835, 1\.000\)[\s\S]*MACs \(exact\) costs/);
     assert.ok(user.includes(`#${eenetUser} `) && !user.includes(`#${eenetMacs} `), user);
     assert.match(user, /fixed exits \(at costs 0\.615, 0\.692, 0\.769, 0\.846, 0\.923, 1\.000\)[\s\S]*your numbers costs/);
-    // Charts redraw at most every 250 ms: let the fronts land before the picture.
-    await page.waitForTimeout(500);
+    // Charts redraw at most every 250 ms: wait until both have drawn their fronts before the picture.
+    await waitForPixels(page, '[data-testid="chart-scatter"]', 100);
     await page.screenshot({ path: join(shots, '16-compare-two-costs.png'), fullPage: true });
     assert.deepEqual(await axe(page), [], 'Compare has no serious or critical accessibility violations');
   });

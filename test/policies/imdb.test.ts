@@ -104,6 +104,7 @@ test('random exit matches the README (accuracy 0.774, cost 0.479); the best fixe
   assert.ok(Math.abs(r.summary.avgCost.mean - 0.479) <= 0.003, `cost ${r.summary.avgCost.mean}`);
   const o = runPolicySync(t, 'best-fixed', { seeds: 2, evaluation: { mode: 'in-sample' } });
   assert.deepEqual(o.learned, { kind: 'fixed', exit: 1 });
+  // Regret measures against the best fixed exit found apart from the policy: the policy's own fit must be that exit.
   assert.equal(o.summary.cumRegret.mean, 0);
   // Its former name runs it; held out (the default for it), each seed's calibration half picks exit 2 too.
   const h = runPolicySync(t, 'oracle', { seeds: 2 });

@@ -8,7 +8,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
@@ -189,6 +189,13 @@ for (const c of [...cases, ...hostile.cases]) {
     assert.equal(store.traces.load(keptTrace).samples, 30, 'the earlier trace is intact');
   });
 }
+
+test('force lifts the refusal of a model other than the trace\'s: the bundle is written, and its warnings say so', async () => {
+  const out = join(dir, 'forced-other-bundle');
+  const r = (await invoke(ctx, 'run.bundle', { ...hostile.otherBundle, out, force: true })) as { warnings: string[] };
+  assert.ok(existsSync(join(out, 'manifest.json')), 'a bundle was written');
+  assert.ok(r.warnings.some((w) => w.includes(hostile.otherBundle.model) && /bundled anyway, as forced/.test(w)), r.warnings.join('\n'));
+});
 
 test('the corpus holds at least 25 cases beyond the first 21, and a hostile case for each kind of attack', () => {
   assert.ok(cases.length >= 25, `${cases.length} cases`);

@@ -57,7 +57,7 @@ export interface CorpusSetup {
 }
 
 /** Builds every hostile file and returns the cases; `cleanup` closes what stays open (a socket). */
-export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; cleanup: () => Promise<void> }> {
+export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; otherBundle: { runId: number; model: string }; cleanup: () => Promise<void> }> {
   const { dir, ctx, file, folder, mlp, mlpBytes, goodData, cnn } = s;
   const at = (name: string): string => join(dir, name);
   const infer = (data: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: mlp, data, ...extra });
@@ -253,5 +253,7 @@ export async function hostileCases(s: CorpusSetup): Promise<{ cases: Case[]; cle
     { what: 'a bundle forced into a folder of other files', command: 'run.bundle', payload: () => ({ runId: recordedRun, model: mlp, out: foreignFolder, force: true }), file: () => foreignFolder, says: /holds files that are not part of a bundle \("notes\.txt"\)/, after: unchanged(join(foreignFolder, 'notes.txt'), 'my notes') },
     { what: 'a bundle of a model other than the trace\'s', command: 'run.bundle', payload: () => ({ runId: recordedRun, model: otherModel, out: at('other-bundle') }), file: () => otherModel, says: /is not the model trace \d+ was recorded with/, after: () => { if (existsSync(at('other-bundle'))) throw new Error('a bundle was written'); } },
   ];
-  return { cases, cleanup: () => new Promise((ok) => socket.close(() => ok())) };
+  // The refused bundle of another model, for the test that sees `force` lift the refusal.
+  const otherBundle = { runId: recordedRun, model: otherModel };
+  return { cases, otherBundle, cleanup: () => new Promise((ok) => socket.close(() => ok())) };
 }

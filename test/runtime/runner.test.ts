@@ -172,12 +172,15 @@ describe('EarlyExitRunner', () => {
     await assert.rejects(EarlyExitRunner.create({ stages: [], exits: specs, policy: { kind: 'fixed', exit: 0, exitName: 'exit_9' } }), /'exit_9' is not one of the bundle's exits/);
   });
 
-  it('measureStageLatency: the cost of exit k is the time of stages 1..k', async () => {
+  it('measureStageLatency: every stage is timed, per sample, over the passes asked for, with its spread', async () => {
     const split = await splitStages(mlp, mlpExits);
     const lat = await measureStageLatency(split.stages, mlpFeeds, { repeats: 3, threads: 1 });
     assert.equal(lat.cumulative.length, 3);
+    assert.equal(lat.repeats, 3);
+    assert.equal(lat.batch, Number(Object.values(mlpFeeds)[0]!.dims[0]));
+    // A stage left out of the timing would add nothing: its step between the cumulative medians would be 0.
+    // (That exit k costs stages 1..k, as a median of sums, is checked on known passes in weights.test.ts.)
     assert.ok(lat.perStage.every((x) => Number.isFinite(x) && x > 0), `${lat.perStage}`);
-    let sum = 0;
-    lat.perStage.forEach((x, k) => assert.ok(Math.abs(lat.cumulative[k]! - (sum += x)) <= 1e-12 * sum, `exit ${k + 1}: ${lat.cumulative[k]} vs ${sum}`));
+    lat.cumulative.forEach((m, k) => assert.ok(lat.q1[k]! <= m && m <= lat.q3[k]!, `exit ${k + 1}: ${lat.q1[k]} <= ${m} <= ${lat.q3[k]}`));
   });
 });
