@@ -8,8 +8,6 @@
 import { inputError } from '../errors.js';
 import { statRegular } from '../files/regular.js';
 import { sha256File } from '../hash.js';
-import { digestFiles, externalFiles } from '../model/digest.js';
-import { loadModel } from '../model/load.js';
 import type { TraceMeta } from '../trace/types.js';
 
 /**
@@ -21,7 +19,9 @@ export async function checkTraceModel(trace: Pick<TraceMeta, 'id' | 'modelSha256
     return [`trace ${trace.id} was imported, not recorded by the studio, so whether ${modelPath} is the model it came from cannot be checked`];
   }
   await statRegular(modelPath, 'model file');
-  // The model's identity covers its external weights (model/digest.ts), as the trace recorded it.
+  // The model's identity covers its external weights (model/digest.ts), as the trace recorded it. The ONNX
+  // parser loads here, when a bundle is made, not with the command table.
+  const [{ loadModel }, { digestFiles, externalFiles }] = await Promise.all([import('../model/load.js'), import('../model/digest.js')]);
   const weights = externalFiles(await loadModel(modelPath));
   const sha = await digestFiles(modelPath, weights);
   if (sha === trace.modelSha256) return [];

@@ -1,6 +1,6 @@
 /** Payload schemas of the commands: what every transport (CLI, IPC, HTTP) must send. */
 import { z } from 'zod';
-import { applyOptionsSchema } from '../export/bundle.js';
+import { applyOptionsSchema } from '../export/apply-options.js';
 import { checkPolicyEntries, liftFlatParams, paramValues, policyEntry } from './policy-input.js';
 
 /** Half of a UTF-16 surrogate pair without its other half: no file system can name it. */

@@ -11,7 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { z } from 'zod';
+import type { ApplyOptions } from './apply-options.js';
 import { StudioError, inputError, missingFile, writeError } from '../errors.js';
 import { notRegular, statRegular } from '../files/regular.js';
 import { bundleFolder } from './bundle-folder.js';
@@ -304,31 +304,6 @@ export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bun
   return { dir, manifest, policy, exits, stages };
 }
 
-/**
- * What applyBundle takes besides the bundle and the data: the one schema of
- * these options. The `bundle.apply` command's payload is this schema with the
- * bundle and the data added (src/api/schemas.ts `applyInput`), so every option
- * here reaches the engine from every door.
- */
-export const applyOptionsSchema = z
-  .object({
-    /** Labels file (one per sample); the data's own label column otherwise. */
-    labels: z.string().min(1).max(4096).optional(),
-    /** Execution provider (default cpu); the full model runs on the same one. */
-    ep: z.string().min(1).optional(),
-    threads: z.number().int().positive().max(1024).optional(),
-    /** Samples per batch (default 64). */
-    batch: z.number().int().positive().max(1 << 20).optional(),
-    /** Read at most this many samples. */
-    limit: z.number().int().positive().optional(),
-    /** The full model, when it is not at the path the manifest recorded: the baseline of the measured speedup. */
-    model: z.string().min(1).max(4096).optional(),
-    /** Re-cut the stages from onnxruntime's optimized graph on this machine (default true; CPU EP only). */
-    optimize: z.boolean().optional(),
-  })
-  .strict();
-
-export type ApplyOptions = z.output<typeof applyOptionsSchema>;
 
 export interface ApplyReport {
   bundle: string;
