@@ -41,9 +41,11 @@ export function errorKind(x: unknown): ErrorKind {
 /**
  * What a caller can do about an error beyond reading it: 'exists' means an
  * output is already there and the same request with `force` replaces it (the
- * studio's pages ask before they send that).
+ * studio's pages ask before they send that). The `needs-` codes say what a
+ * policy needs that the trace lacks (see MissingNeed in policies/spec.ts), so
+ * a front end can point to how such a trace is recorded.
  */
-export type ErrorCode = 'exists';
+export type ErrorCode = 'exists' | 'needs-probs' | 'needs-scores' | 'needs-labels';
 
 /**
  * The longest message an error carries. A message that quotes names from a

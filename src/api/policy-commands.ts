@@ -10,7 +10,7 @@ import { calibrationTraceRefusal, defaultEvaluation, DEFAULT_HOLDOUT, evaluation
 import { costDefaults, describePolicies } from '../policies/registry.js';
 import type { RunSeries, RunSummary, SeriesStat } from '../policies/metrics.js';
 import type { RunResult, SeedResult } from '../policies/run.js';
-import { parsePolicySpec, policyLabel, policyRefusal, type ParsedSpec } from '../policies/spec.js';
+import { missingNeed, parsePolicySpec, policyLabel, policyRefusal, type MissingNeed, type ParsedSpec } from '../policies/spec.js';
 import { runPolicyInWorker, warmReplayThreads } from '../policies/run-job.js';
 import type { ResolvedCosts } from '../trace/costs.js';
 import { traceDiagnostics } from '../trace/diagnostics.js';
@@ -62,6 +62,8 @@ export interface FailedPolicy {
   error: string;
   /** input: refused before any work (its parameters do not fit the trace); otherwise why its replay failed (src/errors.ts). */
   kind: ErrorKind;
+  /** When it was refused for something the trace lacks: what (a front end points to how such a trace is recorded). */
+  needs?: MissingNeed;
 }
 
 export interface PolicyRunOutput {
@@ -100,7 +102,10 @@ function planEvaluation(ctx: CommandContext, input: RunInput, trace: Trace, pars
   const calibration = ctx.store.traces.load(asked.traceId);
   for (const p of parsed) {
     const no = p.usesHindsight ? policyRefusal(p, calibration, input.supervised ?? false, costs) : undefined;
-    if (no) throw new StudioError(`calibration trace ${asked.traceId}: ${no}`, { kind: 'input', field: 'calibrateOn' });
+    if (no) {
+      const need = missingNeed(p, calibration, input.supervised ?? false);
+      throw new StudioError(`calibration trace ${asked.traceId}: ${no}`, { kind: 'input', field: 'calibrateOn', ...(need ? { code: `needs-${need}` as const } : {}) });
+    }
   }
   if (!parsed.some(fitsOnData)) ctx.emit({ type: 'warning', job: 'policy', message: `no policy of this run fits on data, so trace ${asked.traceId} calibrates nothing: every policy learns from the stream of trace ${input.traceId} alone` });
   return { plan: { mode: 'cross-trace', calibration, traceId: asked.traceId }, request: asked };
@@ -151,7 +156,9 @@ function plan(input: RunInput, trace: Trace, costs: number[], supervised: boolea
     try {
       const parsed = parsePolicySpec(spec, input.params ?? {}, own, costs);
       const why = policyRefusal(parsed, trace, supervised, costs);
-      return why ? { index, policy: parsed.spec, error: why, kind: 'input' } : { index, parsed, label: policyLabel(parsed) };
+      if (!why) return { index, parsed, label: policyLabel(parsed) };
+      const needs = missingNeed(parsed, trace, supervised);
+      return { index, policy: parsed.spec, error: why, kind: 'input', ...(needs ? { needs } : {}) };
     } catch (err) {
       if (!isStudioError(err)) throw err;
       return { index, policy: spec, error: err.message, kind: 'input' };
@@ -176,7 +183,13 @@ async function runPolicies(ctx: CommandContext, input: RunInput): Promise<Policy
   const planned = plan(input, trace, used.costs, options.supervised);
   const failed = planned.filter((p): p is FailedPolicy => 'error' in p);
   const going = planned.filter((p): p is Exclude<Planned, FailedPolicy> => !('error' in p));
-  if (going.length === 0) throw new StudioError(failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`, { kind: 'input' });
+  if (going.length === 0) {
+    // One thing every policy lacks is something the trace can be recorded with: say which.
+    const needs = new Set(failed.map((f) => f.needs));
+    const need = needs.size === 1 ? failed[0]!.needs : undefined;
+    const message = failed.length === 1 ? failed[0]!.error : `no policy can run on trace ${input.traceId}: ${failed.map((f) => f.error).join('; ')}`;
+    throw new StudioError(message, { kind: 'input', ...(need ? { code: `needs-${need}` as const } : {}) });
+  }
   const parsed = going.map((g) => g.parsed);
   for (const note of new Set(parsed.flatMap((p) => (p.note ? [p.note] : [])))) ctx.emit({ type: 'warning', job: 'policy', message: note });
   // The policies that run share one evaluation (a refused one does not choose it).

@@ -6,6 +6,7 @@
  * lists the ids, --force.
  */
 import type { StudioError } from '../errors.js';
+import type { MissingNeed } from '../policies/spec.js';
 
 /** Fields whose flag is not the field's name in kebab case; null: no flag sets it (another command does). */
 const FLAG_OF: Record<string, string | null> = {
@@ -23,9 +24,17 @@ export function flagOf(field: string): string | null {
   return `--${last.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** How a trace that has what a policy needs is recorded, as the CLI says it (after a refusal's message). */
+export function needsHint(need: MissingNeed): string {
+  if (need === 'probs') return "; record one with 'exit-studio infer MODEL DATA --probs'";
+  if (need === 'scores') return "; record one with 'exit-studio infer MODEL DATA'";
+  return "; give labels: 'exit-studio infer MODEL DATA --labels FILE', or a label column when importing";
+}
+
 /** The hint to append to the message of `e` (starting with a space), or ''. */
 export function cliHint(e: StudioError): string {
   if (e.code === 'exists') return '; pass --force to replace it';
+  if (e.code?.startsWith('needs-')) return needsHint(e.code.slice('needs-'.length) as MissingNeed);
   if (e.kind === 'not-found' && e.record) return ` (see 'exit-studio ${e.record}s list')`;
   const flag = e.field ? flagOf(e.field) : null;
   return flag ? ` (${flag})` : '';

@@ -99,6 +99,21 @@ export function parsePolicySpec(spec: string, shared: ParamValues = {}, own: Par
 export type CanRun = { ok: true; parsed: ParsedSpec } | { ok: false; reason: string };
 
 /**
+ * What a policy needs that the trace lacks, as something a front end can act
+ * on: probability vectors (`infer --probs`), confidence scores (a trace
+ * recorded by running the model, not an imported class matrix), or labels.
+ */
+export type MissingNeed = 'probs' | 'scores' | 'labels';
+
+/** The first thing `parsed` needs from `trace` that it lacks, in policyRefusal's order; undefined when nothing is missing. */
+export function missingNeed(parsed: ParsedSpec, trace: Trace, supervised: boolean): MissingNeed | undefined {
+  if (parsed.needs.includes('probs') && !trace.probs) return 'probs';
+  if ((parsed.needs.includes('confidence') && !trace.maxProb) || (parsed.needs.includes('entropy') && !trace.entropy)) return 'scores';
+  if ((parsed.needs.includes('labels') || supervised) && !hasLabels(trace)) return 'labels';
+  return undefined;
+}
+
+/**
  * Why a parsed policy cannot run on `trace`, in words a user can act on: what
  * it needs from the trace, labels for a supervised run, and its own refusals
  * (exit numbers and budgets against the trace's exits and costs).

@@ -42,6 +42,9 @@ test('the CLI names the flag an error is about, where to list ids, and how to re
   assert.equal(cliHint(new StudioError('x', { kind: 'not-found', record: 'run' })), " (see 'exit-studio runs list')");
   assert.equal(cliHint(new StudioError('x', { kind: 'conflict', code: 'exists', field: 'force' })), '; pass --force to replace it');
   assert.equal(cliHint(new StudioError('x', { kind: 'input', field: 'resumeFrom' })), '');
+  assert.equal(cliHint(new StudioError('x', { kind: 'input', code: 'needs-probs' })), "; record one with 'exit-studio infer MODEL DATA --probs'");
+  assert.equal(cliHint(new StudioError('x', { kind: 'input', code: 'needs-scores' })), "; record one with 'exit-studio infer MODEL DATA'");
+  assert.match(cliHint(new StudioError('x', { kind: 'input', code: 'needs-labels' })), /--labels FILE/);
 });
 
 test('through the real CLI: not found and conflict exit 2 with the CLI\'s hints; bad input names the flag', () => {

@@ -146,10 +146,11 @@ test('a policy the trace cannot serve is refused in its own row, saying what to 
   const before = json<unknown[]>('runs', 'list').length;
   const eenet = cli('run', String(inf.traceId), '--policy', 'uee-ucb', '--policy', 'eenet:0.5', '--policy', 'fixed:2', '--seeds', '2', '--json');
   assert.equal(eenet.code, 2, 'the exit code says that a policy asked for did not run');
-  const out = JSON.parse(eenet.stdout) as { runs: { index: number; policy: string }[]; failed: { index: number; policy: string; error: string; kind: string }[] };
+  const out = JSON.parse(eenet.stdout) as { runs: { index: number; policy: string }[]; failed: { index: number; policy: string; error: string; kind: string; needs?: string }[] };
   assert.deepEqual(out.runs.map((r) => [r.index, r.policy]), [[0, 'uee-ucb'], [2, 'fixed:2']]);
   assert.deepEqual(out.failed.map((f) => [f.index, f.policy, f.kind]), [[1, 'eenet:0.5', 'input']]);
   assert.match(out.failed[0]!.error, /record a trace that keeps each exit's class scores \(probs\)/);
+  assert.equal(out.failed[0]!.needs, 'probs', 'the refusal says what the trace lacks');
   assert.match(eenet.stderr, /1 of 3 policies did not run \(eenet:0\.5\); the others are stored/);
   assert.equal(json<unknown[]>('runs', 'list').length, before + 2, 'the two that could run are stored');
   const table = cli('run', String(inf.traceId), '--policy', 'fixed:1', '--policy', 'fixed:9', '--seeds', '1');
@@ -160,6 +161,11 @@ test('a policy the trace cannot serve is refused in its own row, saying what to 
   assert.equal(oracle.code, 2);
   assert.match(oracle.stderr, /label/i);
   assert.equal(json<unknown[]>('runs', 'list').length, before + 3, 'nothing stored when every policy is refused');
+  const human = cli('run', String(inf.traceId), '--policy', 'fixed:1', '--policy', 'eenet:0.5', '--seeds', '1');
+  assert.match(human.stdout, /refused: EENet needs probability vectors; .*; record one with 'exit-studio infer MODEL DATA --probs'/, 'the CLI names how such a trace is recorded');
+  const alone = cli('run', String(inf.traceId), '--policy', 'eenet:0.5', '--seeds', '1');
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /; record one with 'exit-studio infer MODEL DATA --probs'$/m);
   const unknown = cli('run', String(inf.traceId), '--policy', 'wizard');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /wizard/);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FIELDS_WITHOUT_CONTROL, fieldLabel, withFieldLabel } from '../../renderer/src/lib/fields.js';
+import { FIELDS_WITHOUT_CONTROL, fieldLabel, needsText, studioErrorText, withFieldLabel } from '../../renderer/src/lib/fields.js';
 import { projectRoot } from '../../src/paths.js';
 import { StudioError } from '../../src/errors.js';
 import { heldOutSizes } from '../../src/policies/evaluation.js';
@@ -39,4 +39,13 @@ test('an engine refusal carries the field the studio then names', () => {
   assert.equal(e.kind, 'input');
   assert.ok(e.field && fieldLabel(e.field), `the refusal names field ${e.field}`);
   assert.doesNotMatch(e.message, /--[a-z]/, 'the engine message names no CLI flag');
+});
+
+test('a refusal for what the trace lacks says, in the studio\'s words, how to record a trace that has it', () => {
+  assert.match(needsText('probs'), /“Keep probability vectors” ticked \(Inference\)/);
+  assert.match(needsText('scores'), /running the model \(Inference\)/);
+  assert.match(needsText('labels'), /labels \(Dataset\)/);
+  assert.equal(studioErrorText('EENet needs probability vectors', undefined, 'needs-probs'), `EENet needs probability vectors ${needsText('probs')}`);
+  assert.equal(studioErrorText('x: already exists', 'force', 'exists'), 'x: already exists', 'other codes add nothing');
+  assert.equal(studioErrorText('bad batch', 'batch', undefined), withFieldLabel('bad batch', 'batch'));
 });

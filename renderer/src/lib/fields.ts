@@ -4,6 +4,8 @@
  * CLI adds its flag (src/cli/hints.ts), the studio the label the user sees
  * on the screen where the value was set.
  */
+import type { MissingNeed } from '../../../src/policies/spec.js';
+
 const FIELD_LABELS: Readonly<Record<string, string>> = {
   labels: 'Labels (Dataset)',
   labelColumn: 'Labels (Dataset)',
@@ -35,4 +37,22 @@ export function fieldLabel(field: string | undefined): string | null {
 export function withFieldLabel(message: string, field: string | undefined): string {
   const label = fieldLabel(field);
   return label ? `${message} (check “${label}”)` : message;
+}
+
+/**
+ * What a policy refused for a trace that lacks something (src/policies/spec.ts
+ * `MissingNeed`) needs, in the studio's words: the screen and control that
+ * record such a trace.
+ */
+export function needsText(need: MissingNeed): string {
+  if (need === 'probs') return 'Record the trace again with “Keep probability vectors” ticked (Inference).';
+  if (need === 'scores') return 'Record a trace by running the model (Inference): an imported class matrix has no confidence scores.';
+  return 'Give labels (Dataset) and record the trace again, or import a trace with a label column.';
+}
+
+/** An engine error as the studio shows it: the control to check, and for a trace that lacks what a policy needs, how to record one. */
+export function studioErrorText(message: string, field: string | undefined, code: string | undefined): string {
+  const text = withFieldLabel(message, field);
+  const need = code?.startsWith('needs-') ? code.slice('needs-'.length) : undefined;
+  return need === 'probs' || need === 'scores' || need === 'labels' ? `${text} ${needsText(need)}` : text;
 }

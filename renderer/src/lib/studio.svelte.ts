@@ -4,7 +4,7 @@
  * runes; big payloads are kept raw (not deeply reactive).
  */
 import type { CommandName, CommandPayload, CommandResult } from '../../../src/api/wire.js';
-import { withFieldLabel } from './fields.js';
+import { studioErrorText } from './fields.js';
 import { HostError, type Host, type Job } from './host.js';
 import type { LatencyProfile, ModelInfo, RunRecord, SamplePaths, StudioEvent, TraceMeta } from './types.js';
 import { parseRoute, routeHash, type Route } from './route.js';
@@ -70,7 +70,7 @@ export function isCancelled(e: unknown): boolean {
 
 /** The message to show for a failed command; one about a field the user set ends by naming that field as the studio labels it. */
 export function errorText(e: unknown): string {
-  if (e instanceof HostError) return withFieldLabel(e.message, e.field);
+  if (e instanceof HostError) return studioErrorText(e.message, e.field, e.code);
   return e instanceof Error ? e.message : String(e);
 }
 

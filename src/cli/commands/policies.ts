@@ -10,6 +10,7 @@ import { UsageError, flag, int, list, num, numbers, opt, parse, positional, posi
 import type { Evaluation } from '../../policies/evaluation.js';
 import type { CliEnv } from '../context.js';
 import { table } from '../output.js';
+import { needsHint } from '../hints.js';
 import type { CommandContext } from '../../api/context.js';
 import { kebab, paramFlags, readParams, unreadParams } from '../policy-params.js';
 import { noteCosts } from '../costs-note.js';
@@ -163,7 +164,7 @@ export function printComparison({ runs, failed }: Pick<PolicyRunOutput, 'runs' |
     ...failed.map((f) => ({ index: f.index, cells: ['-', f.policy, '-', f.kind === 'input' ? 'refused' : 'failed', '-', '-', '-', '-', '-', '-'] })),
   ].sort((a, b) => a.index - b.index);
   env.out.line(table(['run', 'policy', 'evaluated', 'seeds', 'accuracy', 'agreement', 'mean cost', 'cum. regret', 'on rule', 'exit shares'], rows.map((r) => r.cells)));
-  for (const f of failed) env.out.line(f.kind === 'input' ? `refused: ${f.error}` : `${f.policy} failed: ${f.error}`);
+  for (const f of failed) env.out.line(f.kind === 'input' ? `refused: ${f.error}${f.needs ? needsHint(f.needs) : ''}` : `${f.policy} failed: ${f.error}`);
   if (runs[0]) env.out.line(evaluationLine(runs[0].evaluation));
   const kinds = new Set(runs.map((r) => r.summary.regretKind));
   if (kinds.size > 1) env.out.line(REGRET_NOTE);
