@@ -304,7 +304,6 @@ export async function readBundle(dir: string, onProgress?: OnPhase): Promise<Bun
   return { dir, manifest, policy, exits, stages };
 }
 
-
 export interface ApplyReport {
   bundle: string;
   data: string;

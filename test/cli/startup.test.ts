@@ -25,7 +25,8 @@ function loadedAfter(modules: string[]): string[][] {
     const steps = [];
     for (const url of ${JSON.stringify(urls)}) {
       await import(url);
-      steps.push(heavy.filter((h) => Object.keys(cache).some((k) => k.includes('/node_modules/' + h + '/'))));
+      const loaded = Object.keys(cache).map((k) => k.replaceAll('\\\\', '/'));
+      steps.push(heavy.filter((h) => loaded.some((k) => k.includes('/node_modules/' + h + '/'))));
     }
     process.stdout.write(JSON.stringify(steps));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: projectRoot() });
