@@ -425,6 +425,25 @@ describe('studio in a browser (serve mode)', { skip, timeout: 240_000 }, () => {
     await screen('15-compare-not-ranked');
   });
 
+  step('on a trace without class scores, EENet does not run and its row says how to record one; UEE-UCB runs beside it', async () => {
+    // A prediction matrix (hard predictions, no scores), imported over HTTP as a script would.
+    const matrix = join(dir, 'hard-predictions.tsv');
+    writeFileSync(matrix, ['e1\te2\te3\tlabel', ...Array.from({ length: 60 }, (_, i) => `${i % 3}\t${i % 4}\t${i % 5}\t${i % 5}`)].join('\n') + '\n');
+    const base = new URL(server.url);
+    const imported = (await (
+      await fetch(`${base.origin}/api/invoke?token=${base.searchParams.get('token')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command: 'trace.import', payload: { path: matrix, labelColumn: 'label' } }) })
+    ).json()) as { result: { traceId: number } };
+    await nav('Policy lab').click();
+    await page.getByLabel('Trace', { exact: true }).selectOption(String(imported.result.traceId));
+    for (const p of ['uee-ucb', 'eenet']) await page.getByTestId(`policy-${p}`).check();
+    for (const p of ['dee', 'ceebert', 'maxprob@budget']) await page.getByTestId(`policy-${p}`).uncheck();
+    await page.getByTestId('run-policies').click();
+    const refused = page.getByTestId('lab-failed');
+    await refused.waitFor({ timeout: 60_000 });
+    assert.match(await refused.innerText(), /Did not run: EENet needs probability vectors; .*Record the trace again with “Keep probability vectors” ticked \(Inference\)\./);
+    await page.locator('[data-testid="lab-summary"] tbody tr', { hasText: 'UEE-UCB' }).waitFor();
+  });
+
   test('no serious or critical accessibility violations on any screen', () => {
     const all = Object.entries(a11y).flatMap(([name, v]) => v.map((x) => `${name}: ${x}`));
     assert.deepEqual(all, []);
