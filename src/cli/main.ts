@@ -14,6 +14,7 @@ import { cliHint } from './hints.js';
 import { makeEnv, type CliEnv } from './context.js';
 import { makeOutput } from './output.js';
 import { paramHelp } from './policy-params.js';
+import { replayOnThisThread } from '../policies/seed-pool.js';
 import * as inspect from './commands/inspect.js';
 import * as infer from './commands/infer.js';
 import * as traces from './commands/traces.js';
@@ -30,8 +31,12 @@ type Handler = (argv: string[], env: CliEnv, signal: AbortSignal) => Promise<voi
 const STOP_SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
-/** usage: one line (or two) in the overview; help: what `COMMAND --help` adds below it. */
-const table: Record<string, { run: Handler; usage: string; help?: () => string }> = {
+/**
+ * usage: one line (or two) in the overview; help: what `COMMAND --help` adds below it;
+ * keepsAnswering: the command's thread must stay free while it works (serve answers requests).
+ * Every other command's thread only waits on its work, so a quick replay runs on it (replayOnThisThread).
+ */
+const table: Record<string, { run: Handler; usage: string; help?: () => string; keepsAnswering?: true }> = {
   inspect: { run: inspect.run, usage: inspect.usage },
   infer: { run: infer.run, usage: infer.usage },
   'import-trace': { run: traces.runImport, usage: traces.importUsage },
@@ -45,7 +50,7 @@ const table: Record<string, { run: Handler; usage: string; help?: () => string }
   bundle: { run: deploy.runBundle, usage: deploy.bundleUsage },
   apply: { run: deploy.runApply, usage: deploy.applyUsage },
   demo: { run: demo.run, usage: demo.usage },
-  serve: { run: serve.run, usage: serve.usage },
+  serve: { run: serve.run, usage: serve.usage, keepsAnswering: true },
   rerun: { run: rerun.runRerun, usage: rerun.rerunUsage },
 };
 
@@ -82,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: exit-studio ${cmd.usage}\n${cmd.help ? `\n${cmd.help()}\n` : ''}`);
     return 0;
   }
+  if (!cmd.keepsAnswering) replayOnThisThread();
   const env = makeEnv(makeOutput(json));
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

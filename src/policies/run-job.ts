@@ -112,6 +112,8 @@ export async function runPolicyInWorker(trace: Trace, spec: string, options: Wor
     seeds: p.seedList.filter((s) => !p.prior.has(s)),
     // The whole trace's length: a held-out seed replays less, and fits on the rest.
     roundsPerSeed: shared.samples,
+    // Online policies and baselines replay in one pass; a fitted one (EENet trains per seed) may take seconds a seed.
+    quick: p.parsed.module.kind !== 'fitted',
     onSeed: (m) => {
       hooks.onSeed?.(m.stored);
       live?.add(m.series);

@@ -12,7 +12,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CancelledError, StudioError } from '../errors.js';
+import { CancelledError, isStudioError, StudioError } from '../errors.js';
+import { SeedReplayer } from './seed-replayer.js';
 import type { SeedDone, SeedTask, WorkerMessage } from './worker-protocol.js';
 
 /** More threads than this buys little for replays and costs a replay buffer each. */
@@ -49,6 +50,11 @@ export interface PoolRun {
   seeds: number[];
   /** Rounds one seed replays (its stream's length), to size the pool by the work waiting; unknown: every worker is worth starting. */
   roundsPerSeed?: number;
+  /**
+   * Its seeds are quick to replay (no fit on data per seed), so a pool that
+   * replays in process may run them on its own thread (replayOnThisThread).
+   */
+  quick?: boolean;
   /** Each seed as it completes (in completion order, not seed order). */
   onSeed: (done: SeedDone) => void;
   signal?: AbortSignal;
@@ -67,6 +73,8 @@ interface Active {
   running: number;
   settle: (error?: Error) => void;
   settled: boolean;
+  /** Replayed on the pool's own thread rather than in workers (decided when the run starts). */
+  here: boolean;
 }
 
 export class SeedPool {
@@ -75,7 +83,18 @@ export class SeedPool {
   private turn = 0;
   private nextTask = 1;
 
-  constructor(readonly size: number = replayWorkers()) {}
+  /** One seed at a time on this thread is scheduled (see replayHere). */
+  private hereScheduled = false;
+  private replayer: SeedReplayer | undefined;
+
+  /**
+   * @param inProcess replay runs that one thread is worth on the calling
+   *   thread instead of a worker (see replayOnThisThread).
+   */
+  constructor(
+    readonly size: number = replayWorkers(),
+    public inProcess = false,
+  ) {}
 
   /** Worker threads alive now (busy or idle). */
   get workers(): number {
@@ -86,7 +105,9 @@ export class SeedPool {
   run(run: PoolRun): Promise<void> {
     return new Promise((resolve, reject) => {
       if (run.signal?.aborted) return reject(new CancelledError('the replay'));
-      const a: Active = { run, queue: run.seeds.slice(), running: 0, settled: false, settle: () => undefined };
+      // A quick run that one thread is worth replays here when the pool may: no worker to start and warm up.
+      const here = this.inProcess && run.quick === true && run.roundsPerSeed !== undefined && workersFor(run.seeds.length * run.roundsPerSeed, this.size) === 1;
+      const a: Active = { run, queue: run.seeds.slice(), running: 0, settled: false, settle: () => undefined, here };
       const onAbort = (): void => a.settle(new CancelledError('the replay'));
       a.settle = (error) => {
         if (a.settled) return;
@@ -114,6 +135,8 @@ export class SeedPool {
    * still reading the trace.
    */
   warm(workers: number): void {
+    // One thread's worth of work replays on this thread when the pool may do that.
+    if (this.inProcess && workers <= 1) return;
     const want = Math.min(workers, this.size);
     while (this.slots.size < want) this.idle(this.spawn());
   }
@@ -128,17 +151,18 @@ export class SeedPool {
   private worth(): number {
     let rounds = 0;
     for (const a of this.active) {
+      if (a.here) continue;
       if (a.run.roundsPerSeed === undefined) return this.size;
       rounds += (a.queue.length + a.running) * a.run.roundsPerSeed;
     }
     return workersFor(rounds, this.size);
   }
 
-  /** The next run with a queued seed, taking turns. */
-  private nextRun(): Active | undefined {
+  /** The next run with a queued seed that replays where asked (here or in workers), taking turns. */
+  private nextRun(here: boolean): Active | undefined {
     for (let i = 0; i < this.active.length; i++) {
       const a = this.active[(this.turn + i) % this.active.length]!;
-      if (a.queue.length > 0) {
+      if (a.queue.length > 0 && a.here === here) {
         this.turn = (this.turn + i + 1) % this.active.length;
         return a;
       }
@@ -147,11 +171,12 @@ export class SeedPool {
   }
 
   private dispatch(): void {
+    if (this.active.some((a) => a.here && a.queue.length > 0)) this.replayHere();
     for (;;) {
-      if (!this.active.some((a) => a.queue.length > 0)) return;
+      if (!this.active.some((a) => !a.here && a.queue.length > 0)) return;
       const slot = [...this.slots].find((s) => !s.busy) ?? (this.slots.size < this.worth() ? this.spawn() : undefined);
       if (!slot) return;
-      const a = this.nextRun()!;
+      const a = this.nextRun(false)!;
       const seed = a.queue.shift()!;
       const task = this.nextTask++;
       a.running++;
@@ -161,6 +186,42 @@ export class SeedPool {
       const msg: SeedTask = { type: 'seed', task, run: a.run.id, seed, ...a.run.task };
       slot.worker.postMessage(msg);
     }
+  }
+
+  /**
+   * The next seed of a run that replays here, on this thread, at the next turn
+   * of the event loop: one seed per turn, so signals, cancels and progress are
+   * seen between seeds (each is quick: see PoolRun.quick).
+   */
+  private replayHere(): void {
+    if (this.hereScheduled) return;
+    this.hereScheduled = true;
+    setImmediate(() => {
+      this.hereScheduled = false;
+      const a = this.nextRun(true);
+      if (!a) return;
+      const seed = a.queue.shift()!;
+      let done: SeedDone;
+      try {
+        done = (this.replayer ??= new SeedReplayer()).replay({ task: this.nextTask++, run: a.run.id, seed, ...a.run.task }).done;
+      } catch (e) {
+        a.settle(isStudioError(e) ? e : new StudioError((e as Error).message, { kind: 'internal', cause: e }));
+        return;
+      }
+      this.deliver(a, done);
+    });
+  }
+
+  /** A seed replayed: to its run, which settles once its last seed is in. */
+  private deliver(a: Active, done: SeedDone): void {
+    try {
+      a.run.onSeed(done);
+    } catch (e) {
+      a.settle(e as Error);
+      return;
+    }
+    if (a.queue.length === 0 && a.running === 0) a.settle();
+    else this.dispatch();
   }
 
   private spawn(): Slot {
@@ -184,14 +245,7 @@ export class SeedPool {
       a.settle(new StudioError(m.message, { kind: m.kind }));
       return;
     }
-    try {
-      a.run.onSeed(m);
-    } catch (e) {
-      a.settle(e as Error);
-      return;
-    }
-    if (a.queue.length === 0 && a.running === 0) a.settle();
-    else this.dispatch();
+    this.deliver(a, m);
   }
 
   /** A worker died: its run fails, the pool goes on without it. */
@@ -218,8 +272,22 @@ export class SeedPool {
 }
 
 let shared: SeedPool | undefined;
+let replayHere = false;
 
 /** The process's pool (made on first use). */
 export function seedPool(): SeedPool {
-  return (shared ??= new SeedPool());
+  return (shared ??= new SeedPool(replayWorkers(), replayHere));
+}
+
+/**
+ * Lets this process's pool replay a quick run that one thread is worth on
+ * the calling thread rather than in a worker. For a process whose thread has
+ * nothing else to do while a run replays (a CLI command): a worker would load
+ * the engine and compile the replay again before its first seed, about a
+ * quarter of a 0.6 s `run`. Not for serve or the desktop's engine host, whose
+ * thread must keep answering while a run replays.
+ */
+export function replayOnThisThread(): void {
+  replayHere = true;
+  if (shared) shared.inProcess = true;
 }

@@ -114,6 +114,54 @@ test('a pooled run gives the in-thread run\'s result; resumed seeds are used, no
   assert.deepStrictEqual(aggregateSeries(seeds, gridRounds(trace.samples), true), series);
 });
 
+test('a pool that replays in process runs a quick run one thread is worth on its own thread, as the engine does; fitted and big runs still go to workers', async (t) => {
+  const pool = new SeedPool(2, true);
+  t.after(() => pool.close());
+  pool.warm(1);
+  assert.equal(pool.workers, 0, 'no worker warmed for one thread\'s worth');
+  const here: SeedDone[] = [];
+  let widest = 0;
+  await pool.run({ id: 'here', task: { trace, spec: 'dee', options: { lambda: 0.4 } }, seeds: [1, 2, 3, 4], roundsPerSeed: trace.samples, quick: true, onSeed: (d) => { here.push(d); widest = Math.max(widest, pool.workers); } });
+  assert.equal(widest, 0, 'no worker started');
+  const inThread: SeedResult[] = [];
+  runPolicySync(trace, 'dee', { seeds: 4, lambda: 0.4, onSeed: (r) => inThread.push(r) });
+  for (const [i, d] of here.entries()) {
+    const { series, ...outcome } = inThread[i]!;
+    assert.deepStrictEqual(d.outcome, outcome, `seed ${i + 1}`);
+    assert.deepStrictEqual(d.series, series, `seed ${i + 1}`);
+    assert.deepStrictEqual(decodeSeed(d.stored)!.result, inThread[i], `seed ${i + 1}, as stored`);
+  }
+  // A fitted policy may take seconds a seed: it goes to a worker, so this thread stays free between its seeds.
+  await pool.run({ id: 'fitted', task: { trace, spec: 'maxprob@budget:0.5', options: {} }, seeds: [1, 2], roundsPerSeed: trace.samples, onSeed: () => (widest = Math.max(widest, pool.workers)) });
+  assert.equal(widest, 1, 'a run that is not quick replays in a worker');
+  // More than one thread's worth goes to the workers too.
+  let wide = 0;
+  await pool.run({ id: 'big', task: { trace, spec: 'uee-ucb', options: {} }, seeds: [1, 2, 3, 4], roundsPerSeed: ROUNDS_PER_WORKER, quick: true, onSeed: () => (wide = Math.max(wide, pool.workers)) });
+  assert.equal(wide, 2);
+});
+
+test('a run replayed in process is cancelled between its seeds, and a failing seed fails it with the reason', async (t) => {
+  const pool = new SeedPool(2, true);
+  t.after(() => pool.close());
+  const abort = new AbortController();
+  let done = 0;
+  const run = pool.run({
+    id: 'cancel-here', task: { trace, spec: 'uee-ucb', options: {} }, seeds: Array.from({ length: 20 }, (_, i) => i + 1), roundsPerSeed: trace.samples, quick: true,
+    onSeed: () => {
+      done++;
+      abort.abort();
+    },
+    signal: abort.signal,
+  });
+  await assert.rejects(run, /cancelled/);
+  assert.equal(done, 1, 'no seed replayed after the cancel');
+  await assert.rejects(
+    pool.run({ id: 'bad-here', task: { trace, spec: 'fixed:9', options: {} }, seeds: [1], roundsPerSeed: trace.samples, quick: true, onSeed: () => undefined }),
+    (e: unknown) => e instanceof Error && /exits 1\.\.4/.test(e.message),
+  );
+  assert.equal(pool.workers, 0);
+});
+
 test('live bands kept in a few numbers per point agree with the bands over every seed', () => {
   const seeds: SeedSeries[] = [];
   runPolicySync(trace, 'random', { seeds: 7, onSeed: (r) => seeds.push(r.series) });

@@ -160,6 +160,23 @@ test('SIGTERM stops an inference like Ctrl-C: nothing stays running, nothing hal
   assert.deepEqual(readdirSync(ownersDir(db)), []);
 });
 
+test('Ctrl-C during a run the CLI replays on its own thread stops it between seeds: exit 1, nothing left running', { timeout: 120_000 }, async () => {
+  const store = openStore(db);
+  const trace = store.traces.save(syntheticTrace(20_000, 4, 10, { labels: true }), { name: 'for a cancel', source: 'import' });
+  store.close();
+  // 150 seeds of 20,000 rounds: one thread's worth, so no worker replays them; a few seconds of work.
+  const job = start(['run', String(trace), '--policy', 'dee', '--seeds', '150', '--name', 'cancelled here']);
+  const id = await waitFor('a run with a seed kept', job, () => peek<{ id: number }>(`SELECT r.id FROM runs r WHERE r.status = 'running' AND EXISTS (SELECT 1 FROM run_seeds s WHERE s.run_id = r.id)`)?.id);
+  job.child.kill('SIGINT');
+  const t0 = Date.now();
+  const { code, signal } = await job.exited;
+  assert.equal(signal, null, 'it exited by itself');
+  assert.equal(code, 1, job.err());
+  assert.ok(Date.now() - t0 < 10_000, `it stopped within a few seeds (${Date.now() - t0} ms)`);
+  assert.match(job.err(), /cancelled/);
+  assert.equal(peek<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE id = ? OR status = 'running'`, id)?.n, 0, 'the run is gone, not left running');
+});
+
 test('a reader that closes the pipe ends the command quietly (no EPIPE stack trace)', { timeout: 120_000 }, async () => {
   const store = openStore(db);
   const big = store.traces.save(syntheticTrace(20_000, 4, 10, { labels: true }), { name: 'for a pipe', source: 'import' });
