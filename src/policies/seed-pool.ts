@@ -9,6 +9,11 @@
  * idle (a CLI exits when its work is done), and end after a while unused.
  * Cancelling a run drops its queued seeds and ends the workers busy with it
  * (a seed is synchronous work a thread cannot be asked to abandon).
+ *
+ * In a process whose thread only waits on its work (a CLI command), a quick
+ * run that one thread is worth replays on that thread instead, one seed per
+ * turn of the event loop (replayOnThisThread): starting a worker would cost
+ * more than the replay saves.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
