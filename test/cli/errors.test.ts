@@ -3,7 +3,6 @@
  * CLI adds, and engine messages that name no front end's controls.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -14,15 +13,13 @@ import { cliHint, flagOf } from '../../src/cli/hints.js';
 import { projectRoot } from '../../src/paths.js';
 import { openStore } from '../../src/store/store.js';
 import { syntheticTrace } from '../helpers/trace.js';
+import { cliOn } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exit-studio-errors-'));
 const db = join(dir, 'studio.sqlite');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number; stderr: string } {
-  const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'exit-studio.js'), ...args, '--db', db], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stderr: r.stderr };
-}
+const { cli } = cliOn(db);
 
 test('each kind has its exit code and HTTP status: the request\'s fault is 2 and 4xx, the rest 1', () => {
   assert.deepEqual(

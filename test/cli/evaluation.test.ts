@@ -6,25 +6,16 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/paths.js';
+import { cliOn } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-cli-evaluation-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'studio.sqlite');
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'exit-studio.js'), ...args, '--db', db], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-function json<T>(...args: string[]): T {
-  const r = cli(...args, '--json');
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
+const { cli, json } = cliOn(db);
 
 /** A 3-exit prediction matrix with labels: deeper exits right more often. */
 function matrix(name: string, n: number, offset: number, header = 'e1\te2\te3\tlabel'): string {

@@ -1,28 +1,20 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call } from '../../src/api/commands.js';
-import { projectRoot, samplePaths } from '../../src/paths.js';
+import { samplePaths } from '../../src/paths.js';
 import { openStore } from '../../src/store/store.js';
 import { bestArmInHindsight } from '../helpers/ceebert-arms.js';
+import { cliOn } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-cli-policy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'studio.sqlite');
 const sample = samplePaths();
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'exit-studio.js'), ...args, '--db', db], { encoding: 'utf8', timeout: 180_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-function json<T>(...args: string[]): T {
-  const r = cli(...args, '--json');
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
+const { cli, json } = cliOn(db);
 
 interface RunJson {
   runs: { runId: number; policy: string; seeds: number; summary: { accuracy: number; agreement: number; avgCost: number; exitShare: number[]; cumRegret: number }; learned: { kind: string } }[];
