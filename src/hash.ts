@@ -3,11 +3,18 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * Bytes read at a time when hashing. A stream's default 64 KiB chunk costs a turn of the event
+ * loop and a buffer each, more than the hash of it: 157 MB of data took 370 ms to hash in 64 KiB
+ * chunks against 140 ms in 1 MiB ones (the SHA-256 alone, in memory, 90 ms), on a 2-core machine.
+ */
+const HASH_CHUNK = 1 << 20;
+
 /** SHA-256 of a file; `onBytes` hears the size of each chunk read (for progress). */
 export function sha256File(path: string, onBytes?: (n: number) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(path)
+    createReadStream(path, { highWaterMark: HASH_CHUNK })
       .on('data', (d) => {
         h.update(d);
         onBytes?.(d.length);

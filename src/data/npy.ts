@@ -395,6 +395,8 @@ export async function openNpy(path: string, inputs: TensorInfo[], options?: Data
     return makeDataset({
       path, format: 'npy', samples, allowNonFinite: options?.allowNonFinite === true,
       readers: [npyInputReader(path, fd, h, input, sampleDims)],
+      // Opening it again reads the header alone: samples are read at file offsets.
+      reopen: { inputs, options: options ?? {} },
       close: once(() => closeSync(fd)),
     });
   } catch (e) {

@@ -62,6 +62,12 @@ export interface Dataset {
   layout: InputLayout[];
   /** Labels found in the data itself (a label column), if any. */
   labels?: Int32Array;
+  /**
+   * How to open the same samples again, set only where that costs no more than the file's
+   * header (samples are read at file offsets on demand; nothing is inflated or parsed whole).
+   * Another thread can then read the batches itself rather than be sent each one.
+   */
+  reopen?: ReopenSpec;
   /** Batches of at most batchSize samples, in order; memory O(batch). */
   batches(batchSize: number): AsyncIterable<Batch>;
   /**
@@ -70,6 +76,15 @@ export interface Dataset {
    */
   slice(first: number, count: number): Dataset;
   close(): Promise<void>;
+}
+
+/** A dataset's samples as another thread opens them: openDataset(path, inputs, options), then samples [first, first + samples). */
+export interface ReopenSpec {
+  path: string;
+  inputs: TensorInfo[];
+  options: DatasetOptions;
+  first: number;
+  samples: number;
 }
 
 /** What a reader needs to know of the model to validate and shape the data. */

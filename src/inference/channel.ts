@@ -19,7 +19,10 @@ export class WorkerChannel {
   ) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'error') return this.fail(new StudioError(m.message, { kind: m.kind, ...(m.file ? { file: m.file } : {}) }));
+      if (m.type === 'error') {
+        const { message, kind, file, field, code } = m;
+        return this.fail(new StudioError(message, { kind, ...(file ? { file } : {}), ...(field ? { field } : {}), ...(code ? { code } : {}) }));
+      }
       if (m.type === 'phase') {
         const { type: _type, ...p } = m;
         return this.onPhase?.(p);
@@ -33,7 +36,7 @@ export class WorkerChannel {
   }
 
   send(m: ToWorker): void {
-    this.worker.postMessage(m, m.type === 'batch' ? transferables(m.feeds) : []);
+    this.worker.postMessage(m, m.type === 'batch' && m.feeds ? transferables(m.feeds) : []);
   }
 
   /** The next message of the given type, in order; anything else arriving first is a protocol error. */

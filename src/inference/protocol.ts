@@ -4,14 +4,15 @@
  * The worker owns the onnxruntime sessions: onnxruntime-node runs a batch synchronously on the
  * thread that calls it, so the job reads the next batch and turns the previous batch's scores
  * into trace features while the worker computes. Two batches in flight keep the session busy;
- * memory stays O(batch).
+ * memory stays O(batch). When onnxruntime has every core, the worker reads the batches too,
+ * where the data can be opened again for the price of its header (see DataSite in job.ts).
  *
  * With a profile asked for, the first batches run through the model's stages, one session per
  * exit, each stage timed (the latency profile), and then the worker swaps the stages for one
  * session of the whole model: one copy of the weights in memory at any time.
  */
-import type { ErrorKind } from '../errors.js';
-import type { Batch } from '../data/types.js';
+import type { ErrorCode, ErrorKind } from '../errors.js';
+import type { Batch, ReopenSpec } from '../data/types.js';
 import type { ModelInfo } from '../model/types.js';
 import type { PhaseProgress } from '../progress.js';
 import type { TraceChunk } from '../store/traces.js';
@@ -36,8 +37,9 @@ export interface FeatureSpec {
 }
 
 export type ToWorker =
-  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[]; profile?: ProfileRequest; features?: FeatureSpec }
-  | { type: 'batch'; seq: number; feeds: Batch }
+  /** `data`: the worker opens the samples itself, and reads the next batch for each 'batch' message that brings none. */
+  | { type: 'start'; modelPath: string; ep: string; threads: number; fetches: string[]; profile?: ProfileRequest; features?: FeatureSpec; data?: { source: ReopenSpec; batch: number } }
+  | { type: 'batch'; seq: number; feeds?: Batch }
   /** The last, partial chunk of features (when the worker makes them), once every batch is done. */
   | { type: 'flush' }
   /** The latency profile, once every batch is done (the model is passed for timing exit by exit when it could not be split). */
@@ -56,4 +58,4 @@ export type FromWorker =
   | { type: 'latency'; profile: LatencyProfile | null }
   /** A step of the worker's own work (cutting the model, making sessions, timing), for progress. */
   | ({ type: 'phase' } & PhaseProgress)
-  | { type: 'error'; message: string; kind: ErrorKind; file?: string };
+  | { type: 'error'; message: string; kind: ErrorKind; file?: string; field?: string; code?: ErrorCode };

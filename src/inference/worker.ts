@@ -1,7 +1,7 @@
 /**
  * The session worker: owns the onnxruntime sessions and runs the batches the job sends, off the
  * calling thread, so the CLI's progress bar, the server and the desktop window stay responsive
- * while a batch computes.
+ * while a batch computes. When the job asks, it reads the batches itself too (DataSite in job.ts).
  *
  * With a profile asked for, it first cuts the model into stages at the exits and runs the first
  * batches through them, timing every stage (StageTimer): those passes are the job's own
@@ -12,7 +12,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
-import { isStudioError } from '../errors.js';
+import { openDataset } from '../data/open.js';
+import type { Batch, Dataset, ReopenSpec } from '../data/types.js';
+import { isStudioError, StudioError } from '../errors.js';
 import { measureExitLatency } from '../model/latency.js';
 import { createSession, type SessionSettings } from '../model/split-run.js';
 import { splitStages } from '../model/split.js';
@@ -60,6 +62,14 @@ let firstFeeds: Record<string, ort.Tensor> | undefined;
 let features: { featurizer: Featurizer; spec: FeatureSpec; samples: number } | undefined;
 /** Chunks of features completed and not yet sent. */
 let done: TraceChunk[] = [];
+/**
+ * Wall ms and samples of the batches run as stages, and of those the whole model ran after its
+ * first: the stages' passes are inference, but slower than the model's (hand-overs, features,
+ * sessions that do not spin), and that difference is part of what the profile cost the job.
+ */
+const ran = { stagedMs: 0, stagedSamples: 0, modelMs: 0, modelSamples: 0, modelWarm: false };
+/** The data, when the job asked this thread to read it (see DataSite in job.ts). */
+let data: { dataset: Dataset; batches: AsyncIterator<Batch> } | undefined;
 
 // Messages are handled one at a time, in order: the job relies on outputs coming back in batch order.
 let queue: Promise<void> = Promise.resolve();
@@ -70,6 +80,8 @@ port.on('message', (m: ToWorker) => {
       message: (e as Error).message,
       kind: isStudioError(e) ? e.kind : 'internal',
       ...(isStudioError(e) && e.file ? { file: e.file } : {}),
+      ...(isStudioError(e) && e.field ? { field: e.field } : {}),
+      ...(isStudioError(e) && e.code ? { code: e.code } : {}),
     });
   });
 });
@@ -86,17 +98,23 @@ async function handle(m: ToWorker): Promise<void> {
         // The featurizer refills its buffers after each chunk: a completed chunk is copied out at once.
         features = { featurizer: new Featurizer(f.classes, f.kinds, f.probs, f.chunkSamples, (chunk) => done.push(copyChunk(chunk))), spec: f, samples: 0 };
       }
+      if (m.data) data = await openData(m.data.source, m.data.batch);
       if (m.profile) profiling = await startStages(m.profile);
       if (!profiling) session = await fullSession();
       post({ type: 'ready', ep: settings.ep!, warnings, staged: profiling !== undefined });
       return;
     }
     case 'batch': {
-      const feeds = toFeeds(m.feeds);
-      const first = Object.values(m.feeds)[0];
+      const batch = m.feeds ?? (await nextBatch());
+      const feeds = toFeeds(batch);
+      const first = Object.values(batch)[0];
       const n = first ? first.dims[0]! : 0;
       if (profiling) {
-        output(m.seq, n, await stagedBatch(profiling, feeds, n));
+        const t0 = performance.now();
+        const scores = await stagedBatch(profiling, feeds, n);
+        ran.stagedMs += performance.now() - t0;
+        ran.stagedSamples += n;
+        output(m.seq, n, scores);
         if (profiling.passes.length >= profiling.want.passes) await finishStages(profiling);
         return;
       }
@@ -105,8 +123,16 @@ async function handle(m: ToWorker): Promise<void> {
         phase({ phase: 'loading the model', done: 0, total: 1, unit: 'steps' });
         session = await fullSession();
       }
+      const t0 = performance.now();
       const out = await session.run(feeds, fetches);
-      output(m.seq, n, fetches.map((name) => outputAsFloat(out[name]!, name)));
+      const scores = fetches.map((name) => outputAsFloat(out[name]!, name));
+      // The model's first batch warms its session up: not a fair rate to hold the stages to.
+      if (ran.modelWarm) {
+        ran.modelMs += performance.now() - t0;
+        ran.modelSamples += n;
+      }
+      ran.modelWarm = true;
+      output(m.seq, n, scores);
       return;
     }
     case 'flush': {
@@ -119,10 +145,15 @@ async function handle(m: ToWorker): Promise<void> {
     case 'latency': {
       if (profiling) await finishStages(profiling);
       else if (!profile && firstFeeds && splitNote !== undefined) profile = await prunedProfile(m.info);
+      if (profile?.method === 'staged' && ran.modelSamples > 0) {
+        const beyond = ran.stagedMs - (ran.stagedSamples * ran.modelMs) / ran.modelSamples;
+        profile = { ...profile, seconds: profile.seconds + Math.max(0, beyond) / 1000 };
+      }
       post({ type: 'latency', profile });
       return;
     }
     case 'close':
+      await data?.dataset.close();
       await profiling?.timer.release();
       await session?.release();
       session = undefined;
@@ -152,6 +183,24 @@ function copyChunk(chunk: TraceChunk): TraceChunk {
 /** The chunks' own buffers (copies made here), moved to the job rather than copied again. */
 function chunkBuffers(chunks: TraceChunk[]): ArrayBuffer[] {
   return chunks.flatMap((c) => Object.values(c).map((v) => v.buffer as ArrayBuffer));
+}
+
+/** The samples the job validated, opened again here: the same count, or the file changed in between. */
+async function openData(source: ReopenSpec, batch: number): Promise<{ dataset: Dataset; batches: AsyncIterator<Batch> }> {
+  const whole = await openDataset(source.path, source.inputs, source.options);
+  const dataset = source.first === 0 && source.samples === whole.samples ? whole : whole.slice(source.first, source.samples);
+  if (dataset.samples !== source.samples) {
+    await whole.close();
+    throw new StudioError(`${source.path}: the data changed while the job started (${whole.samples} samples, ${source.samples} expected)`, { kind: 'input', file: source.path });
+  }
+  return { dataset, batches: dataset.batches(batch)[Symbol.asyncIterator]() };
+}
+
+/** The next batch of the data this thread reads. */
+async function nextBatch(): Promise<Batch> {
+  const r = await data?.batches.next();
+  if (!r || r.done) throw new StudioError('the job asked for a batch past the end of the data', { kind: 'internal' });
+  return r.value;
 }
 
 function fullSession(): Promise<ort.InferenceSession> {

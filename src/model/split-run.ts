@@ -35,10 +35,6 @@ export type StageSource = { bytes: Uint8Array; weightsDir?: string; path?: never
 /**
  * @param weightsDir the folder external weights are read from, for a model given as bytes
  *   (onnxruntime has no file to resolve them against otherwise)
- */
-/**
- * @param weightsDir the folder external weights are read from, for a model given as bytes
- *   (onnxruntime has no file to resolve them against otherwise)
  * @param stage options for one of several stage sessions that run one after another
  *   (createStageSession says why)
  */

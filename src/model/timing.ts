@@ -31,7 +31,12 @@ export interface LatencyProfile extends PassSummary {
   ep: string;
   /** Intra-op threads of the timed sessions; null: onnxruntime's default. */
   threads: number | null;
-  /** Wall seconds the profile added: cutting the model, its sessions, and passes that were not also inference. */
+  /**
+   * Wall seconds the profile added: cutting the model, its sessions, passes that were not also
+   * inference, and, for passes that were (an inference job's first batches, run as stages), the
+   * time they took beyond the whole model's rate on the job's later batches (not counted when
+   * the whole model ran none, the job being that short).
+   */
   seconds: number;
   /** Why the stages could not be timed, when the method is 'pruned'. */
   note?: string;

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -84,6 +84,41 @@ test('the stored trace holds, per sample and exit, what onnxruntime computes (ex
   }
   assert.equal(trace.costSource, 'macs');
   assert.equal(trace.costs[2], 1);
+  store.close();
+});
+
+test('batches read by the session worker (onnxruntime on every core, an .npy) give the trace read here; a shard and a NaN mid-file too', async () => {
+  const store = freshStore();
+  const N = 300;
+  const { path, data } = dataset(N, 5);
+  // One thread leaves a core free: this thread reads the batches and makes the features. As many
+  // threads as cores: the worker opens the .npy again and does both between its runs.
+  const cores = availableParallelism();
+  const one = await runInference(store, { model: mlp, data: path, batch: 32, threads: 1, probs: true });
+  const all = await runInference(store, { model: mlp, data: path, batch: 32, threads: cores, probs: true, force: true });
+  if (cores > 1) assert.deepEqual(one.pipeline, { reads: 'job', features: 'job' });
+  assert.deepEqual(all.pipeline, { reads: 'worker', features: 'worker' });
+  const here = store.traces.load(one.traceId);
+  const there = store.traces.load(all.traceId);
+  for (const f of ['pred', 'maxProb', 'entropy', 'margin', 'probs'] as const) assert.deepStrictEqual(there[f], here[f], f);
+  // A shard is read from its own first sample: rows 100..199 of the whole.
+  const shard = store.traces.load((await runInference(store, { model: mlp, data: path, batch: 32, threads: cores, shard: { index: 1, count: 3 } })).traceId);
+  assert.equal(shard.samples, 100);
+  assert.deepStrictEqual(shard.pred, here.pred.slice(100 * 3, 200 * 3));
+  // A NaN in the 5th batch, found by the worker as it reads: the same refusal as here, nothing stored.
+  const bad = data.slice();
+  bad[150 * INPUT + 3] = NaN;
+  const badPath = join(dir, 'nan-mid.npy');
+  writeNpy(badPath, 'float', [N, INPUT], bad);
+  const before = store.traces.list().length;
+  for (const threads of [1, cores]) {
+    await assert.rejects(runInference(store, { model: mlp, data: badPath, batch: 32, threads }), (e: unknown) =>
+      e instanceof StudioError && e.kind === 'input' && e.file === badPath && e.field === 'allowNonFinite' && /sample 150, input "x": NaN is not a finite number/.test(e.message));
+  }
+  assert.equal(store.traces.list().length, before, 'no trace left behind');
+  // An .npz is inflated when opened: read here and sent, not opened a second time in the worker.
+  const npz = await runInference(store, { model: samplePaths().model, data: samplePaths().data, limit: 64, threads: cores });
+  assert.deepEqual(npz.pipeline, { reads: 'job', features: 'worker' });
   store.close();
 });
 

@@ -68,7 +68,7 @@ export async function run(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   env.out.endProgress();
   if (flag(p, 'json')) {
     env.out.result({
-      traceId: r.traceId, samples: r.samples, exits: r.exits, seconds: r.seconds, jobSeconds: r.jobSeconds, samplesPerSecond: r.samplesPerSecond, threads: r.threads, threadsWhy: r.threadsWhy,
+      traceId: r.traceId, samples: r.samples, exits: r.exits, seconds: r.seconds, jobSeconds: r.jobSeconds, samplesPerSecond: r.samplesPerSecond, threads: r.threads, threadsWhy: r.threadsWhy, pipeline: r.pipeline,
       exitLatencyMs: r.exitLatencyMs, latency: r.latency, reused: r.reused, ep: r.ep,
     });
     return;
