@@ -4,7 +4,8 @@
  * with the paper's costs 1/12, 3/12, 7/12, 1:
  *
  *  - `exit-studio run TRACE --policy uee-ucb --seeds 20` as a whole process
- *    (start-up, database, replay, storing), median of 7 after a warm-up,
+ *    (start-up, database, replay, storing), the bundled CLI bin/exit-studio.js
+ *    runs (beside it, the same from its modules), median of 7 after a warm-up,
  *    wall time and the CPU time of all its threads (the machine may be
  *    shared: its load average is printed), beside the same with one replay
  *    worker, a bare `node` start and the replay alone in one thread, measured
@@ -116,15 +117,21 @@ async function main(): Promise<void> {
     const emptyBytes = fileBytes(db);
 
     // 1. A whole `run` process, beside a bare Node start and the replay alone in one thread.
-    // The CLI as bin/exit-studio.js runs it, reporting the CPU time of all its threads as it ends.
-    const cli = join(dir, 'cli.mjs');
-    writeFileSync(
-      cli,
-      `const { main } = await import(${JSON.stringify(pathToFileURL(join(projectRoot(), 'dist', 'src', 'cli', 'main.js')).href)});
-       const code = await main(process.argv.slice(2));
-       process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('CPU_US ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });
-       process.exitCode = code;`,
-    );
+    // The CLI as bin/exit-studio.js runs it (bundled: dist/cli), and the same from its modules
+    // (dist/src), each reporting the CPU time of all its threads as it ends.
+    const cliOf = (name: string, main: string[]): string => {
+      const file = join(dir, name);
+      writeFileSync(
+        file,
+        `const { main } = await import(${JSON.stringify(pathToFileURL(join(projectRoot(), 'dist', ...main)).href)});
+         const code = await main(process.argv.slice(2));
+         process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('CPU_US ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });
+         process.exitCode = code;`,
+      );
+      return file;
+    };
+    const cli = cliOf('cli.mjs', ['cli', 'main.js']);
+    const cliModules = cliOf('cli-modules.mjs', ['src', 'cli', 'main.js']);
     const bareScript = join(dir, 'bare.mjs');
     writeFileSync(bareScript, `process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('CPU_US ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });`);
     const load = loadavg()[0]!;
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
     const runArgs = ['run', String(traceId), '--policy', 'uee-ucb', '--seeds', '20', '--db', db, '--json'];
     const pooled = medianCli(7, cli, runArgs);
     const oneWorker = medianCli(7, cli, runArgs, { ...process.env, EXIT_STUDIO_REPLAY_WORKERS: '1' });
+    const modules = medianCli(7, cliModules, runArgs);
     const run = pooled.wall;
     const trace = store.traces.load(traceId);
     const engine = await medianOf(7, () => {
@@ -149,6 +157,7 @@ async function main(): Promise<void> {
     });
     rows.push({ what: `  its CPU time, all threads (${replayWorkers()} replay workers; load average ${load.toFixed(1)} on ${availableParallelism()} cores)`, value: `${ms(pooled.cpu)} (${(pooled.cpu / 500).toFixed(2)} of 500 ms)`, target: '(report)', ok: null });
     rows.push({ what: '  beside it: the same with one replay worker, wall | CPU', value: `${ms(oneWorker.wall)} | ${ms(oneWorker.cpu)}`, target: '(report)', ok: null });
+    rows.push({ what: '  beside it: the CLI loaded from its modules (dist/src), not bundled, wall | CPU', value: `${ms(modules.wall)} | ${ms(modules.cpu)}`, target: '(report)', ok: null });
     rows.push({ what: '  beside it: a bare node start, median of 7, wall | CPU', value: `${ms(bare)} | ${ms(bareCli.cpu)} (${(bare / run).toFixed(2)} of the run)`, target: '(report)', ok: null });
     rows.push({ what: '  beside it: the replay alone (runPolicySync, one thread)', value: `${ms(engine)} (${(engine / run).toFixed(2)} of the run)`, target: '(report)', ok: null });
 
@@ -215,7 +224,7 @@ async function main(): Promise<void> {
     const script = join(dir, 'peak.mjs');
     writeFileSync(
       script,
-      `const { main } = await import(${JSON.stringify(pathToFileURL(join(projectRoot(), 'dist', 'src', 'cli', 'main.js')).href)});
+      `const { main } = await import(${JSON.stringify(pathToFileURL(join(projectRoot(), 'dist', 'cli', 'main.js')).href)});
        const code = await main(['run', '1', '--policy', 'uee-ucb', '--policy', 'random', '--seeds', '200', '--db', ${JSON.stringify(many)}]);
        process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n');
        process.exitCode = code;`,

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The exit-studio command: runs the compiled CLI (npm install builds it via "prepare").
+// The exit-studio command: runs the compiled CLI, bundled (npm install builds it via "prepare";
+// scripts/bundle-cli.mjs says why it is bundled).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../dist/src/cli/main.js', import.meta.url);
+const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   console.error('exit-studio: the CLI is not built yet; run `npm run build` in the project folder first.');
   process.exit(1);

@@ -15,7 +15,7 @@ import { CancelledError, StudioError, inputError } from '../errors.js';
 import { inspectModel } from '../model/inspect.js';
 import { applySelection } from '../model/order.js';
 import type { ModelInfo } from '../model/types.js';
-import { sha256Path, sizeOfPath } from '../hash.js';
+import { sha256Path, sizeOfPath, type HashMemo } from '../hash.js';
 import { byteProgress, type OnPhase } from '../progress.js';
 import type { Store } from '../store/store.js';
 import type { TraceChunk } from '../store/traces.js';
@@ -149,6 +149,8 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
   // A model first seen by a run that fails is forgotten again: a failed run stores nothing.
   let newModelId: number | undefined;
   let worker: SessionWorker | undefined;
+  // Hashes the job makes are kept for later jobs once it succeeds: a failed job stores nothing.
+  const hashes = store.fileHashes.pending();
   try {
     if (shard?.samples === 0) throw inputError(dataPath, `shard ${shard.index}/${shard.count} of ${shard.total} samples would be empty: use at most ${shard.total} shards`);
     // Labels are checked before the run too: a bad labels file must not cost a whole inference.
@@ -166,9 +168,9 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
     const site = featureSite(threads);
     const o: DriveOptions = { modelPath, dataPath, ep: req.ep ?? 'cpu', batch, threads, probs: req.probs === true, site, reads: dataSite(site, dataset) };
     worker = SessionWorker.start(startMessage(selected, dataset, o), hooks.onPhase);
-    const modelSha = await hashModel(modelPath, info.weightFiles ?? [], hooks.onPhase);
-    const dataSha = await hashData(dataPath, hooks.onPhase);
-    const labelsSha = req.labels ? await sha256Path(resolve(req.labels)) : '';
+    const modelSha = await hashModel(modelPath, info.weightFiles ?? [], hooks.onPhase, hashes);
+    const dataSha = await hashData(dataPath, hooks.onPhase, hashes);
+    const labelsSha = req.labels ? await sha256Path(resolve(req.labels), undefined, hashes) : '';
     if (hooks.signal?.aborted) throw new CancelledError('inference');
     info.sha256 = modelSha;
     selected.sha256 = modelSha;
@@ -181,6 +183,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
         const found = store.traces.findByKey(key);
         if (found && (!req.probs || found.hasProbs)) {
           if (newModelId !== undefined) store.assets.forgetUnusedModel(newModelId);
+          hashes.commit();
           return {
             traceId: found.id, samples: found.samples, exits: found.exits.length, seconds: 0, samplesPerSecond: 0,
             exitLatencyMs: found.exits.map((e) => e.latencyMs ?? 0), latency: found.latency ?? null, jobSeconds: (performance.now() - tJob) / 1000,
@@ -218,6 +221,7 @@ export async function runInference(store: Store, req: InferRequest, hooks: JobHo
         probs: req.probs === true, limit: req.limit ?? null, warnings: out.warnings, ...(shard ? { shard } : {}),
       },
     });
+    hashes.commit();
     return {
       traceId, samples: out.samples, exits: exits.length, seconds: out.seconds,
       samplesPerSecond: out.seconds > 0 ? out.samples / out.seconds : 0, exitLatencyMs: out.latency?.ms ?? [], latency: out.latency,
@@ -286,19 +290,28 @@ interface DriveOutcome {
   warnings: string[];
 }
 
-/** Timed passes the latency profile wants: enough for quartiles, few enough to stay a small part of the job. */
+/** Most timed passes the latency profile takes: enough for quartiles. */
 const PROFILE_PASSES = 10;
 /** Fewest timed passes: a job with fewer batches times its last batch again. */
 const PROFILE_MIN_PASSES = 3;
+/**
+ * Batches of the job per timed pass, so the profile stays a small part of the job: its passes run
+ * as the deployment's stages, about 3x the model's time a batch on the sample model (hand-overs,
+ * each exit's features, sessions that do not spin). Ten passes were a tenth of a 50,000-sample
+ * job (196 batches of 256: 0.19 s of 2 s); one per 40 batches keeps it near 5 %, and a job of
+ * 400 batches or more gets all ten.
+ */
+const BATCHES_PER_PASS = 40;
 
 /** Batches kept in flight: one computing in the worker while the next is read (and the last featurized, when that is done here). */
 const IN_FLIGHT = 2;
 
 /** The worker's start message: the model, its exits, and the latency profile's passes. */
 function startMessage(info: ModelInfo, dataset: Dataset, o: DriveOptions): Extract<ToWorker, { type: 'start' }> {
-  // The profile is timed on the first batches (after one to warm up), at most PROFILE_PASSES of them.
-  const batches = Math.ceil(dataset.samples / o.batch);
-  const profile = { passes: Math.max(PROFILE_MIN_PASSES, Math.min(PROFILE_PASSES, batches - 1)), minPasses: PROFILE_MIN_PASSES };
+  // The profile is timed on the first batches (after one to warm up), one per BATCHES_PER_PASS of the job, within the bounds above.
+  const batches = Math.ceil(dataset.samples / effectiveBatchSize(o.batch, info.inputs));
+  const passes = Math.max(PROFILE_MIN_PASSES, Math.min(PROFILE_PASSES, batches - 1, Math.ceil(batches / BATCHES_PER_PASS)));
+  const profile = { passes, minPasses: PROFILE_MIN_PASSES };
   const features = {
     classes: info.exits.map((e) => e.classes), kinds: info.exits.map((e) => e.kind), probs: o.probs, chunkSamples: CHUNK_SAMPLES,
     check: { modelPath: o.modelPath, dataPath: o.dataPath, exits: info.exits.map(({ name, classes }) => ({ name, classes })) },
@@ -383,16 +396,16 @@ export function defaultThreads(): { threads: number; why: string } {
   return { threads: cores, why: `the default: one per core (${cores}), features computed between onnxruntime's runs` };
 }
 
-/** The model's content digest (its weights included), streamed from its files, with progress. */
-async function hashModel(path: string, weightFiles: string[], onPhase: OnPhase | undefined): Promise<string> {
-  if (!onPhase) return digestFiles(path, weightFiles);
-  return digestFiles(path, weightFiles, byteProgress(onPhase, 'hashing the model', await filesBytes([path, ...weightFiles])));
+/** The model's content digest (its weights included), streamed from its files unless the memo knows them, with progress. */
+async function hashModel(path: string, weightFiles: string[], onPhase: OnPhase | undefined, memo: HashMemo): Promise<string> {
+  if (!onPhase) return digestFiles(path, weightFiles, undefined, memo);
+  return digestFiles(path, weightFiles, byteProgress(onPhase, 'hashing the model', await filesBytes([path, ...weightFiles])), memo);
 }
 
-/** The dataset's content hash, with progress for a big file or folder. */
-async function hashData(path: string, onPhase: OnPhase | undefined): Promise<string> {
-  if (!onPhase) return sha256Path(path);
-  return sha256Path(path, byteProgress(onPhase, 'hashing the data', sizeOfPath(path)));
+/** The dataset's content hash, unless the memo knows it, with progress for a big file or folder. */
+async function hashData(path: string, onPhase: OnPhase | undefined, memo: HashMemo): Promise<string> {
+  if (!onPhase) return sha256Path(path, undefined, memo);
+  return sha256Path(path, byteProgress(onPhase, 'hashing the data', sizeOfPath(path)), memo);
 }
 
 function traceKey(info: ModelInfo, exits: string[], dataSha: string, labelsSha: string, req: InferRequest): string {

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { sha256File } from '../hash.js';
+import { sha256File, type HashMemo } from '../hash.js';
 import type { LoadedModel } from './load.js';
 import { externalRef } from './weights.js';
 
@@ -47,18 +47,21 @@ export async function modelDigest(loaded: LoadedModel, onBytes?: (n: number) => 
   return combine(loaded.path, own, externalFiles(loaded), onBytes);
 }
 
-/** modelDigest from the files alone, streamed (the .onnx and the `weightFiles` inspect lists): nothing is held in memory. */
-export async function digestFiles(modelPath: string, weightFiles: readonly string[], onBytes?: (n: number) => void): Promise<string> {
-  return combine(modelPath, await sha256File(modelPath, onBytes), weightFiles, onBytes);
+/**
+ * modelDigest from the files alone, streamed (the .onnx and the `weightFiles` inspect lists):
+ * nothing is held in memory; with a memo, files unchanged since they were hashed are not read.
+ */
+export async function digestFiles(modelPath: string, weightFiles: readonly string[], onBytes?: (n: number) => void, memo?: HashMemo): Promise<string> {
+  return combine(modelPath, await sha256File(modelPath, onBytes, memo), weightFiles, onBytes, memo);
 }
 
-async function combine(modelPath: string, own: string, files: readonly string[], onBytes?: (n: number) => void): Promise<string> {
+async function combine(modelPath: string, own: string, files: readonly string[], onBytes?: (n: number) => void, memo?: HashMemo): Promise<string> {
   if (files.length === 0) return own;
   const h = createHash('sha256').update(`onnx\0${own}\n`);
   const dir = dirname(modelPath);
   for (const f of files) {
     const name = f.startsWith(dir) ? f.slice(dir.length + 1) : f;
-    h.update(`${name}\0${await sha256File(f, onBytes)}\n`);
+    h.update(`${name}\0${await sha256File(f, onBytes, memo)}\n`);
   }
   return h.digest('hex');
 }

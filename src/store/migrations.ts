@@ -159,6 +159,23 @@ export const migrations: readonly Migration[] = [
     `,
     up: seriesPerSeed,
   },
+  {
+    version: 8,
+    name: 'the hash of each file a job read, with the stamp it was made at, so an unchanged file is not hashed again',
+    sql: `
+      -- Stamps as decimal text: nanosecond times and inode numbers exceed 2^53.
+      CREATE TABLE file_hashes (
+        path TEXT PRIMARY KEY,
+        size TEXT NOT NULL,
+        mtime_ns TEXT NOT NULL,
+        ctime_ns TEXT NOT NULL,
+        ino TEXT NOT NULL,
+        dev TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        hashed_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's user_version; returns the version reached. */

@@ -1,6 +1,7 @@
 /** The studio's store: one SQLite file, one object with a repository per kind of record. */
 import { AssetStore } from './assets.js';
 import { openDb, recoverInterrupted, type Db } from './db.js';
+import { FileHashStore } from './file-hashes.js';
 import { OwnerLock, ownerAlive, type JobWriter } from './liveness.js';
 import { RunStore } from './runs.js';
 import { TraceStore } from './traces.js';
@@ -9,6 +10,8 @@ export class Store {
   readonly traces: TraceStore;
   readonly assets: AssetStore;
   readonly runs: RunStore;
+  /** Hashes of the files jobs read, by file stamp: an unchanged file is not read again to hash it. */
+  readonly fileHashes: FileHashStore;
   private readonly lock: OwnerLock;
 
   constructor(readonly db: Db, readonly path: string) {
@@ -21,6 +24,7 @@ export class Store {
     this.traces = new TraceStore(db, writer);
     this.assets = new AssetStore(db);
     this.runs = new RunStore(db, writer);
+    this.fileHashes = new FileHashStore(db);
   }
 
   /** Marks jobs whose writer has gone since the store opened as interrupted (opening does it too). */

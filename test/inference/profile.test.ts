@@ -40,11 +40,19 @@ test('a model with external weights: phases named in order, the profile timed as
   const hashed = phases.filter((p) => p.phase === 'hashing the model').at(-1)!;
   assert.equal(hashed.unit, 'bytes');
   assert.equal(hashed.done, hashed.total);
-  // 13 batches: one warm-up and ten timed as stages, then the whole model for the last two.
+  // 13 batches: one warm-up and three timed as stages (the fewest), then the whole model for the other nine.
   const l = r.latency!;
-  assert.deepEqual([l.method, l.inputs, l.repeats, l.batch, l.layout], ['staged', 'inference', 10, 16, 'portable']);
+  assert.deepEqual([l.method, l.inputs, l.repeats, l.batch, l.layout], ['staged', 'inference', 3, 16, 'portable']);
   assert.equal(l.threads, 1);
   assert.ok(r.jobSeconds >= r.seconds && l.seconds < r.jobSeconds);
+  store.close();
+});
+
+test('the profile takes a timed pass per 40 batches of the job, from three to ten', async () => {
+  const store = openStore(join(dir, 'c.sqlite'));
+  const model = writeTempModel(buildMlpMultiExit({ inputDim: 8, hidden: 16, classes: 3, exits: 3 }));
+  const repeats = async (samples: number): Promise<number> => (await runInference(store, { model, data: data(samples, 8), batch: 1, threads: 1 })).latency!.repeats;
+  assert.deepEqual([await repeats(60), await repeats(200), await repeats(600)], [3, 5, 10]);
   store.close();
 });
 
