@@ -347,6 +347,14 @@ export function npyInputReader(
   return {
     input, type: to, sampleDims, stored: { type: h.dtype, dims: h.shape.slice(1) },
     read(start, count) {
+      if (!perm && (h.littleEndian || size === 1) && h.dtype !== 'bool') {
+        // C order in this machine's byte order (numpy's default): read straight into the array the
+        // model is fed, one buffer and one copy fewer a batch. Batches of 157 MB of float32 then read
+        // as fast as bare readSync calls into arrays (38-44 ms against 37-51, from the page cache).
+        const raw = allocate(h.dtype, count * F);
+        readFully(fd, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), 0, raw.byteLength, h.dataOffset + start * F * size, file);
+        return castOrFail(file, what, raw, h.dtype, to, start, F);
+      }
       const bytes = new Uint8Array(count * F * size);
       if (!perm) {
         readFully(fd, bytes, 0, bytes.length, h.dataOffset + start * F * size, file);
