@@ -1,8 +1,8 @@
 /**
  * The hashes of the files jobs read (models, their weights, datasets, labels), each kept with the
  * stamp of the file it was made from (src/hash.ts), so a job on a file unchanged since does not
- * read it again only to find the same hash: 157 MB of data take 0.14 s to hash, a BERT-base
- * model's 440 MB about 0.4 s, each time a job starts. A row whose file changed is replaced when
+ * read it again only to find the same hash: 157 MB of data took 0.14 s to hash on a 2-core
+ * machine, each time a job started (a model of 440 MB, at that rate, 0.4 s). A row whose file changed is replaced when
  * the file is hashed again; rows of files gone are never read and cost a few dozen bytes each.
  * A job writes the hashes it made only once it succeeds (pending): one that fails leaves the
  * store as it was.
