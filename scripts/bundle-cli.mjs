@@ -5,8 +5,8 @@
  *
  * Why: a process that loads its code as some 200 files (95 of them zod's, 45 of those locales no
  * command uses) spends about 130 ms resolving and compiling them before any work, a quarter of a
- * 50,000-sample x 20-seed `run`. Bundled, that run took 442 ms against 508 ms (median of 10 each,
- * side by side, 2-core machine). The npm dependencies other than zod stay packages, loaded as
+ * 50,000-sample x 20-seed `run`. Bundled, that run took 392-420 ms against 471-526 ms from the
+ * modules (npm run bench:store, two runs, 2-core machine). The npm dependencies other than zod stay packages, loaded as
  * before and only by the commands that need them (test/cli/startup.test.ts checks both forms).
  *
  * The workers are entries of their own, written in the same folder as the chunks that start them,

@@ -46,7 +46,7 @@ test('the CLI and the command table start without onnxruntime, sharp, the ONNX p
 test('the bundled CLI (what bin/exit-studio.js runs) starts without them too, and loads them as packages when a command needs them', () => {
   const [cli] = loadedAfter(['cli/main.js']);
   assert.deepEqual(cli, [], 'loaded with the bundled CLI');
-  // The packages stay outside the bundle: a command that needs one loads it from node_modules, where the check sees it.
+  // The packages stay outside the bundle (the next test reads its imports): a command that needs one loads it from node_modules.
   const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'exit-studio.js'), 'inspect', join(projectRoot(), 'resources', 'sample', 'model.onnx'), '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.ok((JSON.parse(r.stdout) as { exits: unknown[] }).exits.length >= 3);
